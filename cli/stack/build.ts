@@ -1,0 +1,236 @@
+/**
+ * Builds (once) and locates the stack's binaries. Go programs come from the Go module proxy and are cached outside the
+ * clone, keyed by version (the Collector also by its manifest's content), so a warm machine builds nothing.
+ * A build writes to a temporary name and renames on success: an interrupted build never leaves a broken binary.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument } from 'yaml';
+import { StackError } from './errors.ts';
+import { collectorBuildKey, UNVERIFIED_GO_MODULES, VERSIONS, type StackConfig } from './config.ts';
+
+export interface Binaries {
+  collector: string;
+  jaeger: string;
+  s3: string;
+  prometheus: string;
+}
+
+type Say = (line: string) => void;
+
+export async function ensureBinaries(config: StackConfig, say: Say): Promise<Binaries> {
+  const prometheus = ensurePrometheus(say);
+  const s3 = await ensureGoInstall(config, say, {
+    component: 's3',
+    name: 'gofakes3',
+    module: 'github.com/johannesboyne/gofakes3/cmd/gofakes3',
+    version: VERSIONS.gofakes3,
+  });
+  const jaeger = await ensureJaeger(config, say);
+  const collector = await ensureCollector(config, say);
+  return { collector, jaeger, s3, prometheus };
+}
+
+export function collectorBinaryPath(config: StackConfig): string {
+  return join(config.cacheDir, 'bin', collectorBuildKey(config.repoRoot), 'otelcol-observatory');
+}
+
+function ensurePrometheus(say: Say): string {
+  const found = which('prometheus');
+  if (found) return found;
+  const aptGet = which('apt-get');
+  if (!aptGet || process.getuid?.() !== 0) {
+    throw new StackError(
+      'prometheus',
+      'Prometheus is not installed. Install it with your package manager (Debian: `apt-get install prometheus`) and run again.',
+    );
+  }
+  say('prometheus: installing Debian package prometheus (apt-get)');
+  for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'prometheus']]) {
+    const result = spawnSync(aptGet, args, {
+      encoding: 'utf8',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+    if (result.status !== 0) {
+      throw new StackError(
+        'prometheus',
+        `apt-get ${args.join(' ')} failed:\n${tail(result.stderr ?? '', 20)}`,
+      );
+    }
+  }
+  const installed = which('prometheus');
+  if (!installed) throw new StackError('prometheus', 'apt-get installed prometheus but it is not on PATH');
+  return installed;
+}
+
+interface GoInstall {
+  component: string;
+  name: string;
+  module: string;
+  version: string;
+}
+
+async function ensureGoInstall(config: StackConfig, say: Say, tool: GoInstall): Promise<string> {
+  const dir = join(config.cacheDir, 'bin', `${tool.name}-${tool.version}`);
+  const binary = join(dir, tool.name);
+  if (existsSync(binary)) return binary;
+  const go = requireGo(tool.component);
+  const staging = `${dir}.partial`;
+  mkdirSync(staging, { recursive: true });
+  await runStep(
+    config,
+    say,
+    tool.component,
+    `go install ${tool.module}@${tool.version}`,
+    go,
+    ['install', `${tool.module}@${tool.version}`],
+    { cwd: staging, env: { GOBIN: staging } },
+  );
+  mkdirSync(dir, { recursive: true });
+  renameSync(join(staging, tool.name), binary);
+  return binary;
+}
+
+/** `go install` refuses Jaeger's replace directive, so it is built from a small tools module. */
+async function ensureJaeger(config: StackConfig, say: Say): Promise<string> {
+  const dir = join(config.cacheDir, 'bin', `jaeger-${VERSIONS.jaeger}`);
+  const binary = join(dir, 'jaeger');
+  if (existsSync(binary)) return binary;
+  const go = requireGo('jaeger');
+  const work = join(config.cacheDir, 'build', `jaeger-${VERSIONS.jaeger}`);
+  mkdirSync(work, { recursive: true });
+  if (!existsSync(join(work, 'go.mod'))) {
+    writeFileSync(join(work, 'go.mod'), 'module observatory.local/jaeger-tools\n\ngo 1.24\n');
+  }
+  const module = 'github.com/jaegertracing/jaeger/cmd/jaeger';
+  await runStep(
+    config,
+    say,
+    'jaeger',
+    `go get -tool ${module}@${VERSIONS.jaeger}`,
+    go,
+    ['get', '-tool', `${module}@${VERSIONS.jaeger}`],
+    { cwd: work },
+  );
+  const partial = join(work, 'jaeger.partial');
+  await runStep(
+    config,
+    say,
+    'jaeger',
+    'go build (a few minutes on first run)',
+    go,
+    ['build', '-o', partial, module],
+    {
+      cwd: work,
+    },
+  );
+  mkdirSync(dir, { recursive: true });
+  renameSync(partial, binary);
+  return binary;
+}
+
+async function ensureCollector(config: StackConfig, say: Say): Promise<string> {
+  const binary = collectorBinaryPath(config);
+  if (existsSync(binary)) return binary;
+  requireGo('collector');
+  const builder = await ensureGoInstall(config, say, {
+    component: 'collector',
+    name: 'builder',
+    module: 'go.opentelemetry.io/collector/cmd/builder',
+    version: VERSIONS.ocb,
+  });
+  const work = join(config.cacheDir, 'build', collectorBuildKey(config.repoRoot));
+  mkdirSync(work, { recursive: true });
+  const manifest = parseDocument(
+    readFileSync(join(config.repoRoot, 'collector-config', 'manifest.yaml'), 'utf8'),
+  );
+  manifest.setIn(['dist', 'output_path'], join(work, 'src'));
+  writeFileSync(join(work, 'manifest.yaml'), manifest.toString());
+  await runStep(
+    config,
+    say,
+    'collector',
+    'ocb: generate, fetch modules and compile (several minutes on first run)',
+    builder,
+    ['--config', join(work, 'manifest.yaml')],
+    { cwd: work },
+  );
+  mkdirSync(join(binary, '..'), { recursive: true });
+  renameSync(join(work, 'src', 'otelcol-observatory'), binary);
+  return binary;
+}
+
+function requireGo(component: string): string {
+  const go = which('go');
+  if (!go) {
+    throw new StackError(
+      component,
+      'Go is not installed: the stack builds the Collector, Jaeger and the S3 store from the Go module proxy. Install Go 1.24 or newer (https://go.dev/doc/install) and run again.',
+    );
+  }
+  return go;
+}
+
+/** Runs one build step with its output in a log file, printing the elapsed time while it runs. */
+async function runStep(
+  config: StackConfig,
+  say: Say,
+  component: string,
+  step: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<void> {
+  const logDir = join(config.cacheDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `build-${component}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const started = Date.now();
+  const elapsed = () => formatDuration(Date.now() - started);
+  say(`${component}: ${step}`);
+  const ticker = setInterval(() => say(`${component}: ${step} … ${elapsed()}`), 20_000);
+  try {
+    const code = await new Promise<number | null>((resolvePromise, reject) => {
+      const child = spawn(command, args, {
+        cwd: options.cwd,
+        env: { ...process.env, GONOSUMDB: UNVERIFIED_GO_MODULES.join(','), ...options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.pipe(log, { end: false });
+      child.stderr.pipe(log, { end: false });
+      child.on('error', reject);
+      child.on('close', resolvePromise);
+    });
+    if (code !== 0) {
+      log.end();
+      const output = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+      throw new StackError(
+        component,
+        `${step} failed (exit ${code}); last lines of ${logFile}:\n${tail(output, 25)}`,
+      );
+    }
+    say(`${component}: ${step} done in ${elapsed()}`);
+  } finally {
+    clearInterval(ticker);
+    log.end();
+  }
+}
+
+export function which(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds < 60
+    ? `${seconds}s`
+    : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+}
+
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}

@@ -1,0 +1,172 @@
+/**
+ * The four components of the local stack: how each is started, where it listens, and how its health is checked.
+ * Order matters: `up` starts them in this order (the Collector last, once its destinations listen) and `down`
+ * stops them in reverse (the Collector first, so it can flush to the others).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Binaries } from './build.ts';
+import type { StackConfig } from './config.ts';
+
+export type ComponentName = 's3' | 'jaeger' | 'prometheus' | 'collector';
+
+export interface ComponentSpec {
+  name: ComponentName;
+  description: string;
+  binary: string;
+  args: string[];
+  env: Record<string, string>;
+  /** The main port, shown by `status`. */
+  port: number;
+  /** Every port it binds; `up` refuses to start when a foreign process holds one. */
+  ports: number[];
+  /** Polled until it answers 2xx. */
+  healthUrl: string;
+  endpoints: Record<string, string>;
+  /** Writes the component's rendered config files, if any, before it starts. */
+  prepare?: () => void;
+}
+
+export const COMPONENT_ORDER: readonly ComponentName[] = ['s3', 'jaeger', 'prometheus', 'collector'];
+
+const local = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
+
+/** Environment variables the Collector's and Jaeger's config files read (`${env:…}`). */
+export function stackEnvironment(config: StackConfig): Record<string, string> {
+  const { collector, jaeger, s3, prometheus } = config;
+  return {
+    OBSERVATORY_COLLECTOR_OTLP_GRPC_PORT: String(collector.otlpGrpc),
+    OBSERVATORY_COLLECTOR_OTLP_HTTP_PORT: String(collector.otlpHttp),
+    OBSERVATORY_COLLECTOR_HEALTH_PORT: String(collector.health),
+    OBSERVATORY_COLLECTOR_METRICS_PORT: String(collector.metrics),
+    OBSERVATORY_COLLECTOR_PROMETHEUS_PORT: String(collector.prometheusExporter),
+    OBSERVATORY_COLLECTOR_STORAGE_DIR: join(config.stateDir, 'data', 'collector-queue'),
+    OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL: config.spanmetricsFlushInterval,
+    OBSERVATORY_JAEGER_QUERY_PORT: String(jaeger.query),
+    OBSERVATORY_JAEGER_QUERY_GRPC_PORT: String(jaeger.queryGrpc),
+    OBSERVATORY_JAEGER_OTLP_GRPC_PORT: String(jaeger.otlpGrpc),
+    OBSERVATORY_JAEGER_OTLP_HTTP_PORT: String(jaeger.otlpHttp),
+    OBSERVATORY_JAEGER_HEALTH_PORT: String(jaeger.health),
+    OBSERVATORY_JAEGER_METRICS_PORT: String(jaeger.metrics),
+    OBSERVATORY_PROMETHEUS_PORT: String(prometheus.port),
+    OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL: prometheus.scrapeInterval,
+    OBSERVATORY_S3_PORT: String(s3.port),
+    OBSERVATORY_S3_BUCKET: s3.bucket,
+    OBSERVATORY_S3_REGION: s3.region,
+  };
+}
+
+export function componentSpecs(config: StackConfig, binaries: Binaries): ComponentSpec[] {
+  const { collector, jaeger, s3, prometheus, stateDir, repoRoot } = config;
+  const env = stackEnvironment(config);
+  const dataDir = join(stateDir, 'data');
+  const promConfig = join(stateDir, 'prometheus.yml');
+  return [
+    {
+      name: 's3',
+      description: 'S3-compatible object store (gofakes3, objects as files on disk)',
+      binary: binaries.s3,
+      args: [
+        '-host',
+        `127.0.0.1:${s3.port}`,
+        '-backend',
+        'fs',
+        '-fs.path',
+        join(dataDir, 's3'),
+        '-fs.create',
+        '-initialbucket',
+        s3.bucket,
+      ],
+      env: {},
+      port: s3.port,
+      ports: [s3.port],
+      healthUrl: local(s3.port, `/${s3.bucket}?list-type=2&max-keys=1`),
+      endpoints: { s3: local(s3.port) },
+      prepare: () => mkdirSync(join(dataDir, 's3'), { recursive: true }),
+    },
+    {
+      name: 'jaeger',
+      description: 'Jaeger v2 all-in-one, in-memory store',
+      binary: binaries.jaeger,
+      args: ['--config', join(repoRoot, 'deploy', 'local', 'jaeger.yaml')],
+      env,
+      port: jaeger.query,
+      ports: [
+        jaeger.query,
+        jaeger.queryGrpc,
+        jaeger.otlpGrpc,
+        jaeger.otlpHttp,
+        jaeger.health,
+        jaeger.metrics,
+      ],
+      healthUrl: local(jaeger.query, '/api/services'),
+      endpoints: {
+        query: local(jaeger.query),
+        traces: local(jaeger.query, '/api/traces/{trace_id}'),
+        otlpGrpc: `127.0.0.1:${jaeger.otlpGrpc}`,
+        otlpHttp: local(jaeger.otlpHttp),
+      },
+    },
+    {
+      name: 'prometheus',
+      description: 'Prometheus, scraping the Collector',
+      binary: binaries.prometheus,
+      args: [
+        `--config.file=${promConfig}`,
+        `--storage.tsdb.path=${join(dataDir, 'prometheus')}`,
+        '--storage.tsdb.retention.time=2d',
+        `--web.listen-address=127.0.0.1:${prometheus.port}`,
+      ],
+      env: {},
+      port: prometheus.port,
+      ports: [prometheus.port],
+      healthUrl: local(prometheus.port, '/-/ready'),
+      endpoints: { query: local(prometheus.port, '/api/v1/query'), ui: local(prometheus.port) },
+      prepare: () => {
+        const template = readFileSync(join(repoRoot, 'deploy', 'local', 'prometheus.yml'), 'utf8');
+        writeFileSync(promConfig, renderTemplate(template, env));
+      },
+    },
+    {
+      name: 'collector',
+      description: "OpenTelemetry Collector (Observatory's ocb build)",
+      binary: binaries.collector,
+      args: ['--config', config.collectorConfig],
+      env: {
+        ...env,
+        AWS_ACCESS_KEY_ID: s3.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        AWS_REGION: s3.region,
+        // The local store does not decode aws-chunked uploads, which the SDK's default checksums use.
+        AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
+        AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
+      },
+      port: collector.otlpHttp,
+      ports: [
+        collector.otlpGrpc,
+        collector.otlpHttp,
+        collector.health,
+        collector.metrics,
+        collector.prometheusExporter,
+      ],
+      healthUrl: local(collector.health, '/'),
+      endpoints: {
+        otlpHttp: local(collector.otlpHttp),
+        otlpGrpc: `127.0.0.1:${collector.otlpGrpc}`,
+        health: local(collector.health),
+        metrics: local(collector.metrics, '/metrics'),
+        prometheusExporter: local(collector.prometheusExporter, '/metrics'),
+      },
+      prepare: () => mkdirSync(env.OBSERVATORY_COLLECTOR_STORAGE_DIR!, { recursive: true }),
+    },
+  ];
+}
+
+/** Replaces each ${NAME} with its value; an unknown name is an error, so a typo cannot render silently. */
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  return template.replace(/\$\{([A-Z0-9_]+)\}/g, (_match, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`template variable \${${name}} has no value`);
+    return value;
+  });
+}

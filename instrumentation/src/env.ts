@@ -1,0 +1,75 @@
+/**
+ * Environment readers shared by every config module. They follow the OpenTelemetry SDK's rules: an empty value is
+ * unset, and a value that cannot be used is reported (naming the variable, the value and the fallback) and replaced
+ * by the default instead of failing the program.
+ */
+
+export type Env = Record<string, string | undefined>;
+export type Warn = (message: string) => void;
+
+const defaultWarn: Warn = (message) => process.stderr.write(`observatory: ${message}\n`);
+
+/** The trimmed value, or undefined when the variable is unset or empty. */
+export function readString(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function readInteger(
+  env: Env,
+  name: string,
+  fallback: number,
+  bounds: { min?: number; max?: number } = {},
+  warn: Warn = defaultWarn,
+): number {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = bounds;
+  if (!/^-?\d+$/.test(raw) || value < min || value > max) {
+    warn(`${name}=${JSON.stringify(raw)} is not an integer in [${min}, ${max}]; using ${fallback}`);
+    return fallback;
+  }
+  return value;
+}
+
+export function readPort(env: Env, name: string, fallback: number, warn: Warn = defaultWarn): number {
+  return readInteger(env, name, fallback, { min: 1, max: 65535 }, warn);
+}
+
+export function readNumber(
+  env: Env,
+  name: string,
+  fallback: number,
+  bounds: { min?: number; max?: number } = {},
+  warn: Warn = defaultWarn,
+): number {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  const { min = -Infinity, max = Infinity } = bounds;
+  if (!Number.isFinite(value) || value < min || value > max) {
+    warn(`${name}=${JSON.stringify(raw)} is not a number in [${min}, ${max}]; using ${fallback}`);
+    return fallback;
+  }
+  return value;
+}
+
+export function readBoolean(env: Env, name: string, fallback: boolean, warn: Warn = defaultWarn): boolean {
+  const raw = readString(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  warn(`${name}=${JSON.stringify(raw)} is not true or false; using ${fallback}`);
+  return fallback;
+}
+
+/** A comma-separated list; empty entries are dropped. */
+export function readList(env: Env, name: string, fallback: string[]): string[] {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Installs the project's npm dependencies (and with them the pinned Node 24) when they are missing or stale.
+# POSIX sh on purpose: it runs before the project's Node exists. The stack's own binaries (Collector, Jaeger,
+# S3 store, Prometheus) are built or installed by `observatory stack up`, which the tests and the demo call.
+set -eu
+cd "$(dirname "$0")/.."
+if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci (installs the pinned dependencies and Node 24)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,123 @@
+/**
+ * Read-back clients for the real backends, keyed by ID: Jaeger's query API, Prometheus' query API and the S3 store.
+ */
+import { gunzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { inject } from 'vitest';
+import { pollUntil } from './poll.ts';
+
+export interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: { refType: string; traceID: string; spanID: string }[];
+  tags: { key: string; type: string; value: unknown }[];
+  processID: string;
+}
+
+export interface JaegerTrace {
+  traceID: string;
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string; tags: { key: string; value: unknown }[] }>;
+}
+
+export function stackEndpoints() {
+  const stack = inject('stack');
+  const component = (name: string) => stack.components.find((c) => c.name === name)!;
+  return {
+    otlpHttp: component('collector').endpoints.otlpHttp!,
+    jaeger: component('jaeger').endpoints.query!,
+    prometheus: component('prometheus').endpoints.ui!,
+    s3: stack.s3,
+  };
+}
+
+/** Waits until Jaeger has the trace with at least `minSpans` spans. */
+export async function fetchTrace(traceId: string, minSpans = 1, timeoutMs = 30_000): Promise<JaegerTrace> {
+  const { jaeger } = stackEndpoints();
+  return pollUntil(
+    `trace ${traceId} with ${minSpans}+ spans in Jaeger`,
+    async () => {
+      const response = await fetch(`${jaeger}/api/traces/${traceId}`);
+      if (response.status === 404) return undefined;
+      const body = (await response.json()) as { data?: JaegerTrace[] };
+      const trace = body.data?.[0];
+      return trace && trace.spans.length >= minSpans ? trace : undefined;
+    },
+    { timeoutMs },
+  );
+}
+
+export function tag(span: JaegerSpan, key: string): unknown {
+  return span.tags.find((t) => t.key === key)?.value;
+}
+
+export interface PromSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export async function promQuery(query: string): Promise<PromSample[]> {
+  const { prometheus } = stackEndpoints();
+  const response = await fetch(`${prometheus}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await response.json()) as { status: string; data: { result: PromSample[] }; error?: string };
+  if (body.status !== 'success') throw new Error(`Prometheus rejected ${query}: ${body.error}`);
+  return body.data.result;
+}
+
+export function s3Client(): S3Client {
+  const { s3 } = stackEndpoints();
+  return new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+}
+
+export async function listKeys(prefix: string): Promise<string[]> {
+  const { s3 } = stackEndpoints();
+  const client = s3Client();
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const item of page.Contents ?? []) if (item.Key) keys.push(item.Key);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+/** Reads an object, gunzipping it when the key says so. */
+export async function readObject(key: string): Promise<string> {
+  const { s3 } = stackEndpoints();
+  const response = await s3Client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+  const bytes = Buffer.from(await response.Body!.transformToByteArray());
+  return (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+}
+
+/** Waits for an object under `prefix` whose content contains `needle`; returns its key and text. */
+export async function findObjectContaining(
+  prefix: string,
+  needle: string,
+  timeoutMs = 30_000,
+): Promise<{ key: string; text: string }> {
+  const seen = new Set<string>();
+  return pollUntil(
+    `an object under s3://…/${prefix} containing ${needle}`,
+    async () => {
+      for (const key of await listKeys(prefix)) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const text = await readObject(key);
+        if (text.includes(needle)) return { key, text };
+      }
+      return undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
+}

@@ -1,0 +1,26 @@
+/**
+ * Brings the real stack up once for the whole run (building what is missing) and hands its endpoints to the tests.
+ * A stack that was already running is left running; one this run started is stopped at the end.
+ */
+import type { TestProject } from 'vitest/node';
+import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackStatus;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const stack = new Stack({ say: (line) => process.stderr.write(`[stack] ${line}\n`) });
+  const before = await stack.status();
+  const status = await stack.up();
+  if (!status.healthy) {
+    const sick = status.components.filter((c) => !c.healthy).map((c) => `${c.name} (log: ${c.log})`);
+    throw new Error(`the stack is not healthy after up: ${sick.join(', ')}`);
+  }
+  project.provide('stack', status);
+  return async () => {
+    if (!before.components.some((c) => c.running)) await stack.down();
+  };
+}
