@@ -122,7 +122,9 @@ export function stackConfig(env: Env = process.env): StackConfig {
  * does not cost a rebuild).
  */
 export function collectorBuildKey(repoRoot: string = REPO_ROOT): string {
-  const manifest = parse(readFileSync(join(repoRoot, 'collector-config', 'manifest.yaml'), 'utf8')) as unknown;
+  const manifest = parse(
+    readFileSync(join(repoRoot, 'collector-config', 'manifest.yaml'), 'utf8'),
+  ) as unknown;
   const digest = createHash('sha256').update(JSON.stringify(manifest)).digest('hex').slice(0, 12);
   return `otelcol-${VERSIONS.ocb}-${digest}`;
 }

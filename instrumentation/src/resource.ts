@@ -1,0 +1,98 @@
+/**
+ * The service information every span, metric and log record carries. Our defaults (stage, namespace, version from
+ * package.json, commit) come first; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+  type Resource,
+  type ResourceDetector,
+} from '@opentelemetry/resources';
+import type { InstrumentationConfig, ResourceDetectorName } from './config.ts';
+
+const DETECTORS: Record<ResourceDetectorName, ResourceDetector> = {
+  env: envDetector,
+  host: hostDetector,
+  os: osDetector,
+  process: processDetector,
+  serviceinstance: serviceInstanceIdDetector,
+};
+
+/** The service information alone (no detectors that resolve asynchronously): for log lines and enrichment. */
+export function serviceAttributes(
+  config: InstrumentationConfig,
+  entry: string | undefined = process.argv[1],
+) {
+  const identity = resourceFromAttributes(defaultAttributes(config, entry)).merge(
+    detectResources({ detectors: config.resourceDetectors.includes('env') ? [envDetector] : [] }),
+  );
+  const pick: Record<string, string> = {};
+  for (const key of SERVICE_KEYS) {
+    const value = identity.attributes[key];
+    if (typeof value === 'string') pick[key] = value;
+  }
+  return pick;
+}
+
+const SERVICE_KEYS = [
+  'service.name',
+  'service.version',
+  'service.namespace',
+  'deployment.environment.name',
+  'vcs.ref.head.revision',
+] as const;
+
+export function buildResource(
+  config: InstrumentationConfig,
+  entry: string | undefined = process.argv[1],
+): Resource {
+  // Detectors run in order and later ones win, so env (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) goes last.
+  const detectors = config.resourceDetectors.filter((name) => name !== 'env').map((name) => DETECTORS[name]);
+  if (config.resourceDetectors.includes('env')) detectors.push(envDetector);
+  return defaultResource()
+    .merge(resourceFromAttributes(defaultAttributes(config, entry)))
+    .merge(detectResources({ detectors }));
+}
+
+function defaultAttributes(config: InstrumentationConfig, entry: string | undefined): Record<string, string> {
+  const app = findPackageJson(entry ? dirname(resolve(entry)) : process.cwd());
+  const defaults: Record<string, string> = {
+    'service.namespace': config.serviceNamespace,
+    'deployment.environment.name': config.stage,
+  };
+  if (app?.name) defaults['service.name'] = app.name;
+  const version = config.serviceVersion ?? app?.version;
+  if (version) defaults['service.version'] = version;
+  if (config.commit) defaults['vcs.ref.head.revision'] = config.commit;
+  return defaults;
+}
+
+/** The nearest package.json above the app's entry file: the app's name and version. */
+function findPackageJson(start: string): { name?: string; version?: string } | undefined {
+  let dir = start;
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const { name, version } = JSON.parse(readFileSync(file, 'utf8')) as {
+          name?: string;
+          version?: string;
+        };
+        return { name, version };
+      } catch {
+        return undefined;
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
