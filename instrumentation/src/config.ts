@@ -54,6 +54,10 @@ export interface InstrumentationConfig {
   metricExportTimeoutMillis: number;
   resourceDetectors: ResourceDetectorName[];
   instrumentations: InstrumentationName[];
+  /** OTEL_SERVICE_NAME. */
+  serviceName: string | undefined;
+  /** OTEL_RESOURCE_ATTRIBUTES, parsed (key=value pairs, comma-separated, values percent-decoded). */
+  resourceAttributes: Record<string, string>;
   /** OBSERVATORY_STAGE: deployment.environment.name. */
   stage: string;
   /** OBSERVATORY_SERVICE_NAMESPACE: service.namespace. */
@@ -189,6 +193,8 @@ export function instrumentationConfig(env: Env = process.env, warn?: Warn): Inst
       },
     ),
     instrumentations: INSTRUMENTATION_NAMES.filter((name) => !disabledInstrumentations.includes(name)),
+    serviceName: readString(env, 'OTEL_SERVICE_NAME'),
+    resourceAttributes: parseResourceAttributes(readString(env, 'OTEL_RESOURCE_ATTRIBUTES'), say),
     stage: readString(env, 'OBSERVATORY_STAGE') ?? 'local',
     serviceNamespace: readString(env, 'OBSERVATORY_SERVICE_NAMESPACE') ?? 'observatory',
     serviceVersion: readString(env, 'OBSERVATORY_SERVICE_VERSION'),
@@ -210,4 +216,26 @@ export function instrumentationConfig(env: Env = process.env, warn?: Warn): Inst
       say,
     ),
   };
+}
+
+function parseResourceAttributes(raw: string | undefined, warn: Warn): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  if (raw === undefined) return attributes;
+  for (const pair of raw.split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    const key = at > 0 ? pair.slice(0, at).trim() : '';
+    let value: string;
+    try {
+      value = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      value = '';
+    }
+    if (key === '' || value === '') {
+      warn(`OTEL_RESOURCE_ATTRIBUTES entry ${JSON.stringify(pair)} is not key=value; ignoring it`);
+      continue;
+    }
+    attributes[key] = value;
+  }
+  return attributes;
 }

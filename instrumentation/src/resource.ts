@@ -7,7 +7,6 @@ import { dirname, join, resolve } from 'node:path';
 import {
   defaultResource,
   detectResources,
-  envDetector,
   hostDetector,
   osDetector,
   processDetector,
@@ -18,8 +17,7 @@ import {
 } from '@opentelemetry/resources';
 import type { InstrumentationConfig, ResourceDetectorName } from './config.ts';
 
-const DETECTORS: Record<ResourceDetectorName, ResourceDetector> = {
-  env: envDetector,
+const DETECTORS: Record<Exclude<ResourceDetectorName, 'env'>, ResourceDetector> = {
   host: hostDetector,
   os: osDetector,
   process: processDetector,
@@ -31,13 +29,14 @@ export function serviceAttributes(
   config: InstrumentationConfig,
   entry: string | undefined = process.argv[1],
 ) {
-  const identity = resourceFromAttributes(defaultAttributes(config, entry)).merge(
-    detectResources({ detectors: config.resourceDetectors.includes('env') ? [envDetector] : [] }),
-  );
+  const identity: Record<string, string> = {
+    ...defaultAttributes(config, entry),
+    ...fromEnvironment(config),
+  };
   const pick: Record<string, string> = {};
   for (const key of SERVICE_KEYS) {
-    const value = identity.attributes[key];
-    if (typeof value === 'string') pick[key] = value;
+    const value = identity[key];
+    if (value !== undefined) pick[key] = value;
   }
   return pick;
 }
@@ -54,12 +53,20 @@ export function buildResource(
   config: InstrumentationConfig,
   entry: string | undefined = process.argv[1],
 ): Resource {
-  // Detectors run in order and later ones win, so env (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) goes last.
   const detectors = config.resourceDetectors.filter((name) => name !== 'env').map((name) => DETECTORS[name]);
-  if (config.resourceDetectors.includes('env')) detectors.push(envDetector);
+  // Later merges win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override our defaults and the detectors.
   return defaultResource()
     .merge(resourceFromAttributes(defaultAttributes(config, entry)))
-    .merge(detectResources({ detectors }));
+    .merge(detectResources({ detectors }))
+    .merge(resourceFromAttributes(fromEnvironment(config)));
+}
+
+/** The `env` detector's job, from the config's environment rather than process.env. */
+function fromEnvironment(config: InstrumentationConfig): Record<string, string> {
+  if (!config.resourceDetectors.includes('env')) return {};
+  const attributes = { ...config.resourceAttributes };
+  if (config.serviceName) attributes['service.name'] = config.serviceName;
+  return attributes;
 }
 
 function defaultAttributes(config: InstrumentationConfig, entry: string | undefined): Record<string, string> {

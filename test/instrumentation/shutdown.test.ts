@@ -1,0 +1,112 @@
+/**
+ * Telemetry never holds the app hostage: SIGTERM delivers what is queued within the bound, a dead Collector costs
+ * the app nothing but the (counted, reported) telemetry, and exit stays within the bound either way.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fetchTrace } from '../support/backends.ts';
+import { spawnNode, type RunningApp } from '../support/spawn.ts';
+
+const running: RunningApp[] = [];
+const closers: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const app of running.splice(0)) await app.stop();
+  for (const close of closers.splice(0)) await close();
+});
+
+/** A "Collector" that accepts connections and never answers: the worst case for an exporter. */
+async function blackhole(): Promise<string> {
+  const sockets: Socket[] = [];
+  const server: Server = createServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(() => {
+    sockets.forEach((socket) => socket.destroy());
+    return new Promise((resolve) => server.close(resolve));
+  });
+  const { port } = server.address() as { port: number };
+  return `http://127.0.0.1:${port}`;
+}
+
+const SHUTDOWN_BOUND_MS = 2000;
+// The bound plus process start-up and scheduling slack on a shared machine; far below the exporter's 10 s timeout.
+const EXIT_DEADLINE_MS = SHUTDOWN_BOUND_MS + 4000;
+
+async function terminate(app: RunningApp) {
+  const sent = Date.now();
+  app.child.kill('SIGTERM');
+  const exit = await app.exited;
+  return { ...exit, afterMs: Date.now() - sent };
+}
+
+describe('Shutdown and a missing Collector', () => {
+  it('delivers every queued span on SIGTERM, then exits by the signal', async () => {
+    const app = spawnNode(['--require', './instrumentation', 'test/instrumentation/fixtures/spans-app.cjs'], {
+      OTEL_SERVICE_NAME: 'shutdown-test',
+      SPANS: '300',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OBSERVATORY_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_BOUND_MS),
+    });
+    running.push(app);
+    const [, traceId] = await app.waitForLine(/^TRACE ([0-9a-f]{32})$/);
+
+    const exit = await terminate(app);
+    expect(exit.signal).toBe('SIGTERM');
+    expect(exit.afterMs).toBeLessThan(EXIT_DEADLINE_MS);
+    const trace = await fetchTrace(traceId!, 300);
+    expect(trace.spans).toHaveLength(300);
+  });
+
+  it('exits within the bound on SIGTERM when the Collector never answers', async () => {
+    const app = spawnNode(['--require', './instrumentation', 'test/instrumentation/fixtures/spans-app.cjs'], {
+      OTEL_SERVICE_NAME: 'shutdown-blackhole',
+      OTEL_EXPORTER_OTLP_ENDPOINT: await blackhole(),
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      OBSERVATORY_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_BOUND_MS),
+    });
+    running.push(app);
+    await app.waitForLine(/^TRACE /);
+
+    const exit = await terminate(app);
+    expect(exit.signal).toBe('SIGTERM');
+    expect(exit.afterMs).toBeLessThan(EXIT_DEADLINE_MS);
+  });
+
+  it('keeps serving every request while the Collector is down, and counts and reports the drops', async () => {
+    const app = spawnNode(
+      ['--require', './instrumentation', 'test/instrumentation/fixtures/server-app.cjs'],
+      {
+        OTEL_SERVICE_NAME: 'collector-down',
+        // A closed port: every export fails at once.
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        OTEL_BSP_MAX_QUEUE_SIZE: '64',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '32',
+        OTEL_LOG_LEVEL: 'warn',
+      },
+    );
+    running.push(app);
+    const [, port] = await app.waitForLine(/^LISTENING (\d+)$/);
+
+    const statuses: number[] = [];
+    for (let batch = 0; batch < 20; batch++) {
+      const responses = await Promise.all(
+        Array.from({ length: 25 }, () => fetch(`http://127.0.0.1:${port}/scenes`)),
+      );
+      statuses.push(...responses.map((r) => r.status));
+    }
+    expect(statuses).toHaveLength(500);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+
+    const deadline = Date.now() + 15_000;
+    let counts: { spans: { offered: number; delivered: number; failed: number; dropped: number } };
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      counts = (await (await fetch(`http://127.0.0.1:${port}/deliveries`)).json()) as typeof counts;
+    } while (counts.spans.failed === 0 && Date.now() < deadline);
+    expect(counts.spans.offered).toBeGreaterThanOrEqual(500);
+    expect(counts.spans.delivered).toBe(0);
+    expect(counts.spans.failed).toBeGreaterThan(0);
+    expect(counts.spans.dropped).toBe(counts.spans.offered);
+    expect(app.stderr.join('')).toMatch(/observatory: dropped \d+ spans: export failed/);
+  });
+});
