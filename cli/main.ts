@@ -3,12 +3,14 @@
  *   observatory stack up|down|status [--json]|logs [component] [-n N]
  */
 import { readFileSync } from 'node:fs';
+import { demo } from './demo/demo.ts';
 import { COMPONENT_ORDER, type ComponentName } from './stack/components.ts';
 import { StackError } from './stack/errors.ts';
 import { Stack, type StackStatus } from './stack/stack.ts';
 
 const USAGE = `usage: observatory <command>
 
+  demo                         start the stack and send a sample request; prints where to look
   stack build                  build or install the stack's binaries (cached outside the clone)
   stack up [component…]        build what is missing and start the local stack (idempotent)
   stack down                   stop every process the stack started
@@ -26,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'stack') return stackCommand(sub, rest);
+  if (command === 'demo') return demo();
   throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }
 
