@@ -1,0 +1,9 @@
+/** `npm run bench -- <name> [options]`: runs one benchmark from bench/. */
+const [name, ...rest] = process.argv.slice(2);
+const benches = ['instrumentation'];
+if (!name || !benches.includes(name)) {
+  process.stderr.write(`usage: npm run bench -- <${benches.join('|')}> [options]\n`);
+  process.exit(2);
+}
+process.argv = [process.argv[0]!, process.argv[1]!, ...rest];
+await import(`./${name}.ts`);
