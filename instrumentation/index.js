@@ -1,9 +1,19 @@
-// The preload entry: `node --require ./instrumentation app.js` (CommonJS apps) or, for ESM apps,
-// `node --import ./instrumentation/register.mjs app.mjs`. It starts telemetry before the app loads anything,
-// so the instrumentations can patch http, express, undici, the AWS SDK and pino as the app requires them.
-// It is an ES module loaded through require(esm) (Node >= 22.12); start() never throws.
+// The preload entry: `node --require ./instrumentation app.js`. It starts telemetry before the app loads anything,
+// so the instrumentations can patch http, express, undici, the AWS SDK and pino as the app loads them.
+// CommonJS modules are patched through require hooks; ES modules only through a loader hook, which is registered
+// here in-thread (module.registerHooks) where Node supports it (>= 24.11.1, >= 22.22.3), so ESM apps are
+// instrumented under --require as well. On older Node, ESM apps use `--import ./instrumentation/register.mjs`.
+// This file is an ES module loaded through require(esm) (Node >= 22.12); start() never throws.
+import { register as registerEsmHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
 import { start } from './src/sdk.ts';
 
+if (supportsSyncHooks()) {
+  try {
+    registerEsmHooks();
+  } catch (error) {
+    process.stderr.write(`observatory: ES modules will not be instrumented (${error.message})\n`);
+  }
+}
 start();
 
 export { activeTraceId, deliveries, flush, logger, shutdown } from './api.ts';

@@ -95,6 +95,16 @@ describe('The instrumentation preload', () => {
     await expectAllSignals(service, traceId, spanId, sceneId);
   });
 
+  it('instruments the ESM Express app under plain `--require ./instrumentation` too (in-thread loader hooks)', async () => {
+    const service = `esm-require-${randomUUID().slice(0, 8)}`;
+    const env = { OTEL_SERVICE_NAME: service, OBSERVATORY_STAGE: 'test' };
+    const { traceId, spanId, sceneId } = await serveOneRequest(
+      ['--require', './instrumentation', 'test/instrumentation/fixtures/esm-app.mjs'],
+      env,
+    );
+    await expectAllSignals(service, traceId, spanId, sceneId);
+  });
+
   it('works the same through NODE_OPTIONS', async () => {
     const service = `nodeopts-${randomUUID().slice(0, 8)}`;
     const env = {
