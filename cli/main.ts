@@ -3,14 +3,20 @@
  *   observatory stack up|down|status [--json]|logs [component] [-n N]
  */
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { demoConfig } from '../services/config.ts';
 import { demo } from './demo/demo.ts';
+import { DEFAULT_MIX, formatReport, parseMix, runLoad } from './load/load.ts';
 import { COMPONENT_ORDER, type ComponentName } from './stack/components.ts';
 import { StackError } from './stack/errors.ts';
 import { Stack, type StackStatus } from './stack/stack.ts';
 
 const USAGE = `usage: observatory <command>
 
-  demo                         start the stack and send a sample request; prints where to look
+  demo [--duration S] [--rate R]
+                               the main job: stack, services, load; prints where to look (Ctrl-C stops)
+  load [--url U] [--rate R] [--duration S] [--mix search=70,download=22,signup=5,job=3] [--fault-rate F]
+                               drive the gateway with a realistic mix; prints latency and sample trace IDs
   stack build                  build or install the stack's binaries (cached outside the clone)
   stack up [component…]        build what is missing and start the local stack (idempotent)
   stack down                   stop every process the stack started
@@ -28,7 +34,8 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'stack') return stackCommand(sub, rest);
-  if (command === 'demo') return demo();
+  if (command === 'demo') return demoCommand(argv.slice(1));
+  if (command === 'load') return loadCommand(argv.slice(1));
   throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }
 
@@ -79,6 +86,63 @@ async function stackCommand(sub: string | undefined, args: string[]): Promise<nu
         sub === undefined ? 'stack needs a sub-command' : `unknown stack sub-command ${JSON.stringify(sub)}`,
       );
   }
+}
+
+function numberOption(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !Number.isFinite(value) || value < min) {
+    throw new UsageError(`--${name} takes a number of at least ${min} (got ${JSON.stringify(raw)})`);
+  }
+  return value;
+}
+
+function options(args: string[], names: string[]): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({
+      args,
+      options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])),
+      strict: true,
+    }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function demoCommand(args: string[]): Promise<number> {
+  const values = options(args, ['duration', 'rate']);
+  return demo({
+    durationSeconds: values.duration === undefined ? undefined : numberOption(values, 'duration', 30, 1),
+    rate: numberOption(values, 'rate', 20, 0.1),
+  });
+}
+
+async function loadCommand(args: string[]): Promise<number> {
+  const values = options(args, ['url', 'rate', 'duration', 'mix', 'fault-rate']);
+  let mix = DEFAULT_MIX;
+  try {
+    if (typeof values.mix === 'string') mix = parseMix(values.mix);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const faultRate = numberOption(values, 'fault-rate', 0.02, 0);
+  if (faultRate > 1) throw new UsageError('--fault-rate takes a share between 0 and 1');
+  const report = await runLoad({
+    url: typeof values.url === 'string' ? values.url : demoConfig().urls.gateway,
+    rate: numberOption(values, 'rate', 20, 0.1),
+    durationSeconds: numberOption(values, 'duration', 30, 1),
+    mix,
+    faultRate,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`${formatReport(report)}\n`);
+  return report.byStatus['0'] === report.sent ? 1 : 0;
 }
 
 function componentName(value: string): ComponentName {

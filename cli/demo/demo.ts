@@ -1,41 +1,112 @@
 /**
- * `npm run demo`: brings the stack up, sends a sample trace with a log record and a metric, and prints where to look.
- * (The imagery services and load generator replace the sample once they exist.)
+ * `npm run demo` (`observatory demo`): the main job. Brings the stack up, seeds the imagery catalog, starts the
+ * services under the preload, drives them with the load generator, and prints where to look: sample trace IDs
+ * (checked to be in Jaeger), the lookup command, and Prometheus queries. It keeps a light background load until
+ * Ctrl-C (or stops after --duration), then shuts down what it started.
  */
-import { SeverityNumber, trace } from '@opentelemetry/api';
-import { start } from '../../instrumentation/src/sdk.ts';
+import { startPlatform } from '../../services/platform.ts';
+import { DEFAULT_MIX, formatReport, runLoad, type LoadReport } from '../load/load.ts';
 import { Stack } from '../stack/stack.ts';
 
-export async function demo(): Promise<number> {
+export interface DemoOptions {
+  /** Run the load for this many seconds, print, and stop; undefined: run until Ctrl-C. */
+  durationSeconds?: number;
+  /** Requests per second of the main load. @default 20 */
+  rate: number;
+}
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+export async function demo(options: DemoOptions): Promise<number> {
   const stack = new Stack();
+  const wasRunning = (await stack.status()).components.some((c) => c.running);
   const status = await stack.up();
-  const endpoint = status.components.find((c) => c.name === 'collector')!.endpoints.otlpHttp!;
   const jaeger = status.components.find((c) => c.name === 'jaeger')!.endpoints.query!;
   const prometheus = status.components.find((c) => c.name === 'prometheus')!.endpoints.ui!;
 
-  const telemetry = start({
-    env: { ...process.env, OTEL_SERVICE_NAME: 'observatory-demo', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
-    handleSignals: false,
-  });
-  if (!telemetry) return 1;
-  const traceId = trace.getTracer('observatory-demo').startActiveSpan('scene.search', (span) => {
-    span.setAttribute('scene.count', 3);
-    telemetry.loggerProvider.getLogger('observatory-demo').emit({
-      severityNumber: SeverityNumber.INFO,
-      body: 'searched 3 scenes',
+  say('demo: seeding the catalog and starting gateway, catalog, downloads, users');
+  const platform = await startPlatform();
+  const stopping = new AbortController();
+  const onSignal = () => stopping.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const seconds = options.durationSeconds ?? 30;
+    say(
+      `demo: services up (gateway ${platform.urls.gateway}); load at ${options.rate} req/s for ${seconds} s`,
+    );
+    const report = await runLoad({
+      url: platform.urls.gateway,
+      rate: options.rate,
+      durationSeconds: seconds,
+      mix: DEFAULT_MIX,
+      faultRate: 0.02,
+      progress: say,
+      signal: stopping.signal,
     });
-    telemetry.meterProvider.getMeter('observatory-demo').createCounter('demo_searches').add(1);
-    span.end();
-    return span.spanContext().traceId;
-  });
-  await telemetry.shutdown(5000);
-
-  process.stdout.write(`
-Sample trace sent: ${traceId}
-  Jaeger API   ${jaeger}/api/traces/${traceId}
-  Prometheus   ${prometheus}/api/v1/query?query=demo_searches_total
-  S3 logs      raw/logs/ in bucket ${status.s3.bucket} at ${status.s3.endpoint}
-The stack keeps running: \`npx observatory stack status\`, \`npx observatory stack down\` to stop it.
-`);
+    process.stdout.write(`\n${formatReport(report)}\n`);
+    const known = await tracesInJaeger(jaeger, report);
+    process.stdout.write(whereToLook(platform.urls.gateway, jaeger, prometheus, known, report));
+    if (options.durationSeconds === undefined && !stopping.signal.aborted) {
+      say('demo: running with light background load; Ctrl-C to stop');
+      while (!stopping.signal.aborted) {
+        await runLoad({
+          url: platform.urls.gateway,
+          rate: 2,
+          durationSeconds: 30,
+          mix: DEFAULT_MIX,
+          faultRate: 0.02,
+          signal: stopping.signal,
+        });
+      }
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    say('demo: stopping the services');
+    await platform.stop();
+    if (!wasRunning) await stack.down();
+  }
   return 0;
+}
+
+/** Waits (at most 20 s: spans arrive in batches) until Jaeger has the sample traces; returns those it has. */
+async function tracesInJaeger(jaeger: string, report: LoadReport): Promise<string[]> {
+  const wanted = [
+    ...report.sampleTraces.ok.slice(-3),
+    ...report.sampleTraces.failed.slice(-2).map((f) => f.traceId),
+  ];
+  const deadline = Date.now() + 20_000;
+  let found: string[] = [];
+  while (Date.now() < deadline) {
+    const checks = await Promise.all(
+      wanted.map(async (id) =>
+        (await fetch(`${jaeger}/api/traces/${id}`).catch(() => undefined))?.ok ? id : undefined,
+      ),
+    );
+    found = checks.filter((id): id is string => id !== undefined);
+    if (found.length === wanted.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return found;
+}
+
+function whereToLook(
+  gateway: string,
+  jaeger: string,
+  prometheus: string,
+  traces: string[],
+  report: LoadReport,
+): string {
+  const failed = new Set(report.sampleTraces.failed.map((f) => f.traceId));
+  const query = (q: string) => `${prometheus}/api/v1/query?query=${encodeURIComponent(q)}`;
+  return `
+Where to look
+  Traces in Jaeger (API; the UI at ${jaeger} is a placeholder in this build):
+${traces.map((id) => `    ${id}${failed.has(id) ? ' (failed request)' : ''}  ${jaeger}/api/traces/${id}\n      npx observatory trace ${id}`).join('\n')}
+  Request rate by service:  ${query('sum by (service_name) (rate(traces_span_metrics_calls_total{span_kind="SPAN_KIND_SERVER"}[1m]))')}
+  Error rate by service:    ${query('sum by (service_name) (rate(traces_span_metrics_calls_total{span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_ERROR"}[1m]))')}
+  Try it yourself:          curl -i '${gateway}/api/scenes?bbox=0,40,10,50&from=2026-06-01&to=2026-06-05'
+                            (the traceresponse header carries the correlation ID)
+`;
 }

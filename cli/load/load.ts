@@ -1,0 +1,209 @@
+/**
+ * `observatory load`: drives the gateway with a realistic mix (many searches, fewer downloads, few sign-ups and
+ * jobs) at a fixed arrival rate, shows progress, and ends with counts, latency percentiles and sample trace IDs —
+ * of failed requests too — read from each response's `traceresponse` header.
+ */
+import { days, SATELLITES, tiles, TILE_DEGREES } from '../../services/lib/scenes.ts';
+import { FAULT_HEADER, SERVICE_NAMES } from '../../services/config.ts';
+
+export type RequestKind = 'search' | 'download' | 'signup' | 'job';
+
+export interface LoadOptions {
+  url: string;
+  /** Requests per second (open loop: arrivals do not wait for responses). @default 20 */
+  rate: number;
+  /** Seconds to run. @default 30 */
+  durationSeconds: number;
+  /** Relative weights of the request kinds. @default search 70, download 22, signup 5, job 3 */
+  mix: Record<RequestKind, number>;
+  /** Share of requests that ask a random service to fail (the fault header). @default 0.02 */
+  faultRate: number;
+  /** Progress lines go here (none when undefined). */
+  progress?: (line: string) => void;
+  /** Stops early when aborted (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface Sample {
+  kind: RequestKind;
+  status: number;
+  ms: number;
+  traceId: string | undefined;
+}
+
+export interface LoadReport {
+  sent: number;
+  seconds: number;
+  byKind: Record<string, { count: number; errors: number; p50: number; p95: number; p99: number }>;
+  byStatus: Record<string, number>;
+  sampleTraces: { ok: string[]; failed: { traceId: string; kind: RequestKind; status: number }[] };
+}
+
+export const DEFAULT_MIX: Record<RequestKind, number> = { search: 70, download: 22, signup: 5, job: 3 };
+
+export function parseMix(text: string): Record<RequestKind, number> {
+  const mix: Record<RequestKind, number> = { search: 0, download: 0, signup: 0, job: 0 };
+  for (const part of text.split(',')) {
+    const [kind, weight] = part.split('=');
+    if (!kind || !(kind in mix) || weight === undefined || !(Number(weight) >= 0)) {
+      throw new Error(
+        `--mix: ${JSON.stringify(part)} is not kind=weight with kind one of ${Object.keys(mix).join(', ')}`,
+      );
+    }
+    mix[kind as RequestKind] = Number(weight);
+  }
+  if (Object.values(mix).every((w) => w === 0)) throw new Error('--mix: at least one weight must be above 0');
+  return mix;
+}
+
+const pickOne = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+
+function pickKind(mix: Record<RequestKind, number>): RequestKind {
+  const total = Object.values(mix).reduce((a, b) => a + b, 0);
+  let x = Math.random() * total;
+  for (const [kind, weight] of Object.entries(mix) as [RequestKind, number][]) {
+    if ((x -= weight) < 0) return kind;
+  }
+  return 'search';
+}
+
+function request(kind: RequestKind, base: string): { url: string; init: RequestInit } {
+  const json = (body: unknown): RequestInit => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const june = days();
+  const tile = pickOne(tiles());
+  const from = Math.floor(Math.random() * (june.length - 7));
+  switch (kind) {
+    case 'search': {
+      const [w, s] = tile.bbox;
+      const span = TILE_DEGREES * (1 + Math.floor(Math.random() * 2));
+      const query = `bbox=${w},${s},${w + span},${s + span}&from=${june[from]}&to=${june[from + 1 + Math.floor(Math.random() * 6)]}&max_cloud=${pickOne([30, 60, 100])}&limit=10`;
+      return { url: `${base}/api/scenes?${query}`, init: {} };
+    }
+    case 'download': {
+      const day = june[from]!.replaceAll('-', '');
+      return {
+        url: `${base}/api/scenes/${pickOne(SATELLITES).code}_${day}_T${String(tile.index).padStart(2, '0')}/download`,
+        init: {},
+      };
+    }
+    case 'signup':
+      return {
+        url: `${base}/api/users`,
+        init: json({
+          name: `User ${Math.floor(Math.random() * 1e6)}`,
+          email: `user${Math.floor(Math.random() * 1e6)}@example.com`,
+          plan: pickOne(['free', 'pro']),
+        }),
+      };
+    case 'job':
+      return {
+        url: `${base}/api/jobs`,
+        init: json({ bbox: tile.bbox, from: june[from], to: june[from + 2] }),
+      };
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const samples: Sample[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const started = Date.now();
+  const interval = 1000 / options.rate;
+  const total = Math.round(options.rate * options.durationSeconds);
+  let lastProgress = started;
+  for (let i = 0; i < total && !options.signal?.aborted; i++) {
+    const due = started + i * interval;
+    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    const kind = pickKind(options.mix);
+    const { url, init } = request(kind, options.url);
+    const headers = new Headers(init.headers);
+    headers.set('x-user-id', `u-${Math.floor(Math.random() * 500)}`);
+    if (Math.random() < options.faultRate)
+      headers.set(FAULT_HEADER, `${pickOne(SERVICE_NAMES.filter((s) => s !== 'gateway'))}:error`);
+    const begin = performance.now();
+    const task = fetch(url, { ...init, headers, signal: AbortSignal.timeout(30_000) })
+      .then(async (response) => {
+        await response.arrayBuffer();
+        const header = response.headers.get('traceresponse');
+        samples.push({
+          kind,
+          status: response.status,
+          ms: performance.now() - begin,
+          traceId: header?.split('-')[1],
+        });
+      })
+      .catch(() => {
+        samples.push({ kind, status: 0, ms: performance.now() - begin, traceId: undefined });
+      })
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
+    if (options.progress && Date.now() - lastProgress >= 2000) {
+      lastProgress = Date.now();
+      const errors = samples.filter((s) => s.status === 0 || s.status >= 500).length;
+      options.progress(
+        `load: ${samples.length}/${total} done, ${errors} server errors, ${inFlight.size} in flight`,
+      );
+    }
+  }
+  await Promise.all(inFlight);
+  return report(samples, (Date.now() - started) / 1000);
+}
+
+function report(samples: Sample[], seconds: number): LoadReport {
+  const byKind: LoadReport['byKind'] = {};
+  for (const kind of new Set(samples.map((s) => s.kind))) {
+    const mine = samples.filter((s) => s.kind === kind);
+    const sorted = mine.map((s) => s.ms).sort((a, b) => a - b);
+    byKind[kind] = {
+      count: mine.length,
+      errors: mine.filter((s) => s.status === 0 || s.status >= 500).length,
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      p99: percentile(sorted, 99),
+    };
+  }
+  const byStatus: Record<string, number> = {};
+  for (const s of samples) byStatus[String(s.status)] = (byStatus[String(s.status)] ?? 0) + 1;
+  const ok = samples.filter((s) => s.status > 0 && s.status < 400 && s.traceId).map((s) => s.traceId!);
+  const failed = samples
+    .filter((s) => s.status >= 500 && s.traceId)
+    .map((s) => ({ traceId: s.traceId!, kind: s.kind, status: s.status }));
+  return {
+    sent: samples.length,
+    seconds,
+    byKind,
+    byStatus,
+    sampleTraces: { ok: ok.slice(-5), failed: failed.slice(-5) },
+  };
+}
+
+export function formatReport(r: LoadReport): string {
+  const lines = [
+    `${r.sent} requests in ${r.seconds.toFixed(1)} s (${(r.sent / r.seconds).toFixed(1)} req/s); status counts: ${Object.entries(
+      r.byStatus,
+    )
+      .map(([status, n]) => `${status === '0' ? 'no answer' : status}=${n}`)
+      .join(' ')}`,
+    'kind       count  5xx   p50 ms   p95 ms   p99 ms',
+  ];
+  for (const [kind, k] of Object.entries(r.byKind)) {
+    lines.push(
+      `${kind.padEnd(9)} ${String(k.count).padStart(6)} ${String(k.errors).padStart(4)} ${k.p50.toFixed(1).padStart(8)} ${k.p95.toFixed(1).padStart(8)} ${k.p99.toFixed(1).padStart(8)}`,
+    );
+  }
+  lines.push(`sample trace IDs: ${r.sampleTraces.ok.join(' ') || '(none)'}`);
+  if (r.sampleTraces.failed.length > 0) {
+    lines.push(
+      `failed requests: ${r.sampleTraces.failed.map((f) => `${f.traceId} (${f.kind} ${f.status})`).join(' ')}`,
+    );
+  }
+  return lines.join('\n');
+}

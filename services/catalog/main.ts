@@ -1,0 +1,71 @@
+/**
+ * catalog: searches the scene metadata kept in the S3 store (one object per capture day) and records `search_made`.
+ *   GET /scenes?bbox=w,s,e,n&from=YYYY-MM-DD&to=YYYY-MM-DD&max_cloud=&user_id=&detail=ids|full
+ *   GET /scenes/:id
+ */
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { demoConfig } from '../config.ts';
+import { createApp, finishApp, listen, route } from '../lib/app.ts';
+import { invalid, notFound } from '../lib/errors.ts';
+import { track } from '../lib/events.ts';
+import { dayKey, sceneDay, type Scene } from '../lib/scenes.ts';
+import { Store } from '../lib/store.ts';
+import { bbox, dateRange, numberIn, oneOf } from '../lib/validate.ts';
+
+const config = demoConfig();
+const store = new Store(config.s3);
+const tracer = trace.getTracer('catalog');
+const app = createApp('catalog', config);
+
+const intersects = (a: Scene['bbox'], b: Scene['bbox']) =>
+  a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+
+app.get(
+  '/scenes',
+  route(async (req, res) => {
+    const area = bbox(req.query.bbox);
+    const range = dateRange(req.query.from, req.query.to, 366);
+    const maxCloud = numberIn(req.query.max_cloud, 'max_cloud', 0, 100, 100);
+    const detail = oneOf(req.query.detail, 'detail', ['ids', 'full'] as const, 'full');
+    const userId = typeof req.query.user_id === 'string' ? req.query.user_id : 'anonymous';
+    // The search itself is business meaning the HTTP spans cannot show: how many days it read, what it found.
+    const found = await tracer.startActiveSpan('catalog.search', async (span) => {
+      try {
+        span.setAttributes({ 'catalog.days': range.days.length, 'catalog.max_cloud': maxCloud });
+        const days = await Promise.all(range.days.map((day) => store.getJson<Scene[]>(dayKey(day))));
+        const matches = days
+          .flatMap((scenes) => scenes ?? [])
+          .filter((scene) => scene.cloud_cover <= maxCloud && intersects(scene.bbox, area));
+        span.setAttribute('catalog.results', matches.length);
+        return matches;
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+    track('search_made', {
+      query: `bbox=${area.join(',')}&from=${range.from}&to=${range.to}&max_cloud=${maxCloud}`,
+      n_results: found.length,
+      user_id: userId,
+    });
+    res.json({ count: found.length, scenes: detail === 'ids' ? found.map((s) => ({ id: s.id })) : found });
+  }),
+);
+
+app.get(
+  '/scenes/:id',
+  route(async (req, res) => {
+    const id = String(req.params.id);
+    const day = sceneDay(id);
+    if (!day) throw invalid('id', 'expected a scene ID like S2A_20260601_T07');
+    const scene = (await store.getJson<Scene[]>(dayKey(day)))?.find((s) => s.id === id);
+    if (!scene) throw notFound(`scene ${id}`);
+    res.json(scene);
+  }),
+);
+
+finishApp(app);
+await listen(app, config.ports.catalog, 'catalog');

@@ -1,0 +1,77 @@
+/**
+ * Every default of the demo platform in one place: ports, service addresses, data layout and the fault knobs.
+ * Read from the environment when called. Fault knobs are HotROD-style: per-service added latency and error rate
+ * (variables), and a per-request header the load generator sets.
+ */
+import { readBoolean, readInteger, readNumber, readString, type Env } from '../instrumentation/src/env.ts';
+import { stackConfig } from '../cli/stack/config.ts';
+
+export const SERVICE_NAMES = ['gateway', 'catalog', 'downloads', 'users'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface Faults {
+  /** Added latency before each request is handled, in milliseconds. */
+  latencyMs: number;
+  /** Share of requests (0–1) that fail with a 500 before doing any work. */
+  errorRate: number;
+}
+
+export interface DemoConfig {
+  ports: Record<ServiceName, number>;
+  /** Base URLs the services call each other at. */
+  urls: Record<ServiceName | 'etl', string>;
+  faults: Record<ServiceName, Faults>;
+  /**
+   * The deliberate flaw: the gateway fetches each search result's details with one call per scene (N+1), instead
+   * of asking the catalog for full records. Obvious in a trace as a staircase of catalog calls.
+   */
+  nPlusOne: boolean;
+  /** Per-call timeout of service-to-service requests. */
+  downstreamTimeoutMs: number;
+  /** Largest JSON body the gateway accepts. */
+  bodyLimit: string;
+  /** Serve the W3C Trace Context test harness' endpoint (POST /test) on the gateway. */
+  w3cTestEndpoint: boolean;
+  s3: ReturnType<typeof stackConfig>['s3'];
+}
+
+/** The request header that injects a fault for one request: `<service>:error` or `<service>:latency=<ms>`. */
+export const FAULT_HEADER = 'x-demo-fault';
+
+export function demoConfig(env: Env = process.env): DemoConfig {
+  const port = (name: ServiceName, fallback: number) =>
+    readInteger(env, `OBSERVATORY_${name.toUpperCase()}_PORT`, fallback, { min: 0, max: 65535 });
+  const ports: Record<ServiceName, number> = {
+    gateway: port('gateway', 8080),
+    catalog: port('catalog', 8081),
+    downloads: port('downloads', 8082),
+    users: port('users', 8083),
+  };
+  const url = (name: ServiceName) =>
+    readString(env, `OBSERVATORY_${name.toUpperCase()}_URL`) ?? `http://127.0.0.1:${ports[name]}`;
+  const faults = (name: ServiceName): Faults => ({
+    latencyMs: readInteger(env, `OBSERVATORY_${name.toUpperCase()}_LATENCY_MS`, 0, { min: 0, max: 60_000 }),
+    errorRate: readNumber(env, `OBSERVATORY_${name.toUpperCase()}_ERROR_RATE`, 0, { min: 0, max: 1 }),
+  });
+  return {
+    ports,
+    urls: {
+      gateway: url('gateway'),
+      catalog: url('catalog'),
+      downloads: url('downloads'),
+      users: url('users'),
+      etl: readString(env, 'OBSERVATORY_ETL_URL') ?? 'http://127.0.0.1:8084',
+    },
+    faults: {
+      gateway: faults('gateway'),
+      catalog: faults('catalog'),
+      downloads: faults('downloads'),
+      users: faults('users'),
+    },
+    nPlusOne: readBoolean(env, 'OBSERVATORY_DEMO_N_PLUS_ONE', true),
+    downstreamTimeoutMs: readInteger(env, 'OBSERVATORY_DOWNSTREAM_TIMEOUT_MS', 5000, { min: 1 }),
+    bodyLimit: '16kb',
+    w3cTestEndpoint: readBoolean(env, 'OBSERVATORY_W3C_TEST_ENDPOINT', false),
+    s3: stackConfig(env).s3,
+  };
+}

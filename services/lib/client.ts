@@ -1,0 +1,73 @@
+/**
+ * Service-to-service calls. Trace context (and baggage) is injected by the fetch instrumentation; this adds a
+ * timeout, forwards the fault header, and maps downstream failures: unreachable → 503, timeout → 504,
+ * a 5xx → 502, and a 4xx passes through with its code.
+ */
+import { HttpError } from './errors.ts';
+import { FAULT_HEADER } from '../config.ts';
+
+export interface CallOptions {
+  method?: string;
+  body?: unknown;
+  /** The incoming request's headers, to forward the fault header. */
+  incoming?: Record<string, string | string[] | undefined>;
+  timeoutMs: number;
+}
+
+export async function call(service: string, url: string, options: CallOptions): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const fault = options.incoming?.[FAULT_HEADER];
+  if (typeof fault === 'string') headers[FAULT_HEADER] = fault;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: options.method ?? 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+  } catch (error) {
+    if ((error as Error).name === 'TimeoutError') {
+      throw new HttpError(
+        504,
+        'downstream_timeout',
+        `${service} did not answer within ${options.timeoutMs} ms`,
+      );
+    }
+    throw new HttpError(503, 'downstream_unavailable', `${service} is unavailable`);
+  }
+  if (response.status >= 500) {
+    const detail = await response.text().catch(() => '');
+    throw new HttpError(
+      502,
+      'downstream_error',
+      `${service} failed with ${response.status}${summary(detail)}`,
+    );
+  }
+  if (response.status >= 400) {
+    const body = (await response.json().catch(() => ({}))) as {
+      error?: { code?: string; message?: string; field?: string };
+    };
+    throw new HttpError(
+      response.status,
+      body.error?.code ?? 'downstream_rejected',
+      body.error?.message ?? `${service} answered ${response.status}`,
+      body.error?.field,
+    );
+  }
+  return response;
+}
+
+export async function callJson<T>(service: string, url: string, options: CallOptions): Promise<T> {
+  return (await (await call(service, url, options)).json()) as T;
+}
+
+function summary(body: string): string {
+  try {
+    const message = (JSON.parse(body) as { error?: { message?: string } }).error?.message;
+    return message ? `: ${message}` : '';
+  } catch {
+    return '';
+  }
+}

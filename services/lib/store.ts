@@ -1,0 +1,50 @@
+/**
+ * The S3 store every service keeps its data in (the local stack's, or real S3). Calls through AWS SDK v3 show up
+ * in traces as S3 spans.
+ */
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { DemoConfig } from '../config.ts';
+
+export class Store {
+  readonly bucket: string;
+  private readonly client: S3Client;
+
+  constructor(s3: DemoConfig['s3'], endpoint = `http://127.0.0.1:${s3.port}`) {
+    this.bucket = s3.bucket;
+    this.client = new S3Client({
+      endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      // The local store does not decode aws-chunked uploads.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
+  }
+
+  /** The object's bytes, or undefined when there is no such key. */
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await response.Body!.transformToByteArray();
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw error;
+    }
+  }
+
+  async getJson<T>(key: string): Promise<T | undefined> {
+    const bytes = await this.get(key);
+    return bytes === undefined ? undefined : (JSON.parse(Buffer.from(bytes).toString('utf8')) as T);
+  }
+
+  async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  putJson(key: string, value: unknown): Promise<void> {
+    return this.put(key, JSON.stringify(value), 'application/json');
+  }
+}

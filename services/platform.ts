@@ -1,0 +1,109 @@
+/**
+ * Runs the demo platform: seeds the store, then starts each service as its own process under the preload
+ * (`node --require ./instrumentation services/<name>/main.ts`), downstream services first so the gateway knows their
+ * addresses. Port 0 gives each service a free port (tests); the demo uses the configured ones.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../cli/stack/config.ts';
+import { demoConfig, type ServiceName } from './config.ts';
+import { seed } from './lib/scenes.ts';
+import { Store } from './lib/store.ts';
+
+export interface PlatformOptions {
+  /** Use free ports instead of the configured ones. @default false */
+  freePorts?: boolean;
+  /** Extra environment for every service (fault knobs, OTEL_* settings). */
+  env?: Record<string, string>;
+  /** Where service logs go. @default .observatory/demo/logs */
+  logDir?: string;
+}
+
+export interface Platform {
+  urls: Record<ServiceName, string>;
+  logDir: string;
+  stop(): Promise<void>;
+}
+
+const DOWNSTREAM: ServiceName[] = ['catalog', 'downloads', 'users'];
+
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const env = { ...process.env, ...options.env };
+  const config = demoConfig(env);
+  await seed(new Store(config.s3));
+  const logDir = options.logDir ?? join(REPO_ROOT, '.observatory', 'demo', 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const children: ChildProcess[] = [];
+  const urls = {} as Record<ServiceName, string>;
+  const stop = async () => {
+    await Promise.all(children.map((child) => stopChild(child)));
+  };
+  try {
+    const started = await Promise.all(
+      DOWNSTREAM.map((name) =>
+        startService(
+          name,
+          {
+            ...env,
+            [`OBSERVATORY_${name.toUpperCase()}_PORT`]: options.freePorts ? '0' : String(config.ports[name]),
+          },
+          logDir,
+          children,
+        ),
+      ),
+    );
+    DOWNSTREAM.forEach((name, i) => (urls[name] = `http://127.0.0.1:${started[i]}`));
+    const gatewayEnv: Record<string, string | undefined> = {
+      ...env,
+      OBSERVATORY_GATEWAY_PORT: options.freePorts ? '0' : String(config.ports.gateway),
+    };
+    for (const name of DOWNSTREAM) gatewayEnv[`OBSERVATORY_${name.toUpperCase()}_URL`] = urls[name];
+    urls.gateway = `http://127.0.0.1:${await startService('gateway', gatewayEnv, logDir, children)}`;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls, logDir, stop };
+}
+
+async function startService(
+  name: ServiceName,
+  env: Record<string, string | undefined>,
+  logDir: string,
+  children: ChildProcess[],
+): Promise<number> {
+  const child = spawn(process.execPath, ['--require', './instrumentation', `services/${name}/main.ts`], {
+    cwd: REPO_ROOT,
+    env: { OTEL_SERVICE_NAME: name, OTEL_METRIC_EXPORT_INTERVAL: '5000', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  child.stderr!.pipe(log);
+  return new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      buffered += chunk.toString();
+      const match = buffered.match(/^LISTENING (\d+)$/m);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`${name} exited (code ${code}) before listening; see ${join(logDir, `${name}.log`)}`)),
+    );
+    setTimeout(
+      () => reject(new Error(`${name} did not listen within 30 s; see ${join(logDir, `${name}.log`)}`)),
+      30_000,
+    ).unref();
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+  await exited;
+  clearTimeout(timer);
+}
