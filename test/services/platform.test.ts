@@ -1,0 +1,271 @@
+/**
+ * The demo platform, keyed by trace ID against the real stack: one request crosses every service, the trace has
+ * exactly the expected shape, logs carry the same ID, failures land on the right spans, and bad input gets a 4xx
+ * that names the problem — never a 5xx.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPlatform, type Platform } from '../../services/platform.ts';
+import { raster, scenesOf, days } from '../../services/lib/scenes.ts';
+import { fetchTrace, findObjectContaining, tag } from '../support/backends.ts';
+import { find, outline, tree } from '../support/trace-tree.ts';
+
+let platform: Platform;
+beforeAll(async () => {
+  // Spans go out every 500 ms so traces are complete quickly; the N+1 flaw is on (the default).
+  platform = await startPlatform({
+    freePorts: true,
+    env: { OTEL_BSP_SCHEDULE_DELAY: '500', OTEL_BLRP_SCHEDULE_DELAY: '500' },
+  });
+});
+afterAll(async () => {
+  await platform?.stop();
+});
+
+const traceIdOf = (response: Response) => response.headers.get('traceresponse')!.split('-')[1]!;
+
+describe('A search through the gateway', () => {
+  it('is one trace: gateway → catalog (search, then one call per result) → S3, with routes and status codes', async () => {
+    const response = await fetch(
+      `${platform.urls.gateway}/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-02&limit=3`,
+      { headers: { 'x-user-id': 'analyst-7' } },
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { count: number; scenes: { id: string }[] };
+    const expected = [...scenesOf('2026-06-01', 0), ...scenesOf('2026-06-02', 1)].filter(
+      (s) => s.bbox[0] < 5 && s.bbox[1] < 45,
+    );
+    expect(body.count).toBe(expected.length);
+    expect(body.scenes.map((s) => s.id)).toEqual(expected.slice(0, 3).map((s) => s.id));
+
+    const traceId = traceIdOf(response);
+    const n = body.scenes.length;
+    const trace = await fetchTrace(traceId, 4 + 3 * n + 2);
+    const detail = [
+      '  gateway client GET',
+      '    catalog server GET /scenes/:id',
+      '      catalog client S3.GetObject',
+    ];
+    expect(outline(tree(trace))).toEqual([
+      'gateway server GET /api/scenes',
+      '  gateway client GET',
+      '    catalog server GET /scenes',
+      '      catalog internal catalog.search',
+      '        catalog client S3.GetObject',
+      '        catalog client S3.GetObject',
+      ...Array.from({ length: n }, () => detail).flat(),
+    ]);
+    const [root] = tree(trace);
+    expect(tag(root!.span, 'http.route')).toBe('/api/scenes');
+    expect(tag(root!.span, 'http.response.status_code')).toBe(200);
+    const search = find(tree(trace), (node) => node.name === 'catalog.search')[0]!;
+    expect(tag(search.span, 'catalog.results')).toBe(expected.length);
+    // Baggage from the edge is on every downstream span.
+    expect(
+      find(tree(trace), (node) => node.service === 'catalog').every(
+        (node) => tag(node.span, 'user.id') === 'analyst-7',
+      ),
+    ).toBe(true);
+
+    const { text } = await findObjectContaining('raw/logs/', traceId);
+    expect(text).toContain('search_made');
+  });
+});
+
+describe('A download through the gateway', () => {
+  it('returns the stored bytes, in one trace down to the S3 read', async () => {
+    const scene = scenesOf(days()[3]!, 3)[0]!;
+    const response = await fetch(`${platform.urls.gateway}/api/scenes/${scene.id}/download`);
+    expect(response.status).toBe(200);
+    expect(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(raster(scene)))).toBe(true);
+
+    const trace = await fetchTrace(traceIdOf(response), 4);
+    expect(outline(tree(trace))).toEqual([
+      'gateway server GET /api/scenes/:id/download',
+      '  gateway client GET',
+      '    downloads server GET /images/:id',
+      '      downloads client S3.GetObject',
+    ]);
+    const s3 = find(tree(trace), (node) => node.name === 'S3.GetObject')[0]!;
+    expect(tag(s3.span, 'aws.s3.bucket') ?? tag(s3.span, 'rpc.method')).toBeTruthy();
+  });
+});
+
+describe('An injected downstream failure', () => {
+  it('gives the client a 502 with the trace ID, and marks the failing spans with the error', async () => {
+    const response = await fetch(
+      `${platform.urls.gateway}/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-01`,
+      {
+        headers: { 'x-demo-fault': 'catalog:error' },
+      },
+    );
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { error: { code: string }; trace_id: string };
+    const traceId = traceIdOf(response);
+    expect(body.trace_id).toBe(traceId);
+    expect(body.error.code).toBe('downstream_error');
+
+    const trace = await fetchTrace(traceId, 3);
+    const nodes = tree(trace);
+    const catalog = find(nodes, (node) => node.service === 'catalog' && node.kind === 'server')[0]!;
+    expect(tag(catalog.span, 'http.response.status_code')).toBe(500);
+    expect(tag(catalog.span, 'error')).toBe(true);
+    expect(JSON.stringify(catalog.span)).toContain('injected fault');
+    const gateway = nodes[0]!;
+    expect(tag(gateway.span, 'http.response.status_code')).toBe(502);
+    expect(tag(gateway.span, 'error')).toBe(true);
+  });
+
+  it('maps an unreachable service to 503 and a slow one to 504', async () => {
+    const slow = await fetch(
+      `${platform.urls.gateway}/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-01`,
+      {
+        headers: { 'x-demo-fault': 'catalog:latency=6000' },
+      },
+    );
+    expect(slow.status).toBe(504);
+    const jobs = await fetch(`${platform.urls.gateway}/api/jobs/nonexistent-listener-check`);
+    expect([200, 404, 503]).toContain(jobs.status);
+  });
+});
+
+describe('Bad input at the gateway', () => {
+  const cases: {
+    name: string;
+    path: string;
+    init?: RequestInit;
+    status: number;
+    field?: string;
+    code?: string;
+  }[] = [
+    {
+      name: 'a bbox with three numbers',
+      path: '/api/scenes?bbox=1,2,3&from=2026-06-01&to=2026-06-02',
+      status: 400,
+      field: 'bbox',
+    },
+    {
+      name: 'an empty area',
+      path: '/api/scenes?bbox=5,40,5,45&from=2026-06-01&to=2026-06-02',
+      status: 400,
+      field: 'bbox',
+    },
+    {
+      name: 'a latitude out of range',
+      path: '/api/scenes?bbox=0,-95,5,45&from=2026-06-01&to=2026-06-02',
+      status: 400,
+      field: 'bbox',
+    },
+    { name: 'a missing date', path: '/api/scenes?bbox=0,40,5,45&to=2026-06-02', status: 400, field: 'from' },
+    {
+      name: 'a date that does not exist',
+      path: '/api/scenes?bbox=0,40,5,45&from=2026-02-30&to=2026-06-02',
+      status: 400,
+      field: 'from',
+    },
+    {
+      name: 'an inverted range',
+      path: '/api/scenes?bbox=0,40,5,45&from=2026-06-09&to=2026-06-02',
+      status: 400,
+      field: 'to',
+    },
+    {
+      name: 'max_cloud over 100',
+      path: '/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-02&max_cloud=150',
+      status: 400,
+      field: 'max_cloud',
+    },
+    { name: 'a malformed scene ID', path: '/api/scenes/not-a-scene/download', status: 400, field: 'id' },
+    {
+      name: 'an unknown scene',
+      path: '/api/scenes/S2A_20260601_T99/download',
+      status: 404,
+      code: 'not_found',
+    },
+    { name: 'a malformed user ID', path: '/api/users/42', status: 400, field: 'id' },
+    {
+      name: 'an unknown user',
+      path: '/api/users/00000000-0000-4000-8000-000000000000',
+      status: 404,
+      code: 'not_found',
+    },
+    { name: 'an unknown route', path: '/api/satellites', status: 404, code: 'not_found' },
+    {
+      name: 'malformed JSON',
+      path: '/api/users',
+      init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "Ada",' },
+      status: 400,
+      code: 'malformed_json',
+    },
+    {
+      name: 'a missing field',
+      path: '/api/users',
+      init: {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"email": "ada@example.com"}',
+      },
+      status: 400,
+      field: 'name',
+    },
+    {
+      name: 'an invalid e-mail address',
+      path: '/api/users',
+      init: {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name": "Ada", "email": "ada"}',
+      },
+      status: 400,
+      field: 'email',
+    },
+    {
+      name: 'an unknown plan',
+      path: '/api/users',
+      init: {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name": "Ada", "email": "a@b.io", "plan": "gold"}',
+      },
+      status: 400,
+      field: 'plan',
+    },
+    {
+      name: 'an oversized body',
+      path: '/api/users',
+      init: {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'x'.repeat(20_000) }),
+      },
+      status: 413,
+      code: 'body_too_large',
+    },
+    {
+      name: 'a job whose bbox is not an array of numbers',
+      path: '/api/jobs',
+      init: {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"bbox": "everywhere", "from": "2026-06-01", "to": "2026-06-02"}',
+      },
+      status: 400,
+      field: 'bbox',
+    },
+  ];
+
+  it.each(cases)(
+    'answers $name with $status naming the problem',
+    async ({ path, init, status, field, code }) => {
+      const response = await fetch(`${platform.urls.gateway}${path}`, init);
+      expect(response.status).toBe(status);
+      const body = (await response.json()) as {
+        error: { code: string; message: string; field?: string };
+        trace_id: string;
+      };
+      if (field) expect(body.error.field).toBe(field);
+      if (code) expect(body.error.code).toBe(code);
+      expect(body.error.message.length).toBeGreaterThan(0);
+      expect(body.trace_id).toBe(traceIdOf(response));
+    },
+  );
+});
