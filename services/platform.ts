@@ -1,7 +1,7 @@
 /**
- * Runs the demo platform: seeds the store, then starts each service as its own process under the preload
- * (`node --require ./instrumentation services/<name>/main.ts`), downstream services first so the gateway knows their
- * addresses. Port 0 gives each service a free port (tests); the demo uses the configured ones.
+ * Runs the demo platform: seeds the store, then starts each service and the ETL listener as its own process under
+ * the preload (`node --require ./instrumentation services/<name>/main.ts`), downstream first so the gateway knows
+ * their addresses. The listener starts its worker sandboxes itself. Port 0 gives each service a free port (tests); the demo uses the configured ones.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -21,7 +21,7 @@ export interface PlatformOptions {
 }
 
 export interface Platform {
-  urls: Record<ServiceName, string>;
+  urls: Record<ServiceName | 'etl', string>;
   logDir: string;
   stop(): Promise<void>;
 }
@@ -35,30 +35,39 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   const logDir = options.logDir ?? join(REPO_ROOT, '.observatory', 'demo', 'logs');
   mkdirSync(logDir, { recursive: true });
   const children: ChildProcess[] = [];
-  const urls = {} as Record<ServiceName, string>;
+  const urls = {} as Record<ServiceName | 'etl', string>;
   const stop = async () => {
     await Promise.all(children.map((child) => stopChild(child)));
   };
   try {
-    const started = await Promise.all(
-      DOWNSTREAM.map((name) =>
+    const portOf = (name: ServiceName) => (options.freePorts ? '0' : String(config.ports[name]));
+    // The listener is skipped when OBSERVATORY_ETL_URL points at one running elsewhere.
+    const [etl, ...started] = await Promise.all([
+      env.OBSERVATORY_ETL_URL
+        ? Promise.resolve(0)
+        : startService(
+            'etl',
+            { ...env, OBSERVATORY_ETL_PORT: options.freePorts ? '0' : (env.OBSERVATORY_ETL_PORT ?? '8084') },
+            logDir,
+            children,
+          ),
+      ...DOWNSTREAM.map((name) =>
         startService(
           name,
-          {
-            ...env,
-            [`OBSERVATORY_${name.toUpperCase()}_PORT`]: options.freePorts ? '0' : String(config.ports[name]),
-          },
+          { ...env, [`OBSERVATORY_${name.toUpperCase()}_PORT`]: portOf(name) },
           logDir,
           children,
         ),
       ),
-    );
+    ]);
+    urls.etl = env.OBSERVATORY_ETL_URL ?? `http://127.0.0.1:${etl}`;
     DOWNSTREAM.forEach((name, i) => (urls[name] = `http://127.0.0.1:${started[i]}`));
     const gatewayEnv: Record<string, string | undefined> = {
       ...env,
       OBSERVATORY_GATEWAY_PORT: options.freePorts ? '0' : String(config.ports.gateway),
     };
     for (const name of DOWNSTREAM) gatewayEnv[`OBSERVATORY_${name.toUpperCase()}_URL`] = urls[name];
+    gatewayEnv.OBSERVATORY_ETL_URL = urls.etl;
     urls.gateway = `http://127.0.0.1:${await startService('gateway', gatewayEnv, logDir, children)}`;
   } catch (error) {
     await stop();
@@ -67,15 +76,23 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   return { urls, logDir, stop };
 }
 
+const ENTRY: Record<ServiceName | 'etl', { script: string; serviceName: string }> = {
+  gateway: { script: 'services/gateway/main.ts', serviceName: 'gateway' },
+  catalog: { script: 'services/catalog/main.ts', serviceName: 'catalog' },
+  downloads: { script: 'services/downloads/main.ts', serviceName: 'downloads' },
+  users: { script: 'services/users/main.ts', serviceName: 'users' },
+  etl: { script: 'etl/listener/main.ts', serviceName: 'etl-listener' },
+};
+
 async function startService(
-  name: ServiceName,
+  name: ServiceName | 'etl',
   env: Record<string, string | undefined>,
   logDir: string,
   children: ChildProcess[],
 ): Promise<number> {
-  const child = spawn(process.execPath, ['--require', './instrumentation', `services/${name}/main.ts`], {
+  const child = spawn(process.execPath, ['--require', './instrumentation', ENTRY[name].script], {
     cwd: REPO_ROOT,
-    env: { OTEL_SERVICE_NAME: name, OTEL_METRIC_EXPORT_INTERVAL: '5000', ...env },
+    env: { OTEL_SERVICE_NAME: ENTRY[name].serviceName, OTEL_METRIC_EXPORT_INTERVAL: '5000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -9,7 +9,7 @@ import { activeTraceId, logger } from '../../instrumentation/api.ts';
 import { FAULT_HEADER, type DemoConfig, type ServiceName } from '../config.ts';
 import { HttpError } from './errors.ts';
 
-export function createApp(name: ServiceName, config: DemoConfig): Express {
+export function createApp(name: ServiceName | 'etl-listener', config: DemoConfig): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
@@ -26,7 +26,7 @@ export function finishApp(app: Express): void {
   app.use(errorHandler);
 }
 
-export function listen(app: Express, port: number, name: ServiceName): Promise<Server> {
+export function listen(app: Express, port: number, name: ServiceName | 'etl-listener'): Promise<Server> {
   return new Promise((resolve) => {
     const server = app.listen(port, '127.0.0.1', () => {
       const address = server.address();
@@ -81,9 +81,10 @@ function toHttpError(error: unknown): HttpError {
 }
 
 /** Injects the configured latency and errors, and those a request asks for with the fault header. */
-function faults(name: ServiceName, config: DemoConfig): RequestHandler {
+function faults(name: ServiceName | 'etl-listener', config: DemoConfig): RequestHandler {
   return (req, _res, next) => {
-    let { latencyMs, errorRate } = config.faults[name];
+    let { latencyMs, errorRate } =
+      name === 'etl-listener' ? { latencyMs: 0, errorRate: 0 } : config.faults[name];
     for (const fault of String(req.headers[FAULT_HEADER] ?? '').split(',')) {
       const [service, kind] = fault.trim().split(':');
       if (service !== name || !kind) continue;

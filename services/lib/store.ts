@@ -9,17 +9,30 @@ export class Store {
   readonly bucket: string;
   private readonly client: S3Client;
 
-  constructor(s3: DemoConfig['s3'], endpoint = `http://127.0.0.1:${s3.port}`) {
+  /** `endpoint` null means real S3 with the SDK's own credentials (on AWS); by default the local stack's store. */
+  constructor(s3: DemoConfig['s3'], endpoint: string | null = `http://127.0.0.1:${s3.port}`) {
     this.bucket = s3.bucket;
-    this.client = new S3Client({
-      endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      // The local store does not decode aws-chunked uploads.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    this.client =
+      endpoint === null
+        ? new S3Client({ region: s3.region })
+        : new S3Client({
+            endpoint,
+            region: s3.region,
+            forcePathStyle: true,
+            // The local store does not decode aws-chunked uploads.
+            requestChecksumCalculation: 'WHEN_REQUIRED',
+            responseChecksumValidation: 'WHEN_REQUIRED',
+            credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+          });
+  }
+
+  /**
+   * The store a Lambda-style handler uses: OBSERVATORY_S3_ENDPOINT (set by the local fleet) or real S3 when unset,
+   * and the bucket from OBSERVATORY_S3_BUCKET.
+   */
+  static fromEnvironment(s3: DemoConfig['s3'], env: Record<string, string | undefined> = process.env): Store {
+    const endpoint = env.OBSERVATORY_S3_ENDPOINT?.trim();
+    return new Store(s3, endpoint ? endpoint : null);
   }
 
   /** The object's bytes, or undefined when there is no such key. */

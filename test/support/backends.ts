@@ -10,6 +10,8 @@ export interface JaegerSpan {
   traceID: string;
   spanID: string;
   operationName: string;
+  /** Microseconds since the epoch. */
+  startTime: number;
   references: { refType: string; traceID: string; spanID: string }[];
   tags: { key: string; type: string; value: unknown }[];
   processID: string;
@@ -32,17 +34,25 @@ export function stackEndpoints() {
   };
 }
 
-/** Waits until Jaeger has the trace with at least `minSpans` spans. */
-export async function fetchTrace(traceId: string, minSpans = 1, timeoutMs = 30_000): Promise<JaegerTrace> {
+/**
+ * Waits until Jaeger has the trace with at least `minSpans` spans, or — given a predicate — until the predicate
+ * holds (spans of one trace arrive from several processes, in batches).
+ */
+export async function fetchTrace(
+  traceId: string,
+  until: number | ((trace: JaegerTrace) => boolean) = 1,
+  timeoutMs = 30_000,
+): Promise<JaegerTrace> {
   const { jaeger } = stackEndpoints();
+  const complete = typeof until === 'number' ? (trace: JaegerTrace) => trace.spans.length >= until : until;
   return pollUntil(
-    `trace ${traceId} with ${minSpans}+ spans in Jaeger`,
+    `trace ${traceId} ${typeof until === 'number' ? `with ${until}+ spans` : 'complete'} in Jaeger`,
     async () => {
       const response = await fetch(`${jaeger}/api/traces/${traceId}`);
       if (response.status === 404) return undefined;
       const body = (await response.json()) as { data?: JaegerTrace[] };
       const trace = body.data?.[0];
-      return trace && trace.spans.length >= minSpans ? trace : undefined;
+      return trace && complete(trace) ? trace : undefined;
     },
     { timeoutMs },
   );

@@ -1,0 +1,43 @@
+/**
+ * How a chunk reaches a worker: one interface, so the listener does not care where workers run. Locally the fleet
+ * runner (processes on this machine); on AWS an SQS queue with a dead-letter queue in front of the Lambda function
+ * (deploy/aws/etl/template.yaml), whose messages carry the same ChunkEvent, trace context included.
+ */
+import type { EtlConfig } from './config.ts';
+import type { FunctionName } from './handlers/index.ts';
+import { Fleet, type FleetStats } from './runtime/fleet.ts';
+import type { ChunkEvent, InvocationResult } from './types.ts';
+
+export interface Dispatcher {
+  invoke(functionName: FunctionName, event: ChunkEvent): Promise<InvocationResult>;
+  stats(): Record<string, FleetStats>;
+  close(): Promise<void>;
+}
+
+export class LocalFleetDispatcher implements Dispatcher {
+  private readonly fleets = new Map<FunctionName, Fleet>();
+  private readonly config: EtlConfig;
+  private readonly env: Record<string, string | undefined>;
+
+  constructor(config: EtlConfig, env: Record<string, string | undefined>) {
+    this.config = config;
+    this.env = env;
+  }
+
+  invoke(functionName: FunctionName, event: ChunkEvent): Promise<InvocationResult> {
+    let fleet = this.fleets.get(functionName);
+    if (!fleet) {
+      fleet = new Fleet(functionName, this.config, this.env);
+      this.fleets.set(functionName, fleet);
+    }
+    return fleet.invoke(event);
+  }
+
+  stats(): Record<string, FleetStats> {
+    return Object.fromEntries([...this.fleets].map(([name, fleet]) => [name, fleet.stats()]));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.fleets.values()].map((fleet) => fleet.close()));
+  }
+}

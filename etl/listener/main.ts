@@ -1,0 +1,110 @@
+/**
+ * The ETL listener: the jobs API in front of the worker fleet.
+ *   POST /jobs {bbox: [w,s,e,n], from, to, trace?}   → 202 {id, status, chunks, trace_id}
+ *   GET  /jobs/:id                                   → status, progress, cost, dead letters
+ *   GET  /fleet                                      → sandboxes running / warm / waiting per function
+ * A crop-statistics job has one chunk per catalog tile intersecting the area, per day of the range.
+ */
+import { context, propagation } from '@opentelemetry/api';
+import { shutdown } from '../../instrumentation/api.ts';
+import { demoConfig } from '../../services/config.ts';
+import { createApp, finishApp, listen, route } from '../../services/lib/app.ts';
+import { invalid, notFound } from '../../services/lib/errors.ts';
+import { tiles } from '../../services/lib/scenes.ts';
+import { Store } from '../../services/lib/store.ts';
+import { bbox, dateRange, objectBody } from '../../services/lib/validate.ts';
+import { etlConfig } from '../config.ts';
+import { LocalFleetDispatcher } from '../dispatch.ts';
+import type { CropStatsPayload } from '../handlers/crop-stats.ts';
+import type { Fault } from '../types.ts';
+import { JobRunner, type ChunkPlan } from './jobs.ts';
+
+const config = etlConfig();
+const demo = demoConfig();
+const dispatcher = new LocalFleetDispatcher(config, {
+  ...process.env,
+  OTEL_SERVICE_NAME: 'etl-worker',
+  OBSERVATORY_S3_ENDPOINT: `http://127.0.0.1:${demo.s3.port}`,
+  OBSERVATORY_S3_BUCKET: demo.s3.bucket,
+});
+const runner = new JobRunner(config, dispatcher, new Store(demo.s3));
+const app = createApp('etl-listener', demo);
+
+const intersects = (a: number[], b: number[]) =>
+  a[0]! < b[2]! && b[0]! < a[2]! && a[1]! < b[3]! && b[1]! < a[3]!;
+
+app.post(
+  '/jobs',
+  route(async (req, res) => {
+    const body = objectBody(req.body);
+    const area = bbox(body.bbox);
+    const range = dateRange(body.from, body.to, 366);
+    const covered = tiles().filter((tile) => intersects(tile.bbox, area));
+    if (covered.length === 0)
+      throw invalid('bbox', 'the area covers no tile of the catalog (0–25°E, 40–60°N)');
+    const count = covered.length * range.days.length;
+    if (count > config.maxChunks) {
+      throw invalid(
+        'bbox',
+        `the job would have ${count} chunks (tiles × days); at most ${config.maxChunks} are allowed: shrink the area or the date range`,
+      );
+    }
+    const fault = parseFault(body.fault);
+    const chunks: ChunkPlan<CropStatsPayload>[] = covered.flatMap((tile) =>
+      range.days.map((date) => ({ payload: { tile, date } })),
+    );
+    if (fault) for (const index of fault.chunks) if (chunks[index]) chunks[index]!.fault = fault.fault;
+    // The job continues the caller's trace: from the payload when it carries one, else from the HTTP headers.
+    const carrier = (typeof body.trace === 'object' && body.trace !== null ? body.trace : {}) as Record<
+      string,
+      string
+    >;
+    const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
+    const job = runner.submit('crop_stats', chunks, parent);
+    res.status(202).json(job);
+  }),
+);
+
+app.get(
+  '/jobs/:id',
+  route(async (req, res) => {
+    const job = runner.get(String(req.params.id));
+    if (!job) throw notFound(`job ${req.params.id}`);
+    res.json(job);
+  }),
+);
+
+app.get('/fleet', (_req, res) => {
+  res.json(dispatcher.stats());
+});
+
+function parseFault(value: unknown): { chunks: number[]; fault: Fault } | undefined {
+  if (value === undefined) return undefined;
+  if (!config.allowFaults)
+    throw invalid('fault', 'faults are not accepted here (OBSERVATORY_ETL_ALLOW_FAULTS is off)');
+  const spec = objectBody(value) as { chunks?: unknown; kind?: unknown; attempts?: unknown };
+  if (!Array.isArray(spec.chunks) || !spec.chunks.every((i) => Number.isInteger(i) && i >= 0)) {
+    throw invalid('fault.chunks', 'expected an array of chunk indexes');
+  }
+  if (spec.kind !== 'throw' && spec.kind !== 'hang' && spec.kind !== 'crash') {
+    throw invalid('fault.kind', 'expected throw, hang or crash');
+  }
+  if (!Number.isInteger(spec.attempts) || (spec.attempts as number) < 1) {
+    throw invalid('fault.attempts', 'expected a whole number of attempts ≥ 1');
+  }
+  return { chunks: spec.chunks as number[], fault: { kind: spec.kind, attempts: spec.attempts as number } };
+}
+
+finishApp(app);
+const server = await listen(app, config.port, 'etl-listener');
+
+// Graceful shutdown: stop taking jobs, stop the sandboxes (each flushes its telemetry), then exit.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    server.close();
+    void dispatcher
+      .close()
+      .then(() => shutdown())
+      .finally(() => process.exit(0));
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * The local fleet runner: Lambda-style sandboxes as processes, one pool per function. A free warm sandbox takes the
+ * next invocation; otherwise a new one starts (a cold start) while the concurrency limit allows; otherwise the
+ * invocation waits. The per-invocation timeout kills the sandbox, like Lambda; a sandbox that dies mid-invocation
+ * fails that invocation; idle sandboxes are reaped.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../cli/stack/config.ts';
+import type { EtlConfig } from '../config.ts';
+import type { FunctionName } from '../handlers/index.ts';
+import type { ChunkEvent, InvocationResult } from '../types.ts';
+
+interface Sandbox {
+  child: ChildProcess;
+  busy: boolean;
+  idleTimer?: NodeJS.Timeout;
+}
+
+export interface FleetStats {
+  running: number;
+  warm: number;
+  waiting: number;
+}
+
+export class SandboxFailure extends Error {
+  readonly billedMs: number;
+  constructor(message: string, billedMs: number) {
+    super(message);
+    this.name = 'SandboxFailure';
+    this.billedMs = billedMs;
+  }
+}
+
+export class Fleet {
+  private readonly config: EtlConfig;
+  private readonly functionName: FunctionName;
+  private readonly env: Record<string, string | undefined>;
+  private readonly sandboxes = new Set<Sandbox>();
+  private readonly waiting: (() => void)[] = [];
+  private closed = false;
+
+  constructor(functionName: FunctionName, config: EtlConfig, env: Record<string, string | undefined>) {
+    this.functionName = functionName;
+    this.config = config;
+    this.env = env;
+  }
+
+  stats(): FleetStats {
+    const busy = [...this.sandboxes].filter((s) => s.busy).length;
+    return { running: busy, warm: this.sandboxes.size - busy, waiting: this.waiting.length };
+  }
+
+  /** Runs one invocation; resolves with the handler's outcome, rejects with SandboxFailure on timeout or crash. */
+  async invoke(event: ChunkEvent): Promise<InvocationResult> {
+    const sandbox = await this.acquire();
+    const started = performance.now();
+    try {
+      return await new Promise<InvocationResult>((resolve, reject) => {
+        const onMessage = (message: { type: string; result?: InvocationResult }) => {
+          if (message.type !== 'result') return;
+          cleanup();
+          resolve(message.result!);
+        };
+        const onExit = (code: number | null, signal: string | null) => {
+          cleanup();
+          reject(new SandboxFailure(`sandbox exited mid-invocation (${signal ?? `code ${code}`})`, billed()));
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          sandbox.child.kill('SIGKILL');
+          reject(new SandboxFailure(`invocation timed out after ${this.config.timeoutMs} ms`, billed()));
+        }, this.config.timeoutMs);
+        const billed = () => Math.ceil(performance.now() - started);
+        const cleanup = () => {
+          clearTimeout(timer);
+          sandbox.child.off('message', onMessage);
+          sandbox.child.off('exit', onExit);
+        };
+        sandbox.child.on('message', onMessage);
+        sandbox.child.once('exit', onExit);
+        sandbox.child.send({ type: 'invoke', event, timeoutMs: this.config.timeoutMs });
+      });
+    } finally {
+      this.release(sandbox);
+    }
+  }
+
+  /** Stops every sandbox (SIGTERM lets each flush its telemetry) and fails waiting invocations. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(
+      [...this.sandboxes].map(
+        (sandbox) =>
+          new Promise<void>((resolve) => {
+            if (sandbox.child.exitCode !== null || sandbox.child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => sandbox.child.kill('SIGKILL'), 5000);
+            sandbox.child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            sandbox.child.kill('SIGTERM');
+          }),
+      ),
+    );
+    this.sandboxes.clear();
+  }
+
+  private async acquire(): Promise<Sandbox> {
+    for (;;) {
+      if (this.closed) throw new SandboxFailure('the fleet is shutting down', 0);
+      const warm = [...this.sandboxes].find((s) => !s.busy);
+      if (warm) {
+        clearTimeout(warm.idleTimer);
+        warm.busy = true;
+        return warm;
+      }
+      if (this.sandboxes.size < this.config.concurrency) return this.start();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private release(sandbox: Sandbox): void {
+    sandbox.busy = false;
+    if (sandbox.child.exitCode === null && sandbox.child.signalCode === null && !this.closed) {
+      sandbox.idleTimer = setTimeout(() => sandbox.child.kill('SIGTERM'), this.config.idleMs);
+      sandbox.idleTimer.unref();
+    }
+    this.waiting.shift()?.();
+  }
+
+  private async start(): Promise<Sandbox> {
+    const child = fork(join(REPO_ROOT, 'etl', 'runtime', 'worker.ts'), [], {
+      cwd: REPO_ROOT,
+      execArgv: ['--require', './instrumentation'],
+      env: { ...this.env, OBSERVATORY_ETL_FUNCTION: this.functionName },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const sandbox: Sandbox = { child, busy: true };
+    this.sandboxes.add(sandbox);
+    child.once('exit', () => {
+      clearTimeout(sandbox.idleTimer);
+      this.sandboxes.delete(sandbox);
+      // A slot freed by a dead sandbox lets a waiting invocation start a new one.
+      if (!sandbox.busy) this.waiting.shift()?.();
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { type: string }) => {
+        if (message.type === 'ready') {
+          child.off('message', onMessage);
+          resolve();
+        }
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code) => reject(new SandboxFailure(`sandbox failed to start (exit ${code})`, 0)));
+    });
+    return sandbox;
+  }
+}
