@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { demoConfig } from '../services/config.ts';
 import { demo } from './demo/demo.ts';
+import { LAKE_USAGE, lakeCommand } from './lake/index.ts';
 import { DEFAULT_MIX, formatReport, parseMix, runLoad } from './load/load.ts';
 import { COMPONENT_ORDER, type ComponentName } from './stack/components.ts';
 import { StackError } from './stack/errors.ts';
@@ -22,6 +23,9 @@ const USAGE = `usage: observatory <command>
   stack down                   stop every process the stack started
   stack status [--json]        each component: pid, port, health, endpoints
   stack logs [component] [-n N]  the last N (default 50) lines of a component's log
+${LAKE_USAGE.split('\n')
+  .filter((line) => line.startsWith('  lake'))
+  .join('\n')}
 `;
 
 /** Errors of usage: printed with the usage, exit code 2. */
@@ -36,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'stack') return stackCommand(sub, rest);
   if (command === 'demo') return demoCommand(argv.slice(1));
   if (command === 'load') return loadCommand(argv.slice(1));
+  if (command === 'lake') return lakeCommand(argv.slice(1));
   throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }
 

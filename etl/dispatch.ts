@@ -27,7 +27,10 @@ export class LocalFleetDispatcher implements Dispatcher {
   invoke(functionName: FunctionName, event: ChunkEvent): Promise<InvocationResult> {
     let fleet = this.fleets.get(functionName);
     if (!fleet) {
-      fleet = new Fleet(functionName, this.config, this.env);
+      // Compactions over the same partition must not run at once (both could write the same late event): one
+      // sandbox for that function.
+      const config = functionName === 'compaction' ? { ...this.config, concurrency: 1 } : this.config;
+      fleet = new Fleet(functionName, config, this.env);
       this.fleets.set(functionName, fleet);
     }
     return fleet.invoke(event);

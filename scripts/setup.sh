@@ -1,5 +1,6 @@
 #!/bin/sh
-# Installs the project's npm dependencies (and with them the pinned Node 24) when they are missing or stale.
+# Installs the project's npm dependencies (and with them the pinned Node 24) when they are missing or stale,
+# and cfn-lint (PyPI) for validating the AWS templates.
 # POSIX sh on purpose: it runs before the project's Node exists. The stack's own binaries (Collector, Jaeger,
 # S3 store, Prometheus) are built or installed by `observatory stack up`, which the tests and the demo call.
 set -eu
@@ -7,4 +8,9 @@ cd "$(dirname "$0")/.."
 if [ ! -x node_modules/.bin/node ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci (installs the pinned dependencies and Node 24)" >&2
   npm ci --no-audit --no-fund --loglevel=error
+fi
+CFN_LINT_VERSION=1.58.0
+if ! cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
+  echo "setup: pip install cfn-lint==$CFN_LINT_VERSION" >&2
+  python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
 fi

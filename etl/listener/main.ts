@@ -3,7 +3,9 @@
  *   POST /jobs {bbox: [w,s,e,n], from, to, trace?}   → 202 {id, status, chunks, trace_id}
  *   GET  /jobs/:id                                   → status, progress, cost, dead letters
  *   GET  /fleet                                      → sandboxes running / warm / waiting per function
- * A crop-statistics job has one chunk per catalog tile intersecting the area, per day of the range.
+ * A crop-statistics job ({kind: 'crop_stats'}, the default) has one chunk per catalog tile intersecting the area,
+ * per day of the range; a compaction job ({kind: 'compaction', batch_size}) one chunk per batch of raw event objects
+ * not compacted yet.
  */
 import { context, propagation } from '@opentelemetry/api';
 import { shutdown } from '../../instrumentation/api.ts';
@@ -12,7 +14,9 @@ import { createApp, finishApp, listen, route } from '../../services/lib/app.ts';
 import { invalid, notFound } from '../../services/lib/errors.ts';
 import { tiles } from '../../services/lib/scenes.ts';
 import { Store } from '../../services/lib/store.ts';
-import { bbox, dateRange, objectBody } from '../../services/lib/validate.ts';
+import { bbox, dateRange, numberIn, objectBody, oneOf } from '../../services/lib/validate.ts';
+import { lakeConfig, LakeStore, unprocessedKeys } from '../../lake/index.ts';
+import type { CompactionPayload } from '../handlers/compaction.ts';
 import { etlConfig } from '../config.ts';
 import { LocalFleetDispatcher } from '../dispatch.ts';
 import type { CropStatsPayload } from '../handlers/crop-stats.ts';
@@ -37,6 +41,22 @@ app.post(
   '/jobs',
   route(async (req, res) => {
     const body = objectBody(req.body);
+    const kind = oneOf(body.kind, 'kind', ['crop_stats', 'compaction'] as const, 'crop_stats');
+    // The job continues the caller's trace: from the payload when it carries one, else from the HTTP headers.
+    const carrier = (typeof body.trace === 'object' && body.trace !== null ? body.trace : {}) as Record<
+      string,
+      string
+    >;
+    const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
+    if (kind === 'compaction') {
+      const batch = numberIn(body.batch_size, 'batch_size', 1, 1000, 25);
+      const keys = await unprocessedKeys(LakeStore.local(), lakeConfig());
+      const chunks: ChunkPlan<CompactionPayload>[] = [];
+      for (let i = 0; i < keys.length; i += batch)
+        chunks.push({ payload: { keys: keys.slice(i, i + batch) } });
+      res.status(202).json(runner.submit('compaction', chunks, parent));
+      return;
+    }
     const area = bbox(body.bbox);
     const range = dateRange(body.from, body.to, 366);
     const covered = tiles().filter((tile) => intersects(tile.bbox, area));
@@ -54,14 +74,7 @@ app.post(
       range.days.map((date) => ({ payload: { tile, date } })),
     );
     if (fault) for (const index of fault.chunks) if (chunks[index]) chunks[index]!.fault = fault.fault;
-    // The job continues the caller's trace: from the payload when it carries one, else from the HTTP headers.
-    const carrier = (typeof body.trace === 'object' && body.trace !== null ? body.trace : {}) as Record<
-      string,
-      string
-    >;
-    const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
-    const job = runner.submit('crop_stats', chunks, parent);
-    res.status(202).json(job);
+    res.status(202).json(runner.submit('crop_stats', chunks, parent));
   }),
 );
 

@@ -4,6 +4,7 @@
  *   GET /scenes/:id
  */
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { logger } from '../../instrumentation/api.ts';
 import { demoConfig } from '../config.ts';
 import { createApp, finishApp, listen, route } from '../lib/app.ts';
 import { invalid, notFound } from '../lib/errors.ts';
@@ -46,6 +47,7 @@ app.get(
         span.end();
       }
     });
+    logger.info({ results: found.length, days: range.days.length, max_cloud: maxCloud }, 'scene search');
     track('search_made', {
       query: `bbox=${area.join(',')}&from=${range.from}&to=${range.to}&max_cloud=${maxCloud}`,
       n_results: found.length,

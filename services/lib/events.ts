@@ -1,14 +1,8 @@
 /**
- * Every business event the demo services record goes through here, so switching the sink is a one-line change.
+ * Every business event the demo services record goes through here: one Tracker per process, on the telemetry the
+ * preload started. Event names and property types come from the registry in tracker/events/.
  */
-import { logger } from '../../instrumentation/api.ts';
+import { Tracker } from '../../tracker/index.ts';
 
-export interface DemoEvents {
-  search_made: { query: string; n_results: number; user_id: string };
-  image_downloaded: { user_id: string; img_id: string; image_size: number };
-  user_created: { user_id: string; plan?: string };
-}
-
-export function track<E extends keyof DemoEvents>(name: E, properties: DemoEvents[E]): void {
-  logger.info({ event: name, properties }, `event ${name}`);
-}
+export const tracker = new Tracker();
+export const track: Tracker['track'] = (name, properties) => tracker.track(name, properties);

@@ -211,9 +211,10 @@ describe('An ETL job', () => {
     const trace = await jobTrace(job);
     for (const chunk of producers(tree(trace))) {
       const [invocation] = invocations(chunk);
-      expect(invocation!.children.map((c) => c.name)).toContain('S3.PutObject');
+      expect(invocation!.children.map((c) => c.name)).toContain('S3/PutObject');
     }
-    const { text } = await findObjectContaining('raw/logs/', job.id, 10_000);
+    // The business events the workers tracked (log records with an event name) are in the raw zone of the lake.
+    const { text } = await findObjectContaining('raw/events/', job.id, 10_000);
     expect(text).toContain('tile_processed');
   });
 

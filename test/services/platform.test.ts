@@ -43,15 +43,15 @@ describe('A search through the gateway', () => {
     const detail = [
       '  gateway client GET',
       '    catalog server GET /scenes/:id',
-      '      catalog client S3.GetObject',
+      '      catalog client S3/GetObject',
     ];
     expect(outline(tree(trace))).toEqual([
       'gateway server GET /api/scenes',
       '  gateway client GET',
       '    catalog server GET /scenes',
       '      catalog internal catalog.search',
-      '        catalog client S3.GetObject',
-      '        catalog client S3.GetObject',
+      '        catalog client S3/GetObject',
+      '        catalog client S3/GetObject',
       ...Array.from({ length: n }, () => detail).flat(),
     ]);
     const [root] = tree(trace);
@@ -66,8 +66,11 @@ describe('A search through the gateway', () => {
       ),
     ).toBe(true);
 
-    const { text } = await findObjectContaining('raw/logs/', traceId);
-    expect(text).toContain('search_made');
+    // The catalog's log line and its business event carry the request's trace ID.
+    const logs = await findObjectContaining('raw/logs/', traceId);
+    expect(logs.text).toContain('scene search');
+    const events = await findObjectContaining('raw/events/', traceId);
+    expect(events.text).toContain('search_made');
   });
 });
 
@@ -83,9 +86,9 @@ describe('A download through the gateway', () => {
       'gateway server GET /api/scenes/:id/download',
       '  gateway client GET',
       '    downloads server GET /images/:id',
-      '      downloads client S3.GetObject',
+      '      downloads client S3/GetObject',
     ]);
-    const s3 = find(tree(trace), (node) => node.name === 'S3.GetObject')[0]!;
+    const s3 = find(tree(trace), (node) => node.name === 'S3/GetObject')[0]!;
     expect(tag(s3.span, 'aws.s3.bucket') ?? tag(s3.span, 'rpc.method')).toBeTruthy();
   });
 });

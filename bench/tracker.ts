@@ -1,0 +1,185 @@
+/**
+ * What business events cost: `track()` per call (validation on and off, and the rejected path), the events per
+ * second one core pushes into the SDK (batch processor, exporter that does nothing: the network is not measured),
+ * and the time and peak memory of compaction per N events against the local stack's S3 store. Each compaction size
+ * runs in a fresh child process so its peak RSS is its own; objects go under `bench/` so the real lake is untouched.
+ *
+ *   node bench/tracker.ts [--calls 200000] [--sizes 10000,50000,100000] [--per-object 1000]
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { ExportResultCode } from '@opentelemetry/core';
+import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { compact, lakeConfig, LakeStore } from '../lake/index.ts';
+import { Tracker, uuidv7 } from '../tracker/index.ts';
+
+const { values } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '200000' },
+    sizes: { type: 'string', default: '10000,50000,100000' },
+    'per-object': { type: 'string', default: '1000' },
+    child: { type: 'string' },
+  },
+});
+
+const perObject = Number(values['per-object']);
+
+if (values.child) {
+  await compactionChild(Number(values.child));
+} else {
+  trackCost(Number(values.calls));
+  compactionRuns(values.sizes.split(',').map(Number));
+}
+
+function trackCost(calls: number): void {
+  const exporter: LogRecordExporter = {
+    export: (_records, done) => done({ code: ExportResultCode.SUCCESS }),
+    shutdown: async () => {},
+    forceFlush: async () => {},
+  };
+  const variants: [string, { validate: boolean }, (obs: Tracker, i: number) => void][] = [
+    [
+      'valid event, validation on',
+      { validate: true },
+      (obs, i) => obs.track('search_made', { query: 'ndvi paris', n_results: i, user_id: 'u-1' }),
+    ],
+    [
+      'valid event, validation off',
+      { validate: false },
+      (obs, i) => obs.track('search_made', { query: 'ndvi paris', n_results: i, user_id: 'u-1' }),
+    ],
+    [
+      'schema violation (rejected)',
+      { validate: true },
+      (obs, i) => obs.track('search_made', { query: 'ndvi', n_results: -i - 1, user_id: 'u-1' }),
+    ],
+  ];
+  console.log(`track() cost, ${calls} calls per variant, batch processor (queue ${calls}), no-op exporter:`);
+  for (const [name, options, call] of variants) {
+    const provider = new LoggerProvider({
+      processors: [
+        new BatchLogRecordProcessor({
+          exporter,
+          maxQueueSize: calls,
+          maxExportBatchSize: 512,
+          scheduledDelayMillis: 1000,
+        }),
+      ],
+    });
+    const obs = new Tracker({ loggerProvider: provider, meterProvider: new MeterProvider(), ...options });
+    for (let i = 0; i < 20_000; i++) call(obs, i); // warm-up: JIT and ajv's compiled validator
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < calls; i++) call(obs, i);
+    const ns = Number(process.hrtime.bigint() - start) / calls;
+    console.log(
+      `  ${name.padEnd(30)} ${(ns / 1000).toFixed(2)} µs/call   ${Math.round(1e9 / ns).toLocaleString('en-US')} events/s on one core`,
+    );
+    void provider.shutdown();
+  }
+}
+
+function compactionRuns(sizes: number[]): void {
+  console.log(
+    `\ncompaction (raw objects of ${perObject} events, gzip OTLP JSON, local S3 store; fresh process each):`,
+  );
+  for (const n of sizes) {
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--child', String(n), '--per-object', String(perObject)],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (child.status !== 0) {
+      console.log(`  N=${n}: failed: ${child.stderr}`);
+      continue;
+    }
+    const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+      seconds: number;
+      peakMb: number;
+      baseMb: number;
+      events: number;
+    };
+    console.log(
+      `  N=${String(n).padStart(7)}: ${r.seconds.toFixed(2)} s, peak RSS ${r.peakMb.toFixed(0)} MB (${r.baseMb.toFixed(0)} MB before), ` +
+        `${Math.round(n / r.seconds).toLocaleString('en-US')} events/s → ${((r.seconds * 1e6) / n / 60).toFixed(1)} min per million (linear extrapolation)`,
+    );
+  }
+}
+
+async function compactionChild(n: number): Promise<void> {
+  const base = lakeConfig();
+  const runPrefix = `bench/${uuidv7()}/`;
+  const config = {
+    ...base,
+    rawPrefix: `${runPrefix}raw/events/`,
+    curatedPrefix: `${runPrefix}curated/`,
+    manifestPrefix: `${runPrefix}lake/manifest/`,
+  };
+  const store = LakeStore.local(config);
+  const keys: string[] = [];
+  for (let offset = 0; offset < n; offset += perObject) {
+    const count = Math.min(perObject, n - offset);
+    const key = `${config.rawPrefix}year=2026/month=11/day=01/hour=00/bench-${offset}.json.gz`;
+    await store.put(key, gzipSync(JSON.stringify(rawDocument(count, offset))), 'application/json');
+    keys.push(key);
+  }
+  global.gc?.();
+  const baseMb = process.memoryUsage().rss / 2 ** 20;
+  let peak = baseMb;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss / 2 ** 20)), 20);
+  const start = performance.now();
+  const result = await compact(keys, { store, config });
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.resourceUsage().maxRSS / 1024);
+  console.log(JSON.stringify({ seconds, peakMb: peak, baseMb, events: result.events }));
+}
+
+/** A raw object as the Collector writes it: one resource, `count` search_made records, days spread over a week. */
+function rawDocument(count: number, offset: number) {
+  const kv = (key: string, value: object) => ({ key, value });
+  const day = Date.UTC(2026, 10, 1);
+  return {
+    resourceLogs: [
+      {
+        resource: {
+          attributes: [
+            kv('service.name', { stringValue: 'bench' }),
+            kv('service.version', { stringValue: '0.1.0' }),
+          ],
+        },
+        scopeLogs: [
+          {
+            logRecords: Array.from({ length: count }, (_, i) => {
+              const time = BigInt(day - ((offset + i) % 7) * 86_400_000 + i) * 1_000_000n;
+              return {
+                timeUnixNano: String(time),
+                observedTimeUnixNano: String(time),
+                eventName: 'search_made',
+                traceId: '0af7651916cd43dd8448eb211c80319c',
+                spanId: 'b7ad6b7169203331',
+                body: {
+                  kvlistValue: {
+                    values: [
+                      kv('query', { stringValue: `ndvi tile ${offset + i}` }),
+                      kv('n_results', { intValue: String(i % 50) }),
+                      kv('user_id', { stringValue: `u-${i % 1000}` }),
+                    ],
+                  },
+                },
+                attributes: [
+                  kv('event.id', { stringValue: uuidv7() }),
+                  kv('event.schema_version', { stringValue: '1-0-0' }),
+                ],
+              };
+            }),
+          },
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,1 @@
+export { lakeCommand, LAKE_USAGE } from './lake.ts';

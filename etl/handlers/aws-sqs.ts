@@ -1,0 +1,37 @@
+/**
+ * The entry AWS Lambda calls when the chunk queue (SQS) triggers a worker: each message body is a ChunkEvent, trace
+ * context included. It runs the same handler and the same invocation wrapper as the local sandbox, so the trace has
+ * the same shape on AWS; a failed chunk is reported back as a batch item failure, so SQS retries it and, after
+ * maxReceiveCount, moves it to the dead-letter queue. Deploy with the preload in NODE_OPTIONS (deploy/aws/etl).
+ */
+import { etlConfig } from '../config.ts';
+import { runInvocation } from '../runtime/invocation.ts';
+import type { ChunkEvent, LambdaContext } from '../types.ts';
+import { handler as cropStats } from './crop-stats.ts';
+
+interface SqsEvent {
+  Records: { messageId: string; body: string; attributes?: { ApproximateReceiveCount?: string } }[];
+}
+
+let coldStart = true;
+
+export const handler = async (
+  event: SqsEvent,
+  context: LambdaContext,
+): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> => {
+  const failures: { itemIdentifier: string }[] = [];
+  for (const record of event.Records) {
+    const chunk = JSON.parse(record.body) as ChunkEvent;
+    chunk.attempt = Number(record.attributes?.ApproximateReceiveCount ?? chunk.attempt ?? 1);
+    const result = await runInvocation({
+      handler: cropStats as never,
+      event: chunk,
+      context,
+      coldStart,
+      flushTimeoutMs: etlConfig().flushTimeoutMs,
+    });
+    coldStart = false;
+    if (!result.ok) failures.push({ itemIdentifier: record.messageId });
+  }
+  return { batchItemFailures: failures };
+};

@@ -1,0 +1,262 @@
+/**
+ * Raw OTLP JSON (as the Collector's awss3 exporter writes it) to lake rows. The compaction re-checks every record
+ * against the registry, because not every producer is our Tracker: an event with an unknown name or version, or
+ * whose properties break its schema, becomes a rejected row instead of a bad row in the events table.
+ * OTLP JSON quirks handled here: int64 values arrive as strings, attribute value types vary between records,
+ * and IDs are hex strings (empty when there was no active span).
+ */
+import { createHash } from 'node:crypto';
+import {
+  allDefinitions,
+  COMMON_PROPERTY_COLUMNS,
+  currentDefinition,
+  EVENT_ATTRIBUTES,
+  findDefinition,
+  Validators,
+  type EventDefinition,
+  type ValidationError,
+} from '../tracker/index.ts';
+
+interface OtlpAnyValue {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number | string;
+  boolValue?: boolean;
+  bytesValue?: string;
+  arrayValue?: { values?: OtlpAnyValue[] };
+  kvlistValue?: { values?: OtlpKeyValue[] };
+}
+interface OtlpKeyValue {
+  key: string;
+  value?: OtlpAnyValue;
+}
+interface OtlpLogRecord {
+  timeUnixNano?: string | number;
+  observedTimeUnixNano?: string | number;
+  eventName?: string;
+  body?: OtlpAnyValue;
+  attributes?: OtlpKeyValue[];
+  traceId?: string;
+  spanId?: string;
+}
+export interface OtlpLogsDocument {
+  resourceLogs?: {
+    resource?: { attributes?: OtlpKeyValue[] };
+    scopeLogs?: { logRecords?: OtlpLogRecord[] }[];
+  }[];
+}
+
+/** Columns every row has, in both tables. */
+export interface CommonRow {
+  event_id: string;
+  event_name: string;
+  schema_version: string | null;
+  /** UTC, `YYYY-MM-DD HH:MM:SS.mmm`. */
+  event_time: string;
+  /** The event-time date (UTC): the partition. */
+  dt: string;
+  trace_id: string | null;
+  span_id: string | null;
+  service_name: string | null;
+  service_version: string | null;
+  deployment_environment: string | null;
+  user_id: string | null;
+}
+
+export interface EventRow extends CommonRow {
+  /** The properties as a JSON object text. */
+  properties: string;
+  /** Typed property columns (registry: one column per property name). */
+  typed: Record<string, unknown>;
+}
+
+export interface RejectedRow extends CommonRow {
+  reason: string;
+  /** JSON array of {path, message}. */
+  errors: string;
+  /** The payload as JSON text, truncated by the producer to the attribute limit. */
+  payload: string;
+  payload_truncated: boolean;
+}
+
+export interface FlattenResult {
+  events: EventRow[];
+  rejected: RejectedRow[];
+  records: number;
+}
+
+export const COMMON_COLUMNS = [
+  'event_id',
+  'event_name',
+  'schema_version',
+  'event_time',
+  'trace_id',
+  'span_id',
+  'service_name',
+  'service_version',
+  'deployment_environment',
+  'user_id',
+] as const;
+
+export function decodeAnyValue(value: OtlpAnyValue | undefined): unknown {
+  if (!value) return null;
+  if (value.stringValue !== undefined) return value.stringValue;
+  if (value.intValue !== undefined) {
+    const n = Number(value.intValue);
+    return Number.isSafeInteger(n) ? n : String(value.intValue);
+  }
+  if (value.doubleValue !== undefined) return Number(value.doubleValue);
+  if (value.boolValue !== undefined) return value.boolValue;
+  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(decodeAnyValue);
+  if (value.kvlistValue !== undefined) return decodeKeyValues(value.kvlistValue.values);
+  if (value.bytesValue !== undefined) return value.bytesValue;
+  return null;
+}
+
+function decodeKeyValues(values: OtlpKeyValue[] | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of values ?? []) out[kv.key] = decodeAnyValue(kv.value);
+  return out;
+}
+
+const asString = (value: unknown): string | null =>
+  value === null || value === undefined || value === '' ? null : String(value);
+
+export class Flattener {
+  private readonly validators = new Validators();
+
+  flatten(document: OtlpLogsDocument): FlattenResult {
+    const result: FlattenResult = { events: [], rejected: [], records: 0 };
+    for (const resourceLogs of document.resourceLogs ?? []) {
+      const resource = decodeKeyValues(resourceLogs.resource?.attributes);
+      for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
+        for (const record of scopeLogs.logRecords ?? []) {
+          result.records++;
+          this.flattenRecord(record, resource, result);
+        }
+      }
+    }
+    return result;
+  }
+
+  private flattenRecord(record: OtlpLogRecord, resource: Record<string, unknown>, out: FlattenResult): void {
+    const attributes = decodeKeyValues(record.attributes);
+    const name = record.eventName ?? '';
+    const time = eventTime(record);
+    const version = asString(attributes[EVENT_ATTRIBUTES.schemaVersion]);
+    const common: CommonRow = {
+      // A producer without our IDs still dedups: the same record redelivered hashes to the same ID.
+      event_id: asString(attributes[EVENT_ATTRIBUTES.id]) ?? contentId(record, resource),
+      event_name: name,
+      schema_version: version,
+      event_time: time.replace('T', ' ').replace('Z', ''),
+      dt: time.slice(0, 10),
+      trace_id: asString(record.traceId),
+      span_id: asString(record.spanId),
+      service_name: asString(resource['service.name']),
+      service_version: asString(resource['service.version']),
+      deployment_environment: asString(
+        resource['deployment.environment.name'] ?? resource['deployment.environment'],
+      ),
+      user_id: null,
+    };
+
+    const reason = asString(attributes[EVENT_ATTRIBUTES.rejectedReason]);
+    if (reason) {
+      const payload = asString(attributes[EVENT_ATTRIBUTES.payload]) ?? '';
+      out.rejected.push({
+        ...common,
+        user_id: userIdFrom(payload),
+        reason,
+        errors: asString(attributes[EVENT_ATTRIBUTES.errors]) ?? '[]',
+        payload,
+        payload_truncated: attributes[EVENT_ATTRIBUTES.payloadTruncated] === true,
+      });
+      return;
+    }
+
+    const properties = decodeAnyValue(record.body);
+    const reject = (why: string, errors: ValidationError[]) => {
+      const payload = JSON.stringify(properties) ?? 'null';
+      out.rejected.push({
+        ...common,
+        user_id: userIdFrom(payload),
+        reason: why,
+        errors: JSON.stringify(errors),
+        payload,
+        payload_truncated: false,
+      });
+    };
+    const definition: EventDefinition | undefined = version
+      ? findDefinition(name, version)
+      : currentDefinition(name);
+    if (!definition) {
+      if (currentDefinition(name)) {
+        return reject('unknown_schema_version', [
+          { path: '', message: `event ${name} has no registered version ${String(version)}` },
+        ]);
+      }
+      return reject('unknown_event', [
+        { path: '', message: `event ${JSON.stringify(name)} is not in the registry` },
+      ]);
+    }
+    const validation = this.validators.validate(definition, properties);
+    if (!validation.valid) return reject('schema_violation', validation.errors);
+
+    const props = properties as Record<string, unknown>;
+    const typed: Record<string, unknown> = {};
+    for (const property of Object.keys(definition.schema.properties)) {
+      if (!COMMON_PROPERTY_COLUMNS.has(property)) typed[property] = props[property] ?? null;
+    }
+    out.events.push({
+      ...common,
+      schema_version: definition.version,
+      user_id: asString(props.user_id),
+      properties: JSON.stringify(props),
+      typed,
+    });
+  }
+}
+
+/** ISO-8601 UTC of the record's time (event time), falling back to when the SDK observed it. */
+function eventTime(record: OtlpLogRecord): string {
+  for (const candidate of [record.timeUnixNano, record.observedTimeUnixNano]) {
+    if (candidate === undefined || candidate === null || String(candidate) === '0') continue;
+    try {
+      const ms = Number(BigInt(String(candidate)) / 1_000_000n);
+      if (Number.isFinite(ms)) return new Date(ms).toISOString();
+    } catch {
+      // Not an integer: try the next candidate.
+    }
+  }
+  return new Date(0).toISOString();
+}
+
+function contentId(record: OtlpLogRecord, resource: Record<string, unknown>): string {
+  const hex = createHash('sha256')
+    .update(JSON.stringify([record, resource]))
+    .digest('hex');
+  // Shaped as a UUID (version 8, "custom") so the column holds one kind of value.
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+function userIdFrom(payload: string): string | null {
+  try {
+    const parsed = JSON.parse(payload) as unknown;
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      typeof (parsed as { user_id?: unknown }).user_id === 'string'
+    ) {
+      return (parsed as { user_id: string }).user_id;
+    }
+  } catch {
+    // A truncated payload is not JSON any more; the rejected row keeps it as text.
+  }
+  return null;
+}
+
+/** Every event name the registry knows, for partition projection and typed columns. */
+export function registeredEventNames(): string[] {
+  return [...new Set(allDefinitions().map((d) => d.name))];
+}

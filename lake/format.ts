@@ -1,0 +1,33 @@
+/** Query results for people (an aligned table) or programs (JSON). */
+import type { QueryResult } from './query.ts';
+
+const MAX_CELL = 60;
+
+export function formatJson(result: QueryResult): string {
+  return `${JSON.stringify(result.rows, null, 2)}\n`;
+}
+
+export function formatTable(result: QueryResult): string {
+  const cell = (value: unknown): string => {
+    const text =
+      value === null || value === undefined
+        ? ''
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
+    const line = text.replace(/\s+/g, ' ');
+    return line.length > MAX_CELL ? `${line.slice(0, MAX_CELL - 1)}…` : line;
+  };
+  const cells = result.rows.map((row) => result.columns.map((column) => cell(row[column])));
+  const widths = result.columns.map((column, i) =>
+    Math.max(column.length, ...cells.map((r) => r[i]!.length)),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  const out = [line(result.columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
+  out.push(`(${result.rows.length} ${result.rows.length === 1 ? 'row' : 'rows'})`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,12 @@
+export { compact, compactAll, unprocessedKeys, typedColumns } from './compact.ts';
+export { queryLake } from './query.ts';
+export { formatJson, formatTable } from './format.ts';
+export { athenaDdl } from './athena.ts';
+export { lakeConfig } from './config.ts';
+export { LakeStore } from './LakeStore.ts';
+export { Flattener, decodeAnyValue } from './flatten.ts';
+export type { CompactOptions, CompactionResult } from './compact.ts';
+export type { QueryOptions, QueryResult, JsonValue } from './query.ts';
+export type { AthenaOptions } from './athena.ts';
+export type { LakeConfig } from './config.ts';
+export type { EventRow, RejectedRow, OtlpLogsDocument } from './flatten.ts';

@@ -1,0 +1,139 @@
+/**
+ * SQL over the curated zone with embedded DuckDB: views `events` and `rejected` over local copies of the Parquet
+ * objects. Every registered typed column is in the `events` view even before any file holds it (as NULL), so a
+ * query written against the registry does not fail on an empty or young lake.
+ */
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { propertyColumns, type ColumnType } from '../tracker/index.ts';
+import { syncPrefix } from './cache.ts';
+import { sqlString } from './compact.ts';
+import { lakeConfig, type LakeConfig } from './config.ts';
+import { LakeStore } from './LakeStore.ts';
+
+export interface QueryOptions {
+  /** @default the local stack's store */
+  store?: LakeStore;
+  /** @default lakeConfig() */
+  config?: LakeConfig;
+  /** Mirror the curated objects into the cache before querying; false queries what the cache already has. @default true */
+  sync?: boolean;
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export interface QueryResult {
+  columns: string[];
+  /** DuckDB type names, e.g. VARCHAR, BIGINT, TIMESTAMP. */
+  types: string[];
+  rows: Record<string, JsonValue>[];
+}
+
+const COMMON: [string, ColumnType][] = [
+  ['event_id', 'VARCHAR'],
+  ['event_name', 'VARCHAR'],
+  ['schema_version', 'VARCHAR'],
+  ['event_time', 'TIMESTAMP'],
+  ['dt', 'DATE'],
+  ['trace_id', 'VARCHAR'],
+  ['span_id', 'VARCHAR'],
+  ['service_name', 'VARCHAR'],
+  ['service_version', 'VARCHAR'],
+  ['deployment_environment', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+];
+const REJECTED: [string, ColumnType][] = [
+  ...COMMON,
+  ['reason', 'VARCHAR'],
+  ['errors', 'VARCHAR'],
+  ['payload', 'VARCHAR'],
+  ['payload_truncated', 'BOOLEAN'],
+];
+
+export async function queryLake(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+  const config = options.config ?? lakeConfig();
+  if (options.sync ?? true) {
+    const store = options.store ?? LakeStore.local(config);
+    await syncPrefix(store, config, `${config.curatedPrefix}events/`);
+    await syncPrefix(store, config, `${config.curatedPrefix}rejected/`);
+  }
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const eventColumns: [string, ColumnType][] = [...COMMON, ...propertyColumns(), ['properties', 'VARCHAR']];
+    await createView(
+      connection,
+      'events',
+      join(config.cacheDir, config.curatedPrefix, 'events'),
+      eventColumns,
+      {
+        event_name: 'VARCHAR',
+        dt: 'DATE',
+      },
+    );
+    await createView(
+      connection,
+      'rejected',
+      join(config.cacheDir, config.curatedPrefix, 'rejected'),
+      REJECTED,
+      {
+        reason: 'VARCHAR',
+        dt: 'DATE',
+      },
+    );
+    const reader = await connection.runAndReadAll(sql);
+    const columns = reader.columnNames();
+    const types = reader.columnTypes().map((t) => String(t));
+    const rows = reader.getRowObjectsJson().map((row) => {
+      const out: Record<string, JsonValue> = {};
+      columns.forEach((column, i) => (out[column] = numeric(row[column] as JsonValue, types[i]!)));
+      return out;
+    });
+    return { columns, types, rows };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** 64-bit integers come back as strings (JSON has no int64); small ones read better as numbers. */
+function numeric(value: JsonValue, type: string): JsonValue {
+  if (typeof value === 'string' && /^(BIGINT|HUGEINT|UBIGINT)$/.test(type)) {
+    const n = Number(value);
+    return Number.isSafeInteger(n) ? n : value;
+  }
+  return value;
+}
+
+async function createView(
+  connection: DuckDBConnection,
+  name: string,
+  dir: string,
+  columns: [string, ColumnType][],
+  hiveTypes: Record<string, ColumnType>,
+): Promise<void> {
+  const glob = sqlString(join(dir, '**', '*.parquet'));
+  const hive = Object.entries(hiveTypes)
+    .map(([column, type]) => `${sqlString(column)}: ${type}`)
+    .join(', ');
+  const source = `read_parquet(${glob}, hive_partitioning = true, union_by_name = true, hive_types = {${hive}})`;
+  let present = new Set<string>();
+  try {
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+    present = new Set(described.getRows().map((row) => String(row[0])));
+  } catch {
+    // No files yet: the view is empty but has every column.
+  }
+  const select = columns
+    .map(([column, type]) =>
+      present.has(column)
+        ? `CAST("${column}" AS ${type}) AS "${column}"`
+        : `CAST(NULL AS ${type}) AS "${column}"`,
+    )
+    .join(', ');
+  await connection.run(
+    present.size > 0
+      ? `CREATE VIEW ${name} AS SELECT ${select} FROM ${source}`
+      : `CREATE VIEW ${name} AS SELECT ${select} WHERE false`,
+  );
+}

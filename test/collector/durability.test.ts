@@ -1,0 +1,124 @@
+/**
+ * The Collector's sending queues live on disk and nothing batches in memory before them: an event the Collector
+ * answered 200 for survives a SIGKILL. An isolated stack takes a steady stream of events, its Collector is killed
+ * and restarted in the middle, and every accepted event ID is then found in S3, counted by unique ID.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../support/poll.ts';
+import { attribute, IsolatedStack, logRecords } from './isolated-stack.ts';
+
+const isolated = new IsolatedStack(24500);
+const RECORDS_PER_REQUEST = 25;
+
+/** One OTLP/JSON logs request of business events, each with a unique event.id. */
+function eventsRequest(ids: string[]): string {
+  const now = String(Date.now() * 1_000_000);
+  return JSON.stringify({
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'durability-test' } }] },
+        scopeLogs: [
+          {
+            scope: { name: 'durability-test' },
+            logRecords: ids.map((id) => ({
+              timeUnixNano: now,
+              eventName: 'scene.downloaded',
+              body: { kvlistValue: { values: [{ key: 'scene.id', value: { stringValue: 'S2A' } }] } },
+              attributes: [{ key: 'event.id', value: { stringValue: id } }],
+            })),
+          },
+        ],
+      },
+    ],
+  });
+}
+
+/** Sends requests back to back until stopped; records the IDs of requests answered 2xx. */
+function load(url: string) {
+  const accepted = new Set<string>();
+  let refused = 0;
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const ids = Array.from({ length: RECORDS_PER_REQUEST }, () => randomUUID());
+      try {
+        const response = await fetch(`${url}/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: eventsRequest(ids),
+          signal: AbortSignal.timeout(5_000),
+        });
+        if (response.ok) for (const id of ids) accepted.add(id);
+        else refused++;
+      } catch {
+        refused++; // the Collector is down: the client would retry; these IDs were never accepted
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  })();
+  return {
+    accepted,
+    refused: () => refused,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+function collectorPid(): number {
+  const file = join(isolated.stack.config.stateDir, 'run', 'collector.pid');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { pid: number }).pid;
+}
+
+describe('The local Collector under SIGKILL', () => {
+  beforeAll(async () => {
+    await isolated.up();
+  });
+  afterAll(async () => {
+    await isolated.down();
+  });
+
+  it('loses no accepted event when killed and restarted under load', { timeout: 150_000 }, async () => {
+    const traffic = load(isolated.otlpHttp);
+    await pollUntil('some accepted events before the kill', async () =>
+      traffic.accepted.size >= 40 * RECORDS_PER_REQUEST ? true : undefined,
+    );
+    const acceptedBeforeKill = traffic.accepted.size;
+    process.kill(collectorPid(), 'SIGKILL');
+    await pollUntil('a refused request while the Collector is down', async () =>
+      traffic.refused() > 0 ? true : undefined,
+    );
+    await isolated.stack.up(['collector']);
+    await pollUntil('more accepted events after the restart', async () =>
+      traffic.accepted.size >= acceptedBeforeKill + 40 * RECORDS_PER_REQUEST ? true : undefined,
+    );
+    await traffic.stop();
+
+    const expected = traffic.accepted;
+    const found = new Set<string>();
+    const read = new Set<string>();
+    await pollUntil(
+      `all ${expected.size} accepted event IDs under raw/events/`,
+      async () => {
+        for (const key of await isolated.listKeys('raw/events/')) {
+          if (read.has(key)) continue;
+          read.add(key);
+          for (const record of logRecords(await isolated.readObject(key))) {
+            const id = attribute(record, 'event.id')?.stringValue;
+            if (id) found.add(id);
+          }
+        }
+        const missing = [...expected].filter((id) => !found.has(id)).length;
+        if (missing > 0) throw new Error(`${missing} of ${expected.size} accepted IDs not in S3 yet`);
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 1_000 },
+    );
+    expect([...expected].filter((id) => !found.has(id))).toEqual([]);
+    expect(expected.size).toBeGreaterThan(acceptedBeforeKill);
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * The AWS side of the ETL: the SAM template passes cfn-lint, and the SQS entry point Lambda calls runs the same
+ * handler as the local fleet, reporting a failed chunk back to SQS as a batch item failure (so SQS retries it and
+ * then dead-letters it).
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it, vi } from 'vitest';
+import { REPO_ROOT } from '../../cli/stack/config.ts';
+import { demoConfig } from '../../services/config.ts';
+import { days, seed, tiles } from '../../services/lib/scenes.ts';
+import { Store } from '../../services/lib/store.ts';
+import { resultKey } from '../../etl/handlers/crop-stats.ts';
+import { readObject } from '../support/backends.ts';
+
+const run = promisify(execFile);
+
+describe('deploy/aws/etl', () => {
+  it('passes cfn-lint', async () => {
+    const result = await run('cfn-lint', [join(REPO_ROOT, 'deploy', 'aws', 'etl', 'template.yaml')]).then(
+      () => '',
+      (error: { stdout?: string; message: string }) => error.stdout || error.message,
+    );
+    expect(result).toBe('');
+  });
+
+  it('processes an SQS batch with the crop-statistics handler and reports only the failed message', async () => {
+    const s3 = demoConfig().s3;
+    await seed(new Store(s3));
+    vi.stubEnv('OBSERVATORY_S3_ENDPOINT', `http://127.0.0.1:${s3.port}`);
+    const { handler } = await import('../../etl/handlers/aws-sqs.ts');
+    const jobId = `job-aws-${Date.now()}`;
+    const chunk = (index: number, payload: unknown) =>
+      JSON.stringify({
+        job_id: jobId,
+        kind: 'crop_stats',
+        chunk_index: index,
+        chunk_count: 2,
+        attempt: 1,
+        payload,
+        trace: {},
+      });
+    const context = {
+      functionName: 'crop_stats',
+      functionVersion: '$LATEST',
+      awsRequestId: 'req-1',
+      memoryLimitInMB: '512',
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:crop_stats',
+      getRemainingTimeInMillis: () => 30_000,
+    };
+    const result = await handler(
+      {
+        Records: [
+          { messageId: 'm-ok', body: chunk(0, { tile: tiles()[0], date: days()[0] }) },
+          { messageId: 'm-bad', body: chunk(1, { tile: null, date: days()[0] }) },
+        ],
+      },
+      context,
+    );
+    vi.unstubAllEnvs();
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-bad' }] });
+    expect(JSON.parse(await readObject(resultKey(jobId, 0)))).toMatchObject({
+      job_id: jobId,
+      tile_id: 'T00',
+    });
+  });
+});
