@@ -1,9 +1,11 @@
 /**
  * `npm run demo` (`observatory demo`): the main job. Brings the stack up, seeds the imagery catalog, starts the
  * services under the preload, drives them with the load generator, and prints where to look: sample trace IDs
- * (checked to be in Jaeger), the lookup command, and Prometheus queries. It keeps a light background load until
- * Ctrl-C (or stops after --duration), then shuts down what it started.
+ * (checked to be in Jaeger), the lookup command, Prometheus queries, and the business events compacted into the
+ * lake by an ETL job. It keeps a light background load (and compacts every minute) until Ctrl-C, or stops after
+ * --duration, then shuts down what it started.
  */
+import { queryLake, type QueryResult } from '../../lake/index.ts';
 import { startPlatform } from '../../services/platform.ts';
 import { DEFAULT_MIX, formatReport, runLoad, type LoadReport } from '../load/load.ts';
 import { Stack } from '../stack/stack.ts';
@@ -24,7 +26,7 @@ export async function demo(options: DemoOptions): Promise<number> {
   const jaeger = status.components.find((c) => c.name === 'jaeger')!.endpoints.query!;
   const prometheus = status.components.find((c) => c.name === 'prometheus')!.endpoints.ui!;
 
-  say('demo: seeding the catalog and starting gateway, catalog, downloads, users');
+  say('demo: seeding the catalog and starting gateway, catalog, downloads, users and the ETL listener');
   const platform = await startPlatform();
   const stopping = new AbortController();
   const onSignal = () => stopping.abort();
@@ -46,18 +48,21 @@ export async function demo(options: DemoOptions): Promise<number> {
     });
     process.stdout.write(`\n${formatReport(report)}\n`);
     const known = await tracesInJaeger(jaeger, report);
-    process.stdout.write(whereToLook(platform.urls.gateway, jaeger, prometheus, known, report));
+    say('demo: compacting the business events into the lake (an ETL job)');
+    const lake = await compactLake(platform.urls.etl);
+    process.stdout.write(whereToLook(platform.urls.gateway, jaeger, prometheus, known, report, lake));
     if (options.durationSeconds === undefined && !stopping.signal.aborted) {
-      say('demo: running with light background load; Ctrl-C to stop');
+      say('demo: running with light background load, compacting the lake every minute; Ctrl-C to stop');
       while (!stopping.signal.aborted) {
         await runLoad({
           url: platform.urls.gateway,
           rate: 2,
-          durationSeconds: 30,
+          durationSeconds: 60,
           mix: DEFAULT_MIX,
           faultRate: 0.02,
           signal: stopping.signal,
         });
+        if (!stopping.signal.aborted) await compactLake(platform.urls.etl);
       }
     }
   } finally {
@@ -69,6 +74,33 @@ export async function demo(options: DemoOptions): Promise<number> {
   }
   return 0;
 }
+
+/** Runs a compaction job on the fleet and returns what the lake then holds per event name (empty on failure). */
+async function compactLake(etl: string): Promise<QueryResult['rows']> {
+  try {
+    // Events reach the raw zone through the Collector's queue; give the last batch a moment.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const response = await fetch(`${etl}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'compaction' }),
+    });
+    const { id } = (await response.json()) as { id: string };
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      const job = (await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string };
+      if (job.status !== 'queued' && job.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return (await queryLake(LAKE_SUMMARY)).rows;
+  } catch (error) {
+    say(`demo: lake compaction failed: ${(error as Error).message}`);
+    return [];
+  }
+}
+
+const LAKE_SUMMARY =
+  'SELECT event_name, count(*) AS events, count(DISTINCT trace_id) AS traces FROM events GROUP BY 1 ORDER BY 2 DESC';
 
 /** Waits (at most 20 s: spans arrive in batches) until Jaeger has the sample traces; returns those it has. */
 async function tracesInJaeger(jaeger: string, report: LoadReport): Promise<string[]> {
@@ -97,6 +129,7 @@ function whereToLook(
   prometheus: string,
   traces: string[],
   report: LoadReport,
+  lake: QueryResult['rows'],
 ): string {
   const failed = new Set(report.sampleTraces.failed.map((f) => f.traceId));
   const query = (q: string) => `${prometheus}/api/v1/query?query=${encodeURIComponent(q)}`;
@@ -106,6 +139,9 @@ Where to look
 ${traces.map((id) => `    ${id}${failed.has(id) ? ' (failed request)' : ''}  ${jaeger}/api/traces/${id}\n      npx observatory trace ${id}`).join('\n')}
   Request rate by service:  ${query('sum by (service_name) (rate(traces_span_metrics_calls_total{span_kind="SPAN_KIND_SERVER"}[1m]))')}
   Error rate by service:    ${query('sum by (service_name) (rate(traces_span_metrics_calls_total{span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_ERROR"}[1m]))')}
+  Business events in the lake (curated Parquet, after compaction):
+${lake.map((row) => `    ${String(row.event_name).padEnd(18)} ${String(row.events).padStart(6)} events in ${row.traces} traces`).join('\n') || '    (none yet)'}
+    npx observatory lake query "${LAKE_SUMMARY}"
   Try it yourself:          curl -i '${gateway}/api/scenes?bbox=0,40,10,50&from=2026-06-01&to=2026-06-05'
                             (the traceresponse header carries the correlation ID)
 `;

@@ -8,6 +8,7 @@ import { demoConfig } from '../../services/config.ts';
 import { seed } from '../../services/lib/scenes.ts';
 import { Store } from '../../services/lib/store.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
+import { queryLake } from '../../lake/index.ts';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
 import { fetchTrace, findObjectContaining, promQuery, readObject, tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
@@ -217,6 +218,25 @@ describe('An ETL job', () => {
     const { text } = await findObjectContaining('raw/events/', job.id, 10_000);
     expect(text).toContain('tile_processed');
   });
+
+  it('runs lake compaction as a job: the events its workers tracked become lake rows with the job’s trace ID', async () => {
+    const crop = await runJob({ bbox: [10, 50, 15, 55], from: '2026-06-17', to: '2026-06-18' });
+    // Every chunk's tile_processed event has reached the raw zone before compaction starts.
+    await pollUntil(`both tile_processed events of ${crop.id} in raw/events/`, async () => {
+      const { text } = await findObjectContaining('raw/events/', crop.id, 15_000);
+      return text.split(crop.id).length - 1 >= 2 ? true : undefined;
+    });
+    const compaction = await runJob({ kind: 'compaction', batch_size: 50 });
+    expect(compaction.kind).toBe('compaction');
+    expect(compaction.status).toBe('done');
+    const result = await queryLake(
+      `SELECT trace_id, json_extract_string(properties, '$.tile_id') AS tile FROM events WHERE event_name = 'tile_processed' AND json_extract_string(properties, '$.job_id') = '${crop.id}' ORDER BY tile`,
+    );
+    expect(result.rows).toEqual([
+      { trace_id: crop.trace_id, tile: 'T12' },
+      { trace_id: crop.trace_id, tile: 'T12' },
+    ]);
+  }, 120_000);
 
   it('reports cost and chunk metrics to Prometheus', async () => {
     const samples = await pollUntil('etl_cost_usd_total for both cost models', async () => {

@@ -1,0 +1,51 @@
+/**
+ * Every default of `observatory trace` in one place, read when called: where Jaeger and the S3 store are (the local
+ * stack's, cli/stack/config.ts), how far around a trace's time span to look for its logs and events, and how
+ * `--wait` polls.
+ */
+import { readInteger, type Env } from '../../instrumentation/src/env.ts';
+import { lakeConfig, type LakeConfig } from '../../lake/index.ts';
+import { stackConfig } from '../stack/config.ts';
+
+export interface TraceConfig {
+  /** Jaeger's query API, e.g. http://127.0.0.1:16686. */
+  jaegerUrl: string;
+  /** How many traces Jaeger's in-memory store keeps (older ones are evicted): said in "not found". @default 100000 */
+  jaegerMaxTraces: number;
+  /** The S3 store and the curated lake. */
+  lake: LakeConfig;
+  /** App logs as the Collector writes them: OTLP JSON, gzip, hourly partitions by arrival time. */
+  logsPrefix: string;
+  /** Business events not compacted yet, same layout. */
+  eventsPrefix: string;
+  /** Objects that arrived this long before the trace's first span are still read (clock skew). @default 2 min */
+  arrivalBeforeMs: number;
+  /** …and this long after its last span (batching, the Collector's disk queue, retries). @default 10 min */
+  arrivalAfterMs: number;
+  /** Between two polls of `--wait`. @default 1000 */
+  pollIntervalMs: number;
+  /** One HTTP request to Jaeger. @default 10000 */
+  requestTimeoutMs: number;
+  /** How far back `--last` searches. @default 1h */
+  lastLookback: string;
+  /** S3 objects read at once. @default 8 */
+  readConcurrency: number;
+}
+
+export function traceConfig(env: Env = process.env): TraceConfig {
+  const stack = stackConfig(env);
+  return {
+    jaegerUrl: `http://127.0.0.1:${stack.jaeger.query}`,
+    jaegerMaxTraces: readInteger(env, 'OBSERVATORY_JAEGER_MAX_TRACES', 100_000, { min: 1 }),
+    lake: lakeConfig(env),
+    logsPrefix: 'raw/logs/',
+    eventsPrefix: 'raw/events/',
+    arrivalBeforeMs: 2 * 60_000,
+    arrivalAfterMs:
+      readInteger(env, 'OBSERVATORY_TRACE_ARRIVAL_WINDOW_MINUTES', 10, { min: 0, max: 24 * 60 }) * 60_000,
+    pollIntervalMs: 1000,
+    requestTimeoutMs: 10_000,
+    lastLookback: '1h',
+    readConcurrency: 8,
+  };
+}
