@@ -2,6 +2,7 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { lakeConfig, type LakeConfig } from './config.ts';
+import { localS3Client } from '../cli/stack/s3.ts';
 
 export class LakeStore {
   readonly client: S3Client;
@@ -15,16 +16,7 @@ export class LakeStore {
   /** The local stack's store (cli/stack/config.ts). */
   static local(config: LakeConfig = lakeConfig()): LakeStore {
     const { s3 } = config;
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      // The local store does not decode aws-chunked uploads (see README, "S3 store").
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    return new LakeStore(client, s3.bucket);
+    return new LakeStore(localS3Client(s3), s3.bucket);
   }
 
   async list(prefix: string): Promise<{ key: string; size: number }[]> {

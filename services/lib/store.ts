@@ -4,6 +4,7 @@
  */
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DemoConfig } from '../config.ts';
+import { localS3Client } from '../../cli/stack/s3.ts';
 
 export class Store {
   readonly bucket: string;
@@ -13,17 +14,7 @@ export class Store {
   constructor(s3: DemoConfig['s3'], endpoint: string | null = `http://127.0.0.1:${s3.port}`) {
     this.bucket = s3.bucket;
     this.client =
-      endpoint === null
-        ? new S3Client({ region: s3.region })
-        : new S3Client({
-            endpoint,
-            region: s3.region,
-            forcePathStyle: true,
-            // The local store does not decode aws-chunked uploads.
-            requestChecksumCalculation: 'WHEN_REQUIRED',
-            responseChecksumValidation: 'WHEN_REQUIRED',
-            credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-          });
+      endpoint === null ? new S3Client({ region: s3.region }) : localS3Client({ ...s3, endpoint });
   }
 
   /**

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../support/poll.ts';
-import { attribute, IsolatedStack, logRecords } from './isolated-stack.ts';
+import { attribute, IsolatedStack, logRecords } from '../support/isolated-stack.ts';
 
 const isolated = new IsolatedStack(24500);
 const RECORDS_PER_REQUEST = 25;

@@ -15,7 +15,7 @@ import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
-import { attribute, IsolatedStack, logRecords } from './isolated-stack.ts';
+import { attribute, IsolatedStack, logRecords } from '../support/isolated-stack.ts';
 
 const serviceName = `collector-test-${randomUUID().slice(0, 8)}`;
 const resource = () =>

@@ -4,22 +4,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../cli/stack/config.ts';
+import { randomUUID } from 'node:crypto';
 import { spawnNode } from '../support/spawn.ts';
+import { pollUntil } from '../support/poll.ts';
 import { stackEndpoints } from '../support/backends.ts';
 
-/** Pids of processes running one of our services from this clone. */
-function servicePids(): number[] {
+/** Pids of live processes whose environment carries `marker`: the demo's services, listener and sandboxes inherit it. */
+function pidsWithMarker(marker: string): number[] {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
-        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        return (
-          cmdline.includes('services/') &&
-          cmdline.includes('main.ts') &&
-          readFileSync(`/proc/${pid}/environ`, 'utf8').includes(REPO_ROOT)
-        );
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(marker);
       } catch {
         return false;
       }
@@ -29,8 +25,14 @@ function servicePids(): number[] {
 
 describe('npm run demo', () => {
   it('starts, serves, prints trace IDs Jaeger knows, and stops leaving no service behind', async () => {
-    const before = servicePids();
-    const demo = spawnNode(['cli/bin.js', 'demo', '--duration', '6', '--rate', '10']);
+    const marker = `OBSERVATORY_TEST_RUN=${randomUUID()}`;
+    const demo = spawnNode(['cli/bin.js', 'demo', '--duration', '6', '--rate', '10'], {
+      OBSERVATORY_TEST_RUN: marker.split('=')[1]!,
+    });
+    // While it runs, the marker finds the demo and its five services (gateway, catalog, downloads, users, listener).
+    await pollUntil('the demo and its services to be running', async () =>
+      pidsWithMarker(marker).length >= 6 ? true : undefined,
+    );
     const exit = await demo.exited;
     const output = demo.stdout.join('\n');
     expect(exit.code, demo.stderr.join('')).toBe(0);
@@ -42,6 +44,6 @@ describe('npm run demo', () => {
       const response = await fetch(`${jaeger}/api/traces/${id}`);
       expect(response.status, `trace ${id} in Jaeger`).toBe(200);
     }
-    expect(servicePids().filter((pid) => !before.includes(pid))).toEqual([]);
+    expect(pidsWithMarker(marker)).toEqual([]);
   }, 120_000);
 });

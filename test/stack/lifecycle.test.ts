@@ -10,38 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stackConfig, REPO_ROOT } from '../../cli/stack/config.ts';
+import { REPO_ROOT } from '../../cli/stack/config.ts';
 import { StackError } from '../../cli/stack/errors.ts';
 import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
+import { IsolatedStack } from '../support/isolated-stack.ts';
 
 const run = promisify(execFile);
 const quiet = () => {};
 
-/** A stack on ports base..base+15 with its own state folder. */
-function isolatedStack(base: number, extra: Record<string, string> = {}): Stack {
-  const ports = [
-    'COLLECTOR_OTLP_GRPC',
-    'COLLECTOR_OTLP_HTTP',
-    'COLLECTOR_HEALTH',
-    'COLLECTOR_METRICS',
-    'COLLECTOR_PROMETHEUS',
-    'JAEGER_QUERY',
-    'JAEGER_QUERY_GRPC',
-    'JAEGER_OTLP_GRPC',
-    'JAEGER_OTLP_HTTP',
-    'JAEGER_HEALTH',
-    'JAEGER_METRICS',
-    'PROMETHEUS',
-    'S3',
-  ];
-  const env: Record<string, string> = {
-    ...process.env,
-    OBSERVATORY_STACK_DIR: mkdtempSync(join(tmpdir(), 'observatory-stack-')),
-    ...extra,
-  };
-  ports.forEach((name, i) => (env[`OBSERVATORY_${name}_PORT`] = String(base + i)));
-  return new Stack({ config: stackConfig(env), say: quiet });
-}
+/** A stack on its own ports (from `base`) with its own state folder. */
+const isolatedStack = (base: number, extra: Record<string, string> = {}): Stack =>
+  new IsolatedStack(base, extra).stack;
 
 function isAlive(pid: number): boolean {
   try {

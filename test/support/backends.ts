@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import { pollUntil } from './poll.ts';
+import { localS3Client } from '../../cli/stack/s3.ts';
 
 export interface JaegerSpan {
   traceID: string;
@@ -77,14 +78,7 @@ export async function promQuery(query: string): Promise<PromSample[]> {
 
 export function s3Client(): S3Client {
   const { s3 } = stackEndpoints();
-  return new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  return localS3Client(s3);
 }
 
 export async function listKeys(prefix: string): Promise<string[]> {

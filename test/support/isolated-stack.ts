@@ -11,8 +11,9 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { stackConfig } from '../../cli/stack/config.ts';
 import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
-import type { JaegerTrace, PromSample } from '../support/backends.ts';
-import { pollUntil } from '../support/poll.ts';
+import type { JaegerTrace, PromSample } from './backends.ts';
+import { pollUntil } from './poll.ts';
+import { localS3Client } from '../../cli/stack/s3.ts';
 
 const PORT_NAMES = [
   'COLLECTOR_OTLP_GRPC',
@@ -108,14 +109,7 @@ export class IsolatedStack {
 
   private s3(): S3Client {
     const { s3 } = this.stack.config;
-    return new S3Client({
-      endpoint: `http://127.0.0.1:${s3.port}`,
-      region: s3.region,
-      forcePathStyle: true,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
+    return localS3Client({ ...s3, endpoint: `http://127.0.0.1:${s3.port}` });
   }
 
   async listKeys(prefix: string): Promise<string[]> {
