@@ -7,10 +7,19 @@ import { parseArgs } from 'node:util';
 import { demoConfig } from '../services/config.ts';
 import { demo } from './demo/demo.ts';
 import { LAKE_USAGE, lakeCommand } from './lake/index.ts';
+import { TRACE_USAGE, traceCommand } from './trace/index.ts';
 import { DEFAULT_MIX, formatReport, parseMix, runLoad } from './load/load.ts';
 import { COMPONENT_ORDER, type ComponentName } from './stack/components.ts';
 import { StackError } from './stack/errors.ts';
 import { Stack, type StackStatus } from './stack/stack.ts';
+
+/** The command lines of a sub-command's usage text, with their indented continuation lines. */
+function usageLines(usage: string, prefix: string): string {
+  const lines = usage.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(prefix));
+  const end = lines.findIndex((line, i) => i > start && line.trim() === '');
+  return lines.slice(start, end < 0 ? undefined : end).join('\n');
+}
 
 const USAGE = `usage: observatory <command>
 
@@ -26,6 +35,7 @@ const USAGE = `usage: observatory <command>
 ${LAKE_USAGE.split('\n')
   .filter((line) => line.startsWith('  lake'))
   .join('\n')}
+${usageLines(TRACE_USAGE, '  trace')}
 `;
 
 /** Errors of usage: printed with the usage, exit code 2. */
@@ -41,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'demo') return demoCommand(argv.slice(1));
   if (command === 'load') return loadCommand(argv.slice(1));
   if (command === 'lake') return lakeCommand(argv.slice(1));
+  if (command === 'trace') return traceCommand(argv.slice(1));
   throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }
 

@@ -69,7 +69,9 @@ export class SignalReader {
         service: f.service,
         severity: severityOf(f.record),
         body: decodeAnyValue(f.record.body),
-        attributes: Object.fromEntries(Object.entries(f.attributes).filter(([key]) => !RESOURCE_ECHO.test(key))),
+        attributes: Object.fromEntries(
+          Object.entries(f.attributes).filter(([key]) => !RESOURCE_ECHO.test(key)),
+        ),
         span_id: f.record.spanId || null,
         placed: false,
       }));
@@ -79,13 +81,19 @@ export class SignalReader {
    * Business events of the trace: the curated lake's rows (events and rejected), then raw/events/ records whose
    * `event.id` the lake does not have yet. Returns the events and notes on what could not be read.
    */
-  async events(traceId: string, startMs: number, endMs: number): Promise<{ events: EventEntry[]; notes: string[] }> {
+  async events(
+    traceId: string,
+    startMs: number,
+    endMs: number,
+  ): Promise<{ events: EventEntry[]; notes: string[] }> {
     const notes: string[] = [];
     const events = new Map<string, EventEntry>();
     try {
       for (const entry of await this.curatedEvents(traceId)) events.set(entry.event_id, entry);
     } catch (error) {
-      notes.push(`the curated lake could not be queried (${(error as Error).message}); events from raw/events/ only`);
+      notes.push(
+        `the curated lake could not be queried (${(error as Error).message}); events from raw/events/ only`,
+      );
     }
     for (const f of await this.scan(this.config.eventsPrefix, traceId, startMs, endMs)) {
       if (!f.record.eventName) continue;
@@ -121,10 +129,14 @@ export class SignalReader {
          FROM rejected WHERE trace_id = '${traceId}'`,
       { config: this.config.lake, store: this.store, sync: false },
     );
-    const entry = (row: Record<string, JsonValue>, properties: unknown, reason: string | null): EventEntry => ({
+    const entry = (
+      row: Record<string, JsonValue>,
+      properties: unknown,
+      reason: string | null,
+    ): EventEntry => ({
       event_id: String(row.event_id),
       event_name: String(row.event_name),
-      time: `${String(row.event_time).replace(' ', 'T')}Z`,
+      time: new Date(`${String(row.event_time).replace(' ', 'T')}Z`).toISOString(),
       service: stringOrNull(row.service_name),
       schema_version: stringOrNull(row.schema_version),
       properties,
@@ -189,7 +201,11 @@ export class SignalReader {
       for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
         for (const record of scopeLogs.logRecords ?? []) {
           if (record.traceId?.toLowerCase() !== traceId) continue;
-          found.push({ record, attributes: keyValues(record.attributes), service: stringOrNull(resource['service.name']) });
+          found.push({
+            record,
+            attributes: keyValues(record.attributes),
+            service: stringOrNull(resource['service.name']),
+          });
         }
       }
     }
@@ -212,7 +228,9 @@ export function hourPrefixes(prefix: string, fromMs: number, toMs: number): stri
 
 /** The write time in a key ending in a UUIDv7 (the Collector's `unique_key_func_name: uuidv7`), if it has one. */
 export function uuidv7Millis(key: string): number | undefined {
-  const match = key.match(/([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}(?:\.[a-z.]+)?$/i);
+  const match = key.match(
+    /([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}(?:\.[a-z.]+)?$/i,
+  );
   return match ? parseInt(`${match[1]}${match[2]}`, 16) : undefined;
 }
 

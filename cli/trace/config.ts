@@ -28,6 +28,8 @@ export interface TraceConfig {
   requestTimeoutMs: number;
   /** How far back `--last` searches. @default 1h */
   lastLookback: string;
+  /** With `--last --errors`: how many of each service's newest traces are searched for errors. @default 200 */
+  errorScanLimit: number;
   /** S3 objects read at once. @default 8 */
   readConcurrency: number;
 }
@@ -46,6 +48,7 @@ export function traceConfig(env: Env = process.env): TraceConfig {
     pollIntervalMs: 1000,
     requestTimeoutMs: 10_000,
     lastLookback: '1h',
+    errorScanLimit: 200,
     readConcurrency: 8,
   };
 }

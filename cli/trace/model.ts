@@ -90,7 +90,8 @@ export function buildDocument(
   }
 
   const spanIds = new Set(byId.keys());
-  for (const entry of [...logs, ...events]) entry.placed = entry.span_id !== null && spanIds.has(entry.span_id);
+  for (const entry of [...logs, ...events])
+    entry.placed = entry.span_id !== null && spanIds.has(entry.span_id);
   logs.sort((a, b) => a.time.localeCompare(b.time));
   events.sort((a, b) => a.time.localeCompare(b.time) || a.event_id.localeCompare(b.event_id));
 
@@ -158,7 +159,9 @@ function toNode(span: JaegerSpan, trace: JaegerTrace, traceStart: number): SpanN
     duration_ms: ms(span.duration),
     status,
     status_message:
-      attributes['otel.status_description'] === undefined ? null : String(attributes['otel.status_description']),
+      attributes['otel.status_description'] === undefined
+        ? null
+        : String(attributes['otel.status_description']),
     exceptions,
     key_attributes: key,
     attributes,
@@ -197,13 +200,18 @@ function criticalPathOf(entry: Working, byId: Map<string, Working>): CriticalSte
   const sections: { id: string; from: number; to: number }[] = [];
   const walk = (item: Working, until: number) => {
     let cursor = until;
-    const byReach = [...item.children].sort((a, b) => b.reach - a.reach || b.start - a.start);
-    for (const child of byReach) {
+    // A child counts by its own end: its descendants may end a hair later (clocks of two processes, a server span
+    // closing after the client saw the answer), which must not hide it from the path.
+    const byEnd = [...item.children].sort((a, b) => b.end - a.end || b.start - a.start);
+    for (const child of byEnd) {
       if (cursor <= item.start) break;
-      if (child.reach > cursor) continue; // It ran alongside a later one: not what the span was waiting on.
-      if (child.reach <= item.start) continue;
-      if (child.reach < cursor) sections.push({ id: item.node.span_id, from: child.reach, to: cursor });
-      walk(child, child.reach);
+      if (child.end > cursor) continue; // It ran alongside a later one: not what the span was waiting on.
+      if (child.end <= item.start) continue;
+      // The child's part of the path runs to its reach, cut where the parent's cursor is, so that the sections
+      // still partition the whole duration.
+      const upTo = Math.min(child.reach, cursor);
+      if (upTo < cursor) sections.push({ id: item.node.span_id, from: upTo, to: cursor });
+      walk(child, upTo);
       cursor = Math.max(child.start, item.start);
     }
     if (cursor > item.start) sections.push({ id: item.node.span_id, from: item.start, to: cursor });
@@ -233,7 +241,9 @@ function etlJobs(roots: SpanNode[]): EtlJobSummary[] {
   roots.forEach(visit);
   const jobs = all.filter(
     (n) =>
-      n.kind === 'internal' && n.attributes[ATTRIBUTES.jobKind] !== undefined && n.attributes['faas.name'] === undefined,
+      n.kind === 'internal' &&
+      n.attributes[ATTRIBUTES.jobKind] !== undefined &&
+      n.attributes['faas.name'] === undefined,
   );
   return jobs.map((job) => {
     const id = job.attributes[ATTRIBUTES.jobId];
@@ -245,7 +255,10 @@ function etlJobs(roots: SpanNode[]): EtlJobSummary[] {
     return {
       job_id: id === undefined ? null : String(id),
       kind: String(job.attributes[ATTRIBUTES.jobKind]),
-      status: job.attributes[ATTRIBUTES.jobStatus] === undefined ? null : String(job.attributes[ATTRIBUTES.jobStatus]),
+      status:
+        job.attributes[ATTRIBUTES.jobStatus] === undefined
+          ? null
+          : String(job.attributes[ATTRIBUTES.jobStatus]),
       chunk_count: typeof count === 'number' ? count : chunkIndexes.size,
       invocations: invocations.length,
       retried_chunks: producers.filter((p) => (p.attempts?.length ?? 0) > 1).length,

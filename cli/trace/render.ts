@@ -36,10 +36,35 @@ const ANSI = {
 export function renderText(doc: TraceDocument, options: RenderOptions): string {
   const { color } = options;
   const width = Math.max(60, options.width);
-  const paint = (code: keyof typeof ANSI, text: string) => (color ? `${ANSI[code]}${text}${ANSI.reset}` : text);
+  const paint = (code: keyof typeof ANSI, text: string) =>
+    color ? `${ANSI[code]}${text}${ANSI.reset}` : text;
   const glyph = color
-    ? { tee: '├─ ', last: '└─ ', pipe: '│  ', blank: '   ', full: '█', empty: '·', critical: '◆', log: '·', event: '◇' }
-    : { tee: '|- ', last: '`- ', pipe: '|  ', blank: '   ', full: '#', empty: '.', critical: '*', log: '-', event: '>' };
+    ? {
+        tee: '├─ ',
+        last: '└─ ',
+        pipe: '│  ',
+        blank: '   ',
+        full: '█',
+        empty: '·',
+        critical: '◆',
+        log: '·',
+        event: '◇',
+        more: '…',
+        arrow: '→',
+      }
+    : {
+        tee: '|- ',
+        last: '`- ',
+        pipe: '|  ',
+        blank: '   ',
+        full: '#',
+        empty: '.',
+        critical: '*',
+        log: '-',
+        event: '>',
+        more: '~',
+        arrow: '->',
+      };
   const totalMs = Math.max(doc.summary.duration_ms, 0.001);
   const barWidth = Math.min(40, Math.max(10, Math.floor(width / 5)));
   // offset (9) + space + bar + space + duration (9) + space + status (5)
@@ -54,7 +79,12 @@ export function renderText(doc: TraceDocument, options: RenderOptions): string {
       `  ${doc.summary.span_count} spans, ${doc.summary.services.length} services, ${formatMs(doc.summary.duration_ms)}` +
       `  (started ${doc.summary.start_time})`,
   );
-  lines.push(paint('dim', `${'  span'.padEnd(leftWidth + 2)}${'start'.padStart(9)} ${'duration'.padStart(barWidth + 10)} status`));
+  lines.push(
+    paint(
+      'dim',
+      `${'  span'.padEnd(leftWidth + 2)}${'start'.padStart(9)} ${''.padEnd(barWidth)} ${'duration'.padStart(9)} status`,
+    ),
+  );
 
   const spanLine = (node: SpanNode, prefix: string, connector: string, label: string | null) => {
     const marker = node.critical ? paint('yellow', glyph.critical) : ' ';
@@ -63,20 +93,25 @@ export function renderText(doc: TraceDocument, options: RenderOptions): string {
       .join(' ');
     const title = `${label ?? ''}${node.service} ${node.name}`;
     let left = `${prefix}${connector}${title}${attrs ? `  ${attrs}` : ''}`;
-    left = fit(left, leftWidth);
+    left = fit(left, leftWidth, glyph.more);
     const visibleLeft = left;
     if (color) {
       const at = left.indexOf(title);
       if (at >= 0) {
         const styled = `${paint('cyan', node.service)} ${node.status === 'error' ? paint('red', node.name) : node.name}`;
-        left = left.slice(0, at) + (label ? paint('dim', label) : '') + styled + paint('dim', left.slice(at + title.length));
+        left =
+          left.slice(0, at) +
+          (label ? paint('dim', label) : '') +
+          styled +
+          paint('dim', left.slice(at + title.length));
       }
     }
     const from = Math.floor((node.start_offset_ms / totalMs) * barWidth);
     const size = Math.max(1, Math.round((node.duration_ms / totalMs) * barWidth));
     const start = Math.min(from, barWidth - 1);
     const filled = Math.min(size, barWidth - start);
-    let bar = glyph.empty.repeat(start) + glyph.full.repeat(filled) + glyph.empty.repeat(barWidth - start - filled);
+    let bar =
+      glyph.empty.repeat(start) + glyph.full.repeat(filled) + glyph.empty.repeat(barWidth - start - filled);
     if (color) bar = paint(node.status === 'error' ? 'red' : node.critical ? 'yellow' : 'green', bar);
     const status = node.status === 'error' ? paint('red', 'ERROR') : node.status === 'ok' ? 'ok' : '';
     lines.push(
@@ -86,11 +121,17 @@ export function renderText(doc: TraceDocument, options: RenderOptions): string {
   };
 
   const detail = (prefix: string, text: string, code?: keyof typeof ANSI) => {
-    const line = fit(`${prefix}${text}`, width - 2);
+    const line = fit(`${prefix}${text}`, width - 2, glyph.more);
     lines.push(`  ${code ? paint(code, line) : line}`);
   };
 
-  const visit = (node: SpanNode, prefix: string, connector: string, childPrefix: string, label: string | null) => {
+  const visit = (
+    node: SpanNode,
+    prefix: string,
+    connector: string,
+    childPrefix: string,
+    label: string | null,
+  ) => {
     spanLine(node, prefix, connector, label);
     const inner = prefix + childPrefix;
     const hasChildren = node.children.length > 0;
@@ -101,12 +142,22 @@ export function renderText(doc: TraceDocument, options: RenderOptions): string {
     if (node.status === 'error' && node.exceptions.length === 0 && node.status_message) {
       detail(under, `! ${node.status_message}`, 'red');
     }
-    for (const log of logsBySpan.get(node.span_id) ?? []) detail(under, `${glyph.log} ${formatLog(log)}`, severityColour(log));
-    for (const event of eventsBySpan.get(node.span_id) ?? []) detail(under, `${glyph.event} ${formatEvent(event)}`, 'magenta');
-    const attempts = new Map((node.attempts ?? []).map((a, i, all) => [a.span_id, `attempt ${i + 1}/${all.length}: `]));
+    for (const log of logsBySpan.get(node.span_id) ?? [])
+      detail(under, `${glyph.log} ${formatLog(log)}`, severityColour(log));
+    for (const event of eventsBySpan.get(node.span_id) ?? [])
+      detail(under, `${glyph.event} ${formatEvent(event)}`, 'magenta');
+    const attempts = new Map(
+      (node.attempts ?? []).map((a, i, all) => [a.span_id, `attempt ${i + 1}/${all.length}: `]),
+    );
     node.children.forEach((child, i) => {
       const last = i === node.children.length - 1;
-      visit(child, inner, last ? glyph.last : glyph.tee, last ? glyph.blank : glyph.pipe, attempts.get(child.span_id) ?? null);
+      visit(
+        child,
+        inner,
+        last ? glyph.last : glyph.tee,
+        last ? glyph.blank : glyph.pipe,
+        attempts.get(child.span_id) ?? null,
+      );
     });
   };
   for (const root of doc.spans) visit(root, '', '', '', null);
@@ -122,18 +173,23 @@ export function renderText(doc: TraceDocument, options: RenderOptions): string {
   const s = doc.summary;
   lines.push('', paint('bold', 'summary'));
   lines.push(`  services       ${s.services.join(', ')}`);
-  lines.push(`  duration       ${formatMs(s.duration_ms)} (${s.start_time} → ${s.end_time})`);
-  lines.push(`  errors         ${s.error_count === 0 ? 'none' : paint('red', `${s.error_count} span${s.error_count === 1 ? '' : 's'}`)}`);
+  lines.push(`  duration       ${formatMs(s.duration_ms)} (${s.start_time} ${glyph.arrow} ${s.end_time})`);
+  lines.push(
+    `  errors         ${s.error_count === 0 ? 'none' : paint('red', `${s.error_count} span${s.error_count === 1 ? '' : 's'}`)}`,
+  );
   lines.push(
     `  logs, events   ${s.log_count} log record${s.log_count === 1 ? '' : 's'}, ${s.event_count} event${s.event_count === 1 ? '' : 's'}` +
-      (s.event_count > 0 ? ` (${doc.events.filter((e) => e.source === 'raw').length} not compacted yet)` : ''),
+      (s.event_count > 0
+        ? ` (${doc.events.filter((e) => e.source === 'raw').length} not compacted yet)`
+        : ''),
   );
   lines.push(`  critical path  ${glyph.critical} marks the spans the request waited on; self time:`);
   for (const step of s.critical_path) {
     lines.push(`                 ${formatMs(step.self_ms).padStart(9)}  ${step.service} ${step.name}`);
   }
   for (const job of s.etl_jobs) {
-    const cost = job.cost_usd === null ? 'cost not recorded yet' : `est. cost $${job.cost_usd.toPrecision(3)}`;
+    const cost =
+      job.cost_usd === null ? 'cost not recorded yet' : `est. cost $${job.cost_usd.toPrecision(3)}`;
     const billed = job.billed_gb_seconds === null ? '' : ` (${job.billed_gb_seconds} GB-s billed)`;
     lines.push(
       `  ETL job        ${job.job_id ?? '?'} ${job.kind ?? ''} ${job.status ?? 'running'}: ${job.chunk_count} chunks, ` +
@@ -174,8 +230,8 @@ function severityColour(log: LogEntry): 'red' | 'yellow' | 'dim' | undefined {
   return undefined;
 }
 
-function fit(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
+function fit(text: string, width: number, more: string): string {
+  return text.length <= width ? text : `${text.slice(0, Math.max(0, width - more.length))}${more}`;
 }
 
 export function formatMs(value: number): string {

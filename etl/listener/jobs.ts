@@ -98,7 +98,8 @@ export class JobRunner {
       dead_letters: [],
     };
     this.jobs.set(id, view);
-    void this.run(view, kind, chunks, jobSpan);
+    // Everything the job does — its events and logs included — happens under its span.
+    void context.with(trace.setSpan(parent, jobSpan), () => this.run(view, kind, chunks, jobSpan));
     return view;
   }
 

@@ -1,0 +1,15 @@
+export { traceCommand, TRACE_USAGE, EXIT_CODES } from './command.ts';
+export { parseTraceId, TraceIdError } from './trace-id.ts';
+export { buildDocument } from './model.ts';
+export type { TraceIo, TraceListing } from './command.ts';
+export type {
+  TraceDocument,
+  SpanNode,
+  SpanStatus,
+  SpanException,
+  LogEntry,
+  EventEntry,
+  TraceSummary,
+  CriticalStep,
+  EtlJobSummary,
+} from './types.ts';
