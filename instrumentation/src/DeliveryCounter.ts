@@ -25,8 +25,9 @@ export class DeliveryCounter {
     logs: { offered: 0, delivered: 0, failed: 0 },
     metrics: { offered: 0, delivered: 0, failed: 0 },
   };
-  private lastWarning = 0;
-  private suppressed = 0;
+  /** Warnings are rate-limited per signal, so a failing metrics export cannot hide dropped spans. */
+  private readonly lastWarning: Record<Signal, number> = { spans: 0, logs: 0, metrics: 0 };
+  private readonly suppressed: Record<Signal, number> = { spans: 0, logs: 0, metrics: 0 };
 
   offered(signal: Signal, count = 1): void {
     this.counts[signal].offered += count;
@@ -55,14 +56,15 @@ export class DeliveryCounter {
 
   private warn(signal: Signal, count: number, error: Error | undefined): void {
     const now = Date.now();
-    if (now - this.lastWarning < WARN_INTERVAL_MS) {
-      this.suppressed++;
+    if (now - this.lastWarning[signal] < WARN_INTERVAL_MS) {
+      this.suppressed[signal]++;
       return;
     }
+    const suppressed = this.suppressed[signal];
     const more =
-      this.suppressed > 0 ? ` (${this.suppressed} more failed exports since the last warning)` : '';
-    this.lastWarning = now;
-    this.suppressed = 0;
+      suppressed > 0 ? ` (${suppressed} more failed ${signal} exports since the last warning)` : '';
+    this.lastWarning[signal] = now;
+    this.suppressed[signal] = 0;
     diag.warn(
       `observatory: dropped ${count} ${signal}: export failed: ${error?.message ?? 'unknown error'}${more}; totals: ${JSON.stringify(this.snapshot())}`,
     );
