@@ -2,7 +2,7 @@
  * Every default of the ETL runtime in one place: fleet size, timeouts, retries, memory, and the prices that turn
  * invocations into money. Read from the environment when called.
  */
-import { readBoolean, readInteger, readNumber, type Env } from '../instrumentation/src/env.ts';
+import { readBoolean, readInteger, readNumber, readString, type Env } from '../instrumentation/src/env.ts';
 
 export interface EtlConfig {
   /** The listener's port (jobs API). */
@@ -30,6 +30,11 @@ export interface EtlConfig {
   alwaysOnHourlyPrice: number;
   /** Accept `fault` in job specs (tests and the demo's fault knobs only). */
   allowFaults: boolean;
+  /**
+   * How chunks reach workers: `fleet` (the listener invokes local sandboxes directly) or `sqs` (messages on the chunk
+   * queue, consumed by Lambda on AWS or, against a local queue server, by the sandboxes here).
+   */
+  dispatch: 'fleet' | 'sqs';
 }
 
 export function etlConfig(env: Env = process.env): EtlConfig {
@@ -47,5 +52,6 @@ export function etlConfig(env: Env = process.env): EtlConfig {
     pricePerRequest: readNumber(env, 'OBSERVATORY_ETL_PRICE_REQUEST', 0.0000002, { min: 0 }),
     alwaysOnHourlyPrice: readNumber(env, 'OBSERVATORY_ETL_ALWAYS_ON_HOURLY', 0.096, { min: 0 }),
     allowFaults: readBoolean(env, 'OBSERVATORY_ETL_ALLOW_FAULTS', false),
+    dispatch: readString(env, 'OBSERVATORY_ETL_DISPATCH') === 'sqs' ? 'sqs' : 'fleet',
   };
 }

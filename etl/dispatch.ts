@@ -8,8 +8,20 @@ import type { FunctionName } from './handlers/index.ts';
 import { Fleet, type FleetStats } from './runtime/fleet.ts';
 import type { ChunkEvent, InvocationResult } from './types.ts';
 
+/** Called with every attempt's outcome, by a dispatcher that retries by itself. */
+export type AttemptListener = (result: InvocationResult, attempt: number) => void;
+
 export interface Dispatcher {
-  invoke(functionName: FunctionName, event: ChunkEvent): Promise<InvocationResult>;
+  /**
+   * True when the transport retries failed attempts itself (SQS redelivery): then one `invoke` covers every attempt
+   * of a chunk and resolves with the final one; otherwise the listener retries.
+   */
+  readonly retriesItself?: boolean;
+  invoke(
+    functionName: FunctionName,
+    event: ChunkEvent,
+    onAttempt?: AttemptListener,
+  ): Promise<InvocationResult>;
   stats(): Record<string, FleetStats>;
   close(): Promise<void>;
 }

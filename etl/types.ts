@@ -50,4 +50,6 @@ export interface InvocationResult<R = unknown> {
   billedMs: number;
   coldStart: boolean;
   invocationId: string;
+  /** With a dispatcher that retries by itself: how many attempts the chunk took. */
+  attempts?: number;
 }

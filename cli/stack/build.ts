@@ -4,7 +4,16 @@
  * A build writes to a temporary name and renames on success: an interrupted build never leaves a broken binary.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { StackError } from './errors.ts';
@@ -15,6 +24,8 @@ export interface Binaries {
   jaeger: string;
   s3: string;
   prometheus: string;
+  /** The java binary (resolved) and ElasticMQ's class path. */
+  sqs: { java: string; classpath: string };
 }
 
 type Say = (line: string) => void;
@@ -27,9 +38,10 @@ export async function ensureBinaries(config: StackConfig, say: Say): Promise<Bin
     module: 'github.com/johannesboyne/gofakes3/cmd/gofakes3',
     version: VERSIONS.gofakes3,
   });
+  const sqs = await ensureElasticMq(config, say);
   const jaeger = await ensureJaeger(config, say);
   const collector = await ensureCollector(config, say);
-  return { collector, jaeger, s3, prometheus };
+  return { collector, jaeger, s3, prometheus, sqs };
 }
 
 export function collectorBinaryPath(config: StackConfig): string {
@@ -90,6 +102,54 @@ async function ensureGoInstall(config: StackConfig, say: Say, tool: GoInstall): 
   mkdirSync(dir, { recursive: true });
   renameSync(join(staging, tool.name), binary);
   return binary;
+}
+
+/** ElasticMQ's jars from Maven Central, assembled once into a class-path folder keyed by version. */
+async function ensureElasticMq(config: StackConfig, say: Say): Promise<Binaries['sqs']> {
+  const java = which('java');
+  const mvn = which('mvn');
+  if (!java || !mvn) {
+    throw new StackError(
+      'sqs',
+      'Java 17+ and Maven are needed for the SQS-compatible queue server (ElasticMQ, from Maven Central). Install them (Debian: `apt-get install default-jdk-headless maven`) and run again.',
+    );
+  }
+  const dir = join(config.cacheDir, 'bin', `elasticmq-${VERSIONS.elasticmq}`);
+  const classpath = join(dir, 'lib', '*');
+  const resolvedJava = realpathSync(java);
+  if (existsSync(join(dir, '.complete'))) return { java: resolvedJava, classpath };
+  const work = join(config.cacheDir, 'build', `elasticmq-${VERSIONS.elasticmq}`);
+  mkdirSync(work, { recursive: true });
+  writeFileSync(
+    join(work, 'pom.xml'),
+    `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+<groupId>observatory.local</groupId><artifactId>elasticmq-classpath</artifactId><version>1</version><packaging>pom</packaging>
+<dependencies><dependency><groupId>org.elasticmq</groupId><artifactId>elasticmq-server_2.13</artifactId><version>${VERSIONS.elasticmq}</version></dependency></dependencies>
+</project>
+`,
+  );
+  rmSync(join(work, 'lib'), { recursive: true, force: true });
+  await runStep(
+    config,
+    say,
+    'sqs',
+    `mvn: ElasticMQ ${VERSIONS.elasticmq} and its dependencies`,
+    mvn,
+    [
+      '-q',
+      '-B',
+      `-Dmaven.repo.local=${join(config.cacheDir, 'm2')}`,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${join(work, 'lib')}`,
+      '-DincludeScope=runtime',
+    ],
+    { cwd: work },
+  );
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  renameSync(join(work, 'lib'), join(dir, 'lib'));
+  writeFileSync(join(dir, '.complete'), `${VERSIONS.elasticmq}\n`);
+  return { java: resolvedJava, classpath };
 }
 
 /** `go install` refuses Jaeger's replace directive, so it is built from a small tools module. */

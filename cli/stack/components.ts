@@ -1,5 +1,5 @@
 /**
- * The four components of the local stack: how each is started, where it listens, and how its health is checked.
+ * The components of the local stack: how each is started, where it listens, and how its health is checked.
  * Order matters: `up` starts them in this order (the Collector last, once its destinations listen) and `down`
  * stops them in reverse (the Collector first, so it can flush to the others).
  */
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Binaries } from './build.ts';
 import type { StackConfig } from './config.ts';
 
-export type ComponentName = 's3' | 'jaeger' | 'prometheus' | 'collector';
+export type ComponentName = 's3' | 'sqs' | 'jaeger' | 'prometheus' | 'collector';
 
 export interface ComponentSpec {
   name: ComponentName;
@@ -27,7 +27,7 @@ export interface ComponentSpec {
   prepare?: () => void;
 }
 
-export const COMPONENT_ORDER: readonly ComponentName[] = ['s3', 'jaeger', 'prometheus', 'collector'];
+export const COMPONENT_ORDER: readonly ComponentName[] = ['s3', 'sqs', 'jaeger', 'prometheus', 'collector'];
 
 const local = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
 
@@ -57,7 +57,7 @@ export function stackEnvironment(config: StackConfig): Record<string, string> {
 }
 
 export function componentSpecs(config: StackConfig, binaries: Binaries): ComponentSpec[] {
-  const { collector, jaeger, s3, prometheus, stateDir, repoRoot } = config;
+  const { collector, jaeger, s3, sqs, prometheus, stateDir, repoRoot } = config;
   const env = stackEnvironment(config);
   const dataDir = join(stateDir, 'data');
   const promConfig = join(stateDir, 'prometheus.yml');
@@ -83,6 +83,38 @@ export function componentSpecs(config: StackConfig, binaries: Binaries): Compone
       healthUrl: local(s3.port, `/${s3.bucket}?list-type=2&max-keys=1`),
       endpoints: { s3: local(s3.port) },
       prepare: () => mkdirSync(join(dataDir, 's3'), { recursive: true }),
+    },
+    {
+      name: 'sqs',
+      description: 'SQS-compatible queue server (ElasticMQ, in memory)',
+      binary: binaries.sqs.java,
+      // A small heap and the client JIT: it holds a handful of queues, and starts in about a second this way.
+      args: [
+        '-Xmx96m',
+        '-XX:+UseSerialGC',
+        '-XX:TieredStopAtLevel=1',
+        `-Dconfig.file=${join(stateDir, 'elasticmq.conf')}`,
+        '-cp',
+        binaries.sqs.classpath,
+        'org.elasticmq.server.Main',
+      ],
+      env: {},
+      port: sqs.port,
+      ports: [sqs.port],
+      healthUrl: local(sqs.port, '/?Action=ListQueues'),
+      endpoints: { sqs: local(sqs.port) },
+      prepare: () =>
+        writeFileSync(
+          join(stateDir, 'elasticmq.conf'),
+          [
+            '# Rendered by `observatory stack up` (cli/stack/components.ts).',
+            'include classpath("application.conf")',
+            `node-address { protocol = http, host = "127.0.0.1", port = ${sqs.port}, context-path = "" }`,
+            `rest-sqs { enabled = true, bind-port = ${sqs.port}, bind-hostname = "127.0.0.1", sqs-limits = strict }`,
+            `aws { region = "${sqs.region}", accountId = "000000000000" }`,
+            '',
+          ].join('\n'),
+        ),
     },
     {
       name: 'jaeger',

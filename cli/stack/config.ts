@@ -19,6 +19,8 @@ export const VERSIONS = {
   /** Module tag v1.76.0 of github.com/jaegertracing/jaeger is Jaeger v2.13.0. */
   jaeger: 'v1.76.0',
   gofakes3: 'v1.2.0',
+  /** ElasticMQ, the SQS-compatible queue server (Maven Central: org.elasticmq:elasticmq-server_2.13). */
+  elasticmq: '1.7.1',
   /** Debian's package; the stack checks the major version only. */
   prometheus: '2',
 } as const;
@@ -71,6 +73,8 @@ export interface StackConfig {
   jaeger: JaegerPorts;
   prometheus: { port: number; scrapeInterval: string };
   s3: S3Settings;
+  /** The SQS-compatible queue server (the ETL's SQS dispatch path). */
+  sqs: { port: number; region: string };
   /** How often spanmetrics flushes (the Collector's default is 60 s, too slow to look at). */
   spanmetricsFlushInterval: string;
   /** How long `up` waits for one component to become healthy, in milliseconds. */
@@ -112,6 +116,7 @@ export function stackConfig(env: Env = process.env): StackConfig {
       accessKeyId: 'observatory-local',
       secretAccessKey: 'observatory-local-secret',
     },
+    sqs: { port: readPort(env, 'OBSERVATORY_SQS_PORT', 9324), region: 'us-east-1' },
     spanmetricsFlushInterval: readString(env, 'OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL') ?? '5s',
     startTimeoutMs: 90_000,
   };

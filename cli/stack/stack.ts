@@ -137,6 +137,7 @@ export class Stack {
     const binary = (name: ComponentName) => this.readPid(name)?.binary ?? name;
     return {
       s3: binary('s3'),
+      sqs: { java: binary('sqs'), classpath: '' },
       jaeger: binary('jaeger'),
       prometheus: binary('prometheus'),
       collector: binary('collector'),

@@ -2,9 +2,12 @@
  * The entry AWS Lambda calls when the chunk queue (SQS) triggers a worker: each message body is a ChunkEvent, trace
  * context included. It runs the same handler and the same invocation wrapper as the local sandbox, so the trace has
  * the same shape on AWS; a failed chunk is reported back as a batch item failure, so SQS retries it and, after
- * maxReceiveCount, moves it to the dead-letter queue. Deploy with the preload in NODE_OPTIONS (deploy/aws/etl).
+ * maxReceiveCount, moves it to the dead-letter queue; each attempt's outcome also goes to the results queue, where
+ * the listener reads it. Deploy with the preload in NODE_OPTIONS (deploy/aws/etl).
  */
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { etlConfig } from '../config.ts';
+import { reportResult, sqsClient, sqsSettings } from '../sqs/queues.ts';
 import { runInvocation } from '../runtime/invocation.ts';
 import type { ChunkEvent, LambdaContext } from '../types.ts';
 import { handler as cropStats } from './crop-stats.ts';
@@ -14,6 +17,7 @@ interface SqsEvent {
 }
 
 let coldStart = true;
+let results: SQSClient | undefined;
 
 export const handler = async (
   event: SqsEvent,
@@ -31,6 +35,18 @@ export const handler = async (
       flushTimeoutMs: etlConfig().flushTimeoutMs,
     });
     coldStart = false;
+    // The listener (SqsDispatcher) learns every attempt's outcome from the results queue.
+    const resultsUrl = process.env.OBSERVATORY_ETL_RESULT_QUEUE_URL;
+    if (resultsUrl) {
+      results ??= sqsClient(sqsSettings());
+      await reportResult(results, resultsUrl, {
+        job_id: chunk.job_id,
+        chunk_index: chunk.chunk_index,
+        attempt: chunk.attempt,
+        final: result.ok || chunk.attempt >= etlConfig().maxAttempts,
+        result,
+      });
+    }
     if (!result.ok) failures.push({ itemIdentifier: record.messageId });
   }
   return { batchItemFailures: failures };

@@ -198,50 +198,63 @@ export class JobRunner {
     const carrier: Record<string, string> = {};
     propagation.inject(trace.setSpan(context.active(), span), carrier);
     const labels = { [ATTRIBUTES.jobKind]: kind };
-    let billedMs = 0;
-    let attempt = 0;
-    let lastError = '';
-    while (attempt < this.config.maxAttempts) {
-      attempt++;
-      if (attempt > 1) {
+    const tally = { billedMs: 0, attempts: 0, lastError: '' };
+    const eventFor = (attempt: number): ChunkEvent => ({
+      job_id: view.id,
+      kind,
+      chunk_index: index,
+      chunk_count: view.chunks.total,
+      attempt,
+      payload: chunk.payload,
+      trace: carrier,
+      ...(chunk.fault ? { fault: chunk.fault } : {}),
+    });
+    // Every attempt's outcome, whichever side retries: billed time, cold starts, failures, retries.
+    const account = (result: InvocationResult, attempt: number) => {
+      tally.attempts = attempt;
+      tally.billedMs += result.billedMs;
+      if (result.coldStart) instruments.coldStarts.add(1, { 'faas.name': kind });
+      if (result.ok) return;
+      tally.lastError = `${result.error?.name}: ${result.error?.message}`;
+      instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'failed' });
+      if (attempt < this.config.maxAttempts) {
         view.chunks.retried++;
         instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'retried' });
-        span.addEvent('retry', { attempt, 'error.message': lastError });
-        await new Promise((resolve) => setTimeout(resolve, this.config.retryBaseMs * 2 ** (attempt - 2)));
+        span.addEvent('retry', { attempt: attempt + 1, 'error.message': tally.lastError });
       }
-      const event: ChunkEvent = {
-        job_id: view.id,
-        kind,
-        chunk_index: index,
-        chunk_count: view.chunks.total,
-        attempt,
-        payload: chunk.payload,
-        trace: carrier,
-        ...(chunk.fault ? { fault: chunk.fault } : {}),
-      };
+    };
+    const inFlight = async (work: () => Promise<InvocationResult>): Promise<InvocationResult> => {
       view.chunks.in_flight++;
       instruments.concurrency.add(1, { 'faas.name': kind });
-      let result: InvocationResult | undefined;
       try {
-        result = await this.dispatcher.invoke(kind, event);
-        billedMs += result.billedMs;
-        if (result.coldStart) instruments.coldStarts.add(1, { 'faas.name': kind });
-        if (!result.ok) lastError = `${result.error?.name}: ${result.error?.message}`;
-      } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
-        billedMs += error instanceof SandboxFailure ? error.billedMs : 0;
+        return await work().catch(failure);
       } finally {
         view.chunks.in_flight--;
         instruments.concurrency.add(-1, { 'faas.name': kind });
       }
-      if (result?.ok) {
-        view.chunks.done++;
-        instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'processed' });
-        span.setAttribute('etl.attempts', attempt);
-        span.end();
-        return { billedMs, attempts: attempt, spanContext: span.spanContext() };
+    };
+    let ok = false;
+    if (this.dispatcher.retriesItself) {
+      // The queue retries: one dispatch, and every attempt's outcome comes back through `account`.
+      const final = await inFlight(() => this.dispatcher.invoke(kind, eventFor(1), account));
+      if (tally.attempts === 0) account(final, 1);
+      ok = final.ok;
+    } else {
+      for (let attempt = 1; attempt <= this.config.maxAttempts && !ok; attempt++) {
+        if (attempt > 1)
+          await new Promise((resolve) => setTimeout(resolve, this.config.retryBaseMs * 2 ** (attempt - 2)));
+        const result = await inFlight(() => this.dispatcher.invoke(kind, eventFor(attempt)));
+        account(result, attempt);
+        ok = result.ok;
       }
-      instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'failed' });
+    }
+    const { billedMs, attempts: attempt, lastError } = tally;
+    if (ok) {
+      view.chunks.done++;
+      instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'processed' });
+      span.setAttribute('etl.attempts', attempt);
+      span.end();
+      return { billedMs, attempts: attempt, spanContext: span.spanContext() };
     }
     // Every attempt failed: a dead-letter record, kept with the job and in the store; nothing is lost silently.
     view.chunks.failed++;
@@ -264,6 +277,18 @@ export class JobRunner {
     span.end();
     return { billedMs, attempts: attempt, spanContext: span.spanContext() };
   }
+}
+
+/** A dispatch that threw (a killed or timed-out sandbox, a queue error) as a failed attempt. */
+function failure(error: unknown): InvocationResult {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  return {
+    ok: false,
+    error: { name: cause.name, message: cause.message },
+    billedMs: error instanceof SandboxFailure ? error.billedMs : 0,
+    coldStart: false,
+    invocationId: '',
+  };
 }
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

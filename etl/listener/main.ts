@@ -18,19 +18,36 @@ import { bbox, dateRange, numberIn, objectBody, oneOf } from '../../services/lib
 import { lakeConfig, LakeStore, unprocessedKeys } from '../../lake/index.ts';
 import type { CompactionPayload } from '../handlers/compaction.ts';
 import { etlConfig } from '../config.ts';
-import { LocalFleetDispatcher } from '../dispatch.ts';
+import { LocalFleetDispatcher, type Dispatcher } from '../dispatch.ts';
+import { ensureQueues, sqsClient, sqsSettings } from '../sqs/queues.ts';
+import { SqsDispatcher } from '../sqs/SqsDispatcher.ts';
+import { SqsEventSource } from '../sqs/SqsEventSource.ts';
 import type { CropStatsPayload } from '../handlers/crop-stats.ts';
 import type { Fault } from '../types.ts';
 import { JobRunner, type ChunkPlan } from './jobs.ts';
 
 const config = etlConfig();
 const demo = demoConfig();
-const dispatcher = new LocalFleetDispatcher(config, {
+const fleet = new LocalFleetDispatcher(config, {
   ...process.env,
   OTEL_SERVICE_NAME: 'etl-worker',
   OBSERVATORY_S3_ENDPOINT: `http://127.0.0.1:${demo.s3.port}`,
   OBSERVATORY_S3_BUCKET: demo.s3.bucket,
 });
+// With SQS dispatch the listener only enqueues; against a local queue server it also plays Lambda's event source,
+// feeding the same sandboxes from the queue. On AWS (OBSERVATORY_SQS_ENDPOINT=aws) Lambda consumes the queue.
+let dispatcher: Dispatcher = fleet;
+let eventSource: SqsEventSource | undefined;
+if (config.dispatch === 'sqs') {
+  const settings = sqsSettings();
+  const client = sqsClient(settings);
+  const urls = await ensureQueues(client, settings, config.maxAttempts);
+  dispatcher = new SqsDispatcher(client, urls);
+  if (settings.endpoint !== undefined) {
+    eventSource = new SqsEventSource(client, urls, fleet, config);
+    eventSource.start();
+  }
+}
 const runner = new JobRunner(config, dispatcher, new Store(demo.s3));
 const app = createApp('etl-listener', demo);
 
@@ -88,7 +105,7 @@ app.get(
 );
 
 app.get('/fleet', (_req, res) => {
-  res.json(dispatcher.stats());
+  res.json(fleet.stats());
 });
 
 function parseFault(value: unknown): { chunks: number[]; fault: Fault } | undefined {
@@ -115,8 +132,9 @@ const server = await listen(app, config.port, 'etl-listener');
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
     server.close();
-    void dispatcher
-      .close()
+    void Promise.resolve(eventSource?.stop())
+      .then(() => dispatcher.close())
+      .then(() => fleet.close())
       .then(() => shutdown())
       .finally(() => process.exit(0));
   });

@@ -1,7 +1,7 @@
 /**
  * The AWS side of the ETL: the SAM template passes cfn-lint, and the SQS entry point Lambda calls runs the same
  * handler as the local fleet, reporting a failed chunk back to SQS as a batch item failure (so SQS retries it and
- * then dead-letters it).
+ * then dead-letters it) and every attempt's outcome on the results queue the listener reads.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,7 +11,9 @@ import { REPO_ROOT } from '../../cli/stack/config.ts';
 import { demoConfig } from '../../services/config.ts';
 import { days, seed, tiles } from '../../services/lib/scenes.ts';
 import { Store } from '../../services/lib/store.ts';
+import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
+import { sqsClient, sqsSettings, type ResultMessage } from '../../etl/sqs/queues.ts';
 import { readObject } from '../support/backends.ts';
 
 const run = promisify(execFile);
@@ -29,6 +31,11 @@ describe('deploy/aws/etl', () => {
     const s3 = demoConfig().s3;
     await seed(new Store(s3));
     vi.stubEnv('OBSERVATORY_S3_ENDPOINT', `http://127.0.0.1:${s3.port}`);
+    // The results queue on the local SQS-compatible server stands in for the template's ResultQueue.
+    const sqs = sqsClient(sqsSettings());
+    const resultsUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `aws-results-${Date.now()}` })))
+      .QueueUrl!;
+    vi.stubEnv('OBSERVATORY_ETL_RESULT_QUEUE_URL', resultsUrl);
     const { handler } = await import('../../etl/handlers/aws-sqs.ts');
     const jobId = `job-aws-${Date.now()}`;
     const chunk = (index: number, payload: unknown) =>
@@ -64,5 +71,15 @@ describe('deploy/aws/etl', () => {
       job_id: jobId,
       tile_id: 'T00',
     });
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: resultsUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    const reported = Messages.map((m) => JSON.parse(m.Body!) as ResultMessage).sort(
+      (a, b) => a.chunk_index - b.chunk_index,
+    );
+    expect(reported.map((r) => [r.chunk_index, r.attempt, r.final, r.result.ok])).toEqual([
+      [0, 1, true, true],
+      [1, 1, false, false],
+    ]);
   });
 });

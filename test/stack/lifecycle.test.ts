@@ -56,7 +56,7 @@ describe('observatory stack', () => {
     expect(started.every((pid) => isAlive(pid))).toBe(true);
 
     const stopped = await stack.down();
-    expect(stopped.sort()).toEqual(['collector', 'jaeger', 'prometheus', 's3']);
+    expect(stopped.sort()).toEqual(['collector', 'jaeger', 'prometheus', 's3', 'sqs']);
     expect(started.filter((pid) => isAlive(pid))).toEqual([]);
     expect(readdirSync(join(stack.config.stateDir, 'run'))).toEqual([]);
     expect((await stack.status()).components.every((c) => !c.running)).toBe(true);
@@ -99,7 +99,7 @@ describe('observatory stack', () => {
     ]);
     const status = JSON.parse(stdout) as StackStatus;
     expect(status.healthy).toBe(true);
-    expect(status.components.map((c) => c.name)).toEqual(['s3', 'jaeger', 'prometheus', 'collector']);
+    expect(status.components.map((c) => c.name)).toEqual(['s3', 'sqs', 'jaeger', 'prometheus', 'collector']);
     const collector = status.components.find((c) => c.name === 'collector')!;
     expect(collector.endpoints.otlpHttp).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(collector.pid).toBeGreaterThan(0);

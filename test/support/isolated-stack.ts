@@ -29,6 +29,7 @@ const PORT_NAMES = [
   'JAEGER_METRICS',
   'PROMETHEUS',
   'S3',
+  'SQS',
 ];
 
 export class IsolatedStack {
