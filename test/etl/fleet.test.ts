@@ -4,80 +4,27 @@
  * told apart, and every acknowledged invocation's telemetry is already in the backends.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoConfig } from '../../services/config.ts';
-import { seed } from '../../services/lib/scenes.ts';
-import { Store } from '../../services/lib/store.ts';
-import type { JobView } from '../../etl/listener/jobs.ts';
 import { queryLake } from '../../lake/index.ts';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
-import { fetchTrace, findObjectContaining, promQuery, readObject, tag } from '../support/backends.ts';
+import { findObjectContaining, promQuery, readObject, tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
-import { spawnNode, type RunningApp } from '../support/spawn.ts';
-import { find, tree, type Node } from '../support/trace-tree.ts';
+import { invocations, jobTrace, producers, startListener, type TestListener } from '../support/etl.ts';
+import { find, tree } from '../support/trace-tree.ts';
 
-let listener: RunningApp;
-let base: string;
+let listener: TestListener;
+const runJob = (spec: Record<string, unknown>) => listener.runJob(spec);
 
 beforeAll(async () => {
-  await seed(new Store(demoConfig().s3));
-  listener = spawnNode(['--require', './instrumentation', 'etl/listener/main.ts'], {
-    OTEL_SERVICE_NAME: 'etl-listener',
-    OBSERVATORY_ETL_PORT: '0',
-    OBSERVATORY_ETL_ALLOW_FAULTS: 'true',
+  listener = await startListener({
     OBSERVATORY_ETL_CONCURRENCY: '2',
     OBSERVATORY_ETL_TIMEOUT_MS: '4000',
     OBSERVATORY_ETL_RETRY_BASE_MS: '50',
-    OTEL_BSP_SCHEDULE_DELAY: '500',
-    OTEL_BLRP_SCHEDULE_DELAY: '500',
   });
-  const [, port] = await listener.waitForLine(/^LISTENING (\d+)$/, 30_000);
-  base = `http://127.0.0.1:${port}`;
 });
 
 afterAll(async () => {
-  if (!listener) return;
-  listener.child.kill('SIGTERM');
-  await listener.exited;
+  await listener?.stop();
 });
-
-/** Every job this file ran, for the cold-start bookkeeping across sandboxes. */
-const ran: JobView[] = [];
-
-async function runJob(spec: Record<string, unknown>): Promise<JobView> {
-  const response = await fetch(`${base}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(spec),
-  });
-  expect(response.status, await response.clone().text()).toBe(202);
-  const { id } = (await response.json()) as JobView;
-  return pollUntil(
-    `job ${id} to finish`,
-    async () => {
-      const view = (await (await fetch(`${base}/jobs/${id}`)).json()) as JobView;
-      return view.status === 'queued' || view.status === 'running' ? undefined : view;
-    },
-    { timeoutMs: 60_000 },
-  ).then((view) => {
-    ran.push(view);
-    return view;
-  });
-}
-
-/**
- * The job's trace once its last span — the job span, ended after the fan-in — has arrived. Workers flush before they
- * acknowledge, so by then every acknowledged invocation's spans have reached the Collector before it.
- */
-const jobTrace = (job: JobView, timeoutMs?: number) =>
-  fetchTrace(
-    job.trace_id,
-    (trace) => trace.spans.some((s) => s.operationName === 'etl.job crop_stats'),
-    timeoutMs,
-  );
-
-const producers = (nodes: Node[]) =>
-  find(nodes, (n) => n.kind === 'producer' && n.name === 'etl.chunk crop_stats');
-const invocations = (node: Node) => node.children.filter((c) => c.name === 'crop_stats invoke');
 
 describe('An ETL job', () => {
   it('is one trace: the job span, a producer span per chunk, and each chunk’s invocation as its child', async () => {
@@ -183,7 +130,7 @@ describe('An ETL job', () => {
   it('reports a cold start on exactly the first invocation of each sandbox', async () => {
     await runJob({ bbox: [20, 55, 25, 60], from: '2026-06-13', to: '2026-06-14' });
     const spans: { pid: unknown; start: number; cold: unknown }[] = [];
-    for (const job of ran) {
+    for (const job of listener.ran) {
       const trace = await jobTrace(job);
       for (const span of trace.spans.filter((s) => s.operationName === 'crop_stats invoke')) {
         const pid = trace.processes[span.processID]!.tags.find((t) => t.key === 'process.pid')?.value;
@@ -252,7 +199,7 @@ describe('An ETL job', () => {
 
   it('rejects bad job specs with a 400 naming the field', async () => {
     const post = (body: unknown) =>
-      fetch(`${base}/jobs`, {
+      fetch(`${listener.url}/jobs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),

@@ -6,66 +6,29 @@
 import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobView } from '../../etl/listener/jobs.ts';
 import { sqsClient, sqsSettings, type ChunkMessage } from '../../etl/sqs/queues.ts';
-import { demoConfig } from '../../services/config.ts';
-import { seed } from '../../services/lib/scenes.ts';
-import { Store } from '../../services/lib/store.ts';
-import { fetchTrace, tag } from '../support/backends.ts';
+import { tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
-import { spawnNode, type RunningApp } from '../support/spawn.ts';
-import { find, tree, type Node } from '../support/trace-tree.ts';
+import { invocations, jobTrace, producers, startListener, type TestListener } from '../support/etl.ts';
+import { tree } from '../support/trace-tree.ts';
 
 const queue = `etl-chunks-${randomUUID().slice(0, 8)}`;
-let listener: RunningApp;
-let base: string;
+let listener: TestListener;
+const runJob = (spec: Record<string, unknown>) => listener.runJob(spec);
 
 beforeAll(async () => {
-  await seed(new Store(demoConfig().s3));
-  listener = spawnNode(['--require', './instrumentation', 'etl/listener/main.ts'], {
-    OTEL_SERVICE_NAME: 'etl-listener',
-    OBSERVATORY_ETL_PORT: '0',
+  listener = await startListener({
     OBSERVATORY_ETL_DISPATCH: 'sqs',
     OBSERVATORY_ETL_CHUNK_QUEUE: queue,
     OBSERVATORY_ETL_RESULT_QUEUE: `${queue}-results`,
-    OBSERVATORY_ETL_ALLOW_FAULTS: 'true',
     OBSERVATORY_ETL_CONCURRENCY: '2',
     OBSERVATORY_ETL_RETRY_BASE_MS: '200',
-    OTEL_BSP_SCHEDULE_DELAY: '500',
   });
-  const [, port] = await listener.waitForLine(/^LISTENING (\d+)$/, 30_000);
-  base = `http://127.0.0.1:${port}`;
 });
 
 afterAll(async () => {
-  if (!listener) return;
-  listener.child.kill('SIGTERM');
-  await listener.exited;
+  await listener?.stop();
 });
-
-async function runJob(spec: Record<string, unknown>): Promise<JobView> {
-  const response = await fetch(`${base}/jobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(spec),
-  });
-  expect(response.status, await response.clone().text()).toBe(202);
-  const { id } = (await response.json()) as JobView;
-  return pollUntil(
-    `job ${id} to finish`,
-    async () => {
-      const view = (await (await fetch(`${base}/jobs/${id}`)).json()) as JobView;
-      return view.status === 'queued' || view.status === 'running' ? undefined : view;
-    },
-    { timeoutMs: 60_000 },
-  );
-}
-
-const jobTrace = (job: JobView) =>
-  fetchTrace(job.trace_id, (trace) => trace.spans.some((s) => s.operationName === 'etl.job crop_stats'));
-const producers = (nodes: Node[]) =>
-  find(nodes, (n) => n.kind === 'producer' && n.name === 'etl.chunk crop_stats');
-const invocations = (node: Node) => node.children.filter((c) => c.name === 'crop_stats invoke');
 
 describe('An ETL job dispatched through SQS', () => {
   it('is one trace: each chunk’s invocation is the child of its producer span, across the queue', async () => {
