@@ -103,8 +103,9 @@ export class JobRunner {
     return view;
   }
 
+  /** Runs in the job span's context (see submit): chunk spans, events and logs are its children. */
   private async run(view: JobView, kind: FunctionName, chunks: ChunkPlan[], jobSpan: Span): Promise<void> {
-    const jobContext = trace.setSpan(context.active(), jobSpan);
+    const jobContext = context.active();
     const started = performance.now();
     view.status = 'running';
     trackEtl('job_started', { job_id: view.id, kind, n_chunks: chunks.length });
@@ -112,14 +113,12 @@ export class JobRunner {
     let invocations = 0;
     const links: Link[] = [];
     await Promise.all(
-      chunks.map((chunk, index) =>
-        context.with(jobContext, async () => {
-          const outcome = await this.runChunk(view, kind, index, chunk);
-          billedMs += outcome.billedMs;
-          invocations += outcome.attempts;
-          links.push({ context: outcome.spanContext, attributes: { [ATTRIBUTES.chunkIndex]: index } });
-        }),
-      ),
+      chunks.map(async (chunk, index) => {
+        const outcome = await this.runChunk(view, kind, index, chunk);
+        billedMs += outcome.billedMs;
+        invocations += outcome.attempts;
+        links.push({ context: outcome.spanContext, attributes: { [ATTRIBUTES.chunkIndex]: index } });
+      }),
     );
     const wallSeconds = (performance.now() - started) / 1000;
     const gbSeconds = (billedMs / 1000) * (this.config.memoryMb / 1024);
