@@ -1,6 +1,6 @@
 /**
- * The `observatory` command line: one entry, one sub-command per part.
- *   observatory stack up|down|status [--json]|logs [component] [-n N]
+ * The `observatory` command line: one entry, one sub-command per part (demo, load, stack, lake, trace); each part
+ * owns its command code, this file only routes and prints usage.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -32,9 +32,7 @@ const USAGE = `usage: observatory <command>
   stack down                   stop every process the stack started
   stack status [--json]        each component: pid, port, health, endpoints
   stack logs [component] [-n N]  the last N (default 50) lines of a component's log
-${LAKE_USAGE.split('\n')
-  .filter((line) => line.startsWith('  lake'))
-  .join('\n')}
+${usageLines(LAKE_USAGE, '  lake')}
 ${usageLines(TRACE_USAGE, '  trace')}
 `;
 
