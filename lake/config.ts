@@ -22,7 +22,7 @@ export function lakeConfig(env: Env = process.env): LakeConfig {
   const stack = stackConfig(env);
   return {
     s3: {
-      endpoint: `http://127.0.0.1:${stack.s3.port}`,
+      endpoint: readString(env, 'OBSERVATORY_S3_ENDPOINT') ?? `http://127.0.0.1:${stack.s3.port}`,
       region: stack.s3.region,
       bucket: stack.s3.bucket,
       accessKeyId: stack.s3.accessKeyId,

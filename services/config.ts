@@ -32,13 +32,17 @@ export interface DemoConfig {
   bodyLimit: string;
   /** Serve the W3C Trace Context test harness' endpoint (POST /test) on the gateway. */
   w3cTestEndpoint: boolean;
-  s3: ReturnType<typeof stackConfig>['s3'];
+  /** Where services listen: loopback, or 0.0.0.0 inside a container network (deploy/compose). */
+  listenHost: string;
+  /** The S3 store: the local stack's by default, OBSERVATORY_S3_ENDPOINT elsewhere. */
+  s3: ReturnType<typeof stackConfig>['s3'] & { endpoint: string };
 }
 
 /** The request header that injects a fault for one request: `<service>:error` or `<service>:latency=<ms>`. */
 export const FAULT_HEADER = 'x-demo-fault';
 
 export function demoConfig(env: Env = process.env): DemoConfig {
+  const { s3 } = stackConfig(env);
   const port = (name: ServiceName, fallback: number) =>
     readInteger(env, `OBSERVATORY_${name.toUpperCase()}_PORT`, fallback, { min: 0, max: 65535 });
   const ports: Record<ServiceName, number> = {
@@ -72,6 +76,7 @@ export function demoConfig(env: Env = process.env): DemoConfig {
     downstreamTimeoutMs: readInteger(env, 'OBSERVATORY_DOWNSTREAM_TIMEOUT_MS', 5000, { min: 1 }),
     bodyLimit: '16kb',
     w3cTestEndpoint: readBoolean(env, 'OBSERVATORY_W3C_TEST_ENDPOINT', false),
-    s3: stackConfig(env).s3,
+    listenHost: readString(env, 'OBSERVATORY_LISTEN_HOST') ?? '127.0.0.1',
+    s3: { ...s3, endpoint: readString(env, 'OBSERVATORY_S3_ENDPOINT') ?? `http://127.0.0.1:${s3.port}` },
   };
 }

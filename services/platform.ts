@@ -1,15 +1,13 @@
 /**
- * Runs the demo platform: seeds the store, then starts each service and the ETL listener as its own process under
+ * Runs the demo platform: starts each service and the ETL listener as its own process under
  * the preload (`node --require ./instrumentation services/<name>/main.ts`), downstream first so the gateway knows
- * their addresses. The listener starts its worker sandboxes itself. Port 0 gives each service a free port (tests); the demo uses the configured ones.
+ * their addresses. The catalog seeds the store; the listener starts its worker sandboxes itself. Port 0 gives each service a free port (tests); the demo uses the configured ones.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../cli/stack/config.ts';
 import { demoConfig, type ServiceName } from './config.ts';
-import { seed } from './lib/scenes.ts';
-import { Store } from './lib/store.ts';
 
 export interface PlatformOptions {
   /** Use free ports instead of the configured ones. @default false */
@@ -31,7 +29,6 @@ const DOWNSTREAM: ServiceName[] = ['catalog', 'downloads', 'users'];
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
   const env = { ...process.env, ...options.env };
   const config = demoConfig(env);
-  await seed(new Store(config.s3));
   const logDir = options.logDir ?? join(REPO_ROOT, '.observatory', 'demo', 'logs');
   mkdirSync(logDir, { recursive: true });
   const children: ChildProcess[] = [];

@@ -1,5 +1,5 @@
 /**
- * `observatory stack up | down | status | logs`: runs the four components as local processes.
+ * `observatory stack up | down | status | logs`: runs the stack's components as local processes.
  * Each started process gets a pid file recording its pid and binary; `down` signals exactly those processes, after
  * checking that the pid still runs that binary (pids are reused), and never looks processes up by name.
  */

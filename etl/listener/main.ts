@@ -31,7 +31,7 @@ const demo = demoConfig();
 const fleet = new LocalFleetDispatcher(config, {
   ...process.env,
   OTEL_SERVICE_NAME: 'etl-worker',
-  OBSERVATORY_S3_ENDPOINT: `http://127.0.0.1:${demo.s3.port}`,
+  OBSERVATORY_S3_ENDPOINT: demo.s3.endpoint,
   OBSERVATORY_S3_BUCKET: demo.s3.bucket,
 });
 // With SQS dispatch the listener only enqueues; against a local queue server it also plays Lambda's event source,
@@ -126,7 +126,7 @@ function parseFault(value: unknown): { chunks: number[]; fault: Fault } | undefi
 }
 
 finishApp(app);
-const server = await listen(app, config.port, 'etl-listener');
+const server = await listen(app, config.port, 'etl-listener', demo.listenHost);
 
 // Graceful shutdown: stop taking jobs, stop the sandboxes (each flushes its telemetry), then exit.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -9,7 +9,7 @@ import { demoConfig } from '../config.ts';
 import { createApp, finishApp, listen, route } from '../lib/app.ts';
 import { invalid, notFound } from '../lib/errors.ts';
 import { track } from '../lib/events.ts';
-import { dayKey, sceneDay, type Scene } from '../lib/scenes.ts';
+import { dayKey, sceneDay, seed, type Scene } from '../lib/scenes.ts';
 import { Store } from '../lib/store.ts';
 import { bbox, dateRange, numberIn, oneOf } from '../lib/validate.ts';
 
@@ -70,4 +70,6 @@ app.get(
 );
 
 finishApp(app);
-await listen(app, config.ports.catalog, 'catalog');
+// The catalog seeds the store itself (idempotent: a marker object records the version), wherever it runs.
+await seed(store);
+await listen(app, config.ports.catalog, 'catalog', config.listenHost);

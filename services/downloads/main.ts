@@ -27,4 +27,4 @@ app.get(
 );
 
 finishApp(app);
-await listen(app, config.ports.downloads, 'downloads');
+await listen(app, config.ports.downloads, 'downloads', config.listenHost);

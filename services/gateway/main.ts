@@ -160,4 +160,4 @@ function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Pick
 }
 
 finishApp(app);
-await listen(app, config.ports.gateway, 'gateway');
+await listen(app, config.ports.gateway, 'gateway', config.listenHost);

@@ -26,9 +26,14 @@ export function finishApp(app: Express): void {
   app.use(errorHandler);
 }
 
-export function listen(app: Express, port: number, name: ServiceName | 'etl-listener'): Promise<Server> {
+export function listen(
+  app: Express,
+  port: number,
+  name: ServiceName | 'etl-listener',
+  host: string,
+): Promise<Server> {
   return new Promise((resolve) => {
-    const server = app.listen(port, '127.0.0.1', () => {
+    const server = app.listen(port, host, () => {
       const address = server.address();
       const bound = typeof address === 'object' && address ? address.port : port;
       logger.info({ port: bound }, `${name} listening`);

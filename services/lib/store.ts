@@ -11,7 +11,7 @@ export class Store {
   private readonly client: S3Client;
 
   /** `endpoint` null means real S3 with the SDK's own credentials (on AWS); by default the local stack's store. */
-  constructor(s3: DemoConfig['s3'], endpoint: string | null = `http://127.0.0.1:${s3.port}`) {
+  constructor(s3: DemoConfig['s3'], endpoint: string | null = s3.endpoint) {
     this.bucket = s3.bucket;
     this.client =
       endpoint === null ? new S3Client({ region: s3.region }) : localS3Client({ ...s3, endpoint });

@@ -52,4 +52,4 @@ app.get(
 );
 
 finishApp(app);
-await listen(app, config.ports.users, 'users');
+await listen(app, config.ports.users, 'users', config.listenHost);
