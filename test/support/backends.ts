@@ -1,8 +1,8 @@
 /**
  * Read-back clients for the real backends, keyed by ID: Jaeger's query API, Prometheus' query API and the S3 store.
  */
-import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { LakeStore } from '../../lake/index.ts';
 import { inject } from 'vitest';
 import { pollUntil } from './poll.ts';
 import { localS3Client } from '../../cli/stack/s3.ts';
@@ -81,27 +81,19 @@ export function s3Client(): S3Client {
   return localS3Client(s3);
 }
 
-export async function listKeys(prefix: string): Promise<string[]> {
+/** The shared stack's bucket, through the lake's store (list, read with gunzip). */
+export function sharedStore(): LakeStore {
   const { s3 } = stackEndpoints();
-  const client = s3Client();
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const item of page.Contents ?? []) if (item.Key) keys.push(item.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return keys;
+  return new LakeStore(s3Client(), s3.bucket);
+}
+
+export async function listKeys(prefix: string, store: LakeStore = sharedStore()): Promise<string[]> {
+  return (await store.list(prefix)).map((object) => object.key);
 }
 
 /** Reads an object, gunzipping it when the key says so. */
-export async function readObject(key: string): Promise<string> {
-  const { s3 } = stackEndpoints();
-  const response = await s3Client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
-  const bytes = Buffer.from(await response.Body!.transformToByteArray());
-  return (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+export function readObject(key: string, store: LakeStore = sharedStore()): Promise<string> {
+  return store.getText(key);
 }
 
 /** Waits for an object under `prefix` whose content contains `needle`; returns its key and text. */
@@ -109,15 +101,16 @@ export async function findObjectContaining(
   prefix: string,
   needle: string,
   timeoutMs = 30_000,
+  store: LakeStore = sharedStore(),
 ): Promise<{ key: string; text: string }> {
   const seen = new Set<string>();
   return pollUntil(
-    `an object under s3://…/${prefix} containing ${needle}`,
+    `an object under s3://${store.bucket}/${prefix} containing ${needle}`,
     async () => {
-      for (const key of await listKeys(prefix)) {
+      for (const key of await listKeys(prefix, store)) {
         if (seen.has(key)) continue;
         seen.add(key);
-        const text = await readObject(key);
+        const text = await readObject(key, store);
         if (text.includes(needle)) return { key, text };
       }
       return undefined;

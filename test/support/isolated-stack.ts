@@ -7,11 +7,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { LakeStore } from '../../lake/index.ts';
 import { stackConfig } from '../../cli/stack/config.ts';
 import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
-import type { JaegerTrace, PromSample } from './backends.ts';
+import { findObjectContaining, listKeys, readObject, type JaegerTrace, type PromSample } from './backends.ts';
 import { pollUntil } from './poll.ts';
 import { localS3Client } from '../../cli/stack/s3.ts';
 
@@ -108,57 +107,27 @@ export class IsolatedStack {
     );
   }
 
-  private s3(): S3Client {
+  /** This stack's bucket, through the lake's store. */
+  private store(): LakeStore {
     const { s3 } = this.stack.config;
-    return localS3Client({ ...s3, endpoint: `http://127.0.0.1:${s3.port}` });
+    return new LakeStore(localS3Client({ ...s3, endpoint: `http://127.0.0.1:${s3.port}` }), s3.bucket);
   }
 
-  async listKeys(prefix: string): Promise<string[]> {
-    const client = this.s3();
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await client.send(
-        new ListObjectsV2Command({
-          Bucket: this.stack.config.s3.bucket,
-          Prefix: prefix,
-          ContinuationToken: token,
-        }),
-      );
-      for (const item of page.Contents ?? []) if (item.Key) keys.push(item.Key);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return keys;
+  listKeys(prefix: string): Promise<string[]> {
+    return listKeys(prefix, this.store());
   }
 
-  async readObject(key: string): Promise<string> {
-    const response = await this.s3().send(
-      new GetObjectCommand({ Bucket: this.stack.config.s3.bucket, Key: key }),
-    );
-    const bytes = Buffer.from(await response.Body!.transformToByteArray());
-    return (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  readObject(key: string): Promise<string> {
+    return readObject(key, this.store());
   }
 
   /** Waits for an object under `prefix` whose content contains `needle`. */
-  async findObjectContaining(
+  findObjectContaining(
     prefix: string,
     needle: string,
     timeoutMs = 30_000,
   ): Promise<{ key: string; text: string }> {
-    const seen = new Set<string>();
-    return pollUntil(
-      `an object under s3://…/${prefix} of the isolated stack containing ${needle}`,
-      async () => {
-        for (const key of await this.listKeys(prefix)) {
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const text = await this.readObject(key);
-          if (text.includes(needle)) return { key, text };
-        }
-        return undefined;
-      },
-      { timeoutMs, intervalMs: 500 },
-    );
+    return findObjectContaining(prefix, needle, timeoutMs, this.store());
   }
 }
 
