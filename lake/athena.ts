@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { propertyColumns, type ColumnType } from '../tracker/index.ts';
-import { registeredEventNames } from './flatten.ts';
+import { COMMON_COLUMNS, REJECTED_COLUMNS, registeredEventNames } from './flatten.ts';
 
 export interface AthenaOptions {
   /** @default 'observatory' */
@@ -27,17 +27,10 @@ const ATHENA_TYPES: Record<ColumnType, string> = {
   TIMESTAMP: 'timestamp',
 };
 
-const COMMON = [
-  ['event_id', 'string'],
-  ['schema_version', 'string'],
-  ['event_time', 'timestamp'],
-  ['trace_id', 'string'],
-  ['span_id', 'string'],
-  ['service_name', 'string'],
-  ['service_version', 'string'],
-  ['deployment_environment', 'string'],
-  ['user_id', 'string'],
-];
+const athenaColumns = (columns: readonly (readonly [string, ColumnType])[]) =>
+  columns.map(([name, type]) => [name, ATHENA_TYPES[type]]);
+// Partition keys are not columns in Athena.
+const COMMON = athenaColumns(COMMON_COLUMNS.filter(([name]) => name !== 'event_name' && name !== 'dt'));
 
 export function athenaDdl(options: AthenaOptions = {}): string {
   const database = options.database ?? 'observatory';
@@ -52,9 +45,7 @@ export function athenaDdl(options: AthenaOptions = {}): string {
   const rejectedColumns = [
     ...COMMON,
     ['event_name', 'string'],
-    ['errors', 'string'],
-    ['payload', 'string'],
-    ['payload_truncated', 'boolean'],
+    ...athenaColumns(REJECTED_COLUMNS.filter(([name]) => name !== 'reason')),
   ];
   const day = (table: string, first: string) => `  'projection.dt.type' = 'date',
   'projection.dt.format' = 'yyyy-MM-dd',

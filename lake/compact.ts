@@ -19,7 +19,14 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { allDefinitions, columnType, COMMON_PROPERTY_COLUMNS, type ColumnType } from '../tracker/index.ts';
 import { syncPrefix } from './cache.ts';
 import { lakeConfig, type LakeConfig } from './config.ts';
-import { Flattener, type EventRow, type OtlpLogsDocument, type RejectedRow } from './flatten.ts';
+import {
+  COMMON_COLUMNS,
+  Flattener,
+  REJECTED_COLUMNS,
+  type EventRow,
+  type OtlpLogsDocument,
+  type RejectedRow,
+} from './flatten.ts';
 import { LakeStore } from './LakeStore.ts';
 
 export interface CompactOptions {
@@ -47,28 +54,13 @@ export interface CompactionResult {
   files: string[];
 }
 
-const COMMON_TYPES: Record<string, ColumnType> = {
-  event_id: 'VARCHAR',
-  event_name: 'VARCHAR',
-  schema_version: 'VARCHAR',
-  event_time: 'TIMESTAMP',
-  dt: 'VARCHAR',
-  trace_id: 'VARCHAR',
-  span_id: 'VARCHAR',
-  service_name: 'VARCHAR',
-  service_version: 'VARCHAR',
-  deployment_environment: 'VARCHAR',
-  user_id: 'VARCHAR',
-};
+const COMMON_TYPES: Record<string, ColumnType> = Object.fromEntries(COMMON_COLUMNS);
 const REJECTED_TYPES: Record<string, ColumnType> = {
   ...COMMON_TYPES,
-  reason: 'VARCHAR',
-  errors: 'VARCHAR',
-  payload: 'VARCHAR',
-  payload_truncated: 'BOOLEAN',
+  ...Object.fromEntries(REJECTED_COLUMNS),
 };
 
-export function markerKey(config: LakeConfig, rawKey: string): string {
+function markerKey(config: LakeConfig, rawKey: string): string {
   return `${config.manifestPrefix}${rawKey}.json`;
 }
 

@@ -13,6 +13,7 @@ import {
   EVENT_ATTRIBUTES,
   findDefinition,
   Validators,
+  type ColumnType,
   type EventDefinition,
   type ValidationError,
 } from '../tracker/index.ts';
@@ -85,18 +86,32 @@ export interface FlattenResult {
   records: number;
 }
 
-export const COMMON_COLUMNS = [
-  'event_id',
-  'event_name',
-  'schema_version',
-  'event_time',
-  'trace_id',
-  'span_id',
-  'service_name',
-  'service_version',
-  'deployment_environment',
-  'user_id',
-] as const;
+/**
+ * The columns every curated row has, in file order: the one definition the Parquet files (compact.ts), the DuckDB
+ * views (query.ts) and the Athena tables (athena.ts) derive from. event_name (reason for rejected rows) and dt are
+ * also the partition keys.
+ */
+export const COMMON_COLUMNS: readonly (readonly [string, ColumnType])[] = [
+  ['event_id', 'VARCHAR'],
+  ['event_name', 'VARCHAR'],
+  ['schema_version', 'VARCHAR'],
+  ['event_time', 'TIMESTAMP'],
+  ['dt', 'VARCHAR'],
+  ['trace_id', 'VARCHAR'],
+  ['span_id', 'VARCHAR'],
+  ['service_name', 'VARCHAR'],
+  ['service_version', 'VARCHAR'],
+  ['deployment_environment', 'VARCHAR'],
+  ['user_id', 'VARCHAR'],
+];
+
+/** What a rejected row has beyond the common columns. */
+export const REJECTED_COLUMNS: readonly (readonly [string, ColumnType])[] = [
+  ['reason', 'VARCHAR'],
+  ['errors', 'VARCHAR'],
+  ['payload', 'VARCHAR'],
+  ['payload_truncated', 'BOOLEAN'],
+];
 
 export function decodeAnyValue(value: OtlpAnyValue | undefined): unknown {
   if (!value) return null;

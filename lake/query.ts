@@ -9,6 +9,7 @@ import { propertyColumns, type ColumnType } from '../tracker/index.ts';
 import { syncPrefix } from './cache.ts';
 import { sqlString } from './compact.ts';
 import { lakeConfig, type LakeConfig } from './config.ts';
+import { COMMON_COLUMNS, REJECTED_COLUMNS } from './flatten.ts';
 import { LakeStore } from './LakeStore.ts';
 
 export interface QueryOptions {
@@ -29,25 +30,14 @@ export interface QueryResult {
   rows: Record<string, JsonValue>[];
 }
 
-const COMMON: [string, ColumnType][] = [
-  ['event_id', 'VARCHAR'],
-  ['event_name', 'VARCHAR'],
-  ['schema_version', 'VARCHAR'],
-  ['event_time', 'TIMESTAMP'],
-  ['dt', 'DATE'],
-  ['trace_id', 'VARCHAR'],
-  ['span_id', 'VARCHAR'],
-  ['service_name', 'VARCHAR'],
-  ['service_version', 'VARCHAR'],
-  ['deployment_environment', 'VARCHAR'],
-  ['user_id', 'VARCHAR'],
-];
+// In the views, the dt partition key reads as a DATE.
+const COMMON: [string, ColumnType][] = COMMON_COLUMNS.map(([name, type]) => [
+  name,
+  name === 'dt' ? 'DATE' : type,
+]);
 const REJECTED: [string, ColumnType][] = [
   ...COMMON,
-  ['reason', 'VARCHAR'],
-  ['errors', 'VARCHAR'],
-  ['payload', 'VARCHAR'],
-  ['payload_truncated', 'BOOLEAN'],
+  ...REJECTED_COLUMNS.map(([name, type]): [string, ColumnType] => [name, type]),
 ];
 
 export async function queryLake(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
