@@ -195,7 +195,7 @@ export function componentSpecs(config: StackConfig, binaries: Binaries): Compone
 }
 
 /** Replaces each ${NAME} with its value; an unknown name is an error, so a typo cannot render silently. */
-export function renderTemplate(template: string, values: Record<string, string>): string {
+function renderTemplate(template: string, values: Record<string, string>): string {
   return template.replace(/\$\{([A-Z0-9_]+)\}/g, (_match, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`template variable \${${name}} has no value`);

@@ -271,7 +271,7 @@ async function terminate(pid: number, graceMs: number): Promise<void> {
   while (isAlive(pid)) await delay(50);
 }
 
-export async function isHealthy(url: string, timeoutMs: number): Promise<boolean> {
+async function isHealthy(url: string, timeoutMs: number): Promise<boolean> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await response.arrayBuffer();

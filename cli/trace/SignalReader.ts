@@ -227,7 +227,7 @@ export function hourPrefixes(prefix: string, fromMs: number, toMs: number): stri
 }
 
 /** The write time in a key ending in a UUIDv7 (the Collector's `unique_key_func_name: uuidv7`), if it has one. */
-export function uuidv7Millis(key: string): number | undefined {
+function uuidv7Millis(key: string): number | undefined {
   const match = key.match(
     /([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}(?:\.[a-z.]+)?$/i,
   );

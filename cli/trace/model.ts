@@ -16,7 +16,7 @@ import type {
 } from './types.ts';
 
 /** Attributes shown inline, in this order. */
-export const KEY_ATTRIBUTES = [
+const KEY_ATTRIBUTES = [
   'http.route',
   'http.response.status_code',
   'rpc.method',
@@ -275,4 +275,4 @@ const numberOrNull = (value: unknown): number | null => (typeof value === 'numbe
 /** Milliseconds from microseconds, to the microsecond. */
 const ms = (micros: number): number => Math.round(micros) / 1000;
 
-export const isoFromMicros = (micros: number): string => new Date(Math.floor(micros / 1000)).toISOString();
+const isoFromMicros = (micros: number): string => new Date(Math.floor(micros / 1000)).toISOString();

@@ -7,7 +7,7 @@
 import { DiagLogLevel } from '@opentelemetry/api';
 import { readBoolean, readInteger, readList, readNumber, readString, type Env, type Warn } from './env.ts';
 
-export const INSTRUMENTATION_NAMES = [
+const INSTRUMENTATION_NAMES = [
   'http',
   'express',
   'undici',
@@ -17,7 +17,7 @@ export const INSTRUMENTATION_NAMES = [
 ] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
 
-export const RESOURCE_DETECTOR_NAMES = ['env', 'host', 'os', 'process', 'serviceinstance'] as const;
+const RESOURCE_DETECTOR_NAMES = ['env', 'host', 'os', 'process', 'serviceinstance'] as const;
 export type ResourceDetectorName = (typeof RESOURCE_DETECTOR_NAMES)[number];
 
 export type SamplerName =

@@ -15,18 +15,18 @@ export interface Scene {
   size_bytes: number;
 }
 
-export const SEED_VERSION = 1;
+const SEED_VERSION = 1;
 export const SATELLITES = [
   { code: 'S2A', name: 'sentinel-2a' },
   { code: 'S2B', name: 'sentinel-2b' },
   { code: 'L9', name: 'landsat-9' },
 ] as const;
-export const FIRST_DAY = '2026-06-01';
+const FIRST_DAY = '2026-06-01';
 export const DAYS = 30;
 /** Tiles: lon 0–25°E × lat 40–60°N in 5° steps. */
 export const TILE_DEGREES = 5;
 const GRID = { west: 0, south: 40, columns: 5, rows: 4 };
-export const RASTER_SIZE = 32;
+const RASTER_SIZE = 32;
 
 export const dayKey = (day: string) => `catalog/scenes/dt=${day}.json`;
 export const imageKey = (sceneId: string) => `images/${sceneId}.raster`;

@@ -82,7 +82,7 @@ export function s3Client(): S3Client {
 }
 
 /** The shared stack's bucket, through the lake's store (list, read with gunzip). */
-export function sharedStore(): LakeStore {
+function sharedStore(): LakeStore {
   const { s3 } = stackEndpoints();
   return new LakeStore(s3Client(), s3.bucket);
 }

@@ -26,7 +26,7 @@ function hourPrefixes(root: string, now = new Date()): string[] {
 const cache = new Map<string, string>();
 
 /** Every record with this trace ID under `root` (raw/logs/ or raw/events/) written in the last two hours. */
-export async function rawRecords(root: string, traceId: string): Promise<RawRecord[]> {
+async function rawRecords(root: string, traceId: string): Promise<RawRecord[]> {
   const records: RawRecord[] = [];
   for (const prefix of hourPrefixes(root)) {
     for (const key of await listKeys(prefix)) {
