@@ -23,6 +23,7 @@ export const handler = async (
   event: SqsEvent,
   context: LambdaContext,
 ): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> => {
+  const config = etlConfig();
   const failures: { itemIdentifier: string }[] = [];
   for (const record of event.Records) {
     const chunk = JSON.parse(record.body) as ChunkEvent;
@@ -32,7 +33,7 @@ export const handler = async (
       event: chunk,
       context,
       coldStart,
-      flushTimeoutMs: etlConfig().flushTimeoutMs,
+      flushTimeoutMs: config.flushTimeoutMs,
     });
     coldStart = false;
     // The listener (SqsDispatcher) learns every attempt's outcome from the results queue.
@@ -43,7 +44,7 @@ export const handler = async (
         job_id: chunk.job_id,
         chunk_index: chunk.chunk_index,
         attempt: chunk.attempt,
-        final: result.ok || chunk.attempt >= etlConfig().maxAttempts,
+        final: result.ok || chunk.attempt >= config.maxAttempts,
         result,
       });
     }
