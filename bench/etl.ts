@@ -22,8 +22,8 @@ import { Fleet } from '../etl/runtime/fleet.ts';
 import { runInvocation } from '../etl/runtime/invocation.ts';
 import type { ChunkEvent, Handler, InvocationResult, LambdaContext } from '../etl/types.ts';
 import { demoConfig } from '../services/config.ts';
-import { days, seed, tiles } from '../services/lib/scenes.ts';
-import { Store } from '../services/lib/store.ts';
+import { days, seed, tiles } from '../imagery/scenes.ts';
+import { S3Store } from '../common/s3-store.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +50,7 @@ const demo = demoConfig();
 const workerEnv = {
   ...process.env,
   OTEL_SERVICE_NAME: 'bench-etl-worker',
-  OBSERVATORY_S3_ENDPOINT: `http://127.0.0.1:${demo.s3.port}`,
+  OBSERVATORY_S3_ENDPOINT: demo.s3.endpoint,
   OBSERVATORY_S3_BUCKET: demo.s3.bucket,
 };
 // The in-process baseline calls the same handler in this process, against the same store.
@@ -270,6 +270,7 @@ async function invocations(): Promise<void> {
       context: lambdaContext,
       coldStart: false,
       flushTimeoutMs: 0,
+      cloud: { onAws: false, region: 'local' },
     });
     wrapper.push(performance.now() - started);
   }
@@ -338,7 +339,7 @@ async function invocations(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const seeded = await seed(new Store(demo.s3));
+const seeded = await seed(S3Store.fromSettings(demo.s3));
 log(`catalog: ${seeded.scenes} scenes${seeded.written ? ' (seeded now)' : ''}; jobs ${jobPrefix}-*`);
 const started = performance.now();
 const loadBefore = loadavg()[0]!;

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { REPO_ROOT } from '../cli/stack/config.ts';
+import { REPO_ROOT } from '../common/paths.ts';
 
 const { values } = parseArgs({
   options: {

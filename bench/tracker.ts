@@ -13,7 +13,8 @@ import { gzipSync } from 'node:zlib';
 import { ExportResultCode } from '@opentelemetry/core';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { compact, lakeConfig, LakeStore } from '../lake/index.ts';
+import { compact, lakeConfig } from '../lake/index.ts';
+import { S3Store } from '../common/s3-store.ts';
 import { Tracker, uuidv7 } from '../tracker/index.ts';
 
 const { values } = parseArgs({
@@ -119,7 +120,7 @@ async function compactionChild(n: number): Promise<void> {
     curatedPrefix: `${runPrefix}curated/`,
     manifestPrefix: `${runPrefix}lake/manifest/`,
   };
-  const store = LakeStore.local(config);
+  const store = S3Store.fromSettings(config.s3);
   const keys: string[] = [];
   for (let offset = 0; offset < n; offset += perObject) {
     const count = Math.min(perObject, n - offset);

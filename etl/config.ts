@@ -1,12 +1,35 @@
 /**
- * Every default of the ETL runtime in one place: fleet size, timeouts, retries, memory, and the prices that turn
- * invocations into money. Read from the environment when called.
+ * Every default of the ETL in one place: the listener, fleet size, timeouts, retries, memory, the queues, and the
+ * prices that turn invocations into money. Read from the environment when called; nothing else in etl/ reads it.
  */
-import { readBoolean, readInteger, readNumber, readString, type Env } from '../instrumentation/src/env.ts';
+import { onAws, s3Settings, sqsSettings, type S3Settings, type SqsSettings } from '../common/config.ts';
+import { readBoolean, readInteger, readNumber, readString, warnOnce, type Env } from '../common/env.ts';
+import { FUNCTION_NAMES, type FunctionName } from './types.ts';
 
 export interface EtlConfig {
-  /** The listener's port (jobs API). */
+  /** The listener's port (jobs API). `OBSERVATORY_ETL_PORT`. @default 8084 */
   port: number;
+  /** Where the listener listens: loopback, or 0.0.0.0 in a container. `OBSERVATORY_LISTEN_HOST`. @default 127.0.0.1 */
+  listenHost: string;
+  /** Largest JSON body the jobs API accepts. @default 16kb */
+  bodyLimit: string;
+  /** Where jobs, results and the lake live (common/config.ts: local or cloud). */
+  s3: S3Settings;
+  /** The queues of the SQS dispatch path. */
+  sqs: SqsSettings & {
+    /** `OBSERVATORY_ETL_CHUNK_QUEUE`; its dead-letter queue is `<name>-dlq`. @default observatory-etl-chunks */
+    chunkQueue: string;
+    /** `OBSERVATORY_ETL_RESULT_QUEUE`. @default observatory-etl-results */
+    resultQueue: string;
+    /** The results queue's URL, for a Lambda worker (set by the template). `OBSERVATORY_ETL_RESULT_QUEUE_URL`. */
+    resultQueueUrl: string | undefined;
+  };
+  /** The function a sandbox runs. `OBSERVATORY_ETL_FUNCTION`. @default crop_stats */
+  functionName: FunctionName;
+  /** Whether this process runs on AWS (common/config.ts's one rule): spans say cloud.provider aws. */
+  onAws: boolean;
+  /** `AWS_REGION` on AWS, else `local`, for the cloud.region attribute. */
+  region: string;
   /** Invocations running at once, per function (Lambda's reserved concurrency). */
   concurrency: number;
   /** Per-invocation timeout; the sandbox is killed when it runs out, as Lambda does. */
@@ -40,6 +63,18 @@ export interface EtlConfig {
 export function etlConfig(env: Env = process.env): EtlConfig {
   return {
     port: readInteger(env, 'OBSERVATORY_ETL_PORT', 8084, { min: 0, max: 65535 }),
+    listenHost: readString(env, 'OBSERVATORY_LISTEN_HOST') ?? '127.0.0.1',
+    bodyLimit: '16kb',
+    s3: s3Settings(env),
+    sqs: {
+      ...sqsSettings(env),
+      chunkQueue: readString(env, 'OBSERVATORY_ETL_CHUNK_QUEUE') ?? 'observatory-etl-chunks',
+      resultQueue: readString(env, 'OBSERVATORY_ETL_RESULT_QUEUE') ?? 'observatory-etl-results',
+      resultQueueUrl: readString(env, 'OBSERVATORY_ETL_RESULT_QUEUE_URL'),
+    },
+    functionName: readFunctionName(env),
+    onAws: onAws(env),
+    region: onAws(env) ? (readString(env, 'AWS_REGION') ?? 'unknown') : 'local',
     concurrency: readInteger(env, 'OBSERVATORY_ETL_CONCURRENCY', 4, { min: 1, max: 256 }),
     timeoutMs: readInteger(env, 'OBSERVATORY_ETL_TIMEOUT_MS', 30_000, { min: 100 }),
     idleMs: readInteger(env, 'OBSERVATORY_ETL_IDLE_MS', 60_000, { min: 0 }),
@@ -52,6 +87,23 @@ export function etlConfig(env: Env = process.env): EtlConfig {
     pricePerRequest: readNumber(env, 'OBSERVATORY_ETL_PRICE_REQUEST', 0.0000002, { min: 0 }),
     alwaysOnHourlyPrice: readNumber(env, 'OBSERVATORY_ETL_ALWAYS_ON_HOURLY', 0.096, { min: 0 }),
     allowFaults: readBoolean(env, 'OBSERVATORY_ETL_ALLOW_FAULTS', false),
-    dispatch: readString(env, 'OBSERVATORY_ETL_DISPATCH') === 'sqs' ? 'sqs' : 'fleet',
+    dispatch: readDispatch(env),
   };
+}
+
+function readDispatch(env: Env): 'fleet' | 'sqs' {
+  const raw = readString(env, 'OBSERVATORY_ETL_DISPATCH');
+  if (raw === undefined || raw === 'fleet' || raw === 'sqs') return raw ?? 'fleet';
+  warnOnce(`OBSERVATORY_ETL_DISPATCH=${JSON.stringify(raw)} is not fleet or sqs; using fleet`);
+  return 'fleet';
+}
+
+function readFunctionName(env: Env): FunctionName {
+  const raw = readString(env, 'OBSERVATORY_ETL_FUNCTION');
+  if (raw === undefined) return 'crop_stats';
+  if ((FUNCTION_NAMES as readonly string[]).includes(raw)) return raw as FunctionName;
+  warnOnce(
+    `OBSERVATORY_ETL_FUNCTION=${JSON.stringify(raw)} is not one of ${FUNCTION_NAMES.join(', ')}; using crop_stats`,
+  );
+  return 'crop_stats';
 }

@@ -4,7 +4,7 @@
  * (deploy/aws/etl/template.yaml), whose messages carry the same ChunkEvent, trace context included.
  */
 import type { EtlConfig } from './config.ts';
-import type { FunctionName } from './handlers/index.ts';
+import type { FunctionName } from './types.ts';
 import { Fleet, type FleetStats } from './runtime/fleet.ts';
 import type { ChunkEvent, InvocationResult } from './types.ts';
 

@@ -3,6 +3,10 @@
  * signature, `async (event, context)`, and depend on nothing local: the same modules deploy to Lambda.
  */
 
+/** The functions the fleet can run; etl/handlers/index.ts maps each to its module. */
+export const FUNCTION_NAMES = ['crop_stats', 'compaction'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
 /** W3C trace context carried inside the payload: queue and async-invoke hops may drop transport metadata. */
 export interface TraceCarrier {
   traceparent?: string;

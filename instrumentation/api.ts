@@ -54,6 +54,11 @@ export async function shutdown(timeoutMillis?: number): Promise<FlushResult> {
   return telemetry.shutdown(timeoutMillis);
 }
 
+/** Whether the preload started telemetry in this process (false without it, or when it failed to start). */
+export function isStarted(): boolean {
+  return currentTelemetry() !== undefined;
+}
+
 /** Counts per signal of what was offered, delivered, failed and dropped so far. */
 export function deliveries(): FlushResult['deliveries'] {
   return currentTelemetry()?.deliveries() ?? emptyDeliveries();

@@ -6,10 +6,10 @@
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { LakeConfig } from './config.ts';
-import type { LakeStore } from './LakeStore.ts';
+import type { S3Store } from '../common/s3-store.ts';
 
 /** Mirrors the Parquet objects under `prefix` into the cache; returns the local paths. */
-export async function syncPrefix(store: LakeStore, config: LakeConfig, prefix: string): Promise<string[]> {
+export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: string): Promise<string[]> {
   const listedAt = Date.now();
   const objects = (await store.list(prefix)).filter((o) => o.key.endsWith('.parquet'));
   const wanted = new Set<string>();

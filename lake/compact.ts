@@ -27,11 +27,11 @@ import {
   type OtlpLogsDocument,
   type RejectedRow,
 } from './flatten.ts';
-import { LakeStore } from './LakeStore.ts';
+import { S3Store } from '../common/s3-store.ts';
 
 export interface CompactOptions {
   /** The bucket to read and write. @default the local stack's store */
-  store?: LakeStore;
+  store?: S3Store;
   /** @default lakeConfig() */
   config?: LakeConfig;
   /** Re-process objects that already have a manifest marker (dedup still applies). @default false */
@@ -65,7 +65,7 @@ function markerKey(config: LakeConfig, rawKey: string): string {
 }
 
 /** Raw objects under the raw prefix that have no manifest marker yet. */
-export async function unprocessedKeys(store: LakeStore, config: LakeConfig): Promise<string[]> {
+export async function unprocessedKeys(store: S3Store, config: LakeConfig): Promise<string[]> {
   const [raw, markers] = await Promise.all([
     store.list(config.rawPrefix),
     store.list(`${config.manifestPrefix}${config.rawPrefix}`),
@@ -76,13 +76,13 @@ export async function unprocessedKeys(store: LakeStore, config: LakeConfig): Pro
 
 export async function compactAll(options: CompactOptions = {}): Promise<CompactionResult> {
   const config = options.config ?? lakeConfig();
-  const store = options.store ?? LakeStore.local(config);
+  const store = options.store ?? S3Store.fromSettings(config.s3);
   return compact(await unprocessedKeys(store, config), { ...options, config, store });
 }
 
 export async function compact(keys: string[], options: CompactOptions = {}): Promise<CompactionResult> {
   const config = options.config ?? lakeConfig();
-  const store = options.store ?? LakeStore.local(config);
+  const store = options.store ?? S3Store.fromSettings(config.s3);
   const result: CompactionResult = {
     objects: 0,
     skipped: 0,
@@ -232,7 +232,7 @@ function parseDocument(key: string, text: string): OtlpLogsDocument {
 /** Drops rows whose event_id is already in the curated partition they would land in. */
 async function withoutExisting<R extends { event_id: string }>(
   connection: DuckDBConnection,
-  store: LakeStore,
+  store: S3Store,
   config: LakeConfig,
   table: 'events' | 'rejected',
   rows: R[],
@@ -254,7 +254,7 @@ async function withoutExisting<R extends { event_id: string }>(
 
 async function writeParquet(
   connection: DuckDBConnection,
-  store: LakeStore,
+  store: S3Store,
   work: string,
   table: 'events' | 'rejected',
   types: Record<string, ColumnType>,

@@ -1,38 +1,31 @@
 /**
- * The lake's defaults in one place, read when called: the S3 store (the local stack's, unless a client is passed
- * in), the zone prefixes and the local Parquet cache that queries read (DuckDB cannot read s3:// offline).
+ * The lake's defaults in one place, read when called: the S3 store (common/config.ts decides local or cloud), the
+ * zone prefixes and the local Parquet cache that queries read (DuckDB cannot read s3:// offline).
  */
 import { join, resolve } from 'node:path';
-import { readString, type Env } from '../instrumentation/src/env.ts';
-import { REPO_ROOT, stackConfig } from '../cli/stack/config.ts';
+import { s3Settings, type S3Settings } from '../common/config.ts';
+import { readString, type Env } from '../common/env.ts';
+import { STATE_ROOT } from '../common/paths.ts';
 
 export interface LakeConfig {
-  s3: { endpoint: string; region: string; bucket: string; accessKeyId: string; secretAccessKey: string };
-  /** Where the Collector writes business events (OTLP JSON, gzip, hourly by arrival). */
+  /** The store the lake lives in. */
+  s3: S3Settings;
+  /** Where the Collector writes business events (OTLP JSON, gzip, hourly by arrival). @default raw/events/ */
   rawPrefix: string;
-  /** Parquet, Hive-style partitions by event time: events/event_name=…/dt=…/, rejected/reason=…/dt=…/. */
+  /** Parquet, Hive-style partitions by event time: events/event_name=…/dt=…/, rejected/reason=…/dt=…/. @default curated/ */
   curatedPrefix: string;
-  /** One marker object per compacted raw object: `<manifestPrefix><raw key>.json`. */
+  /** One marker object per compacted raw object: `<manifestPrefix><raw key>.json`. @default lake/manifest/ */
   manifestPrefix: string;
-  /** Local copies of the curated objects, mirrored before each query. */
+  /** Local copies of the curated objects, mirrored before each query. `OBSERVATORY_LAKE_CACHE_DIR`. @default .observatory/lake-cache */
   cacheDir: string;
 }
 
 export function lakeConfig(env: Env = process.env): LakeConfig {
-  const stack = stackConfig(env);
   return {
-    s3: {
-      endpoint: readString(env, 'OBSERVATORY_S3_ENDPOINT') ?? `http://127.0.0.1:${stack.s3.port}`,
-      region: stack.s3.region,
-      bucket: stack.s3.bucket,
-      accessKeyId: stack.s3.accessKeyId,
-      secretAccessKey: stack.s3.secretAccessKey,
-    },
+    s3: s3Settings(env),
     rawPrefix: 'raw/events/',
     curatedPrefix: 'curated/',
     manifestPrefix: 'lake/manifest/',
-    cacheDir: resolve(
-      readString(env, 'OBSERVATORY_LAKE_CACHE_DIR') ?? join(REPO_ROOT, '.observatory', 'lake-cache'),
-    ),
+    cacheDir: resolve(readString(env, 'OBSERVATORY_LAKE_CACHE_DIR') ?? join(STATE_ROOT, 'lake-cache')),
   };
 }

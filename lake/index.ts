@@ -3,7 +3,6 @@ export { queryLake } from './query.ts';
 export { formatJson, formatTable } from './format.ts';
 export { athenaDdl } from './athena.ts';
 export { lakeConfig } from './config.ts';
-export { LakeStore } from './LakeStore.ts';
 export { Flattener, decodeAnyValue } from './flatten.ts';
 export type { CompactOptions, CompactionResult } from './compact.ts';
 export type { QueryOptions, QueryResult, JsonValue } from './query.ts';

@@ -10,11 +10,11 @@ import { syncPrefix } from './cache.ts';
 import { sqlString } from './compact.ts';
 import { lakeConfig, type LakeConfig } from './config.ts';
 import { COMMON_COLUMNS, REJECTED_COLUMNS } from './flatten.ts';
-import { LakeStore } from './LakeStore.ts';
+import { S3Store } from '../common/s3-store.ts';
 
 export interface QueryOptions {
   /** @default the local stack's store */
-  store?: LakeStore;
+  store?: S3Store;
   /** @default lakeConfig() */
   config?: LakeConfig;
   /** Mirror the curated objects into the cache before querying; false queries what the cache already has. @default true */
@@ -43,7 +43,7 @@ const REJECTED: [string, ColumnType][] = [
 export async function queryLake(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const config = options.config ?? lakeConfig();
   if (options.sync ?? true) {
-    const store = options.store ?? LakeStore.local(config);
+    const store = options.store ?? S3Store.fromSettings(config.s3);
     await syncPrefix(store, config, `${config.curatedPrefix}events/`);
     await syncPrefix(store, config, `${config.curatedPrefix}rejected/`);
   }

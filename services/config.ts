@@ -3,8 +3,8 @@
  * Read from the environment when called. Fault knobs are HotROD-style: per-service added latency and error rate
  * (variables), and a per-request header the load generator sets.
  */
-import { readBoolean, readInteger, readNumber, readString, type Env } from '../instrumentation/src/env.ts';
-import { stackConfig } from '../cli/stack/config.ts';
+import { readBoolean, readInteger, readNumber, readString, type Env } from '../common/env.ts';
+import { s3Settings, type S3Settings } from '../common/config.ts';
 
 export const SERVICE_NAMES = ['gateway', 'catalog', 'downloads', 'users'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -34,15 +34,14 @@ export interface DemoConfig {
   w3cTestEndpoint: boolean;
   /** Where services listen: loopback, or 0.0.0.0 inside a container network (deploy/compose). */
   listenHost: string;
-  /** The S3 store: the local stack's by default, OBSERVATORY_S3_ENDPOINT elsewhere. */
-  s3: ReturnType<typeof stackConfig>['s3'] & { endpoint: string };
+  /** The S3 store the services keep their data in (common/config.ts: local or cloud). */
+  s3: S3Settings;
 }
 
 /** The request header that injects a fault for one request: `<service>:error` or `<service>:latency=<ms>`. */
 export const FAULT_HEADER = 'x-demo-fault';
 
 export function demoConfig(env: Env = process.env): DemoConfig {
-  const { s3 } = stackConfig(env);
   const port = (name: ServiceName, fallback: number) =>
     readInteger(env, `OBSERVATORY_${name.toUpperCase()}_PORT`, fallback, { min: 0, max: 65535 });
   const ports: Record<ServiceName, number> = {
@@ -77,6 +76,6 @@ export function demoConfig(env: Env = process.env): DemoConfig {
     bodyLimit: '16kb',
     w3cTestEndpoint: readBoolean(env, 'OBSERVATORY_W3C_TEST_ENDPOINT', false),
     listenHost: readString(env, 'OBSERVATORY_LISTEN_HOST') ?? '127.0.0.1',
-    s3: { ...s3, endpoint: readString(env, 'OBSERVATORY_S3_ENDPOINT') ?? `http://127.0.0.1:${s3.port}` },
+    s3: s3Settings(env),
   };
 }

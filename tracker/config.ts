@@ -1,5 +1,6 @@
 /** The Tracker's defaults, read from the environment when a Tracker is built (empty = unset; bad values warn). */
-import { readInteger, type Env } from '../instrumentation/src/env.ts';
+import { shutdownTimeoutMs } from '../common/config.ts';
+import { readInteger, type Env } from '../common/env.ts';
 
 export interface TrackerConfig {
   maxEventBytes: number;
@@ -9,7 +10,7 @@ export interface TrackerConfig {
 export function trackerConfig(env: Env = process.env): TrackerConfig {
   return {
     maxEventBytes: readInteger(env, 'OBSERVATORY_TRACKER_MAX_EVENT_BYTES', 32 * 1024, { min: 256 }),
-    timeoutMillis: readInteger(env, 'OBSERVATORY_SHUTDOWN_TIMEOUT_MS', 5000, { min: 0 }),
+    timeoutMillis: shutdownTimeoutMs(env),
   };
 }
 

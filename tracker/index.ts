@@ -1,4 +1,5 @@
-export { Tracker, EVENT_ATTRIBUTES } from './Tracker.ts';
+export { Tracker } from './tracker.ts';
+export { EVENT_ATTRIBUTES } from '../common/names.ts';
 export { uuidv7, uuidv7Time } from './uuidv7.ts';
 export { defineEvent } from './schema.ts';
 export {

@@ -6,8 +6,8 @@
  * --duration, then shuts down what it started.
  */
 import { queryLake, type QueryResult } from '../../lake/index.ts';
-import { startPlatform } from '../../services/platform.ts';
-import { DEFAULT_MIX, formatReport, runLoad, type LoadReport } from '../load/load.ts';
+import { startPlatform } from './platform.ts';
+import { DEFAULT_MIX, formatReport, runLoad, type LoadReport } from '../load/generator.ts';
 import { Stack } from '../stack/stack.ts';
 
 export interface DemoOptions {

@@ -5,12 +5,20 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { readPort, readString, type Env } from '../../instrumentation/src/env.ts';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  localStackPorts,
+  s3Settings,
+  type LocalStackPorts,
+  type S3Settings,
+} from '../../common/config.ts';
+import { readString, type Env } from '../../common/env.ts';
+import { REPO_ROOT, STATE_ROOT } from '../../common/paths.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO_ROOT };
 
 /** Versions of what the stack builds or installs. Change one here and the next `stack up` rebuilds it. */
 export const VERSIONS = {
@@ -33,49 +41,32 @@ export const UNVERIFIED_GO_MODULES = [
   'github.com/open-telemetry/opentelemetry-collector-contrib/pkg/batchperresourceattr',
 ];
 
-export interface CollectorPorts {
-  otlpGrpc: number;
-  otlpHttp: number;
-  health: number;
-  /** The Collector's own metrics (Prometheus format). */
-  metrics: number;
-  /** The prometheus exporter: application and span metrics for Prometheus to scrape. */
-  prometheusExporter: number;
-}
-
-export interface JaegerPorts {
-  query: number;
-  queryGrpc: number;
-  otlpGrpc: number;
-  otlpHttp: number;
-  health: number;
-  metrics: number;
-}
-
-export interface S3Settings {
-  port: number;
-  bucket: string;
-  region: string;
-  /** Local, non-secret credentials: the local store accepts any; the Collector and SDK clients still need some. */
-  accessKeyId: string;
-  secretAccessKey: string;
-}
+export type CollectorPorts = LocalStackPorts['collector'];
+export type JaegerPorts = LocalStackPorts['jaeger'];
 
 export interface StackConfig {
   repoRoot: string;
-  /** Pid files, logs, rendered configs and data of the running stack. */
+  /** Pid files, logs, rendered configs and data of the running stack. `OBSERVATORY_STACK_DIR`. */
   stateDir: string;
-  /** Built binaries and build folders, outside the clone, keyed by version. */
+  /** Built binaries and build folders, outside the clone, keyed by version. `OBSERVATORY_CACHE_DIR`. */
   cacheDir: string;
-  /** The Collector's config file. */
+  /** The Collector's config file. `OBSERVATORY_COLLECTOR_CONFIG`. @default collector-config/local.yaml */
   collectorConfig: string;
   collector: CollectorPorts;
   jaeger: JaegerPorts;
+  /** `OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL`. @default 5s */
   prometheus: { port: number; scrapeInterval: string };
-  s3: S3Settings;
+  /** The local store: its port, and the bucket and credentials every local client uses. */
+  s3: S3Settings & {
+    mode: 'local';
+    endpoint: string;
+    port: number;
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
   /** The SQS-compatible queue server (the ETL's SQS dispatch path). */
   sqs: { port: number; region: string };
-  /** How often spanmetrics flushes (the Collector's default is 60 s, too slow to look at). */
+  /** How often spanmetrics flushes (the Collector's default is 60 s, too slow to look at). @default 5s */
   spanmetricsFlushInterval: string;
   /** How long `up` waits for one component to become healthy, in milliseconds. */
   startTimeoutMs: number;
@@ -83,40 +74,32 @@ export interface StackConfig {
 
 export function stackConfig(env: Env = process.env): StackConfig {
   const cacheHome = readString(env, 'XDG_CACHE_HOME') ?? join(homedir(), '.cache');
+  const ports = localStackPorts(env);
+  // The stack always serves the local store, whatever mode this process's own clients are in.
+  const s3 = s3Settings({ ...env, OBSERVATORY_S3_MODE: 'local', OBSERVATORY_S3_ENDPOINT: undefined });
   return {
     repoRoot: REPO_ROOT,
-    stateDir: resolve(readString(env, 'OBSERVATORY_STACK_DIR') ?? join(REPO_ROOT, '.observatory', 'stack')),
+    stateDir: resolve(readString(env, 'OBSERVATORY_STACK_DIR') ?? join(STATE_ROOT, 'stack')),
     cacheDir: resolve(readString(env, 'OBSERVATORY_CACHE_DIR') ?? join(cacheHome, 'observatory')),
     collectorConfig: resolve(
       readString(env, 'OBSERVATORY_COLLECTOR_CONFIG') ?? join(REPO_ROOT, 'collector-config', 'local.yaml'),
     ),
-    collector: {
-      otlpGrpc: readPort(env, 'OBSERVATORY_COLLECTOR_OTLP_GRPC_PORT', 4317),
-      otlpHttp: readPort(env, 'OBSERVATORY_COLLECTOR_OTLP_HTTP_PORT', 4318),
-      health: readPort(env, 'OBSERVATORY_COLLECTOR_HEALTH_PORT', 13133),
-      metrics: readPort(env, 'OBSERVATORY_COLLECTOR_METRICS_PORT', 8888),
-      prometheusExporter: readPort(env, 'OBSERVATORY_COLLECTOR_PROMETHEUS_PORT', 8889),
-    },
-    jaeger: {
-      query: readPort(env, 'OBSERVATORY_JAEGER_QUERY_PORT', 16686),
-      queryGrpc: readPort(env, 'OBSERVATORY_JAEGER_QUERY_GRPC_PORT', 16685),
-      otlpGrpc: readPort(env, 'OBSERVATORY_JAEGER_OTLP_GRPC_PORT', 14317),
-      otlpHttp: readPort(env, 'OBSERVATORY_JAEGER_OTLP_HTTP_PORT', 14318),
-      health: readPort(env, 'OBSERVATORY_JAEGER_HEALTH_PORT', 14133),
-      metrics: readPort(env, 'OBSERVATORY_JAEGER_METRICS_PORT', 14269),
-    },
+    collector: ports.collector,
+    jaeger: ports.jaeger,
     prometheus: {
-      port: readPort(env, 'OBSERVATORY_PROMETHEUS_PORT', 9090),
+      port: ports.prometheus,
       scrapeInterval: readString(env, 'OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL') ?? '5s',
     },
     s3: {
-      port: readPort(env, 'OBSERVATORY_S3_PORT', 9000),
-      bucket: readString(env, 'OBSERVATORY_S3_BUCKET') ?? 'observatory',
-      region: 'us-east-1',
-      accessKeyId: 'observatory-local',
-      secretAccessKey: 'observatory-local-secret',
+      ...s3,
+      mode: 'local',
+      endpoint: `http://127.0.0.1:${ports.s3}`,
+      port: ports.s3,
+      region: LOCAL_REGION,
+      ...LOCAL_CREDENTIALS,
+      credentials: { ...LOCAL_CREDENTIALS },
     },
-    sqs: { port: readPort(env, 'OBSERVATORY_SQS_PORT', 9324), region: 'us-east-1' },
+    sqs: { port: ports.sqs, region: LOCAL_REGION },
     spanmetricsFlushInterval: readString(env, 'OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL') ?? '5s',
     startTimeoutMs: 90_000,
   };

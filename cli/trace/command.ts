@@ -2,13 +2,14 @@
  * `observatory trace <id>` and `observatory trace --last`: argument handling, the waits and the statuses. Every
  * outcome has its own exit code (EXIT_CODES, documented in TRACE_USAGE) and a sentence instead of a bare 404.
  */
+import { UsageError } from '../../common/errors.ts';
 import { parseArgs } from 'node:util';
-import type { Env } from '../../instrumentation/src/env.ts';
+import type { Env } from '../../common/env.ts';
 import { traceConfig, type TraceConfig } from './config.ts';
-import { JaegerClient, JaegerUnreachableError, type JaegerTrace } from './JaegerClient.ts';
+import { JaegerClient, JaegerUnreachableError, type JaegerTrace } from './jaeger-client.ts';
 import { buildDocument } from './model.ts';
 import { formatMs, renderText } from './render.ts';
-import { SignalReader, StoreUnavailableError } from './SignalReader.ts';
+import { SignalReader, StoreUnavailableError } from './signal-reader.ts';
 import { parseTraceId, TraceIdError } from './trace-id.ts';
 import type { EventEntry, LogEntry } from './types.ts';
 
@@ -61,8 +62,6 @@ const processIo: TraceIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
 };
-
-class UsageError extends Error {}
 
 const PLAIN_WIDTH = 160;
 const DEFAULT_LIMIT = 20;

@@ -1,14 +1,14 @@
 /**
  * Every default of `observatory trace` in one place, read when called: where Jaeger and the S3 store are (the local
- * stack's, cli/stack/config.ts), how far around a trace's time span to look for its logs and events, and how
+ * stack's unless `OBSERVATORY_JAEGER_URL` and the S3 settings say otherwise), how far around a trace's time span to look for its logs and events, and how
  * `--wait` polls.
  */
-import { readInteger, type Env } from '../../instrumentation/src/env.ts';
+import { localStackPorts } from '../../common/config.ts';
+import { readInteger, readString, type Env } from '../../common/env.ts';
 import { lakeConfig, type LakeConfig } from '../../lake/index.ts';
-import { stackConfig } from '../stack/config.ts';
 
 export interface TraceConfig {
-  /** Jaeger's query API, e.g. http://127.0.0.1:16686. */
+  /** Jaeger's query API. `OBSERVATORY_JAEGER_URL`. @default http://127.0.0.1:<OBSERVATORY_JAEGER_QUERY_PORT> */
   jaegerUrl: string;
   /** How many traces Jaeger's in-memory store keeps (older ones are evicted): said in "not found". @default 100000 */
   jaegerMaxTraces: number;
@@ -35,9 +35,9 @@ export interface TraceConfig {
 }
 
 export function traceConfig(env: Env = process.env): TraceConfig {
-  const stack = stackConfig(env);
   return {
-    jaegerUrl: `http://127.0.0.1:${stack.jaeger.query}`,
+    jaegerUrl:
+      readString(env, 'OBSERVATORY_JAEGER_URL') ?? `http://127.0.0.1:${localStackPorts(env).jaeger.query}`,
     jaegerMaxTraces: readInteger(env, 'OBSERVATORY_JAEGER_MAX_TRACES', 100_000, { min: 1 }),
     lake: lakeConfig(env),
     logsPrefix: 'raw/logs/',

@@ -2,8 +2,8 @@
  * A Jaeger trace, its logs and its events as one document: the span tree, each log and event tied to its span, the
  * critical path and a summary. Pure functions: no I/O here.
  */
-import { ATTRIBUTES } from '../../instrumentation/names.ts';
-import type { JaegerSpan, JaegerTag, JaegerTrace } from './JaegerClient.ts';
+import { ATTRIBUTES, SEMCONV } from '../../common/names.ts';
+import type { JaegerSpan, JaegerTag, JaegerTrace } from './jaeger-client.ts';
 import type {
   CriticalStep,
   EtlJobSummary,
@@ -17,18 +17,18 @@ import type {
 
 /** Attributes shown inline, in this order. */
 const KEY_ATTRIBUTES = [
-  'http.route',
-  'http.response.status_code',
+  SEMCONV.httpRoute,
+  SEMCONV.httpResponseStatusCode,
   'rpc.method',
-  'faas.coldstart',
+  SEMCONV.faasColdstart,
   ATTRIBUTES.chunkIndex,
-  'etl.attempt',
+  ATTRIBUTES.attempt,
 ] as const;
 
 const ETL = {
-  attempt: 'etl.attempt',
-  costUsd: 'etl.cost.serverless_usd',
-  billedGbSeconds: 'etl.billed.gb_seconds',
+  attempt: ATTRIBUTES.attempt,
+  costUsd: ATTRIBUTES.costServerlessUsd,
+  billedGbSeconds: ATTRIBUTES.billedGbSeconds,
 } as const;
 
 interface Working {
@@ -243,7 +243,7 @@ function etlJobs(roots: SpanNode[]): EtlJobSummary[] {
     (n) =>
       n.kind === 'internal' &&
       n.attributes[ATTRIBUTES.jobKind] !== undefined &&
-      n.attributes['faas.name'] === undefined,
+      n.attributes[SEMCONV.faasName] === undefined,
   );
   return jobs.map((job) => {
     const id = job.attributes[ATTRIBUTES.jobId];
@@ -263,7 +263,7 @@ function etlJobs(roots: SpanNode[]): EtlJobSummary[] {
       invocations: invocations.length,
       retried_chunks: producers.filter((p) => (p.attempts?.length ?? 0) > 1).length,
       failed_invocations: invocations.filter((i) => i.status === 'error').length,
-      cold_starts: invocations.filter((i) => i.attributes['faas.coldstart'] === true).length,
+      cold_starts: invocations.filter((i) => i.attributes[SEMCONV.faasColdstart] === true).length,
       cost_usd: numberOrNull(job.attributes[ETL.costUsd]),
       billed_gb_seconds: numberOrNull(job.attributes[ETL.billedGbSeconds]),
     };

@@ -3,6 +3,7 @@
  * proportional to the duration, duration, status) with each span's logs and events under it, then the logs and
  * events no span claims, then the summary. Colour and Unicode only on a terminal; plain ASCII when piped.
  */
+import { ATTRIBUTES, SEMCONV } from '../../common/names.ts';
 import type { EventEntry, LogEntry, SpanNode, TraceDocument } from './types.ts';
 
 export interface RenderOptions {
@@ -13,13 +14,13 @@ export interface RenderOptions {
 }
 
 const SHORT: Record<string, string> = {
-  'http.route': 'route',
-  'http.response.status_code': 'status',
+  [SEMCONV.httpRoute]: 'route',
+  [SEMCONV.httpResponseStatusCode]: 'status',
   'rpc.method': 'rpc',
-  'faas.coldstart': 'coldstart',
-  'etl.chunk.index': 'chunk',
-  'etl.attempt': 'attempt',
-  'url.path': 'path',
+  [SEMCONV.faasColdstart]: 'coldstart',
+  [ATTRIBUTES.chunkIndex]: 'chunk',
+  [ATTRIBUTES.attempt]: 'attempt',
+  [SEMCONV.urlPath]: 'path',
 };
 
 const ANSI = {

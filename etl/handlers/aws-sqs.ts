@@ -7,7 +7,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { etlConfig } from '../config.ts';
-import { reportResult, sqsClient, sqsSettings } from '../sqs/queues.ts';
+import { reportResult, sqsClient } from '../sqs/queues.ts';
 import { runInvocation } from '../runtime/invocation.ts';
 import type { ChunkEvent, LambdaContext } from '../types.ts';
 import { handler as cropStats } from './crop-stats.ts';
@@ -34,12 +34,13 @@ export const handler = async (
       context,
       coldStart,
       flushTimeoutMs: config.flushTimeoutMs,
+      cloud: config,
     });
     coldStart = false;
     // The listener (SqsDispatcher) learns every attempt's outcome from the results queue.
-    const resultsUrl = process.env.OBSERVATORY_ETL_RESULT_QUEUE_URL;
+    const resultsUrl = config.sqs.resultQueueUrl;
     if (resultsUrl) {
-      results ??= sqsClient(sqsSettings());
+      results ??= sqsClient(config.sqs);
       await reportResult(results, resultsUrl, {
         job_id: chunk.job_id,
         chunk_index: chunk.chunk_index,

@@ -4,9 +4,8 @@
  * the lake, and records `tile_processed`. Idempotent by (job_id, chunk_index): the result key is derived from both.
  */
 import { trace } from '@opentelemetry/api';
-import { demoConfig } from '../../services/config.ts';
-import { dayKey, imageKey, type Scene } from '../../services/lib/scenes.ts';
-import { Store } from '../../services/lib/store.ts';
+import { dayKey, imageKey, type Scene } from '../../imagery/scenes.ts';
+import { S3Store } from '../../common/s3-store.ts';
 import { trackEtl } from '../events.ts';
 import type { Handler } from '../types.ts';
 
@@ -27,13 +26,13 @@ export interface CropStatsRow {
   ndvi_p90: number | null;
 }
 
-let store: Store | undefined;
+let store: S3Store | undefined;
 
 export const resultKey = (jobId: string, chunkIndex: number) =>
   `curated/crop_stats/job_id=${jobId}/chunk-${String(chunkIndex).padStart(5, '0')}.json`;
 
 export const handler: Handler<CropStatsPayload, CropStatsRow> = async (event) => {
-  store ??= Store.fromEnvironment(demoConfig().s3);
+  store ??= S3Store.fromSettings();
   const { tile, date } = event.payload;
   const tileId = `T${String(tile.index).padStart(2, '0')}`;
   const scenes = ((await store.getJson<Scene[]>(dayKey(date))) ?? []).filter((scene) =>

@@ -17,12 +17,12 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { logger } from '../../instrumentation/api.ts';
-import { ATTRIBUTES, METRICS } from '../../instrumentation/names.ts';
-import type { Store } from '../../services/lib/store.ts';
+import { ATTRIBUTES, METRICS, SEMCONV } from '../../common/names.ts';
+import type { S3Store } from '../../common/s3-store.ts';
 import type { EtlConfig } from '../config.ts';
 import type { Dispatcher } from '../dispatch.ts';
 import { trackEtl } from '../events.ts';
-import type { FunctionName } from '../handlers/index.ts';
+import type { FunctionName } from '../types.ts';
 import { SandboxFailure } from '../runtime/fleet.ts';
 import type { ChunkEvent, Fault, InvocationResult } from '../types.ts';
 
@@ -62,9 +62,9 @@ export class JobRunner {
   private readonly jobs = new Map<string, JobView>();
   private readonly config: EtlConfig;
   private readonly dispatcher: Dispatcher;
-  private readonly store: Store;
+  private readonly store: S3Store;
 
-  constructor(config: EtlConfig, dispatcher: Dispatcher, store: Store) {
+  constructor(config: EtlConfig, dispatcher: Dispatcher, store: S3Store) {
     this.config = config;
     this.dispatcher = dispatcher;
     this.store = store;
@@ -141,7 +141,7 @@ export class JobRunner {
         attributes: {
           [ATTRIBUTES.jobId]: view.id,
           [ATTRIBUTES.jobStatus]: view.status,
-          'etl.links.dropped': Math.max(0, links.length - MAX_LINKS),
+          [ATTRIBUTES.linksDropped]: Math.max(0, links.length - MAX_LINKS),
         },
       },
       jobContext,
@@ -157,7 +157,7 @@ export class JobRunner {
 
     const attributes = { [ATTRIBUTES.jobKind]: kind };
     instruments.jobs.add(1, { ...attributes, [ATTRIBUTES.jobStatus]: view.status });
-    instruments.billed.add(gbSeconds, { ...attributes, 'faas.name': kind });
+    instruments.billed.add(gbSeconds, { ...attributes, [SEMCONV.faasName]: kind });
     instruments.cost.add(serverless, { ...attributes, [ATTRIBUTES.costModel]: 'serverless' });
     instruments.cost.add(alwaysOn, { ...attributes, [ATTRIBUTES.costModel]: 'always_on' });
     trackEtl('job_finished', {
@@ -172,8 +172,8 @@ export class JobRunner {
     view.finished_at = new Date().toISOString();
     jobSpan.setAttributes({
       [ATTRIBUTES.jobStatus]: view.status,
-      'etl.cost.serverless_usd': serverless,
-      'etl.billed.gb_seconds': gbSeconds,
+      [ATTRIBUTES.costServerlessUsd]: serverless,
+      [ATTRIBUTES.billedGbSeconds]: gbSeconds,
     });
     if (view.status !== 'done')
       jobSpan.setStatus({ code: SpanStatusCode.ERROR, message: `${view.chunks.failed} chunks failed` });
@@ -212,7 +212,7 @@ export class JobRunner {
     const account = (result: InvocationResult, attempt: number) => {
       tally.attempts = attempt;
       tally.billedMs += result.billedMs;
-      if (result.coldStart) instruments.coldStarts.add(1, { 'faas.name': kind });
+      if (result.coldStart) instruments.coldStarts.add(1, { [SEMCONV.faasName]: kind });
       if (result.ok) return;
       tally.lastError = `${result.error?.name}: ${result.error?.message}`;
       instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'failed' });
@@ -224,12 +224,12 @@ export class JobRunner {
     };
     const inFlight = async (work: () => Promise<InvocationResult>): Promise<InvocationResult> => {
       view.chunks.in_flight++;
-      instruments.concurrency.add(1, { 'faas.name': kind });
+      instruments.concurrency.add(1, { [SEMCONV.faasName]: kind });
       try {
         return await work().catch(failure);
       } finally {
         view.chunks.in_flight--;
-        instruments.concurrency.add(-1, { 'faas.name': kind });
+        instruments.concurrency.add(-1, { [SEMCONV.faasName]: kind });
       }
     };
     let ok = false;
@@ -251,7 +251,7 @@ export class JobRunner {
     if (ok) {
       view.chunks.done++;
       instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'processed' });
-      span.setAttribute('etl.attempts', attempt);
+      span.setAttribute(ATTRIBUTES.attemptCount, attempt);
       span.end();
       return { billedMs, attempts: attempt, spanContext: span.spanContext() };
     }
@@ -267,7 +267,7 @@ export class JobRunner {
         payload: chunk.payload,
       })
       .catch((error: unknown) => span.recordException(error as Error));
-    span.setAttribute('etl.attempts', attempt);
+    span.setAttribute(ATTRIBUTES.attemptCount, attempt);
     span.addEvent('dead_lettered', { attempts: attempt, 'error.message': lastError });
     span.setStatus({
       code: SpanStatusCode.ERROR,

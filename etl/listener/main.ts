@@ -8,51 +8,41 @@
  * not compacted yet.
  */
 import { context, propagation } from '@opentelemetry/api';
-import { shutdown } from '../../instrumentation/api.ts';
-import { demoConfig } from '../../services/config.ts';
-import { createApp, finishApp, listen, route } from '../../services/lib/app.ts';
-import { invalid, notFound } from '../../services/lib/errors.ts';
-import { tiles } from '../../services/lib/scenes.ts';
-import { Store } from '../../services/lib/store.ts';
-import { bbox, dateRange, numberIn, objectBody, oneOf } from '../../services/lib/validate.ts';
-import { lakeConfig, LakeStore, unprocessedKeys } from '../../lake/index.ts';
+import { logger, shutdown } from '../../instrumentation/api.ts';
+import { createApp, finishApp, listen, route } from '../../common/http/app.ts';
+import { invalid, notFound } from '../../common/http/errors.ts';
+import { bbox, intersects, tiles } from '../../imagery/scenes.ts';
+import { S3Store } from '../../common/s3-store.ts';
+import { dateRange, numberIn, objectBody, oneOf } from '../../common/http/validate.ts';
+import { lakeConfig, unprocessedKeys } from '../../lake/index.ts';
 import type { CompactionPayload } from '../handlers/compaction.ts';
 import { etlConfig } from '../config.ts';
 import { LocalFleetDispatcher, type Dispatcher } from '../dispatch.ts';
-import { ensureQueues, sqsClient, sqsSettings } from '../sqs/queues.ts';
-import { SqsDispatcher } from '../sqs/SqsDispatcher.ts';
-import { SqsEventSource } from '../sqs/SqsEventSource.ts';
+import { ensureQueues, sqsClient } from '../sqs/queues.ts';
+import { SqsDispatcher } from '../sqs/sqs-dispatcher.ts';
+import { SqsEventSource } from '../sqs/sqs-event-source.ts';
 import type { CropStatsPayload } from '../handlers/crop-stats.ts';
 import type { Fault } from '../types.ts';
 import { JobRunner, type ChunkPlan } from './jobs.ts';
 
 const config = etlConfig();
-const demo = demoConfig();
-const fleet = new LocalFleetDispatcher(config, {
-  ...process.env,
-  OTEL_SERVICE_NAME: 'etl-worker',
-  OBSERVATORY_S3_ENDPOINT: demo.s3.endpoint,
-  OBSERVATORY_S3_BUCKET: demo.s3.bucket,
-});
+// The sandboxes inherit this environment, and with it the same S3 settings.
+const fleet = new LocalFleetDispatcher(config, { ...process.env, OTEL_SERVICE_NAME: 'etl-worker' });
 // With SQS dispatch the listener only enqueues; against a local queue server it also plays Lambda's event source,
 // feeding the same sandboxes from the queue. On AWS (OBSERVATORY_SQS_ENDPOINT=aws) Lambda consumes the queue.
 let dispatcher: Dispatcher = fleet;
 let eventSource: SqsEventSource | undefined;
 if (config.dispatch === 'sqs') {
-  const settings = sqsSettings();
-  const client = sqsClient(settings);
-  const urls = await ensureQueues(client, settings, config.maxAttempts);
+  const client = sqsClient(config.sqs);
+  const urls = await ensureQueues(client, config.sqs, config.maxAttempts);
   dispatcher = new SqsDispatcher(client, urls);
-  if (settings.endpoint !== undefined) {
+  if (config.sqs.endpoint !== undefined) {
     eventSource = new SqsEventSource(client, urls, fleet, config);
     eventSource.start();
   }
 }
-const runner = new JobRunner(config, dispatcher, new Store(demo.s3));
-const app = createApp('etl-listener', demo);
-
-const intersects = (a: number[], b: number[]) =>
-  a[0]! < b[2]! && b[0]! < a[2]! && a[1]! < b[3]! && b[1]! < a[3]!;
+const runner = new JobRunner(config, dispatcher, S3Store.fromSettings(config.s3));
+const app = createApp({ name: 'etl-listener', logger, bodyLimit: config.bodyLimit });
 
 app.post(
   '/jobs',
@@ -67,7 +57,7 @@ app.post(
     const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
     if (kind === 'compaction') {
       const batch = numberIn(body.batch_size, 'batch_size', 1, 1000, 25);
-      const keys = await unprocessedKeys(LakeStore.local(), lakeConfig());
+      const keys = await unprocessedKeys(S3Store.fromSettings(lakeConfig().s3), lakeConfig());
       const chunks: ChunkPlan<CompactionPayload>[] = [];
       for (let i = 0; i < keys.length; i += batch)
         chunks.push({ payload: { keys: keys.slice(i, i + batch) } });
@@ -126,7 +116,7 @@ function parseFault(value: unknown): { chunks: number[]; fault: Fault } | undefi
 }
 
 finishApp(app);
-const server = await listen(app, config.port, 'etl-listener', demo.listenHost);
+const server = await listen(app, config.port, config.listenHost);
 
 // Graceful shutdown: stop taking jobs, stop the sandboxes (each flushes its telemetry), then exit.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

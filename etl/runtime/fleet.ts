@@ -6,9 +6,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../cli/stack/config.ts';
+import { REPO_ROOT } from '../../common/paths.ts';
 import type { EtlConfig } from '../config.ts';
-import type { FunctionName } from '../handlers/index.ts';
+import type { FunctionName } from '../types.ts';
 import type { ChunkEvent, InvocationResult } from '../types.ts';
 
 interface Sandbox {

@@ -6,7 +6,7 @@
  */
 import { context, metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { flush } from '../../instrumentation/api.ts';
-import { METRICS } from '../../instrumentation/names.ts';
+import { ATTRIBUTES, METRICS, SEMCONV } from '../../common/names.ts';
 import type { ChunkEvent, Handler, InvocationResult, LambdaContext } from '../types.ts';
 
 const tracer = trace.getTracer('observatory-etl-worker');
@@ -20,6 +20,8 @@ export interface InvocationOptions {
   context: LambdaContext;
   coldStart: boolean;
   flushTimeoutMs: number;
+  /** Where it runs, for the cloud.* attributes (EtlConfig's onAws and region). */
+  cloud: { onAws: boolean; region: string };
   /** Runs inside the span before the handler (the local runtime's fault injection). */
   before?: (event: ChunkEvent) => Promise<void>;
 }
@@ -28,24 +30,23 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
   const { event, context: lambda, coldStart } = options;
   const started = performance.now();
   const parent = propagation.extract(context.active(), event.trace);
-  const onAws = process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
   const result = await tracer.startActiveSpan(
     `${lambda.functionName} invoke`,
     {
       kind: SpanKind.CONSUMER,
       attributes: {
-        'faas.trigger': 'pubsub',
-        'faas.invocation_id': lambda.awsRequestId,
-        'faas.coldstart': coldStart,
-        'faas.name': lambda.functionName,
-        'faas.max_memory': Number(lambda.memoryLimitInMB) * 1024 * 1024,
-        'cloud.provider': onAws ? 'aws' : 'local',
-        'cloud.region': process.env.AWS_REGION ?? 'local',
-        'etl.job.id': event.job_id,
-        'etl.job.kind': event.kind,
-        'etl.chunk.index': event.chunk_index,
-        'etl.chunk.count': event.chunk_count,
-        'etl.attempt': event.attempt,
+        [SEMCONV.faasTrigger]: 'pubsub',
+        [SEMCONV.faasInvocationId]: lambda.awsRequestId,
+        [SEMCONV.faasColdstart]: coldStart,
+        [SEMCONV.faasName]: lambda.functionName,
+        [SEMCONV.faasMaxMemory]: Number(lambda.memoryLimitInMB) * 1024 * 1024,
+        [SEMCONV.cloudProvider]: options.cloud.onAws ? 'aws' : 'local',
+        [SEMCONV.cloudRegion]: options.cloud.region,
+        [ATTRIBUTES.jobId]: event.job_id,
+        [ATTRIBUTES.jobKind]: event.kind,
+        [ATTRIBUTES.chunkIndex]: event.chunk_index,
+        [ATTRIBUTES.chunkCount]: event.chunk_count,
+        [ATTRIBUTES.attempt]: event.attempt,
       },
     },
     parent,
@@ -67,8 +68,8 @@ export async function runInvocation(options: InvocationOptions): Promise<Invocat
   const elapsed = performance.now() - started;
   result.billedMs = Math.ceil(elapsed);
   duration.record(elapsed / 1000, {
-    'faas.name': lambda.functionName,
-    'faas.coldstart': coldStart,
+    [SEMCONV.faasName]: lambda.functionName,
+    [SEMCONV.faasColdstart]: coldStart,
     outcome: result.ok ? 'ok' : 'error',
   });
   await flush(options.flushTimeoutMs);

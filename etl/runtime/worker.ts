@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { etlConfig } from '../config.ts';
-import { FUNCTIONS, type FunctionName } from '../handlers/index.ts';
+import { FUNCTIONS } from '../handlers/index.ts';
 import type { ChunkEvent, Handler, LambdaContext } from '../types.ts';
 import { runInvocation } from './invocation.ts';
 
@@ -17,7 +17,7 @@ export interface InvokeMessage {
 }
 
 const config = etlConfig();
-const functionName = (process.env.OBSERVATORY_ETL_FUNCTION ?? 'crop_stats') as FunctionName;
+const { functionName } = config;
 const { handler } = (await import(
   new URL(`../handlers/${FUNCTIONS[functionName]}`, import.meta.url).href
 )) as {
@@ -43,6 +43,7 @@ async function invoke({ event, timeoutMs }: InvokeMessage) {
     context: lambda,
     coldStart: cold,
     flushTimeoutMs: config.flushTimeoutMs,
+    cloud: config,
     before: injectFault,
   });
 }

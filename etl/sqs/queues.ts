@@ -1,7 +1,7 @@
 /**
  * The ETL's SQS path: the chunk queue (with its dead-letter queue) that workers consume, and the results queue the
  * listener reads outcomes from. Messages carry the whole ChunkEvent, trace context included. Queue names and the
- * endpoint come from the environment: the local stack's SQS-compatible server, or real SQS on AWS.
+ * endpoint come from the ETL config: the local stack's SQS-compatible server, or real SQS on AWS.
  */
 import {
   CreateQueueCommand,
@@ -10,9 +10,8 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { readString, type Env } from '../../instrumentation/src/env.ts';
-import { stackConfig } from '../../cli/stack/config.ts';
-import type { FunctionName } from '../handlers/index.ts';
+import type { EtlConfig } from '../config.ts';
+import type { FunctionName } from '../types.ts';
 import type { ChunkEvent, InvocationResult } from '../types.ts';
 
 export interface ChunkMessage {
@@ -35,37 +34,12 @@ export interface QueueUrls {
   results: string;
 }
 
-export interface SqsSettings {
-  /** The SQS endpoint; undefined on AWS (the SDK's regional endpoint). */
-  endpoint: string | undefined;
-  region: string;
-  chunkQueue: string;
-  resultQueue: string;
-}
-
-export function sqsSettings(env: Env = process.env): SqsSettings {
-  const stack = stackConfig(env);
-  const onAws =
-    env.AWS_LAMBDA_FUNCTION_NAME !== undefined || readString(env, 'OBSERVATORY_SQS_ENDPOINT') === 'aws';
-  return {
-    endpoint: onAws
-      ? undefined
-      : (readString(env, 'OBSERVATORY_SQS_ENDPOINT') ?? `http://127.0.0.1:${stack.sqs.port}`),
-    region: readString(env, 'AWS_REGION') ?? stack.sqs.region,
-    chunkQueue: readString(env, 'OBSERVATORY_ETL_CHUNK_QUEUE') ?? 'observatory-etl-chunks',
-    resultQueue: readString(env, 'OBSERVATORY_ETL_RESULT_QUEUE') ?? 'observatory-etl-results',
-  };
-}
-
-export function sqsClient(settings: SqsSettings): SQSClient {
-  return settings.endpoint === undefined
-    ? new SQSClient({ region: settings.region })
-    : new SQSClient({
-        endpoint: settings.endpoint,
-        region: settings.region,
-        // The local server checks no signatures; the SDK still wants credentials.
-        credentials: { accessKeyId: 'observatory-local', secretAccessKey: 'observatory-local-secret' },
-      });
+export function sqsClient(settings: EtlConfig['sqs']): SQSClient {
+  return new SQSClient({
+    region: settings.region,
+    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+    ...(settings.credentials === undefined ? {} : { credentials: { ...settings.credentials } }),
+  });
 }
 
 /**
@@ -74,7 +48,7 @@ export function sqsClient(settings: SqsSettings): SQSClient {
  */
 export async function ensureQueues(
   client: SQSClient,
-  settings: SqsSettings,
+  settings: EtlConfig['sqs'],
   maxAttempts: number,
 ): Promise<QueueUrls> {
   if (settings.endpoint === undefined) {

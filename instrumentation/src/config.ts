@@ -4,17 +4,19 @@
  * OTEL_EXPORTER_OTLP_* variables (endpoint, headers, timeout, per-signal forms); the SDK 3.x providers no longer read
  * the environment, so the rest is read here. A bad value warns (variable, value, fallback) and falls back.
  */
+import { shutdownTimeoutMs } from '../../common/config.ts';
 import { DiagLogLevel } from '@opentelemetry/api';
-import { readBoolean, readInteger, readList, readNumber, readString, type Env, type Warn } from './env.ts';
+import {
+  readBoolean,
+  readInteger,
+  readList,
+  readNumber,
+  readString,
+  type Env,
+  type Warn,
+} from '../../common/env.ts';
 
-const INSTRUMENTATION_NAMES = [
-  'http',
-  'express',
-  'undici',
-  'aws-sdk',
-  'pino',
-  'runtime-node',
-] as const;
+const INSTRUMENTATION_NAMES = ['http', 'express', 'undici', 'aws-sdk', 'pino', 'runtime-node'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
 
 const RESOURCE_DETECTOR_NAMES = ['env', 'host', 'os', 'process', 'serviceinstance'] as const;
@@ -200,13 +202,7 @@ export function instrumentationConfig(env: Env = process.env, warn?: Warn): Inst
     serviceVersion: readString(env, 'OBSERVATORY_SERVICE_VERSION'),
     commit: readString(env, 'OBSERVATORY_COMMIT'),
     baggageSpanAttributes: readList(env, 'OBSERVATORY_BAGGAGE_SPAN_ATTRIBUTES', ['user.id', 'session.id']),
-    shutdownTimeoutMillis: readInteger(
-      env,
-      'OBSERVATORY_SHUTDOWN_TIMEOUT_MS',
-      5000,
-      { min: 0, max: 60_000 },
-      say,
-    ),
+    shutdownTimeoutMillis: shutdownTimeoutMs(env, say),
     traceResponse: readBoolean(env, 'OBSERVATORY_TRACERESPONSE', true, say),
     appLogLevel: oneOf(
       env,

@@ -3,6 +3,7 @@
  * Collector, with the same resource on all three, W3C propagation, and the auto-instrumentations our services use.
  * Telemetry never takes the app down: a start failure logs one line and leaves the app uninstrumented.
  */
+import { withTimeout } from '../../common/async.ts';
 import { ServerResponse } from 'node:http';
 import {
   context,
@@ -61,9 +62,9 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import { BaggageSpanProcessor } from './BaggageSpanProcessor.ts';
+import { BaggageSpanProcessor } from './baggage-span-processor.ts';
 import { instrumentationConfig, type InstrumentationConfig, type InstrumentationName } from './config.ts';
-import { DeliveryCounter, type Signal } from './DeliveryCounter.ts';
+import { DeliveryCounter, type Signal } from './delivery-counter.ts';
 import { buildResource, serviceAttributes } from './resource.ts';
 import { formatTraceResponse } from './traceresponse.ts';
 
@@ -375,13 +376,4 @@ function installSignalHandlers(telemetry: Telemetry): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref();
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

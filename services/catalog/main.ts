@@ -6,20 +6,18 @@
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { logger } from '../../instrumentation/api.ts';
 import { demoConfig } from '../config.ts';
-import { createApp, finishApp, listen, route } from '../lib/app.ts';
-import { invalid, notFound } from '../lib/errors.ts';
+import { finishApp, listen, route } from '../../common/http/app.ts';
+import { createService } from '../lib/service.ts';
+import { invalid, notFound } from '../../common/http/errors.ts';
 import { track } from '../lib/events.ts';
-import { dayKey, sceneDay, seed, type Scene } from '../lib/scenes.ts';
-import { Store } from '../lib/store.ts';
-import { bbox, dateRange, numberIn, oneOf } from '../lib/validate.ts';
+import { bbox, dayKey, intersects, type Scene, sceneDay, seed } from '../../imagery/scenes.ts';
+import { S3Store } from '../../common/s3-store.ts';
+import { dateRange, numberIn, oneOf } from '../../common/http/validate.ts';
 
 const config = demoConfig();
-const store = new Store(config.s3);
+const store = S3Store.fromSettings(config.s3);
 const tracer = trace.getTracer('catalog');
-const app = createApp('catalog', config);
-
-const intersects = (a: Scene['bbox'], b: Scene['bbox']) =>
-  a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+const app = createService('catalog', config);
 
 app.get(
   '/scenes',
@@ -72,4 +70,4 @@ app.get(
 finishApp(app);
 // The catalog seeds the store itself (idempotent: a marker object records the version), wherever it runs.
 await seed(store);
-await listen(app, config.ports.catalog, 'catalog', config.listenHost);
+await listen(app, config.ports.catalog, config.listenHost);

@@ -3,15 +3,16 @@
  *   GET /images/:id?user_id=
  */
 import { demoConfig } from '../config.ts';
-import { createApp, finishApp, listen, route } from '../lib/app.ts';
-import { invalid, notFound } from '../lib/errors.ts';
+import { finishApp, listen, route } from '../../common/http/app.ts';
+import { createService } from '../lib/service.ts';
+import { invalid, notFound } from '../../common/http/errors.ts';
 import { track } from '../lib/events.ts';
-import { imageKey, sceneDay } from '../lib/scenes.ts';
-import { Store } from '../lib/store.ts';
+import { imageKey, sceneDay } from '../../imagery/scenes.ts';
+import { S3Store } from '../../common/s3-store.ts';
 
 const config = demoConfig();
-const store = new Store(config.s3);
-const app = createApp('downloads', config);
+const store = S3Store.fromSettings(config.s3);
+const app = createService('downloads', config);
 
 app.get(
   '/images/:id',
@@ -27,4 +28,4 @@ app.get(
 );
 
 finishApp(app);
-await listen(app, config.ports.downloads, 'downloads', config.listenHost);
+await listen(app, config.ports.downloads, config.listenHost);

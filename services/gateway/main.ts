@@ -10,14 +10,15 @@
 import { context, propagation } from '@opentelemetry/api';
 import type { Request } from 'express';
 import { demoConfig } from '../config.ts';
-import { createApp, finishApp, listen, route } from '../lib/app.ts';
+import { finishApp, listen, route } from '../../common/http/app.ts';
+import { createService } from '../lib/service.ts';
 import { call, callJson, type CallOptions } from '../lib/client.ts';
-import { invalid } from '../lib/errors.ts';
-import { sceneDay, type Scene } from '../lib/scenes.ts';
-import { bbox, dateRange, numberIn, objectBody, text, uuid } from '../lib/validate.ts';
+import { invalid } from '../../common/http/errors.ts';
+import { bbox, type Scene, sceneDay } from '../../imagery/scenes.ts';
+import { dateRange, numberIn, objectBody, text, uuid } from '../../common/http/validate.ts';
 
 const config = demoConfig();
-const app = createApp('gateway', config);
+const app = createService('gateway', config);
 const options = (req: Request, extra: Partial<CallOptions> = {}): CallOptions => ({
   incoming: req.headers,
   timeoutMs: config.downstreamTimeoutMs,
@@ -160,4 +161,4 @@ function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Pick
 }
 
 finishApp(app);
-await listen(app, config.ports.gateway, 'gateway', config.listenHost);
+await listen(app, config.ports.gateway, config.listenHost);

@@ -3,7 +3,7 @@
  * timeout, forwards the fault header, and maps downstream failures: unreachable → 503, timeout → 504,
  * a 5xx → 502, and a 4xx passes through with its code.
  */
-import { HttpError } from './errors.ts';
+import { HttpError } from '../../common/http/errors.ts';
 import { FAULT_HEADER } from '../config.ts';
 
 export interface CallOptions {

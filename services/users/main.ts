@@ -5,11 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { demoConfig } from '../config.ts';
-import { createApp, finishApp, listen, route } from '../lib/app.ts';
-import { notFound } from '../lib/errors.ts';
+import { finishApp, listen, route } from '../../common/http/app.ts';
+import { createService } from '../lib/service.ts';
+import { notFound } from '../../common/http/errors.ts';
 import { track } from '../lib/events.ts';
-import { Store } from '../lib/store.ts';
-import { email, objectBody, oneOf, text, uuid } from '../lib/validate.ts';
+import { S3Store } from '../../common/s3-store.ts';
+import { email, objectBody, oneOf, text, uuid } from '../../common/http/validate.ts';
 
 interface User {
   id: string;
@@ -20,8 +21,8 @@ interface User {
 }
 
 const config = demoConfig();
-const store = new Store(config.s3);
-const app = createApp('users', config);
+const store = S3Store.fromSettings(config.s3);
+const app = createService('users', config);
 const publicView = ({ id, name, plan, created_at }: User) => ({ id, name, plan, created_at });
 
 app.post(
@@ -52,4 +53,4 @@ app.get(
 );
 
 finishApp(app);
-await listen(app, config.ports.users, 'users', config.listenHost);
+await listen(app, config.ports.users, config.listenHost);

@@ -7,13 +7,14 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { REPO_ROOT } from '../../cli/stack/config.ts';
+import { REPO_ROOT } from '../../common/paths.ts';
 import { demoConfig } from '../../services/config.ts';
-import { days, seed, tiles } from '../../services/lib/scenes.ts';
-import { Store } from '../../services/lib/store.ts';
+import { days, seed, tiles } from '../../imagery/scenes.ts';
+import { S3Store } from '../../common/s3-store.ts';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
-import { sqsClient, sqsSettings, type ResultMessage } from '../../etl/sqs/queues.ts';
+import { etlConfig } from '../../etl/config.ts';
+import { sqsClient, type ResultMessage } from '../../etl/sqs/queues.ts';
 import { readObject } from '../support/backends.ts';
 
 const run = promisify(execFile);
@@ -29,10 +30,10 @@ describe('deploy/aws/etl', () => {
 
   it('processes an SQS batch with the crop-statistics handler and reports only the failed message', async () => {
     const s3 = demoConfig().s3;
-    await seed(new Store(s3));
-    vi.stubEnv('OBSERVATORY_S3_ENDPOINT', `http://127.0.0.1:${s3.port}`);
+    await seed(S3Store.fromSettings(s3));
+    vi.stubEnv('OBSERVATORY_S3_ENDPOINT', s3.endpoint!);
     // The results queue on the local SQS-compatible server stands in for the template's ResultQueue.
-    const sqs = sqsClient(sqsSettings());
+    const sqs = sqsClient(etlConfig().sqs);
     const resultsUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `aws-results-${Date.now()}` })))
       .QueueUrl!;
     vi.stubEnv('OBSERVATORY_ETL_RESULT_QUEUE_URL', resultsUrl);

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqsClient, sqsSettings, type ChunkMessage } from '../../etl/sqs/queues.ts';
+import { etlConfig } from '../../etl/config.ts';
+import { sqsClient, type ChunkMessage } from '../../etl/sqs/queues.ts';
 import { tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
 import { invocations, jobTrace, producers, startListener, type TestListener } from '../support/etl.ts';
@@ -69,7 +70,7 @@ describe('An ETL job dispatched through SQS', () => {
     expect(job.dead_letters).toEqual([
       { chunk_index: 1, attempts: 3, error: 'Error: injected fault: chunk 1 attempt 3' },
     ]);
-    const settings = { ...sqsSettings(), chunkQueue: queue };
+    const settings = { ...etlConfig().sqs, chunkQueue: queue };
     const client = sqsClient(settings);
     const dlq = `${settings.endpoint}/000000000000/${queue}-dlq`;
     const letter = await pollUntil(`the poison chunk of ${job.id} in ${queue}-dlq`, async () => {

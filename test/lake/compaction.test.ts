@@ -8,14 +8,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { lakeCommand } from '../../cli/lake/index.ts';
-import { REPO_ROOT } from '../../cli/stack/config.ts';
+import { lakeCommand } from '../../cli/lake/command.ts';
+import { S3Store } from '../../common/s3-store.ts';
+import { REPO_ROOT } from '../../common/paths.ts';
 import {
   athenaDdl,
   compact,
   compactAll,
   lakeConfig,
-  LakeStore,
   queryLake,
   type OtlpLogsDocument,
 } from '../../lake/index.ts';
@@ -24,7 +24,7 @@ import { listKeys, s3Client, stackEndpoints } from '../support/backends.ts';
 import { recentRawPrefixes } from '../support/lake.ts';
 
 const run = randomUUID().slice(0, 8);
-const store = () => new LakeStore(s3Client(), stackEndpoints().s3.bucket);
+const store = () => new S3Store(s3Client(), stackEndpoints().s3.bucket);
 const HOUR = recentRawPrefixes()[0]!;
 let objectCount = 0;
 

@@ -4,8 +4,8 @@
  * that names the problem — never a 5xx.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, type Platform } from '../../services/platform.ts';
-import { raster, scenesOf, days } from '../../services/lib/scenes.ts';
+import { startPlatform, type Platform } from '../../cli/demo/platform.ts';
+import { raster, scenesOf, days } from '../../imagery/scenes.ts';
 import { fetchTrace, findObjectContaining, tag } from '../support/backends.ts';
 import { find, outline, tree } from '../support/trace-tree.ts';
 

@@ -1,11 +1,12 @@
 /**
  * Read-back clients for the real backends, keyed by ID: Jaeger's query API, Prometheus' query API and the S3 store.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
-import { LakeStore } from '../../lake/index.ts';
+import { S3Client } from '@aws-sdk/client-s3';
+import { LOCAL_CREDENTIALS } from '../../common/config.ts';
+import { S3Store } from '../../common/s3-store.ts';
 import { inject } from 'vitest';
 import { pollUntil } from './poll.ts';
-import { localS3Client } from '../../cli/stack/s3.ts';
+import { s3ClientConfig } from '../../common/s3-store.ts';
 
 export interface JaegerSpan {
   traceID: string;
@@ -78,21 +79,21 @@ export async function promQuery(query: string): Promise<PromSample[]> {
 
 export function s3Client(): S3Client {
   const { s3 } = stackEndpoints();
-  return localS3Client(s3);
+  return new S3Client(s3ClientConfig({ mode: 'local', credentials: { ...LOCAL_CREDENTIALS }, ...s3 }));
 }
 
 /** The shared stack's bucket, through the lake's store (list, read with gunzip). */
-function sharedStore(): LakeStore {
+function sharedStore(): S3Store {
   const { s3 } = stackEndpoints();
-  return new LakeStore(s3Client(), s3.bucket);
+  return new S3Store(s3Client(), s3.bucket);
 }
 
-export async function listKeys(prefix: string, store: LakeStore = sharedStore()): Promise<string[]> {
+export async function listKeys(prefix: string, store: S3Store = sharedStore()): Promise<string[]> {
   return (await store.list(prefix)).map((object) => object.key);
 }
 
 /** Reads an object, gunzipping it when the key says so. */
-export function readObject(key: string, store: LakeStore = sharedStore()): Promise<string> {
+export function readObject(key: string, store: S3Store = sharedStore()): Promise<string> {
   return store.getText(key);
 }
 
@@ -101,7 +102,7 @@ export async function findObjectContaining(
   prefix: string,
   needle: string,
   timeoutMs = 30_000,
-  store: LakeStore = sharedStore(),
+  store: S3Store = sharedStore(),
 ): Promise<{ key: string; text: string }> {
   const seen = new Set<string>();
   return pollUntil(

@@ -5,8 +5,8 @@
 import { expect } from 'vitest';
 import type { JobView } from '../../etl/listener/jobs.ts';
 import { demoConfig } from '../../services/config.ts';
-import { seed } from '../../services/lib/scenes.ts';
-import { Store } from '../../services/lib/store.ts';
+import { seed } from '../../imagery/scenes.ts';
+import { S3Store } from '../../common/s3-store.ts';
 import { fetchTrace, type JaegerTrace } from './backends.ts';
 import { pollUntil } from './poll.ts';
 import { spawnNode, type RunningApp } from './spawn.ts';
@@ -22,7 +22,7 @@ export interface TestListener {
 
 /** Seeds the catalog, starts `etl/listener/main.ts` under the preload with `env`, and waits until it listens. */
 export async function startListener(env: Record<string, string>): Promise<TestListener> {
-  await seed(new Store(demoConfig().s3));
+  await seed(S3Store.fromSettings(demoConfig().s3));
   const app: RunningApp = spawnNode(['--require', './instrumentation', 'etl/listener/main.ts'], {
     OTEL_SERVICE_NAME: 'etl-listener',
     OBSERVATORY_ETL_PORT: '0',

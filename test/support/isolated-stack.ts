@@ -7,12 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LakeStore } from '../../lake/index.ts';
+import { S3Store } from '../../common/s3-store.ts';
 import { stackConfig } from '../../cli/stack/config.ts';
 import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
 import { findObjectContaining, listKeys, readObject, type JaegerTrace, type PromSample } from './backends.ts';
 import { pollUntil } from './poll.ts';
-import { localS3Client } from '../../cli/stack/s3.ts';
 
 const PORT_NAMES = [
   'COLLECTOR_OTLP_GRPC',
@@ -108,9 +107,9 @@ export class IsolatedStack {
   }
 
   /** This stack's bucket, through the lake's store. */
-  private store(): LakeStore {
+  private store(): S3Store {
     const { s3 } = this.stack.config;
-    return new LakeStore(localS3Client({ ...s3, endpoint: `http://127.0.0.1:${s3.port}` }), s3.bucket);
+    return S3Store.fromSettings(s3);
   }
 
   listKeys(prefix: string): Promise<string[]> {

@@ -1,6 +1,6 @@
 /** Spawns a Node process the way users run their apps, and reads its stdout line by line. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { REPO_ROOT } from '../../cli/stack/config.ts';
+import { REPO_ROOT } from '../../common/paths.ts';
 
 export interface RunningApp {
   child: ChildProcess;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { lakeCommand } from '../../cli/lake/index.ts';
+import { lakeCommand } from '../../cli/lake/command.ts';
 import { compact, queryLake } from '../../lake/index.ts';
 import type { TrackerFlushResult } from '../../tracker/index.ts';
 import { rawKeysForTrace } from '../support/lake.ts';

@@ -3,7 +3,7 @@
  * (observatory_events_total, attributes event.name, outcome, reason).
  */
 import { DashboardBuilder, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { METRICS } from '../../../instrumentation/names.ts';
+import { METRICS } from '../../../common/names.ts';
 import { labelVariable, orZero, stat, timeseries } from './panels.ts';
 
 export function businessEventsDashboard(): Dashboard {

@@ -3,7 +3,7 @@
  * the estimated cost of running serverless against an always-on server. Metric names from instrumentation/names.ts.
  */
 import { DashboardBuilder, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { METRICS } from '../../../instrumentation/names.ts';
+import { METRICS } from '../../../common/names.ts';
 import { labelVariable, stat, timeseries } from './panels.ts';
 
 const kind = 'etl_job_kind=~"$kind"';

@@ -11,7 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Dispatcher, AttemptListener } from '../dispatch.ts';
-import type { FunctionName } from '../handlers/index.ts';
+import type { FunctionName } from '../types.ts';
 import type { FleetStats } from '../runtime/fleet.ts';
 import type { ChunkEvent, InvocationResult } from '../types.ts';
 import type { ChunkMessage, QueueUrls, ResultMessage } from './queues.ts';

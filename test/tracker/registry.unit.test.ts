@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../cli/stack/config.ts';
+import { REPO_ROOT } from '../../common/paths.ts';
 import { allDefinitions, EVENTS, propertyColumns, Tracker, uuidv7, uuidv7Time } from '../../tracker/index.ts';
 
 describe('The event registry', () => {

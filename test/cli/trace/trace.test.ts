@@ -11,13 +11,13 @@ import {
   traceCommand,
   type SpanNode,
   type TraceDocument,
-} from '../../cli/trace/index.ts';
-import type { TraceListing } from '../../cli/trace/index.ts';
-import type { JobView } from '../../etl/listener/jobs.ts';
-import { startPlatform, type Platform } from '../../services/platform.ts';
-import { fetchTrace, stackEndpoints, tag, type JaegerTrace } from '../support/backends.ts';
-import { pollUntil } from '../support/poll.ts';
-import { settledSignals } from '../support/trace-signals.ts';
+} from '../../../cli/trace/index.ts';
+import type { TraceListing } from '../../../cli/trace/index.ts';
+import type { JobView } from '../../../etl/listener/jobs.ts';
+import { startPlatform, type Platform } from '../../../cli/demo/platform.ts';
+import { fetchTrace, stackEndpoints, tag, type JaegerTrace } from '../../support/backends.ts';
+import { pollUntil } from '../../support/poll.ts';
+import { settledSignals } from '../../support/trace-signals.ts';
 
 let platform: Platform;
 beforeAll(async () => {

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../cli/stack/config.ts';
-import { StackError } from '../../cli/stack/errors.ts';
-import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
-import { IsolatedStack } from '../support/isolated-stack.ts';
+import { REPO_ROOT } from '../../../common/paths.ts';
+import { StackError } from '../../../cli/stack/errors.ts';
+import { Stack, type StackStatus } from '../../../cli/stack/stack.ts';
+import { IsolatedStack } from '../../support/isolated-stack.ts';
 
 const run = promisify(execFile);
 const quiet = () => {};

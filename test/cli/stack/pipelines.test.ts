@@ -12,8 +12,8 @@ import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-log
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { fetchTrace, findObjectContaining, promQuery, stackEndpoints, tag } from '../support/backends.ts';
-import { pollUntil } from '../support/poll.ts';
+import { fetchTrace, findObjectContaining, promQuery, stackEndpoints, tag } from '../../support/backends.ts';
+import { pollUntil } from '../../support/poll.ts';
 
 const serviceName = `pipeline-test-${randomUUID().slice(0, 8)}`;
 const resource = () =>

@@ -7,7 +7,19 @@
 export type Env = Record<string, string | undefined>;
 export type Warn = (message: string) => void;
 
-const defaultWarn: Warn = (message) => process.stderr.write(`observatory: ${message}\n`);
+const said = new Set<string>();
+
+/**
+ * The default warning sink: stderr, each distinct message once per process — config modules are read by several
+ * parts, and one bad variable should be reported once, not once per reader.
+ */
+export const warnOnce: Warn = (message) => {
+  if (said.has(message)) return;
+  said.add(message);
+  process.stderr.write(`observatory: ${message}\n`);
+};
+
+const defaultWarn: Warn = warnOnce;
 
 /** The trimmed value, or undefined when the variable is unset or empty. */
 export function readString(env: Env, name: string): string | undefined {

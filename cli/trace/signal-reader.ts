@@ -6,7 +6,9 @@
  * listed; its object keys end in a UUIDv7, whose first 48 bits are the write time in milliseconds, so objects
  * written outside that window are not even read. Raw objects are immutable: each is read once per reader.
  */
-import { decodeAnyValue, LakeStore, queryLake, type JsonValue } from '../../lake/index.ts';
+import { EVENT_ATTRIBUTES } from '../../common/names.ts';
+import { decodeAnyValue, queryLake, type JsonValue } from '../../lake/index.ts';
+import { S3Store } from '../../common/s3-store.ts';
 import type { TraceConfig } from './config.ts';
 import type { EventEntry, LogEntry } from './types.ts';
 
@@ -42,19 +44,19 @@ interface Found {
 /** The S3 store could not be read: logs and events are unknown (not absent). */
 export class StoreUnavailableError extends Error {}
 
-const EVENT_ID = 'event.id';
-const SCHEMA_VERSION = 'event.schema_version';
-const REJECTED_REASON = 'event.rejected_reason';
+const EVENT_ID = EVENT_ATTRIBUTES.id;
+const SCHEMA_VERSION = EVENT_ATTRIBUTES.schemaVersion;
+const REJECTED_REASON = EVENT_ATTRIBUTES.rejectedReason;
 // Attributes every record repeats from its resource: noise next to the service column.
 const RESOURCE_ECHO = /^(service\.|deployment\.|telemetry\.)/;
 
 export class SignalReader {
   private readonly config: TraceConfig;
-  private readonly store: LakeStore;
+  private readonly store: S3Store;
   /** Raw object key → its records of this trace (objects never change). */
   private readonly read = new Map<string, Found[]>();
 
-  constructor(config: TraceConfig, store: LakeStore = LakeStore.local(config.lake)) {
+  constructor(config: TraceConfig, store: S3Store = S3Store.fromSettings(config.lake.s3)) {
     this.config = config;
     this.store = store;
   }

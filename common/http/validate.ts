@@ -1,23 +1,5 @@
-/** Input checks shared by the gateway and the services; each error names the field and what was expected. */
+/** Input checks for HTTP handlers; each error names the field and what was expected. */
 import { invalid } from './errors.ts';
-
-export type Bbox = [west: number, south: number, east: number, north: number];
-
-export function bbox(value: unknown, field = 'bbox'): Bbox {
-  const parts = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
-  if (!parts || parts.length !== 4) throw invalid(field, 'expected four numbers: west,south,east,north');
-  const numbers = parts.map((part) =>
-    typeof part === 'number' ? part : typeof part === 'string' && part.trim() !== '' ? Number(part) : NaN,
-  );
-  if (numbers.some((n) => !Number.isFinite(n)))
-    throw invalid(field, 'expected four numbers: west,south,east,north');
-  const [west, south, east, north] = numbers as Bbox;
-  if (west < -180 || east > 180) throw invalid(field, 'longitudes must be within [-180, 180]');
-  if (south < -90 || north > 90) throw invalid(field, 'latitudes must be within [-90, 90]');
-  if (west >= east) throw invalid(field, 'west must be less than east (an empty area)');
-  if (south >= north) throw invalid(field, 'south must be less than north (an empty area)');
-  return [west, south, east, north];
-}
 
 export function date(value: unknown, field: string): string {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value))

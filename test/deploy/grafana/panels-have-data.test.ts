@@ -5,15 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { businessEventsDashboard } from '../../deploy/grafana/dashboards/business-events.ts';
-import { collectorDashboard } from '../../deploy/grafana/dashboards/collector.ts';
-import { etlFleetDashboard } from '../../deploy/grafana/dashboards/etl-fleet.ts';
-import { servicesDashboard } from '../../deploy/grafana/dashboards/services.ts';
+import { businessEventsDashboard } from '../../../deploy/grafana/dashboards/business-events.ts';
+import { collectorDashboard } from '../../../deploy/grafana/dashboards/collector.ts';
+import { etlFleetDashboard } from '../../../deploy/grafana/dashboards/etl-fleet.ts';
+import { servicesDashboard } from '../../../deploy/grafana/dashboards/services.ts';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { pollUntil } from '../support/poll.ts';
-import { spawnNode, type RunningApp } from '../support/spawn.ts';
-import { runLoad } from '../../cli/load/load.ts';
-import { startPlatform, type Platform } from '../../services/platform.ts';
+import { pollUntil } from '../../support/poll.ts';
+import { spawnNode, type RunningApp } from '../../support/spawn.ts';
+import { runLoad } from '../../../cli/load/generator.ts';
+import { startPlatform, type Platform } from '../../../cli/demo/platform.ts';
 import { emptyOnes, panelQueries, variableQueries, type VariableValues } from './panel-queries.ts';
 
 const apps: RunningApp[] = [];

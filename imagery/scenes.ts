@@ -3,7 +3,8 @@
  * grid of 5° tiles across Europe for June 2026, each with a small synthetic raster (red and near-infrared bands) that
  * the analytics jobs compute vegetation indices from. Seeding is idempotent: a marker object records the version.
  */
-import type { Store } from './store.ts';
+import { invalid } from '../common/http/errors.ts';
+import type { S3Store } from '../common/s3-store.ts';
 
 export interface Scene {
   id: string;
@@ -122,7 +123,7 @@ function hash(text: string): number {
 }
 
 /** Writes the catalog and the images unless this seed version is there already. Returns the scene count. */
-export async function seed(store: Store): Promise<{ scenes: number; written: boolean }> {
+export async function seed(store: S3Store): Promise<{ scenes: number; written: boolean }> {
   const marker = await store.getJson<{ version: number; scenes: number }>(MARKER);
   if (marker?.version === SEED_VERSION) return { scenes: marker.scenes, written: false };
   let count = 0;
@@ -137,4 +138,29 @@ export async function seed(store: Store): Promise<{ scenes: number; written: boo
     await Promise.all(writes.slice(i, i + 16).map((write) => write()));
   await store.putJson(MARKER, { version: SEED_VERSION, scenes: count });
   return { scenes: count, written: true };
+}
+
+/** An area as [west, south, east, north] in degrees. */
+export type Bbox = [west: number, south: number, east: number, north: number];
+
+/** Parses and checks an area (a string `w,s,e,n` or an array); the error names the field. */
+export function bbox(value: unknown, field = 'bbox'): Bbox {
+  const parts = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+  if (!parts || parts.length !== 4) throw invalid(field, 'expected four numbers: west,south,east,north');
+  const numbers = parts.map((part) =>
+    typeof part === 'number' ? part : typeof part === 'string' && part.trim() !== '' ? Number(part) : NaN,
+  );
+  if (numbers.some((n) => !Number.isFinite(n)))
+    throw invalid(field, 'expected four numbers: west,south,east,north');
+  const [west, south, east, north] = numbers as Bbox;
+  if (west < -180 || east > 180) throw invalid(field, 'longitudes must be within [-180, 180]');
+  if (south < -90 || north > 90) throw invalid(field, 'latitudes must be within [-90, 90]');
+  if (west >= east) throw invalid(field, 'west must be less than east (an empty area)');
+  if (south >= north) throw invalid(field, 'south must be less than north (an empty area)');
+  return [west, south, east, north];
+}
+
+/** Whether two areas overlap (touching edges do not count). */
+export function intersects(a: readonly number[], b: readonly number[]): boolean {
+  return a[0]! < b[2]! && b[0]! < a[2]! && a[1]! < b[3]! && b[1]! < a[3]!;
 }

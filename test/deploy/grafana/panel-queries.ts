@@ -3,7 +3,7 @@
  * target sent to the real Prometheus. A dashboard that shows "No data" fails here instead of in front of a user.
  */
 import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
-import { promQuery } from '../support/backends.ts';
+import { promQuery } from '../../support/backends.ts';
 
 /** A variable's value: one value, several (multi-select) or `$__all` (the variable's allValue). */
 export type VariableValues = Record<string, string | string[]>;

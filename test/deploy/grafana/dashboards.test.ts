@@ -9,8 +9,8 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../cli/stack/config.ts';
-import { dashboardJson, DASHBOARDS } from '../../deploy/grafana/dashboards/index.ts';
+import { REPO_ROOT } from '../../../common/paths.ts';
+import { dashboardJson, DASHBOARDS } from '../../../deploy/grafana/dashboards/index.ts';
 
 const SCHEMAS = join(REPO_ROOT, '..', 'shared', 'grafana-schema');
 const grafana = join(REPO_ROOT, 'deploy', 'grafana');

@@ -4,6 +4,7 @@
  * version; the SDK adds trace and span ID from the active context), and hands it to the SDK's batch processor.
  * An invalid event is not lost: it is emitted as a rejected record, and the lake keeps it in its rejected table.
  */
+import { withTimeout } from '../common/async.ts';
 import {
   diag,
   logs,
@@ -14,9 +15,8 @@ import {
   type Logger,
   type LoggerProvider,
 } from '@opentelemetry/api';
-import { flush as flushTelemetry } from '../instrumentation/api.ts';
-import { ATTRIBUTES, METRICS } from '../instrumentation/names.ts';
-import { currentTelemetry } from '../instrumentation/src/sdk.ts';
+import { flush as flushTelemetry, isStarted } from '../instrumentation/api.ts';
+import { ATTRIBUTES, EVENT_ATTRIBUTES, METRICS } from '../common/names.ts';
 import { ATTRIBUTE_VALUE_LIMIT, trackerConfig } from './config.ts';
 import {
   currentDefinition,
@@ -28,16 +28,6 @@ import {
 import type { EventDefinition } from './schema.ts';
 import type { DropReason, RejectReason, TrackCounts, TrackerFlushResult, TrackerOptions } from './types.ts';
 import { uuidv7 } from './uuidv7.ts';
-
-/** Attribute keys of event records. The Collector keeps only `event.*` attributes of event records. */
-export const EVENT_ATTRIBUTES = {
-  id: 'event.id',
-  schemaVersion: 'event.schema_version',
-  rejectedReason: 'event.rejected_reason',
-  errors: 'event.errors',
-  payload: 'event.payload',
-  payloadTruncated: 'event.payload_truncated',
-} as const;
 
 const SCOPE = 'observatory.tracker';
 const MAX_NAME_LENGTH = 128;
@@ -86,7 +76,7 @@ export class Tracker {
   /** Exports what is buffered within `timeoutMillis`; resolves with counts, never rejects. */
   async flush(timeoutMillis: number = this.timeoutMillis): Promise<TrackerFlushResult> {
     try {
-      if (!this.injectedProvider && currentTelemetry()) {
+      if (!this.injectedProvider && isStarted()) {
         const result = await flushTelemetry(timeoutMillis);
         return this.result(result.completed, result.deliveries.logs);
       }
@@ -94,7 +84,9 @@ export class Tracker {
         forceFlush?: () => Promise<void>;
       };
       const completed = await withTimeout(
-        Promise.resolve(provider.forceFlush?.()).then(() => true),
+        Promise.resolve(provider.forceFlush?.())
+          .then(() => true)
+          .catch(() => false),
         timeoutMillis,
         false,
       );
@@ -262,13 +254,4 @@ function boundedErrors(errors: ValidationError[]): string {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref();
-  });
-  return Promise.race([work.catch(() => fallback), timeout]).finally(() => clearTimeout(timer));
 }

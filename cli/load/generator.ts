@@ -3,7 +3,7 @@
  * jobs) at a fixed arrival rate, shows progress, and ends with counts, latency percentiles and sample trace IDs —
  * of failed requests too — read from each response's `traceresponse` header.
  */
-import { days, SATELLITES, scenesOf, tiles, TILE_DEGREES } from '../../services/lib/scenes.ts';
+import { days, SATELLITES, scenesOf, tiles, TILE_DEGREES } from '../../imagery/scenes.ts';
 import { FAULT_HEADER, SERVICE_NAMES } from '../../services/config.ts';
 
 export type RequestKind = 'search' | 'download' | 'signup' | 'job';

@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../cli/stack/config.ts';
-import { demoConfig, type ServiceName } from './config.ts';
+import { REPO_ROOT } from '../stack/config.ts';
+import { demoConfig, type ServiceName } from '../../services/config.ts';
 
 export interface PlatformOptions {
   /** Use free ports instead of the configured ones. @default false */

@@ -1,0 +1,14 @@
+/** `observatory demo`: parses its options and runs the demo (demo.ts). */
+import { numberOption, parseOptions } from '../args.ts';
+import { demo } from './demo.ts';
+
+export const DEMO_USAGE = `  demo [--duration S] [--rate R]
+                               the main job: stack, services, load; prints where to look (Ctrl-C stops)`;
+
+export async function demoCommand(args: string[]): Promise<number> {
+  const { values } = parseOptions(args, ['duration', 'rate']);
+  return demo({
+    durationSeconds: values.duration === undefined ? undefined : numberOption(values, 'duration', 30, 1),
+    rate: numberOption(values, 'rate', 20, 0.1),
+  });
+}

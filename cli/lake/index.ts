@@ -1,1 +1,0 @@
-export { lakeCommand, LAKE_USAGE } from './lake.ts';
