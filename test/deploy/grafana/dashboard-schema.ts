@@ -119,7 +119,9 @@ interface PanelJson {
 /** Every schema error of a dashboard: the document, then each panel's options, custom field config and queries. */
 export function dashboardErrors(schemas: DashboardSchemas, dashboard: unknown): string[] {
   const errors = schemaErrors(schemas.dashboard, dashboard);
-  const panels = ((dashboard as { panels?: PanelJson[] }).panels ?? []).flatMap((p) => (p.type === 'row' ? (p.panels ?? []) : [p]));
+  const panels = ((dashboard as { panels?: PanelJson[] }).panels ?? []).flatMap((p) =>
+    p.type === 'row' ? (p.panels ?? []) : [p],
+  );
   for (const panel of panels) {
     const where = `panel "${panel.title ?? panel.type}"`;
     const options = schemas.options(panel.type);
