@@ -31,6 +31,9 @@ export const COMPONENT_ORDER: readonly ComponentName[] = ['s3', 'sqs', 'jaeger',
 
 const local = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
 
+/** The Collector's sending queues on disk (file_storage), inside the stack's state folder. */
+const collectorQueueDir = (config: StackConfig) => join(config.stateDir, 'data', 'collector-queue');
+
 /** Environment variables the Collector's and Jaeger's config files read (`${env:…}`). */
 export function stackEnvironment(config: StackConfig): Record<string, string> {
   const { collector, jaeger, s3, prometheus } = config;
@@ -40,7 +43,7 @@ export function stackEnvironment(config: StackConfig): Record<string, string> {
     OBSERVATORY_COLLECTOR_HEALTH_PORT: String(collector.health),
     OBSERVATORY_COLLECTOR_METRICS_PORT: String(collector.metrics),
     OBSERVATORY_COLLECTOR_PROMETHEUS_PORT: String(collector.prometheusExporter),
-    OBSERVATORY_COLLECTOR_STORAGE_DIR: join(config.stateDir, 'data', 'collector-queue'),
+    OBSERVATORY_COLLECTOR_STORAGE_DIR: collectorQueueDir(config),
     OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL: config.spanmetricsFlushInterval,
     OBSERVATORY_JAEGER_QUERY_PORT: String(jaeger.query),
     OBSERVATORY_JAEGER_QUERY_GRPC_PORT: String(jaeger.queryGrpc),
@@ -189,7 +192,7 @@ export function componentSpecs(config: StackConfig, binaries: Binaries): Compone
         metrics: local(collector.metrics, '/metrics'),
         prometheusExporter: local(collector.prometheusExporter, '/metrics'),
       },
-      prepare: () => mkdirSync(env.OBSERVATORY_COLLECTOR_STORAGE_DIR!, { recursive: true }),
+      prepare: () => mkdirSync(collectorQueueDir(config), { recursive: true }),
     },
   ];
 }

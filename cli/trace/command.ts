@@ -259,9 +259,8 @@ async function showTrace(
   const doc = buildDocument(trace, logs, events, notes);
   if (json) io.out(`${JSON.stringify(doc, null, 2)}\n`);
   else {
-    const env = io.env ?? process.env;
     const tty = io.isTTY ?? process.stdout.isTTY === true;
-    const color = tty && (env.NO_COLOR ?? '') === '';
+    const color = tty && !config.noColor;
     const width = tty ? (io.columns ?? process.stdout.columns ?? PLAIN_WIDTH) : (io.columns ?? PLAIN_WIDTH);
     io.out(renderText(doc, { color, width }));
   }
