@@ -3,6 +3,8 @@
  * outcome has its own exit code (EXIT_CODES, documented in TRACE_USAGE) and a sentence instead of a bare 404.
  */
 import { UsageError } from '../../common/errors.ts';
+import { pollUntil, PollTimeoutError } from '../../common/poll.ts';
+import { formatTable } from '../../common/table.ts';
 import { parseArgs } from 'node:util';
 import type { Env } from '../../common/env.ts';
 import { traceConfig, type TraceConfig } from './config.ts';
@@ -157,9 +159,10 @@ function wholeNumber(raw: string | undefined, name: string, fallback: number, mi
   return value;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `read` until its count is unchanged over two polls or the deadline passes; returns the last value. */
+/**
+ * Polls `read` until its count is unchanged over three reads or the deadline passes; returns the last value and
+ * whether it had settled. A failed read is thrown at once, as a single read's failure would be.
+ */
 async function settle<T>(
   read: () => Promise<T>,
   count: (value: T) => number,
@@ -167,15 +170,33 @@ async function settle<T>(
   intervalMs: number,
   zeroIsStable: boolean,
 ): Promise<{ value: T; stable: boolean }> {
-  let value = await read();
-  const counts = [count(value)];
-  while (Date.now() + intervalMs <= deadline) {
-    await sleep(intervalMs);
-    value = await read();
+  const counts: number[] = [];
+  let value!: T;
+  let failure: { error: unknown } | undefined;
+  const probe = async () => {
+    try {
+      value = await read();
+    } catch (error) {
+      failure = { error };
+      return 'failed' as const;
+    }
     counts.push(count(value));
     const [a, b, c] = counts.slice(-3);
-    if (counts.length >= 3 && (zeroIsStable || a! > 0) && a === b && b === c) return { value, stable: true };
+    return counts.length >= 3 && (zeroIsStable || a! > 0) && a === b && b === c
+      ? ('stable' as const)
+      : undefined;
+  };
+  let outcome: 'stable' | 'failed' | undefined;
+  try {
+    outcome = await pollUntil('the counts to settle', probe, {
+      timeoutMs: Math.max(0, deadline - Date.now()),
+      intervalMs,
+    });
+  } catch (error) {
+    if (!(error instanceof PollTimeoutError)) throw error;
   }
+  if (failure) throw failure.error;
+  if (outcome === 'stable') return { value, stable: true };
   const [b, c] = counts.slice(-2);
   return { value, stable: counts.length >= 2 && b === c };
 }
@@ -344,15 +365,7 @@ async function lastCommand(
     `${t.root_service} ${t.root_operation}`,
   ]);
   const header = ['trace id', 'started (UTC)', 'duration', 'spans', 'error', 'root'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) {
-    io.out(
-      `${row
-        .map((cell, i) => (i === 2 || i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
-  }
+  for (const line of formatTable([header, ...rows], { right: [2, 3] })) io.out(`${line}\n`);
   return EXIT_CODES.ok;
 }
 
