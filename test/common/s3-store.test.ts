@@ -6,8 +6,9 @@
  * not signed with the other key or not addressed to the other bucket: a part that still used the local credentials
  * or the default bucket fails here instead of passing unnoticed.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { BucketAlreadyOwnedByYou, CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import { s3Settings } from '../../common/config.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { s3ClientConfig, S3Store } from '../../common/s3-store.ts';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
+import { dayKey, days, tiles, type Scene } from '../../imagery/scenes.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
 import { traceCommand, type TraceDocument } from '../../cli/trace/index.ts';
 import { uuidv7 } from '../../tracker/index.ts';
@@ -64,15 +66,41 @@ afterAll(async () => {
   await gate?.close();
 });
 
-/** The `lake` verb as a user runs it, in its own process with this environment. */
-function lake(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, ['cli/bin.js', 'lake', ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+/**
+ * The `lake` verb as a user runs it, in its own process with this environment. Asynchronously: the gate serves the
+ * child's requests from this process.
+ */
+async function lake(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['cli/bin.js', 'lake', ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { status: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string; message: string };
+    return {
+      status: failed.code ?? -1,
+      stdout: failed.stdout ?? '',
+      stderr: failed.stderr ?? failed.message,
+    };
+  }
+}
+
+/** A day and a tile with scenes in the other bucket's catalog, and an area inside that one tile. */
+async function tileWithScenes(): Promise<{ day: string; scenes: number; bbox: number[] }> {
+  for (const day of days()) {
+    const scenes = (await elsewhere().getJson<Scene[]>(dayKey(day))) ?? [];
+    const first = scenes[0];
+    if (!first) continue;
+    const index = Number(/_T(\d+)$/.exec(first.id)![1]);
+    const [west, south, east, north] = tiles().find((t) => t.index === index)!.bbox;
+    const onTile = scenes.filter((scene) => scene.id.endsWith(`_T${String(index).padStart(2, '0')}`));
+    return { day, scenes: onTile.length, bbox: [west + 0.1, south + 0.1, east - 0.1, north - 0.1] };
+  }
+  throw new Error(`no day with scenes in s3://${BUCKET}/catalog/`);
 }
 
 const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
@@ -132,14 +160,16 @@ async function putRaw(zone: 'events' | 'logs', document: unknown): Promise<strin
 describe('The lake, the ETL and the trace command on another S3 store', () => {
   it('runs a crop-statistics job through the listener, reading scenes from and writing results to the other bucket', async () => {
     listener = await startListener({ ...env, OBSERVATORY_ETL_CONCURRENCY: '2' });
-    job = await listener.runJob({ bbox: [0, 40, 5, 45], from: '2026-06-10', to: '2026-06-10' });
+    const tile = await tileWithScenes();
+    job = await listener.runJob({ bbox: tile.bbox, from: tile.day, to: tile.day });
     expect(job.status).toBe('done');
     expect(job.chunks).toMatchObject({ total: 1, done: 1, failed: 0 });
 
+    // The worker read the tile's scenes and their rasters from the other bucket, and wrote its row there.
     const row = await elsewhere().getJson<{ job_id: string; scenes: number; n_pixels: number }>(
       resultKey(job.id, 0),
     );
-    expect(row).toMatchObject({ job_id: job.id });
+    expect(row).toMatchObject({ job_id: job.id, scenes: tile.scenes });
     expect(row!.n_pixels).toBeGreaterThan(0);
     expect(await defaultStore().find(resultKey(job.id, 0))).toBeUndefined();
     expect(gate.refused()).toEqual([]);
@@ -151,12 +181,16 @@ describe('The lake, the ETL and the trace command on another S3 store', () => {
     const spanId = '0123456789abcdef';
     await putRaw('events', otlpLogs(searchEvent(eventId, user), job.trace_id, spanId));
 
-    const compacted = lake('compact', '--json');
+    const compacted = await lake('compact', '--json');
     expect(compacted.status, compacted.stderr).toBe(0);
     expect(JSON.parse(compacted.stdout)).toMatchObject({ events: expect.any(Number) });
     expect((JSON.parse(compacted.stdout) as { events: number }).events).toBeGreaterThanOrEqual(1);
 
-    const queried = lake('query', `SELECT event_id, user_id FROM events WHERE user_id = '${user}'`, '--json');
+    const queried = await lake(
+      'query',
+      `SELECT event_id, user_id FROM events WHERE user_id = '${user}'`,
+      '--json',
+    );
     expect(queried.status, queried.stderr).toBe(0);
     expect(JSON.parse(queried.stdout)).toEqual([{ event_id: eventId, user_id: user }]);
 
