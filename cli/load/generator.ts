@@ -3,6 +3,7 @@
  * jobs) at a fixed arrival rate, shows progress, and ends with counts, latency percentiles and sample trace IDs —
  * of failed requests too — read from each response's `traceresponse` header.
  */
+import { sleep } from '../../common/poll.ts';
 import { formatTable } from '../../common/table.ts';
 import { days, SATELLITES, scenesOf, tiles, TILE_DEGREES } from '../../imagery/scenes.ts';
 import { FAULT_HEADER, SERVICE_NAMES } from '../../services/config.ts';
@@ -127,7 +128,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   let lastProgress = started;
   for (let i = 0; i < total && !options.signal?.aborted; i++) {
     const due = started + i * interval;
-    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    if (due > Date.now()) await sleep(due - Date.now());
     const kind = pickKind(options.mix);
     const { url, init } = request(kind, options.url);
     const headers = new Headers(init.headers);
