@@ -16,7 +16,6 @@ import { etlConfig } from '../../etl/config.ts';
 import { sqsClient, type ChunkMessage } from '../../etl/sqs/queues.ts';
 import { findObjectContaining, promQuery, readObject, tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
-import { SEMCONV } from '../../common/names.ts';
 import { invocations, jobTrace, producers, startListener, type TestListener } from '../support/etl.ts';
 import { find, tree } from '../support/trace-tree.ts';
 
