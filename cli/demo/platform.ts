@@ -25,6 +25,12 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a service may take to listen. Generous on purpose: each loads the SDK, the AWS SDK and (the listener)
+ * DuckDB, which takes seconds of wall time on a busy 2-core machine.
+ */
+const LISTEN_TIMEOUT_MS = 90_000;
+
 const DOWNSTREAM: ServiceName[] = ['catalog', 'downloads', 'users'];
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
@@ -108,8 +114,13 @@ async function startService(
       reject(new Error(`${name} exited (code ${code}) before listening; see ${join(logDir, `${name}.log`)}`)),
     );
     setTimeout(
-      () => reject(new Error(`${name} did not listen within 30 s; see ${join(logDir, `${name}.log`)}`)),
-      30_000,
+      () =>
+        reject(
+          new Error(
+            `${name} did not listen within ${LISTEN_TIMEOUT_MS / 1000} s; see ${join(logDir, `${name}.log`)}`,
+          ),
+        ),
+      LISTEN_TIMEOUT_MS,
     ).unref();
   });
 }
