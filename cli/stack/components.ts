@@ -148,6 +148,8 @@ export function componentSpecs(config: StackConfig, binaries: Binaries): Compone
         `--storage.tsdb.path=${join(dataDir, 'prometheus')}`,
         '--storage.tsdb.retention.time=2d',
         `--web.listen-address=127.0.0.1:${prometheus.port}`,
+        // Span-metric exemplars (a trace ID per latency bucket) for the UI's latency panels.
+        '--enable-feature=exemplar-storage',
       ],
       env: {},
       port: prometheus.port,
