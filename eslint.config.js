@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.observatory/', '**/fixtures/**'] },
+  { ignores: ['node_modules/', '.observatory/', '**/fixtures/**', 'ui/dist/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -8,6 +8,7 @@ import { demoConfig } from '../services/config.ts';
 import { demo } from './demo/demo.ts';
 import { LAKE_USAGE, lakeCommand } from './lake/index.ts';
 import { TRACE_USAGE, traceCommand } from './trace/index.ts';
+import { UI_USAGE, uiCommand } from './ui/index.ts';
 import { DEFAULT_MIX, formatReport, parseMix, runLoad } from './load/load.ts';
 import { COMPONENT_ORDER, type ComponentName } from './stack/components.ts';
 import { StackError } from './stack/errors.ts';
@@ -34,6 +35,7 @@ const USAGE = `usage: observatory <command>
   stack logs [component] [-n N]  the last N (default 50) lines of a component's log
 ${usageLines(LAKE_USAGE, '  lake')}
 ${usageLines(TRACE_USAGE, '  trace')}
+${usageLines(UI_USAGE, '  ui')}
 `;
 
 /** Errors of usage: printed with the usage, exit code 2. */
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'load') return loadCommand(argv.slice(1));
   if (command === 'lake') return lakeCommand(argv.slice(1));
   if (command === 'trace') return traceCommand(argv.slice(1));
+  if (command === 'ui') return uiCommand(argv.slice(1));
   throw new UsageError(`unknown command ${JSON.stringify(command)}`);
 }
 

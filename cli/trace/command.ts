@@ -10,7 +10,7 @@ import { buildDocument } from './model.ts';
 import { formatMs, renderText } from './render.ts';
 import { SignalReader, StoreUnavailableError } from './SignalReader.ts';
 import { parseTraceId, TraceIdError } from './trace-id.ts';
-import type { EventEntry, LogEntry } from './types.ts';
+import type { EventEntry, LogEntry, TraceDocument, TraceListing } from './types.ts';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -181,15 +181,28 @@ async function settle<T>(
   return { value, stable: counts.length >= 2 && b === c };
 }
 
-async function showTrace(
+/** What a lookup found: the document, or nothing (with whether it was waited for). */
+export type TraceLookup =
+  | { found: false; waitSeconds: number }
+  | {
+      found: true;
+      document: TraceDocument;
+      /** Set when the S3 store could not be read: the document then has no logs or events. */
+      storeProblem: string | undefined;
+    };
+
+/**
+ * The `--json` document of one trace: its spans from Jaeger, its logs and events from the S3 store. With a wait,
+ * polls until the trace and its logs and events stop growing (or the wait ends). The CLI and `observatory ui`
+ * both render this one model.
+ */
+export async function buildTraceDocument(
   traceId: string,
-  waitSeconds: number,
-  json: boolean,
-  jaeger: JaegerClient,
   config: TraceConfig,
-  io: TraceIo,
-): Promise<number> {
-  const say = (message: string) => io.err(`observatory trace: ${message}\n`);
+  options: { waitSeconds?: number; jaeger?: JaegerClient } = {},
+): Promise<TraceLookup> {
+  const waitSeconds = options.waitSeconds ?? 0;
+  const jaeger = options.jaeger ?? new JaegerClient(config.jaegerUrl, config.requestTimeoutMs);
   const deadline = Date.now() + waitSeconds * 1000;
   const notes: string[] = [];
   let trace: JaegerTrace | undefined;
@@ -205,22 +218,7 @@ async function showTrace(
     trace = value;
     if (trace && !stable) notes.push(`the trace was still growing when the wait (${waitSeconds} s) ended`);
   }
-  if (!trace) {
-    if (waitSeconds > 0) {
-      say(
-        `trace ${traceId}: not arrived yet (waited ${waitSeconds} s). Spans reach Jaeger in batches ` +
-          `(OTEL_BSP_SCHEDULE_DELAY, 5 s by default); if the request is older than that, it may have been evicted: ` +
-          `Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory.`,
-      );
-      return EXIT_CODES.notArrived;
-    }
-    say(
-      `trace ${traceId}: not found — Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory ` +
-        `(OBSERVATORY_JAEGER_MAX_TRACES), so an older one may have been evicted; one sent in the last few seconds ` +
-        `may not have arrived yet: try --wait 30.`,
-    );
-    return EXIT_CODES.notFound;
-  }
+  if (!trace) return { found: false, waitSeconds };
 
   const startMs = Math.min(...trace.spans.map((s) => s.startTime)) / 1000;
   const endMs = Math.max(...trace.spans.map((s) => s.startTime + s.duration)) / 1000;
@@ -256,8 +254,36 @@ async function showTrace(
     storeProblem = error.message;
     notes.push(`logs and events unknown: ${error.message}`);
   }
+  return { found: true, document: buildDocument(trace, logs, events, notes), storeProblem };
+}
 
-  const doc = buildDocument(trace, logs, events, notes);
+async function showTrace(
+  traceId: string,
+  waitSeconds: number,
+  json: boolean,
+  jaeger: JaegerClient,
+  config: TraceConfig,
+  io: TraceIo,
+): Promise<number> {
+  const say = (message: string) => io.err(`observatory trace: ${message}\n`);
+  const lookup = await buildTraceDocument(traceId, config, { waitSeconds, jaeger });
+  if (!lookup.found) {
+    if (waitSeconds > 0) {
+      say(
+        `trace ${traceId}: not arrived yet (waited ${waitSeconds} s). Spans reach Jaeger in batches ` +
+          `(OTEL_BSP_SCHEDULE_DELAY, 5 s by default); if the request is older than that, it may have been evicted: ` +
+          `Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory.`,
+      );
+      return EXIT_CODES.notArrived;
+    }
+    say(
+      `trace ${traceId}: not found — Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory ` +
+        `(OBSERVATORY_JAEGER_MAX_TRACES), so an older one may have been evicted; one sent in the last few seconds ` +
+        `may not have arrived yet: try --wait 30.`,
+    );
+    return EXIT_CODES.notFound;
+  }
+  const { document: doc, storeProblem } = lookup;
   if (json) io.out(`${JSON.stringify(doc, null, 2)}\n`);
   else {
     const env = io.env ?? process.env;
@@ -270,7 +296,9 @@ async function showTrace(
     say(`logs and events unavailable: ${storeProblem}`);
     return EXIT_CODES.storeUnavailable;
   }
-  if (logs.length === 0 && events.length === 0) {
+  if (doc.logs.length === 0 && doc.events.length === 0) {
+    const startMs = Date.parse(doc.summary.start_time);
+    const endMs = Date.parse(doc.summary.end_time);
     const window = (ms: number) => new Date(ms).toISOString();
     say(
       `no logs/events found for this trace (looked in ${config.logsPrefix} and ${config.eventsPrefix} for objects that ` +
@@ -282,15 +310,7 @@ async function showTrace(
   return EXIT_CODES.ok;
 }
 
-export interface TraceListing {
-  trace_id: string;
-  start_time: string;
-  duration_ms: number;
-  span_count: number;
-  error: boolean;
-  root_service: string;
-  root_operation: string;
-}
+export type { TraceListing };
 
 async function lastCommand(
   jaeger: JaegerClient,
@@ -358,7 +378,8 @@ async function lastCommand(
   return EXIT_CODES.ok;
 }
 
-function listingOf(trace: JaegerTrace): TraceListing {
+/** One line of `trace --last`: a trace's ID, start, duration, span count, error and root. */
+export function listingOf(trace: JaegerTrace): TraceListing {
   const ids = new Set(trace.spans.map((s) => s.spanID));
   const start = Math.min(...trace.spans.map((s) => s.startTime));
   const end = Math.max(...trace.spans.map((s) => s.startTime + s.duration));

@@ -137,6 +137,8 @@ function toNode(span: JaegerSpan, trace: JaegerTrace, traceStart: number): SpanN
     exceptions.push({
       type: fields['exception.type'] === undefined ? null : String(fields['exception.type']),
       message: fields['exception.message'] === undefined ? null : String(fields['exception.message']),
+      stacktrace:
+        fields['exception.stacktrace'] === undefined ? null : String(fields['exception.stacktrace']),
     });
   }
   const statusCode = String(attributes['otel.status_code'] ?? '').toUpperCase();
