@@ -151,11 +151,8 @@ export async function dashboardPage(root: HTMLElement, uid: string): Promise<voi
   for (const variable of varList) {
     const chosen = params.getAll(`var-${variable.name}`);
     values.set(variable.name, chosen.length > 0 ? chosen : [ALL]);
-    const select = h('select', {
-      name: `var-${variable.name}`,
-      multiple: variable.multi ?? false,
-      'aria-label': variable.name,
-    });
+    // One value or All (the URL may still carry several, as Grafana's multi-value variables do).
+    const select = h('select', { name: `var-${variable.name}`, 'aria-label': variable.name });
     variables.append(h('label', { class: 'variable' }, `${variable.label ?? variable.name} `, select));
     const options = await variableOptions(variable, values, durationSeconds(range.value)).catch(
       () => [] as string[],

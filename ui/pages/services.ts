@@ -19,7 +19,7 @@ export async function servicesPage(root: HTMLElement): Promise<void> {
   try {
     map = await getJson<ServiceMap>('/api/service-map');
   } catch (error) {
-    root.append(message('error', (error as ApiFailure).message));
+    replace(root, h('h1', {}, 'Service map'), message('error', (error as ApiFailure).message));
     root.dataset.state = 'error';
     return;
   }

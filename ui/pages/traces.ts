@@ -145,7 +145,7 @@ function table(traces: TraceListing[]): HTMLElement {
       traces.map((t) =>
         h(
           'tr',
-          { class: t.error ? 'error' : null, 'data-trace-id': t.trace_id },
+          { class: t.error ? 'error' : null, 'data-trace-id': t.trace_id, 'data-duration-ms': t.duration_ms },
           h('td', { class: 'nowrap' }, formatTime(t.start_time)),
           h(
             'td',

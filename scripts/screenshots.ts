@@ -1,0 +1,64 @@
+/**
+ * Regenerates the screenshots docs/ui.md shows (docs/images/*.png) from a running console with data in it:
+ *   npm run demo            (in one terminal; it starts the console and traffic)
+ *   node scripts/screenshots.ts [--url http://127.0.0.1:8686]
+ * Uses the system Chromium, like the browser tests (test/support/browser.ts); nothing downloads a browser.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../cli/stack/config.ts';
+import type { TraceListing } from '../cli/trace/index.ts';
+import { launchBrowser, settled } from '../test/support/browser.ts';
+
+const { values } = parseArgs({ options: { url: { type: 'string', default: 'http://127.0.0.1:8686' } } });
+const base = values.url!.replace(/\/+$/, '');
+const out = join(REPO_ROOT, 'docs', 'images');
+
+async function newest(query: Record<string, string>): Promise<string> {
+  const response = await fetch(
+    `${base}/api/traces?${new URLSearchParams({ limit: '5', lookback: '1h', ...query })}`,
+  );
+  const traces = (await response.json()) as TraceListing[] | { error: string };
+  if (!Array.isArray(traces) || traces.length === 0) {
+    throw new Error(`no trace for ${JSON.stringify(query)} at ${base}: is \`npm run demo\` running?`);
+  }
+  return traces[0]!.trace_id;
+}
+
+const search = await newest({ service: 'catalog', operation: 'GET /scenes' });
+const job = await newest({ service: 'etl-listener', operation: 'etl.job crop_stats' }).catch(() => undefined);
+const pages: [string, string, { fullPage?: boolean; width?: number; height?: number }][] = [
+  ['trace', `/traces/${search}`, { height: 900 }],
+  ...(job ? ([['trace-etl-job', `/traces/${job}`, { height: 900 }]] as const) : []),
+  ['traces', '/traces?lookback=15m', {}],
+  ['services', '/services', {}],
+  ['dashboards', '/dashboards', { height: 420 }],
+  ['dashboard-services', '/dashboards/observatory-services?from=15m', { fullPage: true }],
+  ['lake', '/lake', { height: 640 }],
+  ['trace-narrow', `/traces/${search}`, { width: 400, height: 800 }],
+];
+
+mkdirSync(out, { recursive: true });
+const browser = await launchBrowser();
+try {
+  for (const [name, path, options] of pages) {
+    const page = await browser.newPage();
+    await page.setViewport({ width: options.width ?? 1280, height: options.height ?? 760 });
+    await page.goto(`${base}${path}`, { waitUntil: 'load' });
+    await settled(page);
+    await page
+      .waitForFunction(() => document.querySelectorAll('.panel[data-state="loading"]').length === 0, {
+        timeout: 30_000,
+      })
+      .catch(() => undefined);
+    if (name.startsWith('trace'))
+      await page.click('.row.span[data-critical="true"]:last-of-type').catch(() => undefined);
+    const file = join(out, `${name}.png`) as `${string}.png`;
+    await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
+    process.stderr.write(`wrote ${file}\n`);
+    await page.close();
+  }
+} finally {
+  await browser.close();
+}
