@@ -28,9 +28,10 @@ async function newest(query: Record<string, string>): Promise<string> {
 
 const search = await newest({ service: 'catalog', operation: 'GET /scenes' });
 const job = await newest({ service: 'etl-listener', operation: 'etl.job crop_stats' }).catch(() => undefined);
-const pages: [string, string, { fullPage?: boolean; width?: number; height?: number }][] = [
+type Shot = [string, string, { fullPage?: boolean; width?: number; height?: number }];
+const pages: Shot[] = [
   ['trace', `/traces/${search}`, { height: 900 }],
-  ...(job ? ([['trace-etl-job', `/traces/${job}`, { height: 900 }]] as const) : []),
+  ...(job ? [['trace-etl-job', `/traces/${job}`, { height: 900 }] as Shot] : []),
   ['traces', '/traces?lookback=15m', {}],
   ['services', '/services', {}],
   ['dashboards', '/dashboards', { height: 420 }],
