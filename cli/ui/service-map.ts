@@ -24,7 +24,8 @@ export async function serviceMap(config: UiConfig, jaeger: JaegerClient): Promis
       `Jaeger's dependencies could not be read (${(error as Error).message}); derived from recent traces`,
     );
   }
-  links = links.filter((l) => !IGNORED.has(l.parent) && !IGNORED.has(l.child));
+  // A service calling itself is a span's child in the same process: not a call between services.
+  links = links.filter((l) => !IGNORED.has(l.parent) && !IGNORED.has(l.child) && l.parent !== l.child);
   if (links.length === 0) {
     source = 'recent-traces';
     links = await linksFromTraces(config, jaeger);

@@ -478,28 +478,32 @@ async function loadExemplars(targets: Target[], exprs: string[], range: Range): 
   return [...byTrace.values()].sort((a, b) => b.time - a.time).slice(0, 200);
 }
 
-/** Exemplars as links over the plot: each opens its trace. */
+/** Exemplars as links over the plot, each opening its trace; made once per chart, moved on each redraw. */
 function placeExemplars(u: uPlot, exemplars: Exemplar[]): void {
   let layer = u.over.querySelector<HTMLElement>('.exemplars');
   if (!layer) {
     layer = h('div', { class: 'exemplars' });
+    for (const e of exemplars) {
+      const link = h('a', {
+        class: 'exemplar',
+        href: `/traces/${e.traceId}`,
+        title: `exemplar: ${formatUnit(e.value, 'ms')} at ${new Date(e.time * 1000).toISOString()} — trace ${e.traceId}`,
+        'data-trace-id': e.traceId,
+      });
+      // The plot's own handlers (cursor, drag to zoom) must not swallow the click.
+      link.addEventListener('mousedown', (event) => event.stopPropagation());
+      layer.append(link);
+    }
     u.over.append(layer);
   }
   const [min, max] = [u.scales.x!.min!, u.scales.x!.max!];
-  replace(
-    layer,
-    ...exemplars
-      .filter((e) => e.time >= min && e.time <= max && Number.isFinite(e.value))
-      .map((e) => {
-        const left = u.valToPos(e.time, 'x');
-        const top = u.valToPos(Math.min(e.value, u.scales.y!.max ?? e.value), 'y');
-        return h('a', {
-          class: 'exemplar',
-          href: `/traces/${e.traceId}`,
-          style: `left:${left}px;top:${top}px`,
-          title: `exemplar: ${formatUnit(e.value, 'ms')} at ${new Date(e.time * 1000).toISOString()} — trace ${e.traceId}`,
-          'data-trace-id': e.traceId,
-        });
-      }),
-  );
+  const links = layer.querySelectorAll<HTMLElement>('a.exemplar');
+  exemplars.forEach((e, i) => {
+    const link = links[i]!;
+    const visible = e.time >= min && e.time <= max && Number.isFinite(e.value);
+    link.hidden = !visible;
+    if (!visible) return;
+    link.style.left = `${u.valToPos(e.time, 'x')}px`;
+    link.style.top = `${u.valToPos(Math.min(e.value, u.scales.y!.max ?? e.value), 'y')}px`;
+  });
 }

@@ -219,7 +219,11 @@ function renderWaterfall(
         h('span', { class: 'bar', style: `left:${left}%;width:${width}%;background:${color}` }),
         h(
           'span',
-          { class: 'duration', style: `left:${Math.min(left + width, 88)}%` },
+          {
+            class: 'duration',
+            // Right of the bar when there is room, else left of it.
+            style: left + width > 75 ? `right:${100 - left}%;margin-right:4px` : `left:${left + width}%`,
+          },
           formatMs(span.duration_ms),
         ),
       ),
