@@ -8,9 +8,9 @@ import { ApiFailure, getJson } from '../lib/api.ts';
 import { h, message, replace, svg } from '../lib/dom.ts';
 import { colorOf, formatMs, formatUnit } from '../lib/format.ts';
 
-const NODE_W = 170;
+const NODE_W = 220;
 const NODE_H = 64;
-const COL_GAP = 150;
+const COL_GAP = 250;
 const ROW_GAP = 28;
 
 export async function servicesPage(root: HTMLElement): Promise<void> {
@@ -82,6 +82,8 @@ function drawing(map: ServiceMap): HTMLElement {
   const height = Math.max(...[...positions.values()].map((p) => p.y)) + NODE_H + 20;
   const root = svg('svg', {
     viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
     class: 'service-map',
     role: 'img',
     'aria-label': 'service map',
@@ -120,13 +122,13 @@ function edgeShape(edge: ServiceEdge, positions: Map<string, { x: number; y: num
   const mx = (x1 + x2) / 2;
   const d = forward ? `M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2} ${y2}` : `M ${x1} ${y1} L ${x2} ${y2}`;
   const bad = (edge.callee.error_rate ?? 0) > 0.05;
-  const label = svg('text', {
-    x: forward ? x2 - 8 : mx + 6,
-    y: y2 - 6,
-    'text-anchor': forward ? 'end' : 'start',
-    class: 'edge-label',
-  });
-  label.textContent = `${edge.calls} calls · ${stats(edge.callee)}`;
+  // Two short lines at the middle of the curve: the calls seen, then the callee's numbers.
+  const label = svg('text', { x: mx, y: (y1 + y2) / 2 - 10, 'text-anchor': 'middle', class: 'edge-label' });
+  const calls = svg('tspan', { x: mx, dy: 0 });
+  calls.textContent = `${edge.calls} calls`;
+  const numbers = svg('tspan', { x: mx, dy: 12 });
+  numbers.textContent = stats(edge.callee);
+  label.append(calls, numbers);
   const group = svg(
     'g',
     { class: `edge${bad ? ' bad' : ''}`, 'data-from': edge.from, 'data-to': edge.to },
