@@ -199,7 +199,12 @@ export type TraceLookup =
 export async function buildTraceDocument(
   traceId: string,
   config: TraceConfig,
-  options: { waitSeconds?: number; jaeger?: JaegerClient } = {},
+  options: {
+    waitSeconds?: number;
+    jaeger?: JaegerClient;
+    /** Read the logs and events from the S3 store (slower than the spans). @default true */
+    signals?: boolean;
+  } = {},
 ): Promise<TraceLookup> {
   const waitSeconds = options.waitSeconds ?? 0;
   const jaeger = options.jaeger ?? new JaegerClient(config.jaegerUrl, config.requestTimeoutMs);
@@ -219,6 +224,9 @@ export async function buildTraceDocument(
     if (trace && !stable) notes.push(`the trace was still growing when the wait (${waitSeconds} s) ended`);
   }
   if (!trace) return { found: false, waitSeconds };
+  if (options.signals === false) {
+    return { found: true, document: buildDocument(trace, [], [], notes), storeProblem: undefined };
+  }
 
   const startMs = Math.min(...trace.spans.map((s) => s.startTime)) / 1000;
   const endMs = Math.max(...trace.spans.map((s) => s.startTime + s.duration)) / 1000;

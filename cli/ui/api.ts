@@ -76,7 +76,8 @@ export class Api {
     const get = method === 'GET';
     if (get && path === '/api/traces') return ok(await this.traces(url.searchParams));
     if (get && path.startsWith('/api/traces/')) {
-      return ok(await this.trace(decodeURIComponent(path.slice('/api/traces/'.length))));
+      const signals = url.searchParams.get('signals') !== '0';
+      return ok(await this.trace(decodeURIComponent(path.slice('/api/traces/'.length)), signals));
     }
     if (get && path === '/api/services') return ok(await this.services(url.searchParams.get('service')));
     if (get && path === '/api/service-map') return ok(await serviceMap(this.config, this.jaeger));
@@ -98,7 +99,8 @@ export class Api {
     throw new ApiError(404, `no API at ${path}`);
   }
 
-  private async trace(input: string): Promise<unknown> {
+  /** The `trace --json` document; without signals, spans only (Jaeger answers fast, the S3 store less so). */
+  private async trace(input: string, signals: boolean): Promise<unknown> {
     let traceId: string;
     try {
       traceId = parseTraceId(input);
@@ -106,7 +108,7 @@ export class Api {
       if (error instanceof TraceIdError) throw new ApiError(400, error.message);
       throw error;
     }
-    const lookup = await buildTraceDocument(traceId, this.config.trace, { jaeger: this.jaeger });
+    const lookup = await buildTraceDocument(traceId, this.config.trace, { jaeger: this.jaeger, signals });
     if (!lookup.found) {
       throw new ApiError(
         404,

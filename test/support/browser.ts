@@ -69,12 +69,12 @@ export async function watchedPage(
   return { page, problems };
 }
 
-/** Waits until the page's content says it has finished (data-state set and not loading/running). */
+/** Waits until the page's content says it has finished (data-state set, and not running or partly loaded). */
 export async function settled(page: Page, timeoutMs = 30_000): Promise<string> {
   await page.waitForFunction(
     () => {
       const state = document.getElementById('content')?.dataset.state;
-      return state !== undefined && state !== 'running';
+      return state !== undefined && state !== 'running' && state !== 'partial';
     },
     { timeout: timeoutMs },
   );

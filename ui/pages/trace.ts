@@ -13,23 +13,51 @@ type Signal = { kind: 'log'; entry: LogEntry } | { kind: 'event'; entry: EventEn
 
 export async function tracePage(root: HTMLElement, input: string): Promise<void> {
   root.append(h('p', { class: 'loading' }, `Loading trace ${input}…`));
+  const path = `/api/traces/${encodeURIComponent(input)}`;
+  // The spans first (Jaeger answers in milliseconds), then the same document with the logs and events, which are
+  // read from the S3 store.
   let doc: TraceDocument;
   try {
-    doc = await getJson<TraceDocument>(`/api/traces/${encodeURIComponent(input)}`);
+    doc = await getJson<TraceDocument>(`${path}?signals=0`);
   } catch (error) {
-    const failure = error as ApiFailure;
-    root.dataset.state = failure.status === 404 ? 'not-found' : 'error';
-    const title =
-      failure.status === 404 ? 'Trace not found' : failure.status === 400 ? 'Not a trace ID' : 'Error';
-    replace(
-      root,
-      h('h1', {}, title),
-      message(failure.status === 404 ? 'empty' : 'error', failure.message),
-      h('p', {}, 'Recent traces are on the ', h('a', { href: '/traces' }, 'traces page'), '.'),
-    );
+    showFailure(root, error as ApiFailure);
     return;
   }
   document.title = `Trace ${doc.trace_id.slice(0, 8)} · Observatory`;
+  render(
+    root,
+    doc,
+    h('p', { class: 'loading', id: 'signals-loading' }, 'Reading its logs and events from the S3 store…'),
+  );
+  root.dataset.state = 'partial';
+  try {
+    doc = await getJson<TraceDocument>(path);
+  } catch (error) {
+    root
+      .querySelector('#signals-loading')
+      ?.replaceWith(message('error', `Logs and events: ${(error as ApiFailure).message}`));
+    root.dataset.state = 'loaded';
+    return;
+  }
+  const selected = root.querySelector<HTMLElement>('.row.span.selected')?.dataset.spanId;
+  render(root, doc, null);
+  if (selected) root.querySelector<HTMLElement>(`.row.span[data-span-id="${selected}"]`)?.click();
+  root.dataset.state = 'loaded';
+}
+
+function showFailure(root: HTMLElement, failure: ApiFailure): void {
+  root.dataset.state = failure.status === 404 ? 'not-found' : 'error';
+  const title =
+    failure.status === 404 ? 'Trace not found' : failure.status === 400 ? 'Not a trace ID' : 'Error';
+  replace(
+    root,
+    h('h1', {}, title),
+    message(failure.status === 404 ? 'empty' : 'error', failure.message),
+    h('p', {}, 'Recent traces are on the ', h('a', { href: '/traces' }, 'traces page'), '.'),
+  );
+}
+
+function render(root: HTMLElement, doc: TraceDocument, pending: HTMLElement | null): void {
   const signals = signalsBySpan(doc);
   const details = h(
     'aside',
@@ -42,11 +70,11 @@ export async function tracePage(root: HTMLElement, input: string): Promise<void>
   replace(
     root,
     summary(doc),
+    pending,
     h('section', { class: 'trace-body' }, waterfall, details),
-    unplaced(doc),
-    allSignals(doc),
+    pending ? null : unplaced(doc),
+    pending ? null : allSignals(doc),
   );
-  root.dataset.state = 'loaded';
 }
 
 function summary(doc: TraceDocument): HTMLElement {
