@@ -15,19 +15,25 @@ const { values } = parseArgs({ options: { url: { type: 'string', default: 'http:
 const base = values.url!.replace(/\/+$/, '');
 const out = join(REPO_ROOT, 'docs', 'images');
 
-async function newest(query: Record<string, string>): Promise<string> {
+/** A finished trace: the one with the most spans among the newest that started at least 20 s ago. */
+async function recent(query: Record<string, string>): Promise<string> {
   const response = await fetch(
-    `${base}/api/traces?${new URLSearchParams({ limit: '5', lookback: '1h', ...query })}`,
+    `${base}/api/traces?${new URLSearchParams({ limit: '30', lookback: '1h', ...query })}`,
   );
   const traces = (await response.json()) as TraceListing[] | { error: string };
-  if (!Array.isArray(traces) || traces.length === 0) {
-    throw new Error(`no trace for ${JSON.stringify(query)} at ${base}: is \`npm run demo\` running?`);
+  const settled = Array.isArray(traces)
+    ? traces.filter((t) => Date.parse(t.start_time) < Date.now() - 20_000).slice(0, 10)
+    : [];
+  if (settled.length === 0) {
+    throw new Error(
+      `no finished trace for ${JSON.stringify(query)} at ${base}: is \`npm run demo\` running?`,
+    );
   }
-  return traces[0]!.trace_id;
+  return settled.sort((a, b) => b.span_count - a.span_count)[0]!.trace_id;
 }
 
-const search = await newest({ service: 'catalog', operation: 'GET /scenes' });
-const job = await newest({ service: 'etl-listener', operation: 'etl.job crop_stats' }).catch(() => undefined);
+const search = await recent({ service: 'gateway', operation: 'GET /api/scenes' });
+const job = await recent({ service: 'etl-listener', operation: 'etl.job crop_stats' }).catch(() => undefined);
 type Shot = [string, string, { fullPage?: boolean; width?: number; height?: number }];
 const pages: Shot[] = [
   ['trace', `/traces/${search}`, { height: 900 }],

@@ -249,8 +249,13 @@ function renderWaterfall(
           'span',
           {
             class: 'duration',
-            // Right of the bar when there is room, else left of it.
-            style: left + width > 75 ? `right:${100 - left}%;margin-right:4px` : `left:${left + width}%`,
+            // Right of the bar when there is room, else left of it, else inside its end.
+            style:
+              left + width <= 82
+                ? `left:${left + width}%`
+                : left >= 14
+                  ? `right:${100 - left}%;margin-right:4px`
+                  : `right:${Math.max(100 - left - width, 0)}%;margin-right:4px;color:#fff`,
           },
           formatMs(span.duration_ms),
         ),

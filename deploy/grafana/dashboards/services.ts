@@ -51,7 +51,7 @@ export function servicesDashboard(): Dashboard {
       timeseries(
         'Error ratio',
         'percentunit',
-        [{ expr: `${orZero(errors, requests)} / ${requests}`, legend: '{{service_name}} {{http_route}}' }],
+        [{ expr: `(${orZero(errors, requests)}) / ${requests}`, legend: '{{service_name}} {{http_route}}' }],
         'Share of server spans with error status. 0 when a route has had no error in the window.',
       ),
     )
