@@ -15,7 +15,7 @@ const { values } = parseArgs({ options: { url: { type: 'string', default: 'http:
 const base = values.url!.replace(/\/+$/, '');
 const out = join(REPO_ROOT, 'docs', 'images');
 
-/** A finished trace: the one with the most spans among the newest that started at least 20 s ago. */
+/** A finished trace: among the newest that started at least 20 s ago, one without errors and with the most spans. */
 async function recent(query: Record<string, string>): Promise<string> {
   const response = await fetch(
     `${base}/api/traces?${new URLSearchParams({ limit: '30', lookback: '1h', ...query })}`,
@@ -29,7 +29,8 @@ async function recent(query: Record<string, string>): Promise<string> {
       `no finished trace for ${JSON.stringify(query)} at ${base}: is \`npm run demo\` running?`,
     );
   }
-  return settled.sort((a, b) => b.span_count - a.span_count)[0]!.trace_id;
+  return settled.sort((a, b) => Number(a.error) - Number(b.error) || b.span_count - a.span_count)[0]!
+    .trace_id;
 }
 
 const search = await recent({ service: 'gateway', operation: 'GET /api/scenes' });
@@ -59,8 +60,11 @@ try {
         timeout: 30_000,
       })
       .catch(() => undefined);
-    if (name.startsWith('trace'))
-      await page.click('.row.span[data-critical="true"]:last-of-type').catch(() => undefined);
+    // A span's details open on the wide trace pages, as after a click.
+    if (name === 'trace' || name === 'trace-etl-job') {
+      const row = name === 'trace' ? '.row.span[data-service="catalog"]' : '.row.span[data-attempt="1"]';
+      await page.click(row).catch(() => undefined);
+    }
     const file = join(out, `${name}.png`) as `${string}.png`;
     await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
     process.stderr.write(`wrote ${file}\n`);
