@@ -5,6 +5,9 @@
  * page throwing in the console. Screenshots of each page land in .observatory/screenshots/.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoad } from '../../cli/load/load.ts';
@@ -371,6 +374,48 @@ describe('the dashboards', () => {
     expect(await page.$eval('#trace-id', (el) => el.textContent)).toBe(traceId);
     expect(watched.problems).toEqual([]);
   }, 180_000);
+});
+
+describe('a dashboard with a panel type the console does not draw', () => {
+  it('says so in that panel, and draws the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'observatory-dashboards-'));
+    writeFileSync(
+      join(dir, 'mixed.json'),
+      JSON.stringify({
+        uid: 'test-mixed',
+        title: 'Mixed',
+        time: { from: 'now-15m', to: 'now' },
+        panels: [
+          { type: 'piechart', title: 'A pie', gridPos: { x: 0, y: 0, w: 12, h: 8 } },
+          {
+            type: 'stat',
+            title: 'Targets up',
+            gridPos: { x: 12, y: 0, w: 12, h: 8 },
+            targets: [{ refId: 'A', expr: 'sum(up)' }],
+          },
+        ],
+      }),
+    );
+    const other = await startUi({ ...uiConfig(), port: 0, dashboardsDir: dir });
+    try {
+      const watched = await watchedPage(browser);
+      opened.push(watched);
+      await watched.page.goto(`${other.url}/dashboards/test-mixed`, { waitUntil: 'load' });
+      expect(await settled(watched.page)).toBe('loaded');
+      const pie = await watched.page.$eval('.panel[data-panel-type="piechart"]', (el) => ({
+        state: (el as HTMLElement).dataset.state,
+        text: el.textContent,
+      }));
+      expect(pie.state).toBe('unsupported');
+      expect(pie.text).toContain('Panel type "piechart" is not rendered in this console');
+      expect(
+        await watched.page.$eval('.panel[data-panel-type="stat"]', (el) => (el as HTMLElement).dataset.state),
+      ).toBe('data');
+    } finally {
+      await other.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the service map', () => {
