@@ -1,5 +1,5 @@
 export { compact, compactAll, unprocessedKeys, typedColumns } from './compact.ts';
-export { queryLake } from './query.ts';
+export { queryLake, ReadOnlyQueryError } from './query.ts';
 export { formatJson, formatTable } from './format.ts';
 export { athenaDdl } from './athena.ts';
 export { lakeConfig } from './config.ts';

@@ -4,7 +4,7 @@
  * query written against the registry does not fail on an empty or young lake.
  */
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { propertyColumns, type ColumnType } from '../tracker/index.ts';
 import { syncPrefix } from './cache.ts';
 import { sqlString } from './compact.ts';
@@ -19,7 +19,15 @@ export interface QueryOptions {
   config?: LakeConfig;
   /** Mirror the curated objects into the cache before querying; false queries what the cache already has. @default true */
   sync?: boolean;
+  /**
+   * Untrusted SQL: only one SELECT statement runs, and DuckDB may read no file outside the lake's cache folder (no
+   * read_csv('/etc/…'), no ATTACH, no extension installs). Anything else throws ReadOnlyQueryError. @default false
+   */
+  readOnly?: boolean;
 }
+
+/** The SQL was refused by a read-only query: the message says why. */
+export class ReadOnlyQueryError extends Error {}
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -71,7 +79,9 @@ export async function queryLake(sql: string, options: QueryOptions = {}): Promis
         dt: 'DATE',
       },
     );
-    const reader = await connection.runAndReadAll(sql);
+    const reader = options.readOnly
+      ? await runReadOnly(connection, sql, config.cacheDir)
+      : await connection.runAndReadAll(sql);
     const columns = reader.columnNames();
     const types = reader.columnTypes().map((t) => String(t));
     const rows = reader.getRowObjectsJson().map((row) => {
@@ -84,6 +94,24 @@ export async function queryLake(sql: string, options: QueryOptions = {}): Promis
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** Locks the connection down to reading the cache folder, then runs `sql` if DuckDB parses it as one SELECT. */
+async function runReadOnly(connection: DuckDBConnection, sql: string, cacheDir: string) {
+  await connection.run(`SET allowed_directories = [${sqlString(cacheDir)}]`);
+  await connection.run('SET enable_external_access = false');
+  await connection.run('SET lock_configuration = true');
+  const statements = await connection.extractStatements(sql);
+  if (statements.count !== 1) {
+    throw new ReadOnlyQueryError(`expected exactly one statement, got ${statements.count}`);
+  }
+  const prepared = await statements.prepare(0);
+  if (prepared.statementType !== StatementType.SELECT) {
+    throw new ReadOnlyQueryError(
+      `only a SELECT (or WITH … SELECT) query may run here, not a ${StatementType[prepared.statementType]} statement`,
+    );
+  }
+  return prepared.runAndReadAll();
 }
 
 /** 64-bit integers come back as strings (JSON has no int64); small ones read better as numbers. */
