@@ -33,7 +33,9 @@ export class LatencySketch {
     let seen = 0;
     for (let i = 0; i < BUCKETS; i++) {
       seen += this.counts[i]!;
-      if (seen >= rank) return Math.min(this.max, i === 0 ? MIN : MIN * GROWTH ** i);
+      // The last bucket is open-ended: its values are only bounded by the largest one seen.
+      if (seen >= rank)
+        return i === BUCKETS - 1 ? this.max : Math.min(this.max, i === 0 ? MIN : MIN * GROWTH ** i);
     }
     return this.max;
   }
