@@ -81,11 +81,12 @@ app.post(
         `the job would have ${count} chunks (tiles × days); at most ${config.maxChunks} are allowed: shrink the area or the date range`,
       );
     }
-    const fault = parseFault(body.fault);
+    const faults = parseFault(body.fault);
     const chunks: ChunkPlan<CropStatsPayload>[] = covered.flatMap((tile) =>
       range.days.map((date) => ({ payload: { tile, date } })),
     );
-    if (fault) for (const index of fault.chunks) if (chunks[index]) chunks[index]!.fault = fault.fault;
+    for (const { chunks: indexes, fault } of faults)
+      for (const index of indexes) if (chunks[index]) chunks[index]!.fault = fault;
     res.status(202).json(submit('crop_stats', chunks, parent));
   }),
 );
@@ -113,19 +114,25 @@ function submit(...args: Parameters<JobRunner['submit']>): JobView {
   }
 }
 
-function parseFault(value: unknown): { chunks: number[]; fault: Fault } | undefined {
-  if (value === undefined) return undefined;
+/** `fault`: one spec or a list of them (different faults on different chunks of one job). */
+function parseFault(value: unknown): { chunks: number[]; fault: Fault }[] {
+  if (value === undefined) return [];
   if (!config.allowFaults)
     throw invalid('fault', 'faults are not accepted here (OBSERVATORY_ETL_ALLOW_FAULTS is off)');
+  const specs = Array.isArray(value) ? value : [value];
+  return specs.map((spec, i) => parseFaultSpec(spec, Array.isArray(value) ? `fault[${i}]` : 'fault'));
+}
+
+function parseFaultSpec(value: unknown, field: string): { chunks: number[]; fault: Fault } {
   const spec = objectBody(value) as { chunks?: unknown; kind?: unknown; attempts?: unknown };
   if (!Array.isArray(spec.chunks) || !spec.chunks.every((i) => Number.isInteger(i) && i >= 0)) {
-    throw invalid('fault.chunks', 'expected an array of chunk indexes');
+    throw invalid(`${field}.chunks`, 'expected an array of chunk indexes');
   }
   if (spec.kind !== 'throw' && spec.kind !== 'hang' && spec.kind !== 'crash') {
-    throw invalid('fault.kind', 'expected throw, hang or crash');
+    throw invalid(`${field}.kind`, 'expected throw, hang or crash');
   }
   if (!Number.isInteger(spec.attempts) || (spec.attempts as number) < 1) {
-    throw invalid('fault.attempts', 'expected a whole number of attempts ≥ 1');
+    throw invalid(`${field}.attempts`, 'expected a whole number of attempts ≥ 1');
   }
   return { chunks: spec.chunks as number[], fault: { kind: spec.kind, attempts: spec.attempts as number } };
 }
