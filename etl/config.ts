@@ -24,8 +24,9 @@ export interface EtlConfig {
     /** The results queue's URL, for a Lambda worker (set by the template). `OBSERVATORY_ETL_RESULT_QUEUE_URL`. */
     resultQueueUrl: string | undefined;
     /**
-     * The queues' visibility timeout: an attempt not acknowledged within it is delivered again, and a chunk with no
-     * final result after visibility timeout × attempts counts as failed. Keep it above `timeoutMs`.
+     * The visibility timeout of the queues the listener creates (locally): an attempt not acknowledged within it is
+     * delivered again, and a chunk with no final result after visibility timeout × attempts counts as failed. Keep it
+     * above `timeoutMs`. On AWS the template's queue sets it and the listener reads it from there.
      * `OBSERVATORY_ETL_VISIBILITY_TIMEOUT_S`. @default 60
      */
     visibilityTimeoutSeconds: number;

@@ -38,7 +38,7 @@ if (config.dispatch === 'sqs') {
   const client = sqsClient(config.sqs);
   const urls = await ensureQueues(client, config.sqs, config.maxAttempts);
   dispatcher = new SqsDispatcher(client, urls, {
-    deadlineMs: config.sqs.visibilityTimeoutSeconds * 1000 * config.maxAttempts,
+    deadlineMs: urls.visibilityTimeoutSeconds * 1000 * config.maxAttempts,
     maxPending: config.maxWaiting,
   });
   if (config.sqs.endpoint !== undefined) {

@@ -50,16 +50,22 @@ export async function ensureQueues(
   client: SQSClient,
   settings: EtlConfig['sqs'],
   maxAttempts: number,
-): Promise<QueueUrls> {
+): Promise<QueueUrls & { visibilityTimeoutSeconds: number }> {
   const visibility = String(settings.visibilityTimeoutSeconds);
   if (settings.endpoint === undefined) {
-    // On AWS the queues are the template's (deploy/aws/etl/template.yaml): look them up, never redefine them.
+    // On AWS the queues are the template's (deploy/aws/etl/template.yaml): look them up, never redefine them, and
+    // take the chunk queue's own visibility timeout (the chunk deadline is built on it).
     const url = async (name: string) =>
       (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+    const chunks = await url(settings.chunkQueue);
+    const { Attributes } = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: chunks, AttributeNames: ['VisibilityTimeout'] }),
+    );
     return {
-      chunks: await url(settings.chunkQueue),
+      chunks,
       deadLetter: await url(`${settings.chunkQueue}-dlq`),
       results: await url(settings.resultQueue),
+      visibilityTimeoutSeconds: Number(Attributes?.VisibilityTimeout ?? settings.visibilityTimeoutSeconds),
     };
   }
   const deadLetter = (await client.send(new CreateQueueCommand({ QueueName: `${settings.chunkQueue}-dlq` })))
@@ -86,7 +92,7 @@ export async function ensureQueues(
       }),
     )
   ).QueueUrl!;
-  return { chunks, deadLetter, results };
+  return { chunks, deadLetter, results, visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds };
 }
 
 /** Sends one attempt's outcome to the results queue (the worker side: the local event source, or the Lambda). */
