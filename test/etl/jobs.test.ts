@@ -4,13 +4,13 @@
  * listener and, passed through, by the gateway.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, type Platform } from '../../cli/demo/platform.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { etlConfig } from '../../etl/config.ts';
 import type { Dispatcher } from '../../etl/dispatch.ts';
 import { FleetBusyError, JobRunner, jobKey } from '../../etl/listener/jobs.ts';
 import type { InvocationResult } from '../../etl/types.ts';
 import { pollUntil } from '../support/poll.ts';
+import { spawnNode, type RunningApp } from '../support/spawn.ts';
 
 /** A dispatcher whose every invocation succeeds at once, with room for `room` chunks. */
 function instantDispatcher(room = 100): Dispatcher {
@@ -62,26 +62,34 @@ describe('The job runner', () => {
 });
 
 describe('A full fleet queue', () => {
-  let platform: Platform;
+  let listener: RunningApp;
+  let gateway: RunningApp;
+  const urls = { etl: '', gateway: '' };
   beforeAll(async () => {
     // One sandbox and no waiting places: a job of more than one chunk cannot fit.
-    platform = await startPlatform({
-      freePorts: true,
-      env: {
-        OBSERVATORY_ETL_CONCURRENCY: '1',
-        OBSERVATORY_ETL_MAX_WAITING: '0',
-        OBSERVATORY_ETL_BUSY_RETRY_AFTER_S: '7',
-      },
+    listener = spawnNode(['--require', './instrumentation', 'etl/listener/main.ts'], {
+      OTEL_SERVICE_NAME: 'etl-listener',
+      OBSERVATORY_ETL_PORT: '0',
+      OBSERVATORY_ETL_CONCURRENCY: '1',
+      OBSERVATORY_ETL_MAX_WAITING: '0',
+      OBSERVATORY_ETL_BUSY_RETRY_AFTER_S: '7',
     });
+    urls.etl = `http://127.0.0.1:${(await listener.waitForLine(/^LISTENING (\d+)$/, 90_000))[1]}`;
+    gateway = spawnNode(['--require', './instrumentation', 'services/gateway/main.ts'], {
+      OTEL_SERVICE_NAME: 'gateway',
+      OBSERVATORY_GATEWAY_PORT: '0',
+      OBSERVATORY_ETL_URL: urls.etl,
+    });
+    urls.gateway = `http://127.0.0.1:${(await gateway.waitForLine(/^LISTENING (\d+)$/, 90_000))[1]}`;
   });
   afterAll(async () => {
-    await platform?.stop();
+    await Promise.all([listener?.stop(), gateway?.stop()]);
   });
 
   const job = { bbox: [0, 40, 10, 45], from: '2026-06-20', to: '2026-06-21' };
 
   it('answers 429 with Retry-After at the listener', async () => {
-    const response = await fetch(`${platform.urls.etl}/jobs`, {
+    const response = await fetch(`${urls.etl}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(job),
@@ -94,7 +102,7 @@ describe('A full fleet queue', () => {
   });
 
   it('answers 429 with Retry-After through the gateway too', async () => {
-    const response = await fetch(`${platform.urls.gateway}/api/jobs`, {
+    const response = await fetch(`${urls.gateway}/api/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(job),
@@ -107,7 +115,7 @@ describe('A full fleet queue', () => {
   });
 
   it('still takes a job that fits', async () => {
-    const response = await fetch(`${platform.urls.etl}/jobs`, {
+    const response = await fetch(`${urls.etl}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ bbox: [0, 40, 5, 45], from: '2026-06-20', to: '2026-06-20' }),
