@@ -2,9 +2,10 @@
  * The chaos scenarios (bench/chaos/scenarios.ts) on a stack of their own, in their long form for soak: 60 s outages
  * of Jaeger, the S3 store and the Collector under steady load, and a 60-chunk ETL job with 20 sandboxes killed from
  * outside, in both dispatch modes. Prints each scenario's figures (sent, received, lost, duplicates, RSS growth) as
- * a Markdown table. The short form of the same scenarios runs in `npm test` (test/chaos/).
+ * a Markdown table. `--soak M` repeats the rounds until M minutes have passed (a 10-minute soak: `--long --soak 10`).
+ * The short form of the same scenarios runs in `npm test` (test/chaos/).
  *
- *   npm run bench -- chaos [--long] [--outage 60] [--rate 20] [--only jaeger,s3,collector,etl] [--base 24700]
+ *   npm run bench -- chaos [--long] [--soak 10] [--outage 60] [--rate 20] [--only jaeger,s3,collector,etl] [--base 24700]
  */
 import { parseArgs } from 'node:util';
 import {
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     only: { type: 'string', default: 'jaeger,s3,collector,etl' },
     base: { type: 'string', default: '24700' },
+    soak: { type: 'string', default: '0' },
   },
 });
 
@@ -43,17 +45,20 @@ const report = (f: Figures) => {
   figures.push(f);
   process.stderr.write(`${f.scenario}: sent ${f.sent}, received ${f.received}, lost ${f.lost}\n`);
 };
+const soakUntil = Date.now() + Number(values.soak) * 60_000;
 try {
   await stack.up();
-  if (only.has('jaeger')) report(await jaegerOutage(stack, timings));
-  if (only.has('s3')) report(await storeOutage(stack, timings));
-  if (only.has('collector')) report(await collectorOutage(stack, timings));
-  if (only.has('etl')) {
-    for (const dispatch of ['fleet', 'sqs'] as const) {
-      const { job: _job, queue: _queue, ...f } = await etlChaos(stack, { dispatch, ...etl });
-      report(f);
+  do {
+    if (only.has('jaeger')) report(await jaegerOutage(stack, timings));
+    if (only.has('s3')) report(await storeOutage(stack, timings));
+    if (only.has('collector')) report(await collectorOutage(stack, timings));
+    if (only.has('etl')) {
+      for (const dispatch of ['fleet', 'sqs'] as const) {
+        const { job: _job, queue: _queue, ...f } = await etlChaos(stack, { dispatch, ...etl });
+        report(f);
+      }
     }
-  }
+  } while (Date.now() < soakUntil);
 } finally {
   await stack.down();
 }

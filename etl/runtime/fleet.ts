@@ -123,7 +123,7 @@ export class Fleet {
   private async acquire(): Promise<Sandbox> {
     for (;;) {
       if (this.closed) throw new SandboxFailure('the fleet is shutting down', 0);
-      const warm = [...this.sandboxes].find((s) => !s.busy);
+      const warm = [...this.sandboxes].find((s) => !s.busy && !s.child.killed);
       if (warm) {
         clearTimeout(warm.idleTimer);
         warm.busy = true;
@@ -141,7 +141,10 @@ export class Fleet {
 
   private release(sandbox: Sandbox): void {
     sandbox.busy = false;
-    if (sandbox.child.exitCode === null && sandbox.child.signalCode === null && !this.closed) {
+    // A sandbox killed (timeout) or dead is gone even before its exit event: never hand it to the next invocation.
+    if (sandbox.child.killed || sandbox.child.exitCode !== null || sandbox.child.signalCode !== null) {
+      this.sandboxes.delete(sandbox);
+    } else if (!this.closed) {
       sandbox.idleTimer = setTimeout(() => sandbox.child.kill('SIGTERM'), this.config.idleMs);
       sandbox.idleTimer.unref();
     }
