@@ -1,6 +1,6 @@
 /**
  * The chaos scenarios (bench/chaos/scenarios.ts) on a stack of their own, in their long form for soak: 60 s outages
- * of Jaeger, the S3 store and the Collector under steady load, and a 60-chunk ETL job with 20 sandboxes killed from
+ * of Jaeger, the S3 store and the Collector under steady load, and a 30-chunk ETL job with 10 sandboxes killed from
  * outside, in both dispatch modes. Prints each scenario's figures (sent, received, lost, duplicates, RSS growth) as
  * a Markdown table. `--soak M` repeats the rounds until M minutes have passed (a 10-minute soak: `--long --soak 10`).
  * The short form of the same scenarios runs in `npm test` (test/chaos/).
@@ -43,19 +43,29 @@ const stack = new ChaosStack(Number(values.base), (line) => process.stderr.write
 const figures: Figures[] = [];
 const report = (f: Figures) => {
   figures.push(f);
-  process.stderr.write(`${f.scenario}: sent ${f.sent}, received ${f.received}, lost ${f.lost}\n`);
+  process.stderr.write(`[chaos] ${JSON.stringify(f)}\n`);
+};
+/** A scenario that throws is reported as such; the others still run. */
+const attempt = async (name: string, scenario: () => Promise<Figures>) => {
+  try {
+    report(await scenario());
+  } catch (error) {
+    process.stderr.write(`[chaos] ${name} failed: ${(error as Error).message}\n`);
+  }
 };
 const soakUntil = Date.now() + Number(values.soak) * 60_000;
 try {
   await stack.up();
   do {
-    if (only.has('jaeger')) report(await jaegerOutage(stack, timings));
-    if (only.has('s3')) report(await storeOutage(stack, timings));
-    if (only.has('collector')) report(await collectorOutage(stack, timings));
+    if (only.has('jaeger')) await attempt('jaeger', () => jaegerOutage(stack, timings));
+    if (only.has('s3')) await attempt('s3', () => storeOutage(stack, timings));
+    if (only.has('collector')) await attempt('collector', () => collectorOutage(stack, timings));
     if (only.has('etl')) {
       for (const dispatch of ['fleet', 'sqs'] as const) {
-        const { job: _job, queue: _queue, ...f } = await etlChaos(stack, { dispatch, ...etl });
-        report(f);
+        await attempt(`etl ${dispatch}`, async () => {
+          const { job: _job, queue: _queue, ...f } = await etlChaos(stack, { dispatch, ...etl });
+          return f;
+        });
       }
     }
   } while (Date.now() < soakUntil);

@@ -480,7 +480,7 @@ export interface EtlChaosOptions {
 }
 
 export const SHORT_ETL = { chunks: 6, kills: 1 };
-export const LONG_ETL = { chunks: 60, kills: 20 };
+export const LONG_ETL = { chunks: 30, kills: 10 };
 
 /**
  * One crop-statistics job whose chunk 0 is killed once (SIGKILL in its sandbox), chunk 1 on every attempt and chunk 2
@@ -547,7 +547,7 @@ export async function etlChaos(
     if (response.status !== 202) throw new Error(`the listener refused the job: ${await response.text()}`);
     const { id } = (await response.json()) as JobView;
     const kills = await killSandboxes(listener.pid!, url, options.kills);
-    const job = await waitForJob(url, id, 300_000);
+    const job = await waitForJob(url, id, 120_000 + options.chunks * 10_000);
     const dead = new Set(job.dead_letters.map((d) => d.chunk_index));
     const accounted = job.chunks.done + job.dead_letters.length;
     return {

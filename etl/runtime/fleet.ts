@@ -163,8 +163,9 @@ export class Fleet {
     child.once('exit', () => {
       clearTimeout(sandbox.idleTimer);
       this.sandboxes.delete(sandbox);
-      // A slot freed by a dead sandbox lets a waiting invocation start a new one.
-      if (!sandbox.busy) this.waiting.shift()?.();
+      // A slot freed by a dead sandbox lets a waiting invocation start a new one — also when it died while starting,
+      // which no release() follows (a waiter woken twice just waits again).
+      this.waiting.shift()?.();
     });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { type: string }) => {
