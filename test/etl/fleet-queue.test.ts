@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { etlConfig } from '../../etl/config.ts';
 import { Fleet, FleetFull } from '../../etl/runtime/fleet.ts';
 import type { ChunkEvent } from '../../etl/types.ts';
+import type { ChildProcess } from 'node:child_process';
 
 const hanging = (index: number): ChunkEvent => ({
   job_id: 'job-fleet-queue',
@@ -33,6 +34,27 @@ describe('The sandbox fleet', () => {
       // The two it took run their course: each hangs until the timeout kills its sandbox.
       await expect(running).rejects.toThrow(/timed out after 5000 ms/);
       await expect(waiting).rejects.toThrow(/timed out after 5000 ms/);
+    } finally {
+      await fleet.close();
+    }
+  }, 60_000);
+
+  it('lets a waiting invocation start a new sandbox when the one it waited for dies while starting', async () => {
+    const config = { ...etlConfig(), concurrency: 1, maxWaiting: 5, timeoutMs: 20_000 };
+    const fleet = new Fleet('crop_stats', config, { ...process.env, OTEL_SERVICE_NAME: 'etl-worker' });
+    try {
+      const first = fleet.invoke({ ...hanging(0), fault: { kind: 'throw', attempts: 1 } });
+      const second = fleet.invoke({ ...hanging(1), fault: { kind: 'throw', attempts: 1 } });
+      // Kill the first sandbox before it is ready (it is still loading the preload and the handler).
+      const sandboxes = (fleet as unknown as { sandboxes: Set<{ child: ChildProcess }> }).sandboxes;
+      const [starting] = [...sandboxes];
+      starting!.child.kill('SIGKILL');
+      await expect(first).rejects.toThrow(/sandbox failed to start/);
+      // The waiting one gets a sandbox of its own and runs (its injected fault makes the result a failure).
+      expect(await second).toMatchObject({
+        ok: false,
+        error: { message: 'injected fault: chunk 1 attempt 1' },
+      });
     } finally {
       await fleet.close();
     }
