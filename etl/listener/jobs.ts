@@ -270,10 +270,12 @@ export class JobRunner {
    * store did not take is stored again at each TTL until it is, so the store being away loses no job.
    */
   private forgetLater(view: JobView, persisted: boolean): void {
+    // Retries of the store wait at least 5 s, whatever the TTL: a TTL of 0 must not become a busy loop.
+    const delay = persisted ? this.config.jobTtlMs : Math.max(this.config.jobTtlMs, 5000);
     const timer = setTimeout(() => {
       if (persisted) this.jobs.delete(view.id);
       else void this.persist(view).then((ok) => this.forgetLater(view, ok));
-    }, this.config.jobTtlMs);
+    }, delay);
     timer.unref();
   }
 
