@@ -3,6 +3,7 @@
  * objects. Every registered typed column is in the `events` view even before any file holds it (as NULL), so a
  * query written against the registry does not fail on an empty or young lake.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { propertyColumns, type ColumnType } from '../tracker/index.ts';
@@ -136,11 +137,18 @@ async function createView(
     .join(', ');
   const source = `read_parquet(${glob}, hive_partitioning = true, union_by_name = true, hive_types = {${hive}})`;
   let present = new Set<string>();
-  try {
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    present = new Set(described.getRows().map((row) => String(row[0])));
-  } catch {
-    // No files yet: the view is empty but has every column.
+  // No files yet: the view is empty but has every column. Files that DuckDB cannot read are an error, never an
+  // empty result.
+  if (await hasParquet(dir)) {
+    try {
+      const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+      present = new Set(described.getRows().map((row) => String(row[0])));
+    } catch (error) {
+      throw new Error(
+        `the ${name} view cannot read the Parquet files under ${dir}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
   const select = columns
     .map(([column, type]) =>
@@ -154,4 +162,14 @@ async function createView(
       ? `CREATE VIEW ${name} AS SELECT ${select} FROM ${source}`
       : `CREATE VIEW ${name} AS SELECT ${select} WHERE false`,
   );
+}
+
+async function hasParquet(dir: string): Promise<boolean> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.some((entry) => entry.isFile() && entry.name.endsWith('.parquet'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }
