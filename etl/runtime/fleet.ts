@@ -93,7 +93,12 @@ export class Fleet {
         };
         sandbox.child.on('message', onMessage);
         sandbox.child.once('exit', onExit);
-        sandbox.child.send({ type: 'invoke', event, timeoutMs: this.config.timeoutMs });
+        // With a callback, a closed channel fails this invocation instead of crashing the listener.
+        sandbox.child.send({ type: 'invoke', event, timeoutMs: this.config.timeoutMs }, (error) => {
+          if (!error) return;
+          cleanup();
+          reject(new SandboxFailure(`sandbox unreachable: ${error.message}`, billed()));
+        });
       });
     } finally {
       this.release(sandbox);
@@ -123,7 +128,8 @@ export class Fleet {
   private async acquire(): Promise<Sandbox> {
     for (;;) {
       if (this.closed) throw new SandboxFailure('the fleet is shutting down', 0);
-      const warm = [...this.sandboxes].find((s) => !s.busy && !s.child.killed);
+      // A killed sandbox (timed out, or reaped while idle) stays in the set until its exit event: never reuse it.
+      const warm = [...this.sandboxes].find((s) => !s.busy && !s.child.killed && s.child.connected);
       if (warm) {
         clearTimeout(warm.idleTimer);
         warm.busy = true;
