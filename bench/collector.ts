@@ -63,7 +63,9 @@ const VARIANTS: Record<string, (config: PipelineConfig) => void> = {
   'one-redaction-regex': (config) => {
     const redaction = config.processors.redaction!;
     const patterns = redaction.blocked_values as string[];
-    redaction.blocked_values = [patterns.map((p) => `(?:${p.replace(/^\(\?i\)(.*)$/, '(?i:$1)')})`).join('|')];
+    redaction.blocked_values = [
+      patterns.map((p) => `(?:${p.replace(/^\(\?i\)(.*)$/, '(?i:$1)')})`).join('|'),
+    ];
   },
 };
 
@@ -147,7 +149,8 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
   const env: Record<string, string | undefined> = { ...process.env, OBSERVATORY_STACK_DIR: stateDir };
   PORT_NAMES.forEach((name, i) => (env[`OBSERVATORY_${name}_PORT`] = String(BASE_PORT + i)));
   const change = VARIANTS[variant];
-  if (!change) throw new Error(`unknown variant ${variant}; expected one of ${Object.keys(VARIANTS).join(', ')}`);
+  if (!change)
+    throw new Error(`unknown variant ${variant}; expected one of ${Object.keys(VARIANTS).join(', ')}`);
   env.OBSERVATORY_COLLECTOR_CONFIG = variantConfig(stateDir, change);
   const stack = new Stack({ config: stackConfig(env), say: () => {} });
   try {
@@ -172,7 +175,9 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
 
 /** collector-config/local.yaml with the variant's change applied, written into the bench stack's folder. */
 function variantConfig(dir: string, change: (config: PipelineConfig) => void): string {
-  const config = parse(readFileSync(join(REPO_ROOT, 'collector-config', 'local.yaml'), 'utf8')) as PipelineConfig;
+  const config = parse(
+    readFileSync(join(REPO_ROOT, 'collector-config', 'local.yaml'), 'utf8'),
+  ) as PipelineConfig;
   change(config);
   const file = join(dir, 'collector-variant.yaml');
   writeFileSync(file, stringify(config, { aliasDuplicateObjects: false }));

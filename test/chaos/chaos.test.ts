@@ -22,7 +22,7 @@ import { etlConfig } from '../../etl/config.ts';
 import { sqsClient, type ChunkMessage } from '../../etl/sqs/queues.ts';
 import { pollUntil } from '../support/poll.ts';
 
-const stack = new ChaosStack(24600);
+const stack = new ChaosStack(25100);
 const print = (f: Figures) => process.stderr.write(`[chaos] ${JSON.stringify(f)}\n`);
 
 beforeAll(async () => {
