@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the project's npm dependencies (and with them the pinned Node 24) when they are missing or stale,
-# and cfn-lint (PyPI) for validating the AWS templates.
+# cfn-lint (PyPI) for validating the AWS templates, and the Go modules of the Kubernetes manifest validator
+# (test/deploy/k8s-validate: the Kubernetes API types, from the Go module proxy) so that it builds offline later.
 # POSIX sh on purpose: it runs before the project's Node exists. The stack's own binaries (Collector, Jaeger,
 # S3 store, Prometheus) are built or installed by `observatory stack up`, which the tests and the demo call.
 set -eu
@@ -13,4 +14,7 @@ CFN_LINT_VERSION=1.58.0
 if ! cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
   echo "setup: pip install cfn-lint==$CFN_LINT_VERSION" >&2
   python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+fi
+if command -v go >/dev/null 2>&1; then
+  (cd test/deploy/k8s-validate && go mod download)
 fi
