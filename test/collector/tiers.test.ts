@@ -194,7 +194,7 @@ describe('the load-balancing and sampling tiers', () => {
       'span-metric server calls equal to the requests sent',
       async () => {
         const counted = await spanMetricCalls(stage);
-        return JSON.stringify(counted) === JSON.stringify(sortKeys(expected)) ? counted : undefined;
+        return JSON.stringify(sortKeys(counted)) === JSON.stringify(sortKeys(expected)) ? counted : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 1000 },
     ).catch(async () => spanMetricCalls(stage));

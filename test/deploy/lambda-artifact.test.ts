@@ -18,6 +18,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { LOCAL_CREDENTIALS } from '../../common/config.ts';
+import { ATTRIBUTES, SEMCONV } from '../../common/names.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { buildLambdaArtifact, SIZE_BUDGET_BYTES, type LambdaArtifact } from '../../deploy/aws/etl/build.ts';
 import { etlConfig } from '../../etl/config.ts';
@@ -259,9 +260,9 @@ describe('the ETL worker Lambda artifact', () => {
     const invoke = trace.spans.find((s) => s.operationName === 'crop_stats invoke')!;
     expect(invoke.references[0]).toMatchObject({ refType: 'CHILD_OF', spanID: producerSpanId });
     expect(trace.processes[invoke.processID]!.serviceName).toBe('etl-worker');
-    expect(tag(invoke, 'faas.invocation_id')).toBe(outcome.requestId);
-    expect(tag(invoke, 'cloud.provider')).toBe('aws');
-    expect(tag(invoke, 'etl.job.id')).toBe(jobId);
+    expect(tag(invoke, SEMCONV.faasInvocationId)).toBe(outcome.requestId);
+    expect(tag(invoke, SEMCONV.cloudProvider)).toBe('aws');
+    expect(tag(invoke, ATTRIBUTES.jobId)).toBe(jobId);
     const services = new Set(trace.spans.map((s) => trace.processes[s.processID]!.serviceName));
     expect([...services].sort()).toEqual(['etl-listener', 'etl-worker']);
     // The S3 reads and writes inside the invocation are its children (the preload patched http in the bundle).
