@@ -3,7 +3,7 @@
  * The committed configs run on loopback ports — one agent (collector-config/agent.yaml) → one load-balancing Collector
  * (gateway-lb.yaml) → two sampling Collectors (gateway-sampling.yaml) → a small OTLP sink standing in for the trace
  * store — and our own OTLP load client (bench/lib/otlp-load.ts) sends demo-like traces to the agent. Each tier's
- * figure is the spans it accepted (its own otelcol_receiver_accepted_spans_total) divided by the CPU seconds its
+ * figure is the spans it accepted (its own otelcol_receiver_accepted_spans) divided by the CPU seconds its
  * processes used (/proc), so the figure holds on a shared machine where wall-clock throughput would not: it is what
  * one fully used core of that tier handles. Run it inside a network namespace (it binds fixed ports):
  *
@@ -84,7 +84,7 @@ async function acceptedSpans(urls: string[]): Promise<number> {
   let total = 0;
   for (const url of urls) {
     const text = await (await fetch(url)).text();
-    total += promSamples(text, 'otelcol_receiver_accepted_spans_total').reduce((n, s) => n + s.value, 0);
+    total += promSamples(text, 'otelcol_receiver_accepted_spans').reduce((n, s) => n + s.value, 0);
   }
   return total;
 }
@@ -100,14 +100,20 @@ try {
     stage: 'bench',
   });
   const sendSeconds = (performance.now() - started) / 1000;
-  // Wait until every tier has taken in every span and the last decisions are exported (the sink goes quiet).
+  process.stderr.write(`sent ${sent.spans} spans in ${sendSeconds.toFixed(1)} s; waiting for the tiers\n`);
+  // Wait until every tier has taken in every span and the last decisions are exported (the sink goes quiet), at
+  // most two minutes.
   let lastSink = -1;
-  for (let quiet = 0; quiet < 3;) {
+  const deadline = Date.now() + 120_000;
+  for (let quiet = 0; quiet < 3 && Date.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const sampling = await acceptedSpans(tiersOf[2]!.metrics);
-    const done = sampling - spansBefore[2]! >= sent.spans && sinkRequests === lastSink;
+    const sampling = (await acceptedSpans(tiersOf[2]!.metrics)) - spansBefore[2]!;
+    const done = sampling >= sent.spans && sinkRequests === lastSink;
     quiet = done ? quiet + 1 : 0;
     lastSink = sinkRequests;
+    process.stderr.write(
+      `  sampling tier accepted ${sampling} of ${sent.spans} spans; sink requests ${sinkRequests}\n`,
+    );
   }
   const rows = await Promise.all(
     tiersOf.map(async (t, i) => {
