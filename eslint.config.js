@@ -1,6 +1,6 @@
 // Lint rules for the whole repository: typescript-eslint's recommended, and the import direction between parts.
 // The parts form floors; each may import only from the floors below it (docs/architecture in the README's Layout):
-//   common → instrumentation, lake, imagery → tracker → etl, services → cli, bench (and test, which may import all).
+//   common → instrumentation, imagery → tracker → lake → etl, services → cli, bench (and test, which may import all).
 // A part's private folder (instrumentation/src/) is reachable only through its public entry points.
 import tseslint from 'typescript-eslint';
 

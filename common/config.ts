@@ -98,8 +98,32 @@ export interface S3Settings {
   region: string;
   /** `OBSERVATORY_S3_ENDPOINT`. @default http://127.0.0.1:<OBSERVATORY_S3_PORT> in local mode, none in cloud mode */
   endpoint: string | undefined;
-  /** Fixed credentials (local mode); undefined means the SDK's credential chain. */
-  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /**
+   * Local mode: the stack's fixed credentials. Cloud mode: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` (and
+   * `AWS_SESSION_TOKEN`) of the environment these settings were read from — the credential chain's first step —
+   * or, when those are unset, undefined: the SDK's chain goes on (profile, container and instance roles).
+   */
+  credentials: Credentials | undefined;
+}
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/**
+ * The key pair of `env`, when it has one. The SDK's own chain reads process.env; reading the settings' environment
+ * instead keeps one rule for a caller that passes its own (a command run in-process with another environment).
+ */
+function environmentCredentials(env: Env): Credentials | undefined {
+  const accessKeyId = readString(env, 'AWS_ACCESS_KEY_ID');
+  const secretAccessKey = readString(env, 'AWS_SECRET_ACCESS_KEY');
+  if (accessKeyId === undefined || secretAccessKey === undefined) return undefined;
+  const sessionToken = readString(env, 'AWS_SESSION_TOKEN');
+  return sessionToken === undefined
+    ? { accessKeyId, secretAccessKey }
+    : { accessKeyId, secretAccessKey, sessionToken };
 }
 
 export function s3Settings(env: Env = process.env, warn?: (message: string) => void): S3Settings {
@@ -110,7 +134,7 @@ export function s3Settings(env: Env = process.env, warn?: (message: string) => v
     bucket: readString(env, 'OBSERVATORY_S3_BUCKET') ?? 'observatory',
     region: readString(env, 'AWS_REGION') ?? readString(env, 'AWS_DEFAULT_REGION') ?? LOCAL_REGION,
     endpoint: mode === 'local' ? (endpoint ?? `http://127.0.0.1:${localStackPorts(env).s3}`) : endpoint,
-    credentials: mode === 'local' ? { ...LOCAL_CREDENTIALS } : undefined,
+    credentials: mode === 'local' ? { ...LOCAL_CREDENTIALS } : environmentCredentials(env),
   };
 }
 
@@ -137,8 +161,8 @@ export interface SqsSettings {
   endpoint: string | undefined;
   /** `AWS_REGION`. @default 'us-east-1' */
   region: string;
-  /** Fixed credentials for the local server; undefined means the SDK's credential chain. */
-  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** Fixed credentials for the local server; on AWS as for S3 (see S3Settings.credentials). */
+  credentials: Credentials | undefined;
 }
 
 export function sqsSettings(env: Env = process.env): SqsSettings {
@@ -147,6 +171,6 @@ export function sqsSettings(env: Env = process.env): SqsSettings {
   return {
     endpoint: cloud ? undefined : (configured ?? `http://127.0.0.1:${localStackPorts(env).sqs}`),
     region: readString(env, 'AWS_REGION') ?? readString(env, 'AWS_DEFAULT_REGION') ?? LOCAL_REGION,
-    credentials: cloud ? undefined : { ...LOCAL_CREDENTIALS },
+    credentials: cloud ? environmentCredentials(env) : { ...LOCAL_CREDENTIALS },
   };
 }

@@ -16,16 +16,22 @@ export interface LakeConfig {
   curatedPrefix: string;
   /** One marker object per compacted raw object: `<manifestPrefix><raw key>.json`. @default lake/manifest/ */
   manifestPrefix: string;
-  /** Local copies of the curated objects, mirrored before each query. `OBSERVATORY_LAKE_CACHE_DIR`. @default .observatory/lake-cache */
+  /**
+   * Local copies of the curated objects, mirrored before each query; one folder per bucket, because a sync removes
+   * the files its bucket does not have. `OBSERVATORY_LAKE_CACHE_DIR`. @default .observatory/lake-cache/<bucket>
+   */
   cacheDir: string;
 }
 
 export function lakeConfig(env: Env = process.env): LakeConfig {
+  const s3 = s3Settings(env);
   return {
-    s3: s3Settings(env),
+    s3,
     rawPrefix: 'raw/events/',
     curatedPrefix: 'curated/',
     manifestPrefix: 'lake/manifest/',
-    cacheDir: resolve(readString(env, 'OBSERVATORY_LAKE_CACHE_DIR') ?? join(STATE_ROOT, 'lake-cache')),
+    cacheDir: resolve(
+      readString(env, 'OBSERVATORY_LAKE_CACHE_DIR') ?? join(STATE_ROOT, 'lake-cache', s3.bucket),
+    ),
   };
 }

@@ -1,4 +1,5 @@
 /** Query results for people (an aligned table) or programs (JSON). */
+import { formatTable as alignTable } from '../common/table.ts';
 import type { QueryResult } from './query.ts';
 
 const MAX_CELL = 60;
@@ -22,12 +23,7 @@ export function formatTable(result: QueryResult): string {
   const widths = result.columns.map((column, i) =>
     Math.max(column.length, ...cells.map((r) => r[i]!.length)),
   );
-  const line = (values: string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join('  ')
-      .trimEnd();
-  const out = [line(result.columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
+  const out = alignTable([result.columns, widths.map((w) => '-'.repeat(w)), ...cells]);
   out.push(`(${result.rows.length} ${result.rows.length === 1 ? 'row' : 'rows'})`);
   return `${out.join('\n')}\n`;
 }

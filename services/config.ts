@@ -18,8 +18,13 @@ export interface Faults {
 
 export interface DemoConfig {
   ports: Record<ServiceName, number>;
-  /** Base URLs the services call each other at. */
+  /**
+   * Base URLs the services call each other at. `OBSERVATORY_<SERVICE>_URL`, `OBSERVATORY_ETL_URL`.
+   * @default http://127.0.0.1:<the service's port>; the ETL listener's http://127.0.0.1:8084
+   */
   urls: Record<ServiceName | 'etl', string>;
+  /** `OBSERVATORY_ETL_URL` is set: the ETL listener runs elsewhere, and the demo does not start one. */
+  externalEtl: boolean;
   faults: Record<ServiceName, Faults>;
   /**
    * The deliberate flaw: the gateway fetches each search result's details with one call per scene (N+1), instead
@@ -65,6 +70,7 @@ export function demoConfig(env: Env = process.env): DemoConfig {
       users: url('users'),
       etl: readString(env, 'OBSERVATORY_ETL_URL') ?? 'http://127.0.0.1:8084',
     },
+    externalEtl: readString(env, 'OBSERVATORY_ETL_URL') !== undefined,
     faults: {
       gateway: faults('gateway'),
       catalog: faults('catalog'),

@@ -1,7 +1,7 @@
 /**
  * The scale-out gateway on loopback ports: one load-balancing Collector (collector-config/gateway-lb.yaml) with the
  * static resolver pointing at N sampling Collectors (collector-config/gateway-sampling.yaml), each the committed file
- * with only its environment set. Used by the tier test (test/collector/tiers.test.ts) and the sizing benchmark
+ * with only its environment set. Used by the tier test (test/collector-config/tiers.test.ts) and the sizing benchmark
  * (bench/tiers.ts). Ports: base+0..4 for the load-balancing Collector, then 4 per sampling Collector.
  */
 import { join } from 'node:path';

@@ -5,6 +5,7 @@
  * lake by an ETL job. It keeps a light background load (and compacts every minute) until Ctrl-C, or stops after
  * --duration, then shuts down what it started.
  */
+import { pollUntil, PollTimeoutError, sleep } from '../../common/poll.ts';
 import { queryLake, type QueryResult } from '../../lake/index.ts';
 import { startPlatform } from './platform.ts';
 import { DEFAULT_MIX, formatReport, runLoad, type LoadReport } from '../load/generator.ts';
@@ -79,19 +80,24 @@ export async function demo(options: DemoOptions): Promise<number> {
 async function compactLake(etl: string): Promise<QueryResult['rows']> {
   try {
     // Events reach the raw zone through the Collector's queue; give the last batch a moment.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await sleep(3000);
     const response = await fetch(`${etl}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ kind: 'compaction' }),
     });
     const { id } = (await response.json()) as { id: string };
-    const deadline = Date.now() + 120_000;
-    while (Date.now() < deadline) {
-      const job = (await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string };
-      if (job.status !== 'queued' && job.status !== 'running') break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    // A job still running after two minutes: show what the lake holds so far.
+    await pollUntil(
+      `compaction job ${id} to finish`,
+      async () => {
+        const job = (await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string };
+        return job.status !== 'queued' && job.status !== 'running' ? job : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    ).catch((error: unknown) => {
+      if (!(error instanceof PollTimeoutError)) throw error;
+    });
     return (await queryLake(LAKE_SUMMARY)).rows;
   } catch (error) {
     say(`demo: lake compaction failed: ${(error as Error).message}`);
@@ -108,17 +114,23 @@ async function tracesInJaeger(jaeger: string, report: LoadReport): Promise<strin
     ...report.sampleTraces.ok.slice(-3),
     ...report.sampleTraces.failed.slice(-2).map((f) => f.traceId),
   ];
-  const deadline = Date.now() + 20_000;
   let found: string[] = [];
-  while (Date.now() < deadline) {
-    const checks = await Promise.all(
-      wanted.map(async (id) =>
-        (await fetch(`${jaeger}/api/traces/${id}`).catch(() => undefined))?.ok ? id : undefined,
-      ),
+  try {
+    await pollUntil(
+      `the sample traces in Jaeger`,
+      async () => {
+        const checks = await Promise.all(
+          wanted.map(async (id) =>
+            (await fetch(`${jaeger}/api/traces/${id}`).catch(() => undefined))?.ok ? id : undefined,
+          ),
+        );
+        found = checks.filter((id): id is string => id !== undefined);
+        return found.length === wanted.length ? found : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 1000 },
     );
-    found = checks.filter((id): id is string => id !== undefined);
-    if (found.length === wanted.length) break;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+  } catch (error) {
+    if (!(error instanceof PollTimeoutError)) throw error;
   }
   return found;
 }

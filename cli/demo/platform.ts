@@ -8,6 +8,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../stack/config.ts';
 import { demoConfig, type ServiceName } from '../../services/config.ts';
+import { etlConfig } from '../../etl/config.ts';
 
 export interface PlatformOptions {
   /** Use free ports instead of the configured ones. @default false */
@@ -23,6 +24,12 @@ export interface Platform {
   logDir: string;
   stop(): Promise<void>;
 }
+
+/**
+ * How long a service may take to listen. Generous on purpose: each loads the SDK, the AWS SDK and (the listener)
+ * DuckDB, which takes seconds of wall time on a busy 2-core machine.
+ */
+const LISTEN_TIMEOUT_MS = 90_000;
 
 const DOWNSTREAM: ServiceName[] = ['catalog', 'downloads', 'users'];
 
@@ -40,11 +47,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const portOf = (name: ServiceName) => (options.freePorts ? '0' : String(config.ports[name]));
     // The listener is skipped when OBSERVATORY_ETL_URL points at one running elsewhere.
     const [etl, ...started] = await Promise.all([
-      env.OBSERVATORY_ETL_URL
+      config.externalEtl
         ? Promise.resolve(0)
         : startService(
             'etl',
-            { ...env, OBSERVATORY_ETL_PORT: options.freePorts ? '0' : (env.OBSERVATORY_ETL_PORT ?? '8084') },
+            { ...env, OBSERVATORY_ETL_PORT: options.freePorts ? '0' : String(etlConfig(env).port) },
             logDir,
             children,
           ),
@@ -57,7 +64,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         ),
       ),
     ]);
-    urls.etl = env.OBSERVATORY_ETL_URL ?? `http://127.0.0.1:${etl}`;
+    urls.etl = config.externalEtl ? config.urls.etl : `http://127.0.0.1:${etl}`;
     DOWNSTREAM.forEach((name, i) => (urls[name] = `http://127.0.0.1:${started[i]}`));
     const gatewayEnv: Record<string, string | undefined> = {
       ...env,
@@ -107,8 +114,13 @@ async function startService(
       reject(new Error(`${name} exited (code ${code}) before listening; see ${join(logDir, `${name}.log`)}`)),
     );
     setTimeout(
-      () => reject(new Error(`${name} did not listen within 30 s; see ${join(logDir, `${name}.log`)}`)),
-      30_000,
+      () =>
+        reject(
+          new Error(
+            `${name} did not listen within ${LISTEN_TIMEOUT_MS / 1000} s; see ${join(logDir, `${name}.log`)}`,
+          ),
+        ),
+      LISTEN_TIMEOUT_MS,
     ).unref();
   });
 }

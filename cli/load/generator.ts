@@ -3,6 +3,8 @@
  * jobs) at a fixed arrival rate, shows progress, and ends with counts, latency percentiles and sample trace IDs —
  * of failed requests too — read from each response's `traceresponse` header.
  */
+import { sleep } from '../../common/poll.ts';
+import { formatTable } from '../../common/table.ts';
 import { days, SATELLITES, scenesOf, tiles, TILE_DEGREES } from '../../imagery/scenes.ts';
 import { FAULT_HEADER, SERVICE_NAMES } from '../../services/config.ts';
 
@@ -126,7 +128,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   let lastProgress = started;
   for (let i = 0; i < total && !options.signal?.aborted; i++) {
     const due = started + i * interval;
-    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    if (due > Date.now()) await sleep(due - Date.now());
     const kind = pickKind(options.mix);
     const { url, init } = request(kind, options.url);
     const headers = new Headers(init.headers);
@@ -197,13 +199,21 @@ export function formatReport(r: LoadReport): string {
     )
       .map(([status, n]) => `${status === '0' ? 'no answer' : status}=${n}`)
       .join(' ')}`,
-    'kind       count  5xx   p50 ms   p95 ms   p99 ms',
   ];
-  for (const [kind, k] of Object.entries(r.byKind)) {
-    lines.push(
-      `${kind.padEnd(9)} ${String(k.count).padStart(6)} ${String(k.errors).padStart(4)} ${k.p50.toFixed(1).padStart(8)} ${k.p95.toFixed(1).padStart(8)} ${k.p99.toFixed(1).padStart(8)}`,
-    );
-  }
+  // The header's cells are padded to the columns' usual widths, so short tables keep their familiar layout.
+  const header = [
+    'kind'.padEnd(9),
+    'count'.padStart(6),
+    '5xx'.padStart(4),
+    ...['p50', 'p95', 'p99'].map((p) => `${p} ms`.padStart(8)),
+  ];
+  const rows = Object.entries(r.byKind).map(([kind, k]) => [
+    kind,
+    String(k.count),
+    String(k.errors),
+    ...[k.p50, k.p95, k.p99].map((ms) => ms.toFixed(1)),
+  ]);
+  lines.push(...formatTable([header, ...rows], { right: [1, 2, 3, 4, 5], gap: ' ' }));
   lines.push(`sample trace IDs: ${r.sampleTraces.ok.join(' ') || '(none)'}`);
   if (r.sampleTraces.failed.length > 0) {
     lines.push(

@@ -31,6 +31,9 @@ export const COMPONENT_ORDER: readonly ComponentName[] = ['s3', 'sqs', 'jaeger',
 
 const local = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
 
+/** The Collector's sending queues on disk (file_storage), inside the stack's state folder. */
+const collectorQueueDir = (config: StackConfig) => join(config.stateDir, 'data', 'collector-queue');
+
 /** Environment variables the Collector's and Jaeger's config files read (`${env:…}`). */
 export function stackEnvironment(config: StackConfig): Record<string, string> {
   const { collector, jaeger, s3, prometheus } = config;
@@ -40,7 +43,7 @@ export function stackEnvironment(config: StackConfig): Record<string, string> {
     OBSERVATORY_COLLECTOR_HEALTH_PORT: String(collector.health),
     OBSERVATORY_COLLECTOR_METRICS_PORT: String(collector.metrics),
     OBSERVATORY_COLLECTOR_PROMETHEUS_PORT: String(collector.prometheusExporter),
-    OBSERVATORY_COLLECTOR_STORAGE_DIR: join(config.stateDir, 'data', 'collector-queue'),
+    OBSERVATORY_COLLECTOR_STORAGE_DIR: collectorQueueDir(config),
     OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL: config.spanmetricsFlushInterval,
     OBSERVATORY_JAEGER_QUERY_PORT: String(jaeger.query),
     OBSERVATORY_JAEGER_QUERY_GRPC_PORT: String(jaeger.queryGrpc),
@@ -56,142 +59,165 @@ export function stackEnvironment(config: StackConfig): Record<string, string> {
   };
 }
 
+/** Every component, in start order (COMPONENT_ORDER). */
 export function componentSpecs(config: StackConfig, binaries: Binaries): ComponentSpec[] {
-  const { collector, jaeger, s3, sqs, prometheus, stateDir, repoRoot } = config;
   const env = stackEnvironment(config);
-  const dataDir = join(stateDir, 'data');
-  const promConfig = join(stateDir, 'prometheus.yml');
   return [
-    {
-      name: 's3',
-      description: 'S3-compatible object store (gofakes3, objects as files on disk)',
-      binary: binaries.s3,
-      args: [
-        '-host',
-        `127.0.0.1:${s3.port}`,
-        '-backend',
-        'fs',
-        '-fs.path',
-        join(dataDir, 's3'),
-        '-fs.create',
-        '-initialbucket',
-        s3.bucket,
-      ],
-      env: {},
-      port: s3.port,
-      ports: [s3.port],
-      healthUrl: local(s3.port, `/${s3.bucket}?list-type=2&max-keys=1`),
-      endpoints: { s3: local(s3.port) },
-      prepare: () => mkdirSync(join(dataDir, 's3'), { recursive: true }),
-    },
-    {
-      name: 'sqs',
-      description: 'SQS-compatible queue server (ElasticMQ, in memory)',
-      binary: binaries.sqs.java,
-      // A small heap and the client JIT: it holds a handful of queues, and starts in about a second this way.
-      args: [
-        '-Xmx96m',
-        '-XX:+UseSerialGC',
-        '-XX:TieredStopAtLevel=1',
-        `-Dconfig.file=${join(stateDir, 'elasticmq.conf')}`,
-        '-cp',
-        binaries.sqs.classpath,
-        'org.elasticmq.server.Main',
-      ],
-      env: {},
-      port: sqs.port,
-      ports: [sqs.port],
-      healthUrl: local(sqs.port, '/?Action=ListQueues'),
-      endpoints: { sqs: local(sqs.port) },
-      prepare: () =>
-        writeFileSync(
-          join(stateDir, 'elasticmq.conf'),
-          [
-            '# Rendered by `observatory stack up` (cli/stack/components.ts).',
-            'include classpath("application.conf")',
-            `node-address { protocol = http, host = "127.0.0.1", port = ${sqs.port}, context-path = "" }`,
-            `rest-sqs { enabled = true, bind-port = ${sqs.port}, bind-hostname = "127.0.0.1", sqs-limits = strict }`,
-            `aws { region = "${sqs.region}", accountId = "000000000000" }`,
-            '',
-          ].join('\n'),
-        ),
-    },
-    {
-      name: 'jaeger',
-      description: 'Jaeger v2 all-in-one, in-memory store',
-      binary: binaries.jaeger,
-      args: ['--config', join(repoRoot, 'deploy', 'local', 'jaeger.yaml')],
-      env,
-      port: jaeger.query,
-      ports: [
-        jaeger.query,
-        jaeger.queryGrpc,
-        jaeger.otlpGrpc,
-        jaeger.otlpHttp,
-        jaeger.health,
-        jaeger.metrics,
-      ],
-      healthUrl: local(jaeger.query, '/api/services'),
-      endpoints: {
-        query: local(jaeger.query),
-        traces: local(jaeger.query, '/api/traces/{trace_id}'),
-        otlpGrpc: `127.0.0.1:${jaeger.otlpGrpc}`,
-        otlpHttp: local(jaeger.otlpHttp),
-      },
-    },
-    {
-      name: 'prometheus',
-      description: 'Prometheus, scraping the Collector',
-      binary: binaries.prometheus,
-      args: [
-        `--config.file=${promConfig}`,
-        `--storage.tsdb.path=${join(dataDir, 'prometheus')}`,
-        '--storage.tsdb.retention.time=2d',
-        `--web.listen-address=127.0.0.1:${prometheus.port}`,
-      ],
-      env: {},
-      port: prometheus.port,
-      ports: [prometheus.port],
-      healthUrl: local(prometheus.port, '/-/ready'),
-      endpoints: { query: local(prometheus.port, '/api/v1/query'), ui: local(prometheus.port) },
-      prepare: () => {
-        const template = readFileSync(join(repoRoot, 'deploy', 'local', 'prometheus.yml'), 'utf8');
-        writeFileSync(promConfig, renderTemplate(template, env));
-      },
-    },
-    {
-      name: 'collector',
-      description: "OpenTelemetry Collector (Observatory's ocb build)",
-      binary: binaries.collector,
-      args: ['--config', config.collectorConfig],
-      env: {
-        ...env,
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        AWS_REGION: s3.region,
-        // The local store does not decode aws-chunked uploads, which the SDK's default checksums use.
-        AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
-        AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
-      },
-      port: collector.otlpHttp,
-      ports: [
-        collector.otlpGrpc,
-        collector.otlpHttp,
-        collector.health,
-        collector.metrics,
-        collector.prometheusExporter,
-      ],
-      healthUrl: local(collector.health, '/'),
-      endpoints: {
-        otlpHttp: local(collector.otlpHttp),
-        otlpGrpc: `127.0.0.1:${collector.otlpGrpc}`,
-        health: local(collector.health),
-        metrics: local(collector.metrics, '/metrics'),
-        prometheusExporter: local(collector.prometheusExporter, '/metrics'),
-      },
-      prepare: () => mkdirSync(env.OBSERVATORY_COLLECTOR_STORAGE_DIR!, { recursive: true }),
-    },
+    s3Spec(config, binaries),
+    sqsSpec(config, binaries),
+    jaegerSpec(config, binaries, env),
+    prometheusSpec(config, binaries, env),
+    collectorSpec(config, binaries, env),
   ];
+}
+
+/** The object store: the lake, the ETL's results and the demo's data; its bucket exists from the start. */
+function s3Spec(config: StackConfig, binaries: Binaries): ComponentSpec {
+  const { s3 } = config;
+  const dataDir = join(config.stateDir, 'data');
+  return {
+    name: 's3',
+    description: 'S3-compatible object store (gofakes3, objects as files on disk)',
+    binary: binaries.s3,
+    args: [
+      '-host',
+      `127.0.0.1:${s3.port}`,
+      '-backend',
+      'fs',
+      '-fs.path',
+      join(dataDir, 's3'),
+      '-fs.create',
+      '-initialbucket',
+      s3.bucket,
+    ],
+    env: {},
+    port: s3.port,
+    ports: [s3.port],
+    healthUrl: local(s3.port, `/${s3.bucket}?list-type=2&max-keys=1`),
+    endpoints: { s3: local(s3.port) },
+    prepare: () => mkdirSync(join(dataDir, 's3'), { recursive: true }),
+  };
+}
+
+/** The queue server of the ETL's SQS path; its config is rendered into the state folder. */
+function sqsSpec(config: StackConfig, binaries: Binaries): ComponentSpec {
+  const { sqs, stateDir } = config;
+  return {
+    name: 'sqs',
+    description: 'SQS-compatible queue server (ElasticMQ, in memory)',
+    binary: binaries.sqs.java,
+    // A small heap and the client JIT: it holds a handful of queues, and starts in about a second this way.
+    args: [
+      '-Xmx96m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      `-Dconfig.file=${join(stateDir, 'elasticmq.conf')}`,
+      '-cp',
+      binaries.sqs.classpath,
+      'org.elasticmq.server.Main',
+    ],
+    env: {},
+    port: sqs.port,
+    ports: [sqs.port],
+    healthUrl: local(sqs.port, '/?Action=ListQueues'),
+    endpoints: { sqs: local(sqs.port) },
+    prepare: () =>
+      writeFileSync(
+        join(stateDir, 'elasticmq.conf'),
+        [
+          '# Rendered by `observatory stack up` (cli/stack/components.ts).',
+          'include classpath("application.conf")',
+          `node-address { protocol = http, host = "127.0.0.1", port = ${sqs.port}, context-path = "" }`,
+          `rest-sqs { enabled = true, bind-port = ${sqs.port}, bind-hostname = "127.0.0.1", sqs-limits = strict }`,
+          `aws { region = "${sqs.region}", accountId = "000000000000" }`,
+          '',
+        ].join('\n'),
+      ),
+  };
+}
+
+function jaegerSpec(config: StackConfig, binaries: Binaries, env: Record<string, string>): ComponentSpec {
+  const { jaeger, repoRoot } = config;
+  return {
+    name: 'jaeger',
+    description: 'Jaeger v2 all-in-one, in-memory store',
+    binary: binaries.jaeger,
+    args: ['--config', join(repoRoot, 'deploy', 'local', 'jaeger.yaml')],
+    env,
+    port: jaeger.query,
+    ports: [jaeger.query, jaeger.queryGrpc, jaeger.otlpGrpc, jaeger.otlpHttp, jaeger.health, jaeger.metrics],
+    healthUrl: local(jaeger.query, '/api/services'),
+    endpoints: {
+      query: local(jaeger.query),
+      traces: local(jaeger.query, '/api/traces/{trace_id}'),
+      otlpGrpc: `127.0.0.1:${jaeger.otlpGrpc}`,
+      otlpHttp: local(jaeger.otlpHttp),
+    },
+  };
+}
+
+/** Prometheus with the repository's scrape config, rendered with the stack's ports. */
+function prometheusSpec(config: StackConfig, binaries: Binaries, env: Record<string, string>): ComponentSpec {
+  const { prometheus, repoRoot } = config;
+  const dataDir = join(config.stateDir, 'data');
+  const promConfig = join(config.stateDir, 'prometheus.yml');
+  return {
+    name: 'prometheus',
+    description: 'Prometheus, scraping the Collector',
+    binary: binaries.prometheus,
+    args: [
+      `--config.file=${promConfig}`,
+      `--storage.tsdb.path=${join(dataDir, 'prometheus')}`,
+      '--storage.tsdb.retention.time=2d',
+      `--web.listen-address=127.0.0.1:${prometheus.port}`,
+    ],
+    env: {},
+    port: prometheus.port,
+    ports: [prometheus.port],
+    healthUrl: local(prometheus.port, '/-/ready'),
+    endpoints: { query: local(prometheus.port, '/api/v1/query'), ui: local(prometheus.port) },
+    prepare: () => {
+      const template = readFileSync(join(repoRoot, 'deploy', 'local', 'prometheus.yml'), 'utf8');
+      writeFileSync(promConfig, renderTemplate(template, env));
+    },
+  };
+}
+
+/** The Collector, writing to the local store with its credentials. */
+function collectorSpec(config: StackConfig, binaries: Binaries, env: Record<string, string>): ComponentSpec {
+  const { collector, s3 } = config;
+  return {
+    name: 'collector',
+    description: "OpenTelemetry Collector (Observatory's ocb build)",
+    binary: binaries.collector,
+    args: ['--config', config.collectorConfig],
+    env: {
+      ...env,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_REGION: s3.region,
+      // The local store does not decode aws-chunked uploads, which the SDK's default checksums use.
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
+    },
+    port: collector.otlpHttp,
+    ports: [
+      collector.otlpGrpc,
+      collector.otlpHttp,
+      collector.health,
+      collector.metrics,
+      collector.prometheusExporter,
+    ],
+    healthUrl: local(collector.health, '/'),
+    endpoints: {
+      otlpHttp: local(collector.otlpHttp),
+      otlpGrpc: `127.0.0.1:${collector.otlpGrpc}`,
+      health: local(collector.health),
+      metrics: local(collector.metrics, '/metrics'),
+      prometheusExporter: local(collector.prometheusExporter, '/metrics'),
+    },
+    prepare: () => mkdirSync(collectorQueueDir(config), { recursive: true }),
+  };
 }
 
 /** Replaces each ${NAME} with its value; an unknown name is an error, so a typo cannot render silently. */

@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { pollUntil, PollTimeoutError, sleep } from '../../common/poll.ts';
 import { ensureBinaries, formatDuration, type Binaries } from './build.ts';
 import { COMPONENT_ORDER, componentSpecs, type ComponentName, type ComponentSpec } from './components.ts';
 import { stackConfig, type StackConfig } from './config.ts';
@@ -192,22 +193,28 @@ export class Stack {
   }
 
   private async waitHealthy(spec: ComponentSpec, pid: number): Promise<void> {
-    const deadline = Date.now() + this.config.startTimeoutMs;
-    while (Date.now() < deadline) {
-      if (await isHealthy(spec.healthUrl, 1_000)) return;
-      if (!isAlive(pid)) {
-        rmSync(this.pidFile(spec.name), { force: true });
-        throw new StackError(
-          spec.name,
-          `exited while starting; waited for ${spec.healthUrl}. Last lines of ${this.logFile(spec.name)}:\n${lastLines(this.logFile(spec.name), 15)}`,
-        );
-      }
-      await delay(250);
+    let outcome: 'healthy' | 'exited';
+    try {
+      outcome = await pollUntil(
+        `${spec.name} to answer 2xx at ${spec.healthUrl}`,
+        async () =>
+          (await isHealthy(spec.healthUrl, 1_000)) ? 'healthy' : isAlive(pid) ? undefined : 'exited',
+        { timeoutMs: this.config.startTimeoutMs, intervalMs: 250 },
+      );
+    } catch (error) {
+      if (!(error instanceof PollTimeoutError)) throw error;
+      throw new StackError(
+        spec.name,
+        `not healthy after ${formatDuration(this.config.startTimeoutMs)}: waited for ${spec.healthUrl} to answer 2xx. Log: ${this.logFile(spec.name)}`,
+      );
     }
-    throw new StackError(
-      spec.name,
-      `not healthy after ${formatDuration(this.config.startTimeoutMs)}: waited for ${spec.healthUrl} to answer 2xx. Log: ${this.logFile(spec.name)}`,
-    );
+    if (outcome === 'exited') {
+      rmSync(this.pidFile(spec.name), { force: true });
+      throw new StackError(
+        spec.name,
+        `exited while starting; waited for ${spec.healthUrl}. Last lines of ${this.logFile(spec.name)}:\n${lastLines(this.logFile(spec.name), 15)}`,
+      );
+    }
   }
 
   private pidFile(name: ComponentName): string {
@@ -258,17 +265,22 @@ async function terminate(pid: number, graceMs: number): Promise<void> {
   } catch {
     return;
   }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return;
-    await delay(100);
+  try {
+    await pollUntil(`pid ${pid} to exit`, async () => (isAlive(pid) ? undefined : true), {
+      timeoutMs: graceMs,
+      intervalMs: 100,
+    });
+    return;
+  } catch (error) {
+    if (!(error instanceof PollTimeoutError)) throw error;
   }
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
     return;
   }
-  while (isAlive(pid)) await delay(50);
+  // SIGKILL cannot be refused: wait as long as the kernel takes.
+  while (isAlive(pid)) await sleep(50);
 }
 
 async function isHealthy(url: string, timeoutMs: number): Promise<boolean> {
@@ -300,5 +312,3 @@ function lastLines(file: string, count: number): string {
   if (!existsSync(file)) return '(no log)';
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-count).join('\n');
 }
-
-const delay = (ms: number) => new Promise((resolveDelay) => setTimeout(resolveDelay, ms));

@@ -3,15 +3,17 @@
  * outcome has its own exit code (EXIT_CODES, documented in TRACE_USAGE) and a sentence instead of a bare 404.
  */
 import { UsageError } from '../../common/errors.ts';
+import { formatTable } from '../../common/table.ts';
 import { parseArgs } from 'node:util';
 import type { Env } from '../../common/env.ts';
 import { traceConfig, type TraceConfig } from './config.ts';
 import { JaegerClient, JaegerUnreachableError, type JaegerTrace } from './jaeger-client.ts';
-import { buildDocument } from './model.ts';
-import { formatMs, renderText } from './render.ts';
-import { SignalReader, StoreUnavailableError } from './signal-reader.ts';
+import { buildTraceDocument, type TraceLookup } from './lookup.ts';
+import { formatMs, renderText, type RenderOptions } from './render.ts';
 import { parseTraceId, TraceIdError } from './trace-id.ts';
-import type { EventEntry, LogEntry } from './types.ts';
+
+export { buildTraceDocument } from './lookup.ts';
+export type { TraceLookup, TraceLookupOptions } from './lookup.ts';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -157,29 +159,7 @@ function wholeNumber(raw: string | undefined, name: string, fallback: number, mi
   return value;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `read` until its count is unchanged over two polls or the deadline passes; returns the last value. */
-async function settle<T>(
-  read: () => Promise<T>,
-  count: (value: T) => number,
-  deadline: number,
-  intervalMs: number,
-  zeroIsStable: boolean,
-): Promise<{ value: T; stable: boolean }> {
-  let value = await read();
-  const counts = [count(value)];
-  while (Date.now() + intervalMs <= deadline) {
-    await sleep(intervalMs);
-    value = await read();
-    counts.push(count(value));
-    const [a, b, c] = counts.slice(-3);
-    if (counts.length >= 3 && (zeroIsStable || a! > 0) && a === b && b === c) return { value, stable: true };
-  }
-  const [b, c] = counts.slice(-2);
-  return { value, stable: counts.length >= 2 && b === c };
-}
-
+/** Stages: build the document (cli/trace/lookup.ts: fetch → read logs and events → model), then render it. */
 async function showTrace(
   traceId: string,
   waitSeconds: number,
@@ -188,88 +168,56 @@ async function showTrace(
   config: TraceConfig,
   io: TraceIo,
 ): Promise<number> {
+  const lookup = await buildTraceDocument(traceId, { config, jaeger, waitSeconds });
+  if (!lookup.found) return sayNotFound(traceId, waitSeconds, config, io);
+  io.out(
+    json
+      ? `${JSON.stringify(lookup.document, null, 2)}\n`
+      : renderText(lookup.document, textOptions(config, io)),
+  );
+  return finalStatus(lookup, waitSeconds, config, io);
+}
+
+function sayNotFound(traceId: string, waitSeconds: number, config: TraceConfig, io: TraceIo): number {
   const say = (message: string) => io.err(`observatory trace: ${message}\n`);
-  const deadline = Date.now() + waitSeconds * 1000;
-  const notes: string[] = [];
-  let trace: JaegerTrace | undefined;
-  if (waitSeconds === 0) trace = await jaeger.trace(traceId);
-  else {
-    const { value, stable } = await settle(
-      () => jaeger.trace(traceId),
-      (t) => t?.spans.length ?? 0,
-      deadline,
-      config.pollIntervalMs,
-      false,
-    );
-    trace = value;
-    if (trace && !stable) notes.push(`the trace was still growing when the wait (${waitSeconds} s) ended`);
-  }
-  if (!trace) {
-    if (waitSeconds > 0) {
-      say(
-        `trace ${traceId}: not arrived yet (waited ${waitSeconds} s). Spans reach Jaeger in batches ` +
-          `(OTEL_BSP_SCHEDULE_DELAY, 5 s by default); if the request is older than that, it may have been evicted: ` +
-          `Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory.`,
-      );
-      return EXIT_CODES.notArrived;
-    }
+  if (waitSeconds > 0) {
     say(
-      `trace ${traceId}: not found — Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory ` +
-        `(OBSERVATORY_JAEGER_MAX_TRACES), so an older one may have been evicted; one sent in the last few seconds ` +
-        `may not have arrived yet: try --wait 30.`,
+      `trace ${traceId}: not arrived yet (waited ${waitSeconds} s). Spans reach Jaeger in batches ` +
+        `(OTEL_BSP_SCHEDULE_DELAY, 5 s by default); if the request is older than that, it may have been evicted: ` +
+        `Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory.`,
     );
-    return EXIT_CODES.notFound;
+    return EXIT_CODES.notArrived;
   }
+  say(
+    `trace ${traceId}: not found — Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory ` +
+      `(OBSERVATORY_JAEGER_MAX_TRACES), so an older one may have been evicted; one sent in the last few seconds ` +
+      `may not have arrived yet: try --wait 30.`,
+  );
+  return EXIT_CODES.notFound;
+}
 
-  const startMs = Math.min(...trace.spans.map((s) => s.startTime)) / 1000;
-  const endMs = Math.max(...trace.spans.map((s) => s.startTime + s.duration)) / 1000;
-  const reader = new SignalReader(config);
-  let logs: LogEntry[] = [];
-  let events: EventEntry[] = [];
-  let storeProblem: string | undefined;
-  try {
-    const readBoth = async () => {
-      const [l, e] = await Promise.all([
-        reader.logs(traceId, startMs, endMs),
-        reader.events(traceId, startMs, endMs),
-      ]);
-      return { logs: l, events: e.events, notes: e.notes };
-    };
-    const both =
-      waitSeconds === 0
-        ? await readBoth()
-        : (
-            await settle(
-              readBoth,
-              (v) => v.logs.length + v.events.length,
-              Math.max(deadline, Date.now()),
-              config.pollIntervalMs,
-              true,
-            )
-          ).value;
-    logs = both.logs;
-    events = both.events;
-    notes.push(...both.notes);
-  } catch (error) {
-    if (!(error instanceof StoreUnavailableError)) throw error;
-    storeProblem = error.message;
-    notes.push(`logs and events unknown: ${error.message}`);
-  }
+/** Colour and Unicode on a terminal (unless NO_COLOR), its width; plain and PLAIN_WIDTH wide when piped. */
+function textOptions(config: TraceConfig, io: TraceIo): RenderOptions {
+  const tty = io.isTTY ?? process.stdout.isTTY === true;
+  const color = tty && !config.noColor;
+  const width = tty ? (io.columns ?? process.stdout.columns ?? PLAIN_WIDTH) : (io.columns ?? PLAIN_WIDTH);
+  return { color, width };
+}
 
-  const doc = buildDocument(trace, logs, events, notes);
-  if (json) io.out(`${JSON.stringify(doc, null, 2)}\n`);
-  else {
-    const env = io.env ?? process.env;
-    const tty = io.isTTY ?? process.stdout.isTTY === true;
-    const color = tty && (env.NO_COLOR ?? '') === '';
-    const width = tty ? (io.columns ?? process.stdout.columns ?? PLAIN_WIDTH) : (io.columns ?? PLAIN_WIDTH);
-    io.out(renderText(doc, { color, width }));
-  }
-  if (storeProblem) {
-    say(`logs and events unavailable: ${storeProblem}`);
+/** The exit code of a shown trace: whether its logs and events could be read, and whether there were any. */
+function finalStatus(
+  lookup: Extract<TraceLookup, { found: true }>,
+  waitSeconds: number,
+  config: TraceConfig,
+  io: TraceIo,
+): number {
+  const say = (message: string) => io.err(`observatory trace: ${message}\n`);
+  if (lookup.storeProblem) {
+    say(`logs and events unavailable: ${lookup.storeProblem}`);
     return EXIT_CODES.storeUnavailable;
   }
-  if (logs.length === 0 && events.length === 0) {
+  const { document, startMs, endMs } = lookup;
+  if (document.logs.length === 0 && document.events.length === 0) {
     const window = (ms: number) => new Date(ms).toISOString();
     say(
       `no logs/events found for this trace (looked in ${config.logsPrefix} and ${config.eventsPrefix} for objects that ` +
@@ -291,40 +239,22 @@ export interface TraceListing {
   root_operation: string;
 }
 
+interface LastOptions {
+  service: string | undefined;
+  errors: boolean;
+  limit: number;
+  tags: Record<string, string> | undefined;
+  json: boolean;
+}
+
+/** Stages: search Jaeger for recent traces, then print them as JSON or a table. */
 async function lastCommand(
   jaeger: JaegerClient,
   config: TraceConfig,
   io: TraceIo,
-  options: {
-    service: string | undefined;
-    errors: boolean;
-    limit: number;
-    tags: Record<string, string> | undefined;
-    json: boolean;
-  },
+  options: LastOptions,
 ): Promise<number> {
-  // Jaeger's own spans are noise next to the application's.
-  const services = options.service
-    ? [options.service]
-    : (await jaeger.services()).filter((s) => s !== 'jaeger');
-  const traces = new Map<string, JaegerTrace>();
-  for (const service of services) {
-    for (const trace of await jaeger.search({
-      service,
-      // Jaeger 2.13's memory store does not match span status through the `error` tag, so errors are picked here,
-      // among the newest traces of each service.
-      limit: options.errors ? Math.max(options.limit, config.errorScanLimit) : options.limit,
-      lookback: config.lastLookback,
-      tags: options.tags,
-    })) {
-      traces.set(trace.traceID, trace);
-    }
-  }
-  const listing = [...traces.values()]
-    .map(listingOf)
-    .filter((t) => !options.errors || t.error)
-    .sort((a, b) => b.start_time.localeCompare(a.start_time) || a.trace_id.localeCompare(b.trace_id))
-    .slice(0, options.limit);
+  const listing = await recentTraces(jaeger, config, options);
   if (options.json) {
     io.out(`${JSON.stringify(listing, null, 2)}\n`);
     return EXIT_CODES.ok;
@@ -345,16 +275,38 @@ async function lastCommand(
     `${t.root_service} ${t.root_operation}`,
   ]);
   const header = ['trace id', 'started (UTC)', 'duration', 'spans', 'error', 'root'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) {
-    io.out(
-      `${row
-        .map((cell, i) => (i === 2 || i === 3 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
-  }
+  for (const line of formatTable([header, ...rows], { right: [2, 3] })) io.out(`${line}\n`);
   return EXIT_CODES.ok;
+}
+
+/** The newest traces of each service (or the one asked for), newest first, filtered and cut to the limit. */
+async function recentTraces(
+  jaeger: JaegerClient,
+  config: TraceConfig,
+  options: LastOptions,
+): Promise<TraceListing[]> {
+  // Jaeger's own spans are noise next to the application's.
+  const services = options.service
+    ? [options.service]
+    : (await jaeger.services()).filter((s) => s !== 'jaeger');
+  const traces = new Map<string, JaegerTrace>();
+  for (const service of services) {
+    for (const trace of await jaeger.search({
+      service,
+      // Jaeger 2.13's memory store does not match span status through the `error` tag, so errors are picked here,
+      // among the newest traces of each service.
+      limit: options.errors ? Math.max(options.limit, config.errorScanLimit) : options.limit,
+      lookback: config.lastLookback,
+      tags: options.tags,
+    })) {
+      traces.set(trace.traceID, trace);
+    }
+  }
+  return [...traces.values()]
+    .map(listingOf)
+    .filter((t) => !options.errors || t.error)
+    .sort((a, b) => b.start_time.localeCompare(a.start_time) || a.trace_id.localeCompare(b.trace_id))
+    .slice(0, options.limit);
 }
 
 function listingOf(trace: JaegerTrace): TraceListing {

@@ -32,6 +32,8 @@ export interface TraceConfig {
   errorScanLimit: number;
   /** S3 objects read at once. @default 8 */
   readConcurrency: number;
+  /** `NO_COLOR` set (https://no-color.org): no colour even on a terminal. @default false */
+  noColor: boolean;
 }
 
 export function traceConfig(env: Env = process.env): TraceConfig {
@@ -50,5 +52,6 @@ export function traceConfig(env: Env = process.env): TraceConfig {
     lastLookback: '1h',
     errorScanLimit: 200,
     readConcurrency: 8,
+    noColor: readString(env, 'NO_COLOR') !== undefined,
   };
 }

@@ -1,6 +1,8 @@
 export { traceCommand, TRACE_USAGE, EXIT_CODES } from './command.ts';
 export { parseTraceId, TraceIdError } from './trace-id.ts';
 export { buildDocument } from './model.ts';
+export { buildTraceDocument } from './lookup.ts';
+export type { TraceLookup, TraceLookupOptions } from './lookup.ts';
 export type { TraceIo, TraceListing } from './command.ts';
 export type {
   TraceDocument,

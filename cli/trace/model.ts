@@ -41,26 +41,65 @@ interface Working {
   children: Working[];
 }
 
+/**
+ * Stages: index the spans (Jaeger may repeat one), link them into a tree, mark the critical path, place each log and
+ * event under its span, summarize.
+ */
 export function buildDocument(
   trace: JaegerTrace,
   logs: LogEntry[],
   events: EventEntry[],
   notes: string[] = [],
 ): TraceDocument {
-  const spans = trace.spans;
-  const traceStart = Math.min(...spans.map((s) => s.startTime));
-  const traceEnd = Math.max(...spans.map((s) => s.startTime + s.duration));
+  const traceStart = Math.min(...trace.spans.map((s) => s.startTime));
+  const traceEnd = Math.max(...trace.spans.map((s) => s.startTime + s.duration));
+  const byId = indexSpans(trace, traceStart);
+  const { roots, orphans } = linkTree(byId);
+  const criticalPath = markCriticalPath(roots, byId);
+  placeEntries(logs, events, new Set(byId.keys()));
+  const nodes = [...byId.values()].map((w) => w.node);
+  return {
+    trace_id: trace.traceID,
+    spans: roots.map((r) => r.node),
+    logs,
+    events,
+    summary: {
+      services: [...new Set(nodes.map((n) => n.service))].sort(),
+      span_count: nodes.length,
+      start_time: isoFromMicros(traceStart),
+      end_time: isoFromMicros(traceEnd),
+      duration_ms: ms(traceEnd - traceStart),
+      error_count: nodes.filter((n) => n.status === 'error').length,
+      critical_path: criticalPath,
+      log_count: logs.length,
+      event_count: events.length,
+      etl_jobs: etlJobs(roots.map((r) => r.node)),
+      notes: documentNotes(notes, orphans, trace),
+    },
+  };
+}
+
+function indexSpans(trace: JaegerTrace, traceStart: number): Map<string, Working> {
   const byId = new Map<string, Working>();
-  for (const span of spans) {
+  for (const span of trace.spans) {
     if (byId.has(span.spanID)) continue; // Jaeger can return a span twice when it was exported twice.
+    const end = span.startTime + span.duration;
     byId.set(span.spanID, {
       node: toNode(span, trace, traceStart),
       start: span.startTime,
-      end: span.startTime + span.duration,
-      reach: span.startTime + span.duration,
+      end,
+      reach: end,
       children: [],
     });
   }
+  return byId;
+}
+
+/**
+ * Hangs each span under its parent; spans whose parent has not arrived (orphans) become roots. Children are ordered
+ * by start, and each span's reach and attempts are filled in from its children.
+ */
+function linkTree(byId: Map<string, Working>): { roots: Working[]; orphans: number } {
   const roots: Working[] = [];
   let orphans = 0;
   for (const item of byId.values()) {
@@ -81,47 +120,36 @@ export function buildDocument(
   };
   roots.sort(order);
   for (const root of roots) finish(root);
+  return { roots, orphans };
+}
 
+function markCriticalPath(roots: Working[], byId: Map<string, Working>): CriticalStep[] {
   const criticalPath = roots.length > 0 ? criticalPathOf(entryOf(roots), byId) : [];
   for (const step of criticalPath) {
     const node = byId.get(step.span_id)!.node;
     node.critical = true;
     node.critical_ms = step.self_ms;
   }
+  return criticalPath;
+}
 
-  const spanIds = new Set(byId.keys());
+/** Marks the logs and events whose span is in the trace as placed, and puts both in time order (in place). */
+function placeEntries(logs: LogEntry[], events: EventEntry[], spanIds: Set<string>): void {
   for (const entry of [...logs, ...events])
     entry.placed = entry.span_id !== null && spanIds.has(entry.span_id);
   logs.sort((a, b) => a.time.localeCompare(b.time));
   events.sort((a, b) => a.time.localeCompare(b.time) || a.event_id.localeCompare(b.event_id));
+}
 
-  const nodes = [...byId.values()].map((w) => w.node);
-  const allNotes = [...notes];
+function documentNotes(notes: string[], orphans: number, trace: JaegerTrace): string[] {
+  const all = [...notes];
   if (orphans > 0) {
-    allNotes.push(
+    all.push(
       `${orphans} span${orphans === 1 ? ' has a parent that has' : 's have parents that have'} not arrived; shown at the top level`,
     );
   }
-  for (const warning of trace.warnings ?? []) allNotes.push(`Jaeger: ${warning}`);
-  return {
-    trace_id: trace.traceID,
-    spans: roots.map((r) => r.node),
-    logs,
-    events,
-    summary: {
-      services: [...new Set(nodes.map((n) => n.service))].sort(),
-      span_count: nodes.length,
-      start_time: isoFromMicros(traceStart),
-      end_time: isoFromMicros(traceEnd),
-      duration_ms: ms(traceEnd - traceStart),
-      error_count: nodes.filter((n) => n.status === 'error').length,
-      critical_path: criticalPath,
-      log_count: logs.length,
-      event_count: events.length,
-      etl_jobs: etlJobs(roots.map((r) => r.node)),
-      notes: allNotes,
-    },
-  };
+  for (const warning of trace.warnings ?? []) all.push(`Jaeger: ${warning}`);
+  return all;
 }
 
 function toNode(span: JaegerSpan, trace: JaegerTrace, traceStart: number): SpanNode {
@@ -130,24 +158,6 @@ function toNode(span: JaegerSpan, trace: JaegerTrace, traceStart: number): SpanN
   const parent =
     span.references.find((r) => r.refType === 'CHILD_OF' && r.traceID === trace.traceID) ??
     span.references.find((r) => r.traceID === trace.traceID);
-  const exceptions: SpanException[] = [];
-  for (const log of span.logs ?? []) {
-    const fields = Object.fromEntries(log.fields.map((f: JaegerTag) => [f.key, f.value]));
-    if (fields.event !== 'exception') continue;
-    exceptions.push({
-      type: fields['exception.type'] === undefined ? null : String(fields['exception.type']),
-      message: fields['exception.message'] === undefined ? null : String(fields['exception.message']),
-    });
-  }
-  const statusCode = String(attributes['otel.status_code'] ?? '').toUpperCase();
-  const status: SpanStatus =
-    attributes.error === true || statusCode === 'ERROR' ? 'error' : statusCode === 'OK' ? 'ok' : 'unset';
-  const key: Record<string, unknown> = {};
-  for (const name of KEY_ATTRIBUTES) if (attributes[name] !== undefined) key[name] = attributes[name];
-  // An outgoing HTTP call is named only by its method: its path says where it went.
-  if (attributes['span.kind'] === 'client' && attributes['url.path'] !== undefined && !key['rpc.method']) {
-    key['url.path'] = attributes['url.path'];
-  }
   return {
     span_id: span.spanID,
     parent_span_id: parent?.spanID ?? null,
@@ -157,19 +167,49 @@ function toNode(span: JaegerSpan, trace: JaegerTrace, traceStart: number): SpanN
     start_time: isoFromMicros(span.startTime),
     start_offset_ms: ms(span.startTime - traceStart),
     duration_ms: ms(span.duration),
-    status,
+    status: statusOf(attributes),
     status_message:
       attributes['otel.status_description'] === undefined
         ? null
         : String(attributes['otel.status_description']),
-    exceptions,
-    key_attributes: key,
+    exceptions: exceptionsOf(span),
+    key_attributes: keyAttributesOf(attributes),
     attributes,
     critical: false,
     critical_ms: 0,
     attempts: null,
     children: [],
   };
+}
+
+/** The span's `exception` events. */
+function exceptionsOf(span: JaegerSpan): SpanException[] {
+  const exceptions: SpanException[] = [];
+  for (const log of span.logs ?? []) {
+    const fields = Object.fromEntries(log.fields.map((f: JaegerTag) => [f.key, f.value]));
+    if (fields.event !== 'exception') continue;
+    exceptions.push({
+      type: fields['exception.type'] === undefined ? null : String(fields['exception.type']),
+      message: fields['exception.message'] === undefined ? null : String(fields['exception.message']),
+    });
+  }
+  return exceptions;
+}
+
+function statusOf(attributes: Record<string, unknown>): SpanStatus {
+  const statusCode = String(attributes['otel.status_code'] ?? '').toUpperCase();
+  return attributes.error === true || statusCode === 'ERROR' ? 'error' : statusCode === 'OK' ? 'ok' : 'unset';
+}
+
+/** The attributes shown inline (KEY_ATTRIBUTES, in that order). */
+function keyAttributesOf(attributes: Record<string, unknown>): Record<string, unknown> {
+  const key: Record<string, unknown> = {};
+  for (const name of KEY_ATTRIBUTES) if (attributes[name] !== undefined) key[name] = attributes[name];
+  // An outgoing HTTP call is named only by its method: its path says where it went.
+  if (attributes['span.kind'] === 'client' && attributes['url.path'] !== undefined && !key['rpc.method']) {
+    key['url.path'] = attributes['url.path'];
+  }
+  return key;
 }
 
 /** A producer's consumer children are deliveries of one message: for an ETL chunk, one invocation per attempt. */

@@ -34,98 +34,100 @@ const ANSI = {
   reset: '\x1b[0m',
 };
 
-export function renderText(doc: TraceDocument, options: RenderOptions): string {
+type Colour = keyof typeof ANSI;
+
+const UNICODE = {
+  tee: '├─ ',
+  last: '└─ ',
+  pipe: '│  ',
+  blank: '   ',
+  full: '█',
+  empty: '·',
+  critical: '◆',
+  log: '·',
+  event: '◇',
+  more: '…',
+  arrow: '→',
+};
+
+const ASCII: typeof UNICODE = {
+  tee: '|- ',
+  last: '`- ',
+  pipe: '|  ',
+  blank: '   ',
+  full: '#',
+  empty: '.',
+  critical: '*',
+  log: '-',
+  event: '>',
+  more: '~',
+  arrow: '->',
+};
+
+/** What every stage draws with: colours, glyphs and the column layout for this document and terminal. */
+interface Canvas {
+  color: boolean;
+  width: number;
+  paint: (code: Colour, text: string) => string;
+  glyph: typeof UNICODE;
+  totalMs: number;
+  barWidth: number;
+  /** The tree, service, operation and key attributes column. */
+  leftWidth: number;
+}
+
+function canvasFor(doc: TraceDocument, options: RenderOptions): Canvas {
   const { color } = options;
   const width = Math.max(60, options.width);
-  const paint = (code: keyof typeof ANSI, text: string) =>
-    color ? `${ANSI[code]}${text}${ANSI.reset}` : text;
-  const glyph = color
-    ? {
-        tee: '├─ ',
-        last: '└─ ',
-        pipe: '│  ',
-        blank: '   ',
-        full: '█',
-        empty: '·',
-        critical: '◆',
-        log: '·',
-        event: '◇',
-        more: '…',
-        arrow: '→',
-      }
-    : {
-        tee: '|- ',
-        last: '`- ',
-        pipe: '|  ',
-        blank: '   ',
-        full: '#',
-        empty: '.',
-        critical: '*',
-        log: '-',
-        event: '>',
-        more: '~',
-        arrow: '->',
-      };
-  const totalMs = Math.max(doc.summary.duration_ms, 0.001);
   const barWidth = Math.min(40, Math.max(10, Math.floor(width / 5)));
   // offset (9) + space + bar + space + duration (9) + space + status (5)
   const rightWidth = 9 + 1 + barWidth + 1 + 9 + 1 + 5;
-  const leftWidth = width - rightWidth - 2;
+  return {
+    color,
+    width,
+    paint: (code, text) => (color ? `${ANSI[code]}${text}${ANSI.reset}` : text),
+    glyph: color ? UNICODE : ASCII,
+    totalMs: Math.max(doc.summary.duration_ms, 0.001),
+    barWidth,
+    leftWidth: width - rightWidth - 2,
+  };
+}
 
-  const logsBySpan = group(doc.logs.filter((l) => l.placed));
-  const eventsBySpan = group(doc.events.filter((e) => e.placed));
-  const lines: string[] = [];
-  lines.push(
+/** Stages: the heading, the waterfall with logs and events under their spans, the unplaced ones, the summary. */
+export function renderText(doc: TraceDocument, options: RenderOptions): string {
+  const canvas = canvasFor(doc, options);
+  const lines = [
+    ...renderHeading(doc, canvas),
+    ...renderWaterfall(doc, canvas),
+    ...renderUnplaced(doc, canvas),
+    ...renderSummary(doc, canvas),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function renderHeading(doc: TraceDocument, { paint, leftWidth, barWidth }: Canvas): string[] {
+  return [
     paint('bold', `trace ${doc.trace_id}`) +
       `  ${doc.summary.span_count} spans, ${doc.summary.services.length} services, ${formatMs(doc.summary.duration_ms)}` +
       `  (started ${doc.summary.start_time})`,
-  );
-  lines.push(
     paint(
       'dim',
       `${'  span'.padEnd(leftWidth + 2)}${'start'.padStart(9)} ${''.padEnd(barWidth)} ${'duration'.padStart(9)} status`,
     ),
-  );
+  ];
+}
 
-  const spanLine = (node: SpanNode, prefix: string, connector: string, label: string | null) => {
-    const marker = node.critical ? paint('yellow', glyph.critical) : ' ';
-    const attrs = Object.entries(node.key_attributes)
-      .map(([k, v]) => `${SHORT[k] ?? k}=${String(v)}`)
-      .join(' ');
-    const title = `${label ?? ''}${node.service} ${node.name}`;
-    let left = `${prefix}${connector}${title}${attrs ? `  ${attrs}` : ''}`;
-    left = fit(left, leftWidth, glyph.more);
-    const visibleLeft = left;
-    if (color) {
-      const at = left.indexOf(title);
-      if (at >= 0) {
-        const styled = `${paint('cyan', node.service)} ${node.status === 'error' ? paint('red', node.name) : node.name}`;
-        left =
-          left.slice(0, at) +
-          (label ? paint('dim', label) : '') +
-          styled +
-          paint('dim', left.slice(at + title.length));
-      }
-    }
-    const from = Math.floor((node.start_offset_ms / totalMs) * barWidth);
-    const size = Math.max(1, Math.round((node.duration_ms / totalMs) * barWidth));
-    const start = Math.min(from, barWidth - 1);
-    const filled = Math.min(size, barWidth - start);
-    let bar =
-      glyph.empty.repeat(start) + glyph.full.repeat(filled) + glyph.empty.repeat(barWidth - start - filled);
-    if (color) bar = paint(node.status === 'error' ? 'red' : node.critical ? 'yellow' : 'green', bar);
-    const status = node.status === 'error' ? paint('red', 'ERROR') : node.status === 'ok' ? 'ok' : '';
-    lines.push(
-      `${marker} ${left}${' '.repeat(Math.max(0, leftWidth - visibleLeft.length))}` +
-        `${formatOffset(node.start_offset_ms).padStart(9)} ${bar} ${formatMs(node.duration_ms).padStart(9)} ${status}`.trimEnd(),
-    );
-  };
+/** One indented detail line (a log, an event, an exception), cut to the width. */
+function detailLine(canvas: Canvas, prefix: string, text: string, code?: Colour): string {
+  const line = fit(`${prefix}${text}`, canvas.width - 2, canvas.glyph.more);
+  return `  ${code ? canvas.paint(code, line) : line}`;
+}
 
-  const detail = (prefix: string, text: string, code?: keyof typeof ANSI) => {
-    const line = fit(`${prefix}${text}`, width - 2, glyph.more);
-    lines.push(`  ${code ? paint(code, line) : line}`);
-  };
-
+function renderWaterfall(doc: TraceDocument, canvas: Canvas): string[] {
+  const { glyph } = canvas;
+  const logsBySpan = group(doc.logs.filter((l) => l.placed));
+  const eventsBySpan = group(doc.events.filter((e) => e.placed));
+  const lines: string[] = [];
   const visit = (
     node: SpanNode,
     prefix: string,
@@ -133,73 +135,132 @@ export function renderText(doc: TraceDocument, options: RenderOptions): string {
     childPrefix: string,
     label: string | null,
   ) => {
-    spanLine(node, prefix, connector, label);
+    lines.push(spanLine(canvas, node, prefix, connector, label));
     const inner = prefix + childPrefix;
-    const hasChildren = node.children.length > 0;
-    const under = inner + (hasChildren ? glyph.pipe : glyph.blank);
-    for (const exception of node.exceptions) {
-      detail(under, `! ${[exception.type, exception.message].filter(Boolean).join(': ')}`, 'red');
-    }
-    if (node.status === 'error' && node.exceptions.length === 0 && node.status_message) {
-      detail(under, `! ${node.status_message}`, 'red');
-    }
+    const under = inner + (node.children.length > 0 ? glyph.pipe : glyph.blank);
+    for (const text of spanProblems(node)) lines.push(detailLine(canvas, under, text, 'red'));
     for (const log of logsBySpan.get(node.span_id) ?? [])
-      detail(under, `${glyph.log} ${formatLog(log)}`, severityColour(log));
+      lines.push(detailLine(canvas, under, `${glyph.log} ${formatLog(log)}`, severityColour(log)));
     for (const event of eventsBySpan.get(node.span_id) ?? [])
-      detail(under, `${glyph.event} ${formatEvent(event)}`, 'magenta');
+      lines.push(detailLine(canvas, under, `${glyph.event} ${formatEvent(event)}`, 'magenta'));
     const attempts = new Map(
       (node.attempts ?? []).map((a, i, all) => [a.span_id, `attempt ${i + 1}/${all.length}: `]),
     );
     node.children.forEach((child, i) => {
       const last = i === node.children.length - 1;
-      visit(
-        child,
-        inner,
-        last ? glyph.last : glyph.tee,
-        last ? glyph.blank : glyph.pipe,
-        attempts.get(child.span_id) ?? null,
-      );
+      const childLabel = attempts.get(child.span_id) ?? null;
+      visit(child, inner, last ? glyph.last : glyph.tee, last ? glyph.blank : glyph.pipe, childLabel);
     });
   };
   for (const root of doc.spans) visit(root, '', '', '', null);
+  return lines;
+}
 
-  const unplacedLogs = doc.logs.filter((l) => !l.placed);
-  const unplacedEvents = doc.events.filter((e) => !e.placed);
-  if (unplacedLogs.length + unplacedEvents.length > 0) {
-    lines.push('', paint('bold', 'not tied to a span of this trace'));
-    for (const log of unplacedLogs) detail('', `${glyph.log} ${formatLog(log)}`, severityColour(log));
-    for (const event of unplacedEvents) detail('', `${glyph.event} ${formatEvent(event)}`, 'magenta');
-  }
+/** The span's exceptions, or its status message when it failed without one. */
+function spanProblems(node: SpanNode): string[] {
+  const problems = node.exceptions.map((e) => `! ${[e.type, e.message].filter(Boolean).join(': ')}`);
+  if (node.status === 'error' && node.exceptions.length === 0 && node.status_message)
+    problems.push(`! ${node.status_message}`);
+  return problems;
+}
 
+/** One waterfall row: critical marker, tree and title, start offset, duration bar, duration, status. */
+function spanLine(
+  canvas: Canvas,
+  node: SpanNode,
+  prefix: string,
+  connector: string,
+  label: string | null,
+): string {
+  const { paint, glyph, leftWidth } = canvas;
+  const marker = node.critical ? paint('yellow', glyph.critical) : ' ';
+  const attrs = Object.entries(node.key_attributes)
+    .map(([k, v]) => `${SHORT[k] ?? k}=${String(v)}`)
+    .join(' ');
+  const title = `${label ?? ''}${node.service} ${node.name}`;
+  const visibleLeft = fit(`${prefix}${connector}${title}${attrs ? `  ${attrs}` : ''}`, leftWidth, glyph.more);
+  const left = canvas.color ? styleTitle(canvas, visibleLeft, title, node, label) : visibleLeft;
+  const status = node.status === 'error' ? paint('red', 'ERROR') : node.status === 'ok' ? 'ok' : '';
+  return (
+    `${marker} ${left}${' '.repeat(Math.max(0, leftWidth - visibleLeft.length))}` +
+    `${formatOffset(node.start_offset_ms).padStart(9)} ${durationBar(canvas, node)} ${formatMs(node.duration_ms).padStart(9)} ${status}`.trimEnd()
+  );
+}
+
+/** Colours the service and operation inside the (already cut) left column; the rest is dimmed. */
+function styleTitle(
+  canvas: Canvas,
+  left: string,
+  title: string,
+  node: SpanNode,
+  label: string | null,
+): string {
+  const { paint } = canvas;
+  const at = left.indexOf(title);
+  if (at < 0) return left;
+  const styled = `${paint('cyan', node.service)} ${node.status === 'error' ? paint('red', node.name) : node.name}`;
+  return (
+    left.slice(0, at) +
+    (label ? paint('dim', label) : '') +
+    styled +
+    paint('dim', left.slice(at + title.length))
+  );
+}
+
+function durationBar(canvas: Canvas, node: SpanNode): string {
+  const { barWidth, totalMs, glyph } = canvas;
+  const from = Math.floor((node.start_offset_ms / totalMs) * barWidth);
+  const size = Math.max(1, Math.round((node.duration_ms / totalMs) * barWidth));
+  const start = Math.min(from, barWidth - 1);
+  const filled = Math.min(size, barWidth - start);
+  const bar =
+    glyph.empty.repeat(start) + glyph.full.repeat(filled) + glyph.empty.repeat(barWidth - start - filled);
+  if (!canvas.color) return bar;
+  return canvas.paint(node.status === 'error' ? 'red' : node.critical ? 'yellow' : 'green', bar);
+}
+
+function renderUnplaced(doc: TraceDocument, canvas: Canvas): string[] {
+  const { glyph } = canvas;
+  const logs = doc.logs.filter((l) => !l.placed);
+  const events = doc.events.filter((e) => !e.placed);
+  if (logs.length + events.length === 0) return [];
+  return [
+    '',
+    canvas.paint('bold', 'not tied to a span of this trace'),
+    ...logs.map((log) => detailLine(canvas, '', `${glyph.log} ${formatLog(log)}`, severityColour(log))),
+    ...events.map((event) => detailLine(canvas, '', `${glyph.event} ${formatEvent(event)}`, 'magenta')),
+  ];
+}
+
+function renderSummary(doc: TraceDocument, { paint, glyph }: Canvas): string[] {
   const s = doc.summary;
-  lines.push('', paint('bold', 'summary'));
-  lines.push(`  services       ${s.services.join(', ')}`);
-  lines.push(`  duration       ${formatMs(s.duration_ms)} (${s.start_time} ${glyph.arrow} ${s.end_time})`);
-  lines.push(
-    `  errors         ${s.error_count === 0 ? 'none' : paint('red', `${s.error_count} span${s.error_count === 1 ? '' : 's'}`)}`,
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const pending = doc.events.filter((e) => e.source === 'raw').length;
+  return [
+    '',
+    paint('bold', 'summary'),
+    `  services       ${s.services.join(', ')}`,
+    `  duration       ${formatMs(s.duration_ms)} (${s.start_time} ${glyph.arrow} ${s.end_time})`,
+    `  errors         ${s.error_count === 0 ? 'none' : paint('red', plural(s.error_count, 'span'))}`,
+    `  logs, events   ${plural(s.log_count, 'log record')}, ${plural(s.event_count, 'event')}` +
+      (s.event_count > 0 ? ` (${pending} not compacted yet)` : ''),
+    `  critical path  ${glyph.critical} marks the spans the request waited on; self time:`,
+    ...s.critical_path.map(
+      (step) => `                 ${formatMs(step.self_ms).padStart(9)}  ${step.service} ${step.name}`,
+    ),
+    ...s.etl_jobs.map(etlJobLine),
+    ...s.notes.map((note) => `  note           ${note}`),
+  ];
+}
+
+function etlJobLine(job: TraceDocument['summary']['etl_jobs'][number]): string {
+  const cost = job.cost_usd === null ? 'cost not recorded yet' : `est. cost $${job.cost_usd.toPrecision(3)}`;
+  const billed = job.billed_gb_seconds === null ? '' : ` (${job.billed_gb_seconds} GB-s billed)`;
+  return (
+    `  ETL job        ${job.job_id ?? '?'} ${job.kind ?? ''} ${job.status ?? 'running'}: ${job.chunk_count} chunks, ` +
+    `${job.invocations} invocations (${job.retried_chunks} chunks retried, ${job.failed_invocations} failed, ` +
+    `${job.cold_starts} cold starts), ${cost}${billed}`
   );
-  lines.push(
-    `  logs, events   ${s.log_count} log record${s.log_count === 1 ? '' : 's'}, ${s.event_count} event${s.event_count === 1 ? '' : 's'}` +
-      (s.event_count > 0
-        ? ` (${doc.events.filter((e) => e.source === 'raw').length} not compacted yet)`
-        : ''),
-  );
-  lines.push(`  critical path  ${glyph.critical} marks the spans the request waited on; self time:`);
-  for (const step of s.critical_path) {
-    lines.push(`                 ${formatMs(step.self_ms).padStart(9)}  ${step.service} ${step.name}`);
-  }
-  for (const job of s.etl_jobs) {
-    const cost =
-      job.cost_usd === null ? 'cost not recorded yet' : `est. cost $${job.cost_usd.toPrecision(3)}`;
-    const billed = job.billed_gb_seconds === null ? '' : ` (${job.billed_gb_seconds} GB-s billed)`;
-    lines.push(
-      `  ETL job        ${job.job_id ?? '?'} ${job.kind ?? ''} ${job.status ?? 'running'}: ${job.chunk_count} chunks, ` +
-        `${job.invocations} invocations (${job.retried_chunks} chunks retried, ${job.failed_invocations} failed, ` +
-        `${job.cold_starts} cold starts), ${cost}${billed}`,
-    );
-  }
-  for (const note of s.notes) lines.push(`  note           ${note}`);
-  return `${lines.join('\n')}\n`;
 }
 
 function group<T extends { span_id: string | null }>(items: T[]): Map<string, T[]> {

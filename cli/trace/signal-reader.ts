@@ -166,9 +166,7 @@ export class SignalReader {
         }
       }
     } catch (error) {
-      throw new StoreUnavailableError(
-        `the S3 store at ${this.config.lake.s3.endpoint} could not be listed (${(error as Error).message})`,
-      );
+      throw new StoreUnavailableError(`${this.where()} could not be listed (${(error as Error).message})`);
     }
     const pending = keys.filter((key) => !this.read.has(key));
     let next = 0;
@@ -181,11 +179,15 @@ export class SignalReader {
     try {
       await Promise.all(Array.from({ length: this.config.readConcurrency }, worker));
     } catch (error) {
-      throw new StoreUnavailableError(
-        `the S3 store at ${this.config.lake.s3.endpoint} could not be read (${(error as Error).message})`,
-      );
+      throw new StoreUnavailableError(`${this.where()} could not be read (${(error as Error).message})`);
     }
     return keys.flatMap((key) => this.read.get(key) ?? []);
+  }
+
+  /** The bucket, and the endpoint when one is set (cloud mode without one resolves AWS's regional endpoint). */
+  private where(): string {
+    const { bucket, endpoint } = this.config.lake.s3;
+    return `the S3 store s3://${bucket}${endpoint === undefined ? '' : ` at ${endpoint}`}`;
   }
 
   private async readObject(key: string, traceId: string): Promise<Found[]> {

@@ -40,7 +40,7 @@ export const handler: Handler<CropStatsPayload, CropStatsRow> = async (event) =>
   );
   const values: number[] = [];
   for (const scene of scenes) {
-    const bytes = await store.get(imageKey(scene.id));
+    const bytes = await store.find(imageKey(scene.id));
     if (bytes) values.push(...ndvi(bytes));
   }
   values.sort((a, b) => a - b);
@@ -71,7 +71,7 @@ export const handler: Handler<CropStatsPayload, CropStatsRow> = async (event) =>
   return row;
 };
 
-/** NDVI of every pixel of a raster in the demo's format (see services/lib/scenes.ts). */
+/** NDVI of every pixel of a raster in the demo's format (see imagery/scenes.ts). */
 export function ndvi(bytes: Uint8Array): number[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const pixels = view.getUint16(4, true) * view.getUint16(6, true);

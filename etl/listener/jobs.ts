@@ -22,6 +22,7 @@ import type { S3Store } from '../../common/s3-store.ts';
 import type { EtlConfig } from '../config.ts';
 import type { Dispatcher } from '../dispatch.ts';
 import { trackEtl } from '../events.ts';
+import { costView, jobCost } from './cost.ts';
 import type { FunctionName } from '../types.ts';
 import { SandboxFailure } from '../runtime/fleet.ts';
 import type { ChunkEvent, Fault, InvocationResult } from '../types.ts';
@@ -121,16 +122,9 @@ export class JobRunner {
       }),
     );
     const wallSeconds = (performance.now() - started) / 1000;
-    const gbSeconds = (billedMs / 1000) * (this.config.memoryMb / 1024);
-    const serverless = gbSeconds * this.config.pricePerGbSecond + invocations * this.config.pricePerRequest;
-    // What the same work costs on always-on servers sized for the same concurrency, for the job's duration.
-    const alwaysOn = (this.config.alwaysOnHourlyPrice * this.config.concurrency * wallSeconds) / 3600;
-    view.cost = {
-      billed_gb_seconds: round(gbSeconds, 6),
-      serverless_usd: round(serverless, 9),
-      always_on_usd: round(alwaysOn, 9),
-      invocations,
-    };
+    const cost = jobCost({ billedMs, invocations, wallSeconds }, this.config);
+    const { gbSeconds, serverlessUsd: serverless, alwaysOnUsd: alwaysOn } = cost;
+    view.cost = costView(cost, invocations);
     view.status = view.chunks.failed === 0 ? 'done' : view.chunks.done === 0 ? 'failed' : 'partial';
 
     // Fan-in: links to every chunk (as many as the SDK keeps), the count of the rest.
@@ -289,5 +283,3 @@ function failure(error: unknown): InvocationResult {
     invocationId: '',
   };
 }
-
-const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

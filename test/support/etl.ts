@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { JobView } from '../../etl/listener/jobs.ts';
-import { demoConfig } from '../../services/config.ts';
+import { s3Settings } from '../../common/config.ts';
 import { seed } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { fetchTrace, type JaegerTrace } from './backends.ts';
@@ -20,9 +20,12 @@ export interface TestListener {
   stop(): Promise<void>;
 }
 
-/** Seeds the catalog, starts `etl/listener/main.ts` under the preload with `env`, and waits until it listens. */
+/**
+ * Seeds the catalog in the store `env` names (the listener's), starts `etl/listener/main.ts` under the preload with
+ * `env`, and waits until it listens.
+ */
 export async function startListener(env: Record<string, string>): Promise<TestListener> {
-  await seed(S3Store.fromSettings(demoConfig().s3));
+  await seed(S3Store.fromSettings(s3Settings({ ...process.env, ...env })));
   const app: RunningApp = spawnNode(['--require', './instrumentation', 'etl/listener/main.ts'], {
     OTEL_SERVICE_NAME: 'etl-listener',
     OBSERVATORY_ETL_PORT: '0',

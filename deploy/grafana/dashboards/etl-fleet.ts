@@ -1,6 +1,6 @@
 /**
  * ETL fleet: jobs and chunk outcomes, concurrency and cold starts of the Lambda-style workers, billed GB-seconds and
- * the estimated cost of running serverless against an always-on server. Metric names from instrumentation/names.ts.
+ * the estimated cost of running serverless against an always-on server. Metric names from common/names.ts.
  */
 import { DashboardBuilder, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { METRICS } from '../../../common/names.ts';

@@ -1,32 +1,55 @@
 /**
- * The serverless ETL against the real stack: one job is one trace, retries are their own invocation spans, poison
- * chunks are dead-lettered, a killed sandbox's chunk is retried, the timeout is enforced, cold and warm starts are
- * told apart, and every acknowledged invocation's telemetry is already in the backends.
+ * The serverless ETL against the real stack, one suite run for each dispatch mode: `fleet` (the listener invokes
+ * local sandboxes directly) and `sqs` (chunks travel as messages on a real SQS-compatible server, ElasticMQ, with
+ * their trace context inside, and the queue does the retrying and the dead-lettering). In both: one job is one trace,
+ * retries are their own invocation spans, poison chunks are dead-lettered, a killed sandbox's chunk is retried, the
+ * timeout is enforced, cold and warm starts are told apart, and every acknowledged invocation's telemetry is already
+ * in the backends. Each mode has its own listener; SQS-only checks (the dead-letter queue) run only there.
  */
+import { randomUUID } from 'node:crypto';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SEMCONV } from '../../common/names.ts';
 import { queryLake } from '../../lake/index.ts';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
+import { etlConfig } from '../../etl/config.ts';
+import { sqsClient, type ChunkMessage } from '../../etl/sqs/queues.ts';
 import { findObjectContaining, promQuery, readObject, tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
 import { invocations, jobTrace, producers, startListener, type TestListener } from '../support/etl.ts';
 import { find, tree } from '../support/trace-tree.ts';
 
-let listener: TestListener;
-const runJob = (spec: Record<string, unknown>) => listener.runJob(spec);
+type Mode = 'fleet' | 'sqs';
 
-beforeAll(async () => {
-  listener = await startListener({
-    OBSERVATORY_ETL_CONCURRENCY: '2',
-    OBSERVATORY_ETL_TIMEOUT_MS: '4000',
-    OBSERVATORY_ETL_RETRY_BASE_MS: '50',
+/** Both modes: two sandboxes at once, a 4 s invocation timeout. */
+const COMMON = { OBSERVATORY_ETL_CONCURRENCY: '2', OBSERVATORY_ETL_TIMEOUT_MS: '4000' };
+
+/** Each mode's listener settings; the SQS listener gets queues of its own. */
+function listenerEnv(mode: Mode, queue: string): Record<string, string> {
+  if (mode === 'fleet') return { ...COMMON, OBSERVATORY_ETL_RETRY_BASE_MS: '50' };
+  return {
+    ...COMMON,
+    OBSERVATORY_ETL_DISPATCH: 'sqs',
+    OBSERVATORY_ETL_CHUNK_QUEUE: queue,
+    OBSERVATORY_ETL_RESULT_QUEUE: `${queue}-results`,
+    // The queue's backoff is a visibility timeout, counted in whole seconds.
+    OBSERVATORY_ETL_RETRY_BASE_MS: '200',
+  };
+}
+
+describe.each<Mode>(['fleet', 'sqs'])('An ETL job dispatched by %s', (mode) => {
+  const queue = `etl-chunks-${randomUUID().slice(0, 8)}`;
+  let listener: TestListener;
+  const runJob = (spec: Record<string, unknown>) => listener.runJob(spec);
+
+  beforeAll(async () => {
+    listener = await startListener(listenerEnv(mode, queue));
   });
-});
 
-afterAll(async () => {
-  await listener?.stop();
-});
+  afterAll(async () => {
+    await listener?.stop();
+  });
 
-describe('An ETL job', () => {
   it('is one trace: the job span, a producer span per chunk, and each chunk’s invocation as its child', async () => {
     // 2 tiles × 3 days.
     const job = await runJob({ bbox: [0, 40, 10, 45], from: '2026-06-04', to: '2026-06-06' });
@@ -46,7 +69,7 @@ describe('An ETL job', () => {
       expect(invocation!.kind).toBe('consumer');
       expect(tag(invocation!.span, 'faas.name')).toBe('crop_stats');
       expect(tag(invocation!.span, 'faas.trigger')).toBe('pubsub');
-      expect(tag(invocation!.span, 'faas.invocation_id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(tag(invocation!.span, SEMCONV.faasInvocationId)).toMatch(/^[0-9a-f-]{36}$/);
       expect(tag(invocation!.span, 'cloud.provider')).toBe('local');
       expect(tag(invocation!.span, 'etl.chunk.index')).toBe(tag(chunk.span, 'etl.chunk.index'));
       expect(tag(invocation!.span, 'etl.chunk.count')).toBe(6);
@@ -225,4 +248,37 @@ describe('An ETL job', () => {
       expect(((await response.json()) as { error: { field: string } }).error.field).toBe(field);
     }
   });
+
+  it.runIf(mode === 'sqs')(
+    'dead-letters a poison chunk into the queue’s dead-letter queue and reports the job as partial',
+    async () => {
+      const job = await runJob({
+        bbox: [0, 40, 5, 45],
+        from: '2026-06-23',
+        to: '2026-06-24',
+        fault: { chunks: [1], kind: 'throw', attempts: 99 },
+      });
+      expect(job.status).toBe('partial');
+      expect(job.dead_letters).toEqual([
+        { chunk_index: 1, attempts: 3, error: 'Error: injected fault: chunk 1 attempt 3' },
+      ]);
+      const settings = { ...etlConfig().sqs, chunkQueue: queue };
+      const client = sqsClient(settings);
+      const dlq = `${settings.endpoint}/000000000000/${queue}-dlq`;
+      const letter = await pollUntil(`the poison chunk of ${job.id} in ${queue}-dlq`, async () => {
+        const { Messages = [] } = await client.send(
+          new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        return Messages.map((m) => JSON.parse(m.Body!) as ChunkMessage).find(
+          (m) => m.event.job_id === job.id,
+        );
+      });
+      expect(letter.event.chunk_index).toBe(1);
+      const [poison] = producers(tree(await jobTrace(job))).filter(
+        (c) => tag(c.span, 'etl.chunk.index') === 1,
+      );
+      expect(invocations(poison!)).toHaveLength(3);
+      expect(tag(poison!.span, 'error')).toBe(true);
+    },
+  );
 });

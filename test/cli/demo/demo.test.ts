@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { spawnNode } from '../support/spawn.ts';
-import { pollUntil } from '../support/poll.ts';
-import { stackEndpoints } from '../support/backends.ts';
+import { spawnNode } from '../../support/spawn.ts';
+import { pollUntil } from '../../support/poll.ts';
+import { stackEndpoints } from '../../support/backends.ts';
 
 /** Pids of live processes whose environment carries `marker`: the demo's services, listener and sandboxes inherit it. */
 function pidsWithMarker(marker: string): number[] {
