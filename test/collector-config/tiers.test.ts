@@ -11,10 +11,12 @@
  *  - one sampling Collector killed mid-run: traces keep flowing through the other; what was lost is reported.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { REPO_ROOT } from '../../common/paths.ts';
 import { promSamples } from '../../bench/lib/collector-process.ts';
 import {
   sendTraces,
@@ -120,6 +122,35 @@ function expectedCalls(traces: GeneratedTrace[]): Record<string, number> {
     for (const [key, n] of Object.entries(trace.serverSpans)) totals[key] = (totals[key] ?? 0) + n;
   return totals;
 }
+
+describe('the sampling role', () => {
+  it('processes data as the gateway role does, adding only tail sampling after span metrics', () => {
+    const read = (file: string) =>
+      parse(readFileSync(join(REPO_ROOT, 'collector-config', file), 'utf8')) as {
+        processors: Record<string, unknown>;
+        connectors: Record<string, unknown>;
+        service: {
+          pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>;
+        };
+      };
+    const gateway = read('gateway.yaml');
+    const sampling = read('gateway-sampling.yaml');
+    const shared = (config: ReturnType<typeof read>) => ({
+      ...config.processors,
+      resource: undefined,
+      tail_sampling: undefined,
+    });
+    expect(shared(sampling)).toEqual(shared(gateway));
+    expect(sampling.connectors.spanmetrics).toEqual(gateway.connectors.spanmetrics);
+    const { traces, 'traces/sampled': sampled, ...others } = sampling.service.pipelines;
+    // Every span reaches spanmetrics through the same processors as on the gateway; only then is it sampled.
+    expect(traces!.processors).toEqual(gateway.service.pipelines.traces!.processors);
+    expect(traces!.exporters).toEqual(['spanmetrics', 'forward/sampling']);
+    expect(sampled).toMatchObject({ receivers: ['forward/sampling'], processors: ['tail_sampling'] });
+    expect(others['logs/events']).toEqual(gateway.service.pipelines['logs/events']);
+    expect(others['logs/app']).toEqual(gateway.service.pipelines['logs/app']);
+  });
+});
 
 describe('the load-balancing and sampling tiers', () => {
   const stage = `tiers-${Date.now()}`;
