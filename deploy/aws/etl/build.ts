@@ -17,7 +17,7 @@
  * the build keeps working when the preload changes. The zip is written deterministically (sorted entries, fixed
  * times): the same sources give the same bytes.
  */
-import { build, type BuildOptions } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { zipSync, type Zippable } from 'fflate';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -43,6 +43,35 @@ export interface LambdaArtifact {
 
 const FIXED_TIME = new Date('2020-01-01T00:00:00Z');
 
+/**
+ * Some packages ship ES modules that load their CommonJS dependencies through a `require` made by
+ * `createRequire(import.meta.url)` — declared in the file, or imported as `__require` from a bundler's runtime
+ * module (rolldown, tsdown) — e.g. `__require("forwarded-parse")`. A bundler cannot see those calls: they would run
+ * in the Lambda sandbox and find nothing. In dependencies only, such calls with a literal name become plain
+ * `require("…")`, which esbuild follows and bundles.
+ */
+const visibleRequires: Plugin = {
+  name: 'visible-requires',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/].*\.(mjs|js)$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const names = new Set<string>();
+      for (const m of text.matchAll(
+        /(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:[\w$]+\.)?createRequire\(import\.meta\.url\)/g,
+      ))
+        names.add(m[1]!);
+      if (/import\s*\{[^}]*\b__require\b[^}]*\}\s*from/.test(text)) names.add('__require');
+      if (names.size === 0) return undefined;
+      let contents = text;
+      for (const name of names) {
+        const call = new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}\\((?=\\s*["'])`, 'g');
+        contents = contents.replace(call, 'require(');
+      }
+      return contents === text ? undefined : { contents, loader: 'js' };
+    });
+  },
+};
+
 const COMMON: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -55,6 +84,7 @@ const COMMON: BuildOptions = {
   write: false,
   logLevel: 'silent',
   external: RUNTIME_PACKAGES,
+  plugins: [visibleRequires],
   // A bundle that meets a CommonJS module calling require() needs a real require in ES module scope.
   banner: {
     js: "import { createRequire as __observatoryCreateRequire } from 'node:module'; const require = __observatoryCreateRequire(import.meta.url);",
@@ -103,6 +133,14 @@ export async function buildLambdaArtifact(
     ),
     files: Object.keys(sorted),
   };
+}
+
+/** One entry point bundled as an ES module for the template's runtime. */
+export async function bundle(entry: string, outfile: string): Promise<Uint8Array> {
+  const result = await build({ ...COMMON, entryPoints: [entry], outfile });
+  if (result.errors.length)
+    throw new Error(`esbuild ${entry}: ${result.errors.map((e) => e.text).join('; ')}`);
+  return result.outputFiles![0]!.contents;
 }
 
 /**
