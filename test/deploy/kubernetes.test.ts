@@ -22,7 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, stackConfig } from '../../cli/stack/config.ts';
 
 const run = promisify(execFile);
@@ -30,6 +30,11 @@ const dir = join(REPO_ROOT, 'deploy', 'kubernetes', 'manifests');
 const manifests = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 
 describe('deploy/kubernetes/manifests', () => {
+  // The first build compiles k8s.io/api (about a minute on an idle machine); later runs reuse the binary.
+  beforeAll(async () => {
+    await k8sValidator();
+  }, 600_000);
+
   it('every manifest decodes strictly into the Kubernetes API types', async () => {
     expect(manifests).toEqual(expect.arrayContaining(['services.yaml', 'collector-tiers.yaml']));
     const { stdout } = await run(
