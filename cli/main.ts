@@ -9,6 +9,7 @@ import { LOAD_USAGE, loadCommand } from './load/command.ts';
 import { STACK_USAGE, stackCommand } from './stack/command.ts';
 import { StackError } from './stack/errors.ts';
 import { TRACE_USAGE, traceCommand } from './trace/command.ts';
+import { UI_USAGE, uiCommand } from './ui/command.ts';
 
 const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   demo: demoCommand,
@@ -16,6 +17,7 @@ const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   stack: stackCommand,
   lake: lakeCommand,
   trace: traceCommand,
+  ui: uiCommand,
 };
 
 /** The command lines of a verb's own usage text, with their indented continuation lines. */
@@ -33,6 +35,8 @@ ${LOAD_USAGE}
 ${STACK_USAGE}
 ${usageLines(LAKE_USAGE, '  lake')}
 ${usageLines(TRACE_USAGE, '  trace')}
+${usageLines(UI_USAGE, '  ui')}
+${usageLines(UI_USAGE, '  ui')}
 `;
 
 async function main(argv: string[]): Promise<number> {

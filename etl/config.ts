@@ -23,6 +23,13 @@ export interface EtlConfig {
     resultQueue: string;
     /** The results queue's URL, for a Lambda worker (set by the template). `OBSERVATORY_ETL_RESULT_QUEUE_URL`. */
     resultQueueUrl: string | undefined;
+    /**
+     * The visibility timeout of the queues the listener creates (locally): an attempt not acknowledged within it is
+     * delivered again, and a chunk with no final result after visibility timeout × attempts counts as failed. Keep it
+     * above `timeoutMs`. On AWS the template's queue sets it and the listener reads it from there.
+     * `OBSERVATORY_ETL_VISIBILITY_TIMEOUT_S`. @default 60
+     */
+    visibilityTimeoutSeconds: number;
   };
   /** The function a sandbox runs. `OBSERVATORY_ETL_FUNCTION`. @default crop_stats */
   functionName: FunctionName;
@@ -44,6 +51,18 @@ export interface EtlConfig {
   memoryMb: number;
   /** Largest number of chunks one job may have. */
   maxChunks: number;
+  /**
+   * Invocations that may wait for a sandbox, per function (and chunks awaiting a result on the SQS path): a job
+   * that does not fit is refused with 429 and `Retry-After`. `OBSERVATORY_ETL_MAX_WAITING`. @default 2000
+   */
+  maxWaiting: number;
+  /** The `Retry-After` of that 429, in seconds. `OBSERVATORY_ETL_BUSY_RETRY_AFTER_S`. @default 10 */
+  busyRetryAfterSeconds: number;
+  /**
+   * How long a finished job stays in the listener's memory; after that GET /jobs/:id reads it from the store.
+   * `OBSERVATORY_ETL_JOB_TTL_MS`. @default 600000 (10 minutes)
+   */
+  jobTtlMs: number;
   /** The bound on flushing telemetry before a worker acknowledges a chunk. */
   flushTimeoutMs: number;
   /** Lambda's price per GB-second and per request (x86, us-east-1 list prices). */
@@ -71,6 +90,10 @@ export function etlConfig(env: Env = process.env): EtlConfig {
       chunkQueue: readString(env, 'OBSERVATORY_ETL_CHUNK_QUEUE') ?? 'observatory-etl-chunks',
       resultQueue: readString(env, 'OBSERVATORY_ETL_RESULT_QUEUE') ?? 'observatory-etl-results',
       resultQueueUrl: readString(env, 'OBSERVATORY_ETL_RESULT_QUEUE_URL'),
+      visibilityTimeoutSeconds: readInteger(env, 'OBSERVATORY_ETL_VISIBILITY_TIMEOUT_S', 60, {
+        min: 1,
+        max: 43_200,
+      }),
     },
     functionName: readFunctionName(env),
     onAws: onAws(env),
@@ -82,6 +105,9 @@ export function etlConfig(env: Env = process.env): EtlConfig {
     retryBaseMs: readInteger(env, 'OBSERVATORY_ETL_RETRY_BASE_MS', 200, { min: 0 }),
     memoryMb: readInteger(env, 'OBSERVATORY_ETL_MEMORY_MB', 512, { min: 128, max: 10_240 }),
     maxChunks: readInteger(env, 'OBSERVATORY_ETL_MAX_CHUNKS', 1000, { min: 1 }),
+    maxWaiting: readInteger(env, 'OBSERVATORY_ETL_MAX_WAITING', 2000, { min: 0 }),
+    busyRetryAfterSeconds: readInteger(env, 'OBSERVATORY_ETL_BUSY_RETRY_AFTER_S', 10, { min: 1, max: 3600 }),
+    jobTtlMs: readInteger(env, 'OBSERVATORY_ETL_JOB_TTL_MS', 600_000, { min: 0 }),
     flushTimeoutMs: readInteger(env, 'OBSERVATORY_ETL_FLUSH_TIMEOUT_MS', 2000, { min: 0 }),
     pricePerGbSecond: readNumber(env, 'OBSERVATORY_ETL_PRICE_GB_SECOND', 0.0000166667, { min: 0 }),
     pricePerRequest: readNumber(env, 'OBSERVATORY_ETL_PRICE_REQUEST', 0.0000002, { min: 0 }),

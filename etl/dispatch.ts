@@ -22,6 +22,8 @@ export interface Dispatcher {
     event: ChunkEvent,
     onAttempt?: AttemptListener,
   ): Promise<InvocationResult>;
+  /** How many more chunks of `functionName` may be dispatched before its queue is full. */
+  room(functionName: FunctionName): number;
   stats(): Record<string, FleetStats>;
   close(): Promise<void>;
 }
@@ -37,6 +39,14 @@ export class LocalFleetDispatcher implements Dispatcher {
   }
 
   invoke(functionName: FunctionName, event: ChunkEvent): Promise<InvocationResult> {
+    return this.fleet(functionName).invoke(event);
+  }
+
+  room(functionName: FunctionName): number {
+    return this.fleet(functionName).room();
+  }
+
+  private fleet(functionName: FunctionName): Fleet {
     let fleet = this.fleets.get(functionName);
     if (!fleet) {
       // Compactions over the same partition must not run at once (both could write the same late event): one
@@ -45,7 +55,7 @@ export class LocalFleetDispatcher implements Dispatcher {
       fleet = new Fleet(functionName, config, this.env);
       this.fleets.set(functionName, fleet);
     }
-    return fleet.invoke(event);
+    return fleet;
   }
 
   stats(): Record<string, FleetStats> {

@@ -22,9 +22,9 @@ import { lakeConfig, type LakeConfig } from './config.ts';
 import {
   COMMON_COLUMNS,
   Flattener,
+  parseOtlpLogs,
   REJECTED_COLUMNS,
   type EventRow,
-  type OtlpLogsDocument,
   type RejectedRow,
 } from './flatten.ts';
 import { S3Store } from '../common/s3-store.ts';
@@ -36,6 +36,8 @@ export interface CompactOptions {
   config?: LakeConfig;
   /** Re-process objects that already have a manifest marker (dedup still applies). @default false */
   force?: boolean;
+  /** compactAll: raw objects per batch; memory grows with a batch, not with the backlog. @default config.batchSize */
+  batchSize?: number;
 }
 
 export interface CompactionResult {
@@ -52,6 +54,8 @@ export interface CompactionResult {
   duplicates: number;
   /** Curated objects written. */
   files: string[];
+  /** Batches the run took (compactAll); 1 for `compact`. */
+  batches: number;
 }
 
 const COMMON_TYPES: Record<string, ColumnType> = Object.fromEntries(COMMON_COLUMNS);
@@ -74,24 +78,32 @@ export async function unprocessedKeys(store: S3Store, config: LakeConfig): Promi
   return raw.map((o) => o.key).filter((key) => isRawObject(key) && !done.has(key));
 }
 
+/** Compacts every raw object not compacted yet, `batchSize` objects at a time (each batch is marked when done). */
 export async function compactAll(options: CompactOptions = {}): Promise<CompactionResult> {
   const config = options.config ?? lakeConfig();
   const store = options.store ?? S3Store.fromSettings(config.s3);
-  return compact(await unprocessedKeys(store, config), { ...options, config, store });
+  const batchSize = options.batchSize ?? config.batchSize;
+  const keys = await unprocessedKeys(store, config);
+  const total = emptyResult();
+  total.batches = 0;
+  for (let i = 0; i < keys.length; i += batchSize) {
+    const result = await compact(keys.slice(i, i + batchSize), { ...options, config, store });
+    for (const field of ['objects', 'skipped', 'records', 'events', 'rejected', 'duplicates'] as const)
+      total[field] += result[field];
+    total.files.push(...result.files);
+    total.batches++;
+  }
+  return total;
+}
+
+function emptyResult(): CompactionResult {
+  return { objects: 0, skipped: 0, records: 0, events: 0, rejected: 0, duplicates: 0, files: [], batches: 1 };
 }
 
 export async function compact(keys: string[], options: CompactOptions = {}): Promise<CompactionResult> {
   const config = options.config ?? lakeConfig();
   const store = options.store ?? S3Store.fromSettings(config.s3);
-  const result: CompactionResult = {
-    objects: 0,
-    skipped: 0,
-    records: 0,
-    events: 0,
-    rejected: 0,
-    duplicates: 0,
-    files: [],
-  };
+  const result = emptyResult();
 
   let todo = [...new Set(keys)];
   if (!options.force) {
@@ -109,7 +121,7 @@ export async function compact(keys: string[], options: CompactOptions = {}): Pro
   const perObject = new Map<string, number>();
   for (const key of todo) {
     const text = await store.getText(key);
-    const flat = flattener.flatten(parseDocument(key, text));
+    const flat = flattener.flatten(parseOtlpLogs(text, `raw object ${key}`));
     perObject.set(key, flat.records);
     result.records += flat.records;
     for (const row of flat.events) {
@@ -213,20 +225,6 @@ export function typedColumns(eventName: string): Record<string, ColumnType> {
 
 function isRawObject(key: string): boolean {
   return key.endsWith('.json') || key.endsWith('.json.gz');
-}
-
-function parseDocument(key: string, text: string): OtlpLogsDocument {
-  // The awss3 exporter writes one OTLP JSON document per object; tolerate JSON lines too.
-  try {
-    return JSON.parse(text) as OtlpLogsDocument;
-  } catch {
-    const documents = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as OtlpLogsDocument);
-    if (documents.length === 0) throw new Error(`raw object ${key} is not OTLP JSON`);
-    return { resourceLogs: documents.flatMap((d) => d.resourceLogs ?? []) };
-  }
 }
 
 /** Drops rows whose event_id is already in the curated partition they would land in. */

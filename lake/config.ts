@@ -4,7 +4,7 @@
  */
 import { join, resolve } from 'node:path';
 import { s3Settings, type S3Settings } from '../common/config.ts';
-import { readString, type Env } from '../common/env.ts';
+import { readInteger, readString, type Env } from '../common/env.ts';
 import { STATE_ROOT } from '../common/paths.ts';
 
 export interface LakeConfig {
@@ -21,6 +21,8 @@ export interface LakeConfig {
    * the files its bucket does not have. `OBSERVATORY_LAKE_CACHE_DIR`. @default .observatory/lake-cache/<bucket>
    */
   cacheDir: string;
+  /** Raw objects per batch of `observatory lake compact`. `OBSERVATORY_LAKE_COMPACT_BATCH`. @default 25 */
+  batchSize: number;
 }
 
 export function lakeConfig(env: Env = process.env): LakeConfig {
@@ -33,5 +35,6 @@ export function lakeConfig(env: Env = process.env): LakeConfig {
     cacheDir: resolve(
       readString(env, 'OBSERVATORY_LAKE_CACHE_DIR') ?? join(STATE_ROOT, 'lake-cache', s3.bucket),
     ),
+    batchSize: readInteger(env, 'OBSERVATORY_LAKE_COMPACT_BATCH', 25, { min: 1, max: 10_000 }),
   };
 }

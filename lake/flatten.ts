@@ -275,3 +275,24 @@ function userIdFrom(payload: string): string | null {
 export function registeredEventNames(): string[] {
   return [...new Set(allDefinitions().map((d) => d.name))];
 }
+
+/**
+ * An object of OTLP JSON logs as the awss3 exporter writes it: one document, or — when its sending queue batches
+ * several requests into one object — one document per line. Throws, naming `what`, when it is neither.
+ */
+export function parseOtlpLogs(text: string, what: string): OtlpLogsDocument {
+  try {
+    return JSON.parse(text) as OtlpLogsDocument;
+  } catch {
+    const lines = text.split('\n').filter((line) => line.trim() !== '');
+    const documents = lines.map((line, i) => {
+      try {
+        return JSON.parse(line) as OtlpLogsDocument;
+      } catch (error) {
+        throw new Error(`${what} is not OTLP JSON: line ${i + 1}: ${(error as Error).message}`);
+      }
+    });
+    if (documents.length === 0) throw new Error(`${what} is empty, not OTLP JSON`);
+    return { resourceLogs: documents.flatMap((d) => d.resourceLogs ?? []) };
+  }
+}

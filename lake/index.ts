@@ -1,9 +1,9 @@
 export { compact, compactAll, unprocessedKeys, typedColumns } from './compact.ts';
-export { queryLake } from './query.ts';
+export { queryLake, ReadOnlyQueryError } from './query.ts';
 export { formatJson, formatTable } from './format.ts';
 export { athenaDdl } from './athena.ts';
 export { lakeConfig } from './config.ts';
-export { Flattener, decodeAnyValue } from './flatten.ts';
+export { Flattener, decodeAnyValue, parseOtlpLogs } from './flatten.ts';
 export type { CompactOptions, CompactionResult } from './compact.ts';
 export type { QueryOptions, QueryResult, JsonValue } from './query.ts';
 export type { AthenaOptions } from './athena.ts';

@@ -3,8 +3,9 @@
  * objects. Every registered typed column is in the `events` view even before any file holds it (as NULL), so a
  * query written against the registry does not fail on an empty or young lake.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { propertyColumns, type ColumnType } from '../tracker/index.ts';
 import { syncPrefix } from './cache.ts';
 import { sqlString } from './compact.ts';
@@ -19,7 +20,15 @@ export interface QueryOptions {
   config?: LakeConfig;
   /** Mirror the curated objects into the cache before querying; false queries what the cache already has. @default true */
   sync?: boolean;
+  /**
+   * Untrusted SQL: only one SELECT statement runs, and DuckDB may read no file outside the lake's cache folder (no
+   * read_csv('/etc/…'), no ATTACH, no extension installs). Anything else throws ReadOnlyQueryError. @default false
+   */
+  readOnly?: boolean;
 }
+
+/** The SQL was refused by a read-only query: the message says why. */
+export class ReadOnlyQueryError extends Error {}
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
@@ -71,7 +80,9 @@ export async function queryLake(sql: string, options: QueryOptions = {}): Promis
         dt: 'DATE',
       },
     );
-    const reader = await connection.runAndReadAll(sql);
+    const reader = options.readOnly
+      ? await runReadOnly(connection, sql, config.cacheDir)
+      : await connection.runAndReadAll(sql);
     const columns = reader.columnNames();
     const types = reader.columnTypes().map((t) => String(t));
     const rows = reader.getRowObjectsJson().map((row) => {
@@ -84,6 +95,24 @@ export async function queryLake(sql: string, options: QueryOptions = {}): Promis
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** Locks the connection down to reading the cache folder, then runs `sql` if DuckDB parses it as one SELECT. */
+async function runReadOnly(connection: DuckDBConnection, sql: string, cacheDir: string) {
+  await connection.run(`SET allowed_directories = [${sqlString(cacheDir)}]`);
+  await connection.run('SET enable_external_access = false');
+  await connection.run('SET lock_configuration = true');
+  const statements = await connection.extractStatements(sql);
+  if (statements.count !== 1) {
+    throw new ReadOnlyQueryError(`expected exactly one statement, got ${statements.count}`);
+  }
+  const prepared = await statements.prepare(0);
+  if (prepared.statementType !== StatementType.SELECT) {
+    throw new ReadOnlyQueryError(
+      `only a SELECT (or WITH … SELECT) query may run here, not a ${StatementType[prepared.statementType]} statement`,
+    );
+  }
+  return prepared.runAndReadAll();
 }
 
 /** 64-bit integers come back as strings (JSON has no int64); small ones read better as numbers. */
@@ -108,11 +137,18 @@ async function createView(
     .join(', ');
   const source = `read_parquet(${glob}, hive_partitioning = true, union_by_name = true, hive_types = {${hive}})`;
   let present = new Set<string>();
-  try {
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    present = new Set(described.getRows().map((row) => String(row[0])));
-  } catch {
-    // No files yet: the view is empty but has every column.
+  // No files yet: the view is empty but has every column. Files that DuckDB cannot read are an error, never an
+  // empty result.
+  if (await hasParquet(dir)) {
+    try {
+      const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+      present = new Set(described.getRows().map((row) => String(row[0])));
+    } catch (error) {
+      throw new Error(
+        `the ${name} view cannot read the Parquet files under ${dir}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
   const select = columns
     .map(([column, type]) =>
@@ -126,4 +162,14 @@ async function createView(
       ? `CREATE VIEW ${name} AS SELECT ${select} FROM ${source}`
       : `CREATE VIEW ${name} AS SELECT ${select} WHERE false`,
   );
+}
+
+async function hasParquet(dir: string): Promise<boolean> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.some((entry) => entry.isFile() && entry.name.endsWith('.parquet'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
 }

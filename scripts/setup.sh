@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the project's npm dependencies (and with them the pinned Node 24) when they are missing or stale,
-# cfn-lint (PyPI) for validating the AWS templates, and the Go modules of the Kubernetes manifest validator
-# (test/deploy/k8s-validate: the Kubernetes API types, from the Go module proxy) so that it builds offline later.
+# cfn-lint (PyPI) for validating the AWS templates, Debian's chromium for the console's browser tests, the Go
+# modules of the Kubernetes manifest validator (test/deploy/k8s-validate: the Kubernetes API types, from the Go module
+# proxy) so that it builds offline later, and builds the console's front end (ui/ → ui/dist/) when its sources changed.
 # POSIX sh on purpose: it runs before the project's Node exists. The stack's own binaries (Collector, Jaeger,
 # S3 store, Prometheus) are built or installed by `observatory stack up`, which the tests and the demo call.
 set -eu
@@ -18,3 +19,13 @@ fi
 if command -v go >/dev/null 2>&1; then
   (cd test/deploy/k8s-validate && go mod download)
 fi
+# The console's browser tests drive the system Chromium (nothing downloads a browser).
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: apt-get install chromium (for the console's browser tests)" >&2
+    apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+  else
+    echo "setup: chromium is missing; the console's browser tests (test/ui) need it: apt-get install chromium" >&2
+  fi
+fi
+node_modules/.bin/node cli/ui/build.ts

@@ -10,6 +10,7 @@ import { queryLake, type QueryResult } from '../../lake/index.ts';
 import { startPlatform } from './platform.ts';
 import { DEFAULT_MIX, formatReport, runLoad, type LoadReport } from '../load/generator.ts';
 import { Stack } from '../stack/stack.ts';
+import { startUi, uiConfig, uiLinks, type UiServer } from '../ui/index.ts';
 
 export interface DemoOptions {
   /** Run the load for this many seconds, print, and stop; undefined: run until Ctrl-C. */
@@ -29,6 +30,7 @@ export async function demo(options: DemoOptions): Promise<number> {
 
   say('demo: seeding the catalog and starting gateway, catalog, downloads, users and the ETL listener');
   const platform = await startPlatform();
+  const ui = await startConsole();
   const stopping = new AbortController();
   const onSignal = () => stopping.abort();
   process.once('SIGINT', onSignal);
@@ -51,6 +53,12 @@ export async function demo(options: DemoOptions): Promise<number> {
     const known = await tracesInJaeger(jaeger, report);
     say('demo: compacting the business events into the lake (an ETL job)');
     const lake = await compactLake(platform.urls.etl);
+    if (ui)
+      process.stdout.write(
+        `\nObservatory console\n${uiLinks(ui.url, known.slice(0, 1))
+          .map((l) => `  ${l}`)
+          .join('\n')}\n`,
+      );
     process.stdout.write(whereToLook(platform.urls.gateway, jaeger, prometheus, known, report, lake));
     if (options.durationSeconds === undefined && !stopping.signal.aborted) {
       say('demo: running with light background load, compacting the lake every minute; Ctrl-C to stop');
@@ -70,10 +78,28 @@ export async function demo(options: DemoOptions): Promise<number> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     say('demo: stopping the services');
+    await ui?.close();
     await platform.stop();
     if (!wasRunning) await stack.down();
   }
   return 0;
+}
+
+/** The web console on its port (or any free one when that is taken); undefined when it cannot start. */
+async function startConsole(): Promise<UiServer | undefined> {
+  const config = uiConfig();
+  try {
+    const ui = await startUi(config).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error;
+      say(`demo: port ${config.port} is taken; the console takes a free port`);
+      return startUi({ ...config, port: 0 });
+    });
+    say(`demo: console at ${ui.url}/traces (traces appear as the load runs)`);
+    return ui;
+  } catch (error) {
+    say(`demo: the console did not start: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /** Runs a compaction job on the fleet and returns what the lake then holds per event name (empty on failure). */

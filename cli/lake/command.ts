@@ -8,7 +8,8 @@ import { queryLake } from '../../lake/query.ts';
 
 export const LAKE_USAGE = `usage: observatory lake <command>
 
-  lake compact [--json]          compact every raw event object not compacted yet into curated Parquet
+  lake compact [--json]          compact every raw event object not compacted yet into curated Parquet,
+                                 in batches of OBSERVATORY_LAKE_COMPACT_BATCH (25) objects
   lake query "<SQL>" [--json]    run SQL over the views events and rejected (DuckDB), print a table or JSON
 `;
 
@@ -47,7 +48,7 @@ export async function lakeCommand(args: string[], io: Io = processIo): Promise<n
         if (json) io.out(`${JSON.stringify(result, null, 2)}\n`);
         else {
           io.out(
-            `compacted ${result.objects} raw objects (${result.skipped} already done): ${result.records} records → ` +
+            `compacted ${result.objects} raw objects in ${result.batches} batches (${result.skipped} already done): ${result.records} records → ` +
               `${result.events} event rows, ${result.rejected} rejected rows, ${result.duplicates} duplicates left out, ` +
               `${result.files.length} Parquet files\n`,
           );

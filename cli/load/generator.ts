@@ -1,12 +1,14 @@
 /**
  * `observatory load`: drives the gateway with a realistic mix (many searches, fewer downloads, few sign-ups and
  * jobs) at a fixed arrival rate, shows progress, and ends with counts, latency percentiles and sample trace IDs —
- * of failed requests too — read from each response's `traceresponse` header.
+ * of failed requests too — read from each response's `traceresponse` header. Memory stays bounded however long it
+ * runs: counters, one percentile sketch per kind, and the last few trace IDs, never every sample.
  */
 import { sleep } from '../../common/poll.ts';
 import { formatTable } from '../../common/table.ts';
 import { days, SATELLITES, scenesOf, tiles, TILE_DEGREES } from '../../imagery/scenes.ts';
 import { FAULT_HEADER, SERVICE_NAMES } from '../../services/config.ts';
+import { LatencySketch } from './sketch.ts';
 
 export type RequestKind = 'search' | 'download' | 'signup' | 'job';
 
@@ -114,13 +116,60 @@ function request(kind: RequestKind, base: string): { url: string; init: RequestI
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+/** Only the last few trace IDs are reported. */
+const SAMPLE_TRACES = 5;
+
+/** What the run has seen so far, in bounded memory. */
+export class LoadTally {
+  private readonly kinds = new Map<RequestKind, { sketch: LatencySketch; errors: number }>();
+  private readonly statuses: Record<string, number> = {};
+  private readonly ok: string[] = [];
+  private readonly failed: LoadReport['sampleTraces']['failed'] = [];
+  done = 0;
+  errors = 0;
+
+  add(sample: Sample): void {
+    let kind = this.kinds.get(sample.kind);
+    if (!kind) this.kinds.set(sample.kind, (kind = { sketch: new LatencySketch(), errors: 0 }));
+    kind.sketch.add(sample.ms);
+    const error = sample.status === 0 || sample.status >= 500;
+    if (error) kind.errors++;
+    this.done++;
+    if (error) this.errors++;
+    this.statuses[String(sample.status)] = (this.statuses[String(sample.status)] ?? 0) + 1;
+    if (sample.traceId && sample.status > 0 && sample.status < 400) keepLast(this.ok, sample.traceId);
+    if (sample.traceId && sample.status >= 500)
+      keepLast(this.failed, { traceId: sample.traceId, kind: sample.kind, status: sample.status });
+  }
+
+  report(seconds: number): LoadReport {
+    const byKind: LoadReport['byKind'] = {};
+    for (const [name, { sketch, errors }] of this.kinds) {
+      byKind[name] = {
+        count: sketch.count,
+        errors,
+        p50: sketch.percentile(50),
+        p95: sketch.percentile(95),
+        p99: sketch.percentile(99),
+      };
+    }
+    return {
+      sent: this.done,
+      seconds,
+      byKind,
+      byStatus: { ...this.statuses },
+      sampleTraces: { ok: [...this.ok], failed: [...this.failed] },
+    };
+  }
+}
+
+function keepLast<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > SAMPLE_TRACES) list.shift();
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
-  const samples: Sample[] = [];
+  const tally = new LoadTally();
   const inFlight = new Set<Promise<void>>();
   const started = Date.now();
   const interval = 1000 / options.rate;
@@ -140,7 +189,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       .then(async (response) => {
         await response.arrayBuffer();
         const header = response.headers.get('traceresponse');
-        samples.push({
+        tally.add({
           kind,
           status: response.status,
           ms: performance.now() - begin,
@@ -148,48 +197,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         });
       })
       .catch(() => {
-        samples.push({ kind, status: 0, ms: performance.now() - begin, traceId: undefined });
+        tally.add({ kind, status: 0, ms: performance.now() - begin, traceId: undefined });
       })
       .finally(() => inFlight.delete(task));
     inFlight.add(task);
     if (options.progress && Date.now() - lastProgress >= 2000) {
       lastProgress = Date.now();
-      const errors = samples.filter((s) => s.status === 0 || s.status >= 500).length;
       options.progress(
-        `load: ${samples.length}/${total} done, ${errors} server errors, ${inFlight.size} in flight`,
+        `load: ${tally.done}/${total} done, ${tally.errors} server errors, ${inFlight.size} in flight`,
       );
     }
   }
   await Promise.all(inFlight);
-  return report(samples, (Date.now() - started) / 1000);
-}
-
-function report(samples: Sample[], seconds: number): LoadReport {
-  const byKind: LoadReport['byKind'] = {};
-  for (const kind of new Set(samples.map((s) => s.kind))) {
-    const mine = samples.filter((s) => s.kind === kind);
-    const sorted = mine.map((s) => s.ms).sort((a, b) => a - b);
-    byKind[kind] = {
-      count: mine.length,
-      errors: mine.filter((s) => s.status === 0 || s.status >= 500).length,
-      p50: percentile(sorted, 50),
-      p95: percentile(sorted, 95),
-      p99: percentile(sorted, 99),
-    };
-  }
-  const byStatus: Record<string, number> = {};
-  for (const s of samples) byStatus[String(s.status)] = (byStatus[String(s.status)] ?? 0) + 1;
-  const ok = samples.filter((s) => s.status > 0 && s.status < 400 && s.traceId).map((s) => s.traceId!);
-  const failed = samples
-    .filter((s) => s.status >= 500 && s.traceId)
-    .map((s) => ({ traceId: s.traceId!, kind: s.kind, status: s.status }));
-  return {
-    sent: samples.length,
-    seconds,
-    byKind,
-    byStatus,
-    sampleTraces: { ok: ok.slice(-5), failed: failed.slice(-5) },
-  };
+  return tally.report((Date.now() - started) / 1000);
 }
 
 export function formatReport(r: LoadReport): string {

@@ -8,7 +8,7 @@ import { Stack, type StackStatus } from './stack.ts';
 
 export const STACK_USAGE = `  stack build                  build or install the stack's binaries (cached outside the clone)
   stack up [component…]        build what is missing and start the local stack (idempotent)
-  stack down                   stop every process the stack started
+  stack down [component…]      stop every process the stack started (or only the components named)
   stack status [--json]        each component: pid, port, health, endpoints
   stack logs [component] [-n N]  the last N (default 50) lines of a component's log`;
 
@@ -26,10 +26,11 @@ export async function stackCommand(args: string[]): Promise<number> {
       parseOptions(rest, []);
       await stack.build();
       return 0;
-    case 'down':
-      parseOptions(rest, []);
-      await stack.down();
+    case 'down': {
+      const { positionals } = parseOptions(rest, [], [], true);
+      await stack.down(positionals.length > 0 ? positionals.map(componentName) : undefined);
       return 0;
+    }
     case 'status': {
       const { values } = parseOptions(rest, [], ['json']);
       const status = await stack.status();

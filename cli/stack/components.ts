@@ -170,6 +170,8 @@ function prometheusSpec(config: StackConfig, binaries: Binaries, env: Record<str
       `--storage.tsdb.path=${join(dataDir, 'prometheus')}`,
       '--storage.tsdb.retention.time=2d',
       `--web.listen-address=127.0.0.1:${prometheus.port}`,
+      // Span-metric exemplars (a trace ID per latency bucket) for the console's latency panels.
+      '--enable-feature=exemplar-storage',
     ],
     env: {},
     port: prometheus.port,

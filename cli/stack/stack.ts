@@ -76,10 +76,11 @@ export class Stack {
     return this.status();
   }
 
-  /** Stops the processes this stack started (newest first) and removes their pid files. */
-  async down(): Promise<ComponentName[]> {
+  /** Stops the processes this stack started (newest first), or only the components named, and removes their pid files. */
+  async down(only?: ComponentName[]): Promise<ComponentName[]> {
     const stopped: ComponentName[] = [];
     for (const name of [...COMPONENT_ORDER].reverse()) {
+      if (only && !only.includes(name)) continue;
       const record = this.readPid(name);
       if (!record) continue;
       if (ownsProcess(record)) {

@@ -11,6 +11,7 @@ import { JaegerClient, JaegerUnreachableError, type JaegerTrace } from './jaeger
 import { buildTraceDocument, type TraceLookup } from './lookup.ts';
 import { formatMs, renderText, type RenderOptions } from './render.ts';
 import { parseTraceId, TraceIdError } from './trace-id.ts';
+import type { TraceListing } from './types.ts';
 
 export { buildTraceDocument } from './lookup.ts';
 export type { TraceLookup, TraceLookupOptions } from './lookup.ts';
@@ -229,15 +230,7 @@ function finalStatus(
   return EXIT_CODES.ok;
 }
 
-export interface TraceListing {
-  trace_id: string;
-  start_time: string;
-  duration_ms: number;
-  span_count: number;
-  error: boolean;
-  root_service: string;
-  root_operation: string;
-}
+export type { TraceListing };
 
 interface LastOptions {
   service: string | undefined;
@@ -309,7 +302,8 @@ async function recentTraces(
     .slice(0, options.limit);
 }
 
-function listingOf(trace: JaegerTrace): TraceListing {
+/** One line of `--last`: a trace's root, start, duration, size and error flag. */
+export function listingOf(trace: JaegerTrace): TraceListing {
   const ids = new Set(trace.spans.map((s) => s.spanID));
   const start = Math.min(...trace.spans.map((s) => s.startTime));
   const end = Math.max(...trace.spans.map((s) => s.startTime + s.duration));

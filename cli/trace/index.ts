@@ -1,4 +1,6 @@
-export { traceCommand, TRACE_USAGE, EXIT_CODES } from './command.ts';
+export { traceCommand, listingOf, TRACE_USAGE, EXIT_CODES } from './command.ts';
+export { JaegerClient, JaegerUnreachableError } from './jaeger-client.ts';
+export type { JaegerTrace, JaegerSpan } from './jaeger-client.ts';
 export { parseTraceId, TraceIdError } from './trace-id.ts';
 export { buildDocument } from './model.ts';
 export { buildTraceDocument } from './lookup.ts';

@@ -56,6 +56,25 @@ export class JaegerClient {
     return trace && trace.spans.length > 0 ? trace : undefined;
   }
 
+  /** Span names of a service. */
+  async operations(service: string): Promise<string[]> {
+    const { status, body } = await this.get(`/api/services/${encodeURIComponent(service)}/operations`);
+    if (status !== 200)
+      throw new Error(`Jaeger answered ${status} for ${service}'s operations: ${bodyError(body)}`);
+    return ((body as { data?: string[] | null }).data ?? []).slice().sort();
+  }
+
+  /** Caller → callee call counts over the lookback, as Jaeger's store computes them (empty when it does not). */
+  async dependencies(
+    endMs: number,
+    lookbackMs: number,
+  ): Promise<{ parent: string; child: string; callCount: number }[]> {
+    const { status, body } = await this.get(`/api/dependencies?endTs=${endMs}&lookback=${lookbackMs}`);
+    if (status !== 200)
+      throw new Error(`Jaeger answered ${status} for /api/dependencies: ${bodyError(body)}`);
+    return (body as { data?: { parent: string; child: string; callCount: number }[] | null }).data ?? [];
+  }
+
   async services(): Promise<string[]> {
     const { status, body } = await this.get('/api/services');
     if (status !== 200) throw new Error(`Jaeger answered ${status} for /api/services: ${bodyError(body)}`);
@@ -68,6 +87,12 @@ export class JaegerClient {
     limit: number;
     lookback: string;
     tags?: Record<string, string>;
+    operation?: string;
+    /** A Jaeger duration, e.g. `250ms`. */
+    minDuration?: string;
+    /** Microseconds since the epoch; with `end`, instead of the lookback from now. */
+    start?: number;
+    end?: number;
   }): Promise<JaegerTrace[]> {
     const params = new URLSearchParams({
       service: query.service,
@@ -75,6 +100,10 @@ export class JaegerClient {
       lookback: query.lookback,
     });
     if (query.tags) params.set('tags', JSON.stringify(query.tags));
+    if (query.operation) params.set('operation', query.operation);
+    if (query.minDuration) params.set('minDuration', query.minDuration);
+    if (query.start !== undefined) params.set('start', String(query.start));
+    if (query.end !== undefined) params.set('end', String(query.end));
     const { status, body } = await this.get(`/api/traces?${params}`);
     if (status !== 200)
       throw new Error(`Jaeger search for ${query.service} answered ${status}: ${bodyError(body)}`);

@@ -23,6 +23,8 @@ export interface TraceLookupOptions {
    * polls), and its logs and events likewise; 0 reads each once. @default 0
    */
   waitSeconds?: number;
+  /** Read the logs and events from the S3 store (slower than the spans; a page may ask for them second). @default true */
+  signals?: boolean;
 }
 
 /** What `buildTraceDocument` found. */
@@ -60,6 +62,10 @@ export async function buildTraceDocument(
   const { trace } = fetched;
   const startMs = Math.min(...trace.spans.map((s) => s.startTime)) / 1000;
   const endMs = Math.max(...trace.spans.map((s) => s.startTime + s.duration)) / 1000;
+  if (options.signals === false) {
+    const document = buildDocument(trace, [], [], fetched.notes);
+    return { found: true, document, storeProblem: undefined, startMs, endMs };
+  }
   const reader = options.reader ?? new SignalReader(config);
   const signals = await readSignals(reader, id, { startMs, endMs }, config, waitSeconds, deadline);
   const notes = [...fetched.notes, ...signals.notes];

@@ -191,6 +191,8 @@ function exceptionsOf(span: JaegerSpan): SpanException[] {
     exceptions.push({
       type: fields['exception.type'] === undefined ? null : String(fields['exception.type']),
       message: fields['exception.message'] === undefined ? null : String(fields['exception.message']),
+      stacktrace:
+        fields['exception.stacktrace'] === undefined ? null : String(fields['exception.stacktrace']),
     });
   }
   return exceptions;

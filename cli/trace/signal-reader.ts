@@ -7,7 +7,7 @@
  * written outside that window are not even read. Raw objects are immutable: each is read once per reader.
  */
 import { EVENT_ATTRIBUTES } from '../../common/names.ts';
-import { decodeAnyValue, queryLake, type JsonValue } from '../../lake/index.ts';
+import { decodeAnyValue, parseOtlpLogs, queryLake, type JsonValue } from '../../lake/index.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import type { TraceConfig } from './config.ts';
 import type { EventEntry, LogEntry } from './types.ts';
@@ -195,7 +195,8 @@ export class SignalReader {
     if (!text.toLowerCase().includes(traceId)) return [];
     let document: OtlpLogsDocument;
     try {
-      document = JSON.parse(text) as OtlpLogsDocument;
+      // One OTLP JSON document, or one per line when the exporter batched several requests into the object.
+      document = parseOtlpLogs(text, key) as OtlpLogsDocument;
     } catch {
       return []; // Not OTLP JSON: nothing the Collector wrote.
     }

@@ -5,6 +5,8 @@ export type SpanStatus = 'ok' | 'error' | 'unset';
 export interface SpanException {
   type: string | null;
   message: string | null;
+  /** `exception.stacktrace`, when the span recorded one. */
+  stacktrace: string | null;
 }
 
 export interface SpanNode {
@@ -112,4 +114,15 @@ export interface TraceDocument {
   logs: LogEntry[];
   events: EventEntry[];
   summary: TraceSummary;
+}
+
+/** One line of `trace --last --json` (and of the console's traces page). */
+export interface TraceListing {
+  trace_id: string;
+  start_time: string;
+  duration_ms: number;
+  span_count: number;
+  error: boolean;
+  root_service: string;
+  root_operation: string;
 }

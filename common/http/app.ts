@@ -97,6 +97,7 @@ function errorHandler(logger: HttpLogger): ErrorRequestHandler {
       res.end();
       return;
     }
+    res.set(mapped.headers);
     res.status(mapped.status).json({
       error: { code: mapped.code, message: mapped.message, ...(mapped.field ? { field: mapped.field } : {}) },
       trace_id: activeTraceId(),

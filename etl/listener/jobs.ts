@@ -15,12 +15,13 @@ import {
   type Context,
   type Link,
   type Span,
+  type SpanContext,
 } from '@opentelemetry/api';
 import { logger } from '../../instrumentation/api.ts';
 import { ATTRIBUTES, METRICS, SEMCONV } from '../../common/names.ts';
 import type { S3Store } from '../../common/s3-store.ts';
 import type { EtlConfig } from '../config.ts';
-import type { Dispatcher } from '../dispatch.ts';
+import type { AttemptListener, Dispatcher } from '../dispatch.ts';
 import { trackEtl } from '../events.ts';
 import { costView, jobCost } from './cost.ts';
 import type { FunctionName } from '../types.ts';
@@ -59,7 +60,36 @@ const instruments = {
   cost: meter.createCounter(METRICS.etlCost.name, { unit: METRICS.etlCost.unit }),
 };
 
+/** What one chunk cost and where its span is, for the job's totals and the fan-in's links. */
+interface ChunkOutcome {
+  billedMs: number;
+  attempts: number;
+  spanContext: SpanContext;
+}
+
+/** The running tally of one chunk's attempts. */
+interface Tally {
+  billedMs: number;
+  attempts: number;
+  lastError: string;
+}
+
+/** Thrown by submit when the fleet's queue has no room for the job's chunks: the API answers 429. */
+export class FleetBusyError extends Error {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.name = 'FleetBusyError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+const JOB_ID = /^job-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const jobKey = (id: string) => `etl/jobs/${id}.json`;
+
 export class JobRunner {
+  /** Jobs queued or running, and finished ones until their TTL runs out (they are in the store by then). */
   private readonly jobs = new Map<string, JobView>();
   private readonly config: EtlConfig;
   private readonly dispatcher: Dispatcher;
@@ -71,12 +101,32 @@ export class JobRunner {
     this.store = store;
   }
 
-  get(id: string): JobView | undefined {
-    return this.jobs.get(id);
+  /** The job from memory, else as it was stored when it finished; undefined when neither knows it. */
+  async find(id: string): Promise<JobView | undefined> {
+    const live = this.jobs.get(id);
+    if (live) return live;
+    // The ID becomes part of a key: only our own ID shape reaches the store.
+    if (!JOB_ID.test(id)) return undefined;
+    return this.store.getJson<JobView>(jobKey(id));
   }
 
-  /** Registers the job and starts it in the background, continuing the trace of `parent` (the request). */
+  /** How many jobs are held in memory (the bound the TTL keeps). */
+  get held(): number {
+    return this.jobs.size;
+  }
+
+  /**
+   * Registers the job and starts it in the background, continuing the trace of `parent` (the request). Throws
+   * FleetBusyError, accepting nothing, when the dispatcher has no room for its chunks.
+   */
   submit(kind: FunctionName, chunks: ChunkPlan[], parent: Context = context.active()): JobView {
+    const room = this.dispatcher.room(kind);
+    if (chunks.length > room) {
+      throw new FleetBusyError(
+        `the ${kind} fleet's queue has room for ${Math.max(0, room)} more chunks and the job has ${chunks.length}; try again later`,
+        this.config.busyRetryAfterSeconds,
+      );
+    }
     const id = `job-${randomUUID()}`;
     const jobSpan = tracer.startSpan(
       `etl.job ${kind}`,
@@ -110,24 +160,38 @@ export class JobRunner {
     const started = performance.now();
     view.status = 'running';
     trackEtl('job_started', { job_id: view.id, kind, n_chunks: chunks.length });
-    let billedMs = 0;
-    let invocations = 0;
-    const links: Link[] = [];
-    await Promise.all(
-      chunks.map(async (chunk, index) => {
-        const outcome = await this.runChunk(view, kind, index, chunk);
-        billedMs += outcome.billedMs;
-        invocations += outcome.attempts;
-        links.push({ context: outcome.spanContext, attributes: { [ATTRIBUTES.chunkIndex]: index } });
-      }),
-    );
+    const outcomes = await Promise.all(chunks.map((chunk, index) => this.runChunk(view, kind, index, chunk)));
     const wallSeconds = (performance.now() - started) / 1000;
-    const cost = jobCost({ billedMs, invocations, wallSeconds }, this.config);
-    const { gbSeconds, serverlessUsd: serverless, alwaysOnUsd: alwaysOn } = cost;
-    view.cost = costView(cost, invocations);
-    view.status = view.chunks.failed === 0 ? 'done' : view.chunks.done === 0 ? 'failed' : 'partial';
+    const cost = this.costOf(outcomes, wallSeconds);
+    view.cost = cost.view;
+    const status = view.chunks.failed === 0 ? 'done' : view.chunks.done === 0 ? 'failed' : 'partial';
+    view.status = status;
+    view.finished_at = new Date().toISOString();
+    const persisted = await this.fanIn(view, outcomes, jobContext);
+    this.record(view, status, cost, wallSeconds, jobSpan);
+    this.forgetLater(view, persisted);
+  }
 
-    // Fan-in: links to every chunk (as many as the SDK keeps), the count of the rest.
+  /** What the job cost as serverless invocations, and what always-on servers would have cost for its duration. */
+  private costOf(outcomes: ChunkOutcome[], wallSeconds: number) {
+    const billedMs = outcomes.reduce((sum, o) => sum + o.billedMs, 0);
+    const invocations = outcomes.reduce((sum, o) => sum + o.attempts, 0);
+    const cost = jobCost({ billedMs, invocations, wallSeconds }, this.config);
+    return {
+      gbSeconds: cost.gbSeconds,
+      serverless: cost.serverlessUsd,
+      alwaysOn: cost.alwaysOnUsd,
+      view: costView(cost, invocations),
+    };
+  }
+
+
+  /** The fan-in span, linked to every chunk (as many as the SDK keeps), stores the job's final view. */
+  private async fanIn(view: JobView, outcomes: ChunkOutcome[], jobContext: Context): Promise<boolean> {
+    const links: Link[] = outcomes.map((o, index) => ({
+      context: o.spanContext,
+      attributes: { [ATTRIBUTES.chunkIndex]: index },
+    }));
     const finalizer = tracer.startSpan(
       'etl.job finalize',
       {
@@ -140,34 +204,51 @@ export class JobRunner {
       },
       jobContext,
     );
-    await context.with(trace.setSpan(jobContext, finalizer), async () => {
-      try {
-        await this.store.putJson(`etl/jobs/${view.id}.json`, view);
-      } catch (error) {
-        finalizer.recordException(error as Error);
-      }
-    });
+    const persisted = await context.with(trace.setSpan(jobContext, finalizer), () => this.persist(view));
+    if (!persisted)
+      finalizer.setStatus({ code: SpanStatusCode.ERROR, message: 'the job could not be stored' });
     finalizer.end();
+    return persisted;
+  }
 
+  private async persist(view: JobView): Promise<boolean> {
+    try {
+      await this.store.putJson(jobKey(view.id), view);
+      return true;
+    } catch (error) {
+      trace.getActiveSpan()?.recordException(error as Error);
+      logger.error({ job_id: view.id, err: error }, 'storing the finished job failed; it stays in memory');
+      return false;
+    }
+  }
+
+  /** Metrics, the job_finished event, the job span's outcome and a log line. */
+  private record(
+    view: JobView,
+    status: 'done' | 'partial' | 'failed',
+    cost: ReturnType<JobRunner['costOf']>,
+    wallSeconds: number,
+    jobSpan: Span,
+  ): void {
+    const kind = view.kind;
     const attributes = { [ATTRIBUTES.jobKind]: kind };
-    instruments.jobs.add(1, { ...attributes, [ATTRIBUTES.jobStatus]: view.status });
-    instruments.billed.add(gbSeconds, { ...attributes, [SEMCONV.faasName]: kind });
-    instruments.cost.add(serverless, { ...attributes, [ATTRIBUTES.costModel]: 'serverless' });
-    instruments.cost.add(alwaysOn, { ...attributes, [ATTRIBUTES.costModel]: 'always_on' });
+    instruments.jobs.add(1, { ...attributes, [ATTRIBUTES.jobStatus]: status });
+    instruments.billed.add(cost.gbSeconds, { ...attributes, [SEMCONV.faasName]: kind });
+    instruments.cost.add(cost.serverless, { ...attributes, [ATTRIBUTES.costModel]: 'serverless' });
+    instruments.cost.add(cost.alwaysOn, { ...attributes, [ATTRIBUTES.costModel]: 'always_on' });
     trackEtl('job_finished', {
       job_id: view.id,
       kind,
-      status: view.status,
+      status,
       n_chunks: view.chunks.total,
       n_failed: view.chunks.failed,
       duration_ms: Math.round(wallSeconds * 1000),
-      cost_usd: view.cost.serverless_usd,
+      cost_usd: cost.view.serverless_usd,
     });
-    view.finished_at = new Date().toISOString();
     jobSpan.setAttributes({
       [ATTRIBUTES.jobStatus]: view.status,
-      [ATTRIBUTES.costServerlessUsd]: serverless,
-      [ATTRIBUTES.billedGbSeconds]: gbSeconds,
+      [ATTRIBUTES.costServerlessUsd]: cost.serverless,
+      [ATTRIBUTES.billedGbSeconds]: cost.gbSeconds,
     });
     if (view.status !== 'done')
       jobSpan.setStatus({ code: SpanStatusCode.ERROR, message: `${view.chunks.failed} chunks failed` });
@@ -178,8 +259,27 @@ export class JobRunner {
     );
   }
 
+  /**
+   * A finished job leaves memory after the TTL, once it is in the store (GET /jobs/:id reads it from there). One the
+   * store did not take is stored again at each TTL until it is, so the store being away loses no job.
+   */
+  private forgetLater(view: JobView, persisted: boolean): void {
+    // Retries of the store wait at least 5 s, whatever the TTL: a TTL of 0 must not become a busy loop.
+    const delay = persisted ? this.config.jobTtlMs : Math.max(this.config.jobTtlMs, 5000);
+    const timer = setTimeout(() => {
+      if (persisted) this.jobs.delete(view.id);
+      else void this.persist(view).then((ok) => this.forgetLater(view, ok));
+    }, delay);
+    timer.unref();
+  }
+
   /** Dispatches one chunk until it succeeds or runs out of attempts; the producer span covers every attempt. */
-  private async runChunk(view: JobView, kind: FunctionName, index: number, chunk: ChunkPlan) {
+  private async runChunk(
+    view: JobView,
+    kind: FunctionName,
+    index: number,
+    chunk: ChunkPlan,
+  ): Promise<ChunkOutcome> {
     const span = tracer.startSpan(`etl.chunk ${kind}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
@@ -190,8 +290,6 @@ export class JobRunner {
     });
     const carrier: Record<string, string> = {};
     propagation.inject(trace.setSpan(context.active(), span), carrier);
-    const labels = { [ATTRIBUTES.jobKind]: kind };
-    const tally = { billedMs: 0, attempts: 0, lastError: '' };
     const eventFor = (attempt: number): ChunkEvent => ({
       job_id: view.id,
       kind,
@@ -202,57 +300,107 @@ export class JobRunner {
       trace: carrier,
       ...(chunk.fault ? { fault: chunk.fault } : {}),
     });
-    // Every attempt's outcome, whichever side retries: billed time, cold starts, failures, retries.
-    const account = (result: InvocationResult, attempt: number) => {
-      tally.attempts = attempt;
-      tally.billedMs += result.billedMs;
-      if (result.coldStart) instruments.coldStarts.add(1, { [SEMCONV.faasName]: kind });
-      if (result.ok) return;
-      tally.lastError = `${result.error?.name}: ${result.error?.message}`;
-      instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'failed' });
-      if (attempt < this.config.maxAttempts) {
-        view.chunks.retried++;
-        instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'retried' });
-        span.addEvent('retry', { attempt: attempt + 1, 'error.message': tally.lastError });
-      }
-    };
-    const inFlight = async (work: () => Promise<InvocationResult>): Promise<InvocationResult> => {
-      view.chunks.in_flight++;
-      instruments.concurrency.add(1, { [SEMCONV.faasName]: kind });
-      try {
-        return await work().catch(failure);
-      } finally {
-        view.chunks.in_flight--;
-        instruments.concurrency.add(-1, { [SEMCONV.faasName]: kind });
-      }
-    };
-    let ok = false;
-    if (this.dispatcher.retriesItself) {
-      // The queue retries: one dispatch, and every attempt's outcome comes back through `account`.
-      const final = await inFlight(() => this.dispatcher.invoke(kind, eventFor(1), account));
-      if (tally.attempts === 0) account(final, 1);
-      ok = final.ok;
-    } else {
-      for (let attempt = 1; attempt <= this.config.maxAttempts && !ok; attempt++) {
-        if (attempt > 1)
-          await new Promise((resolve) => setTimeout(resolve, this.config.retryBaseMs * 2 ** (attempt - 2)));
-        const result = await inFlight(() => this.dispatcher.invoke(kind, eventFor(attempt)));
-        account(result, attempt);
-        ok = result.ok;
-      }
-    }
-    const { billedMs, attempts: attempt, lastError } = tally;
+    const tally: Tally = { billedMs: 0, attempts: 0, lastError: '' };
+    const account = (result: InvocationResult, attempt: number) =>
+      this.account(view, kind, span, tally, result, attempt);
+    const ok = this.dispatcher.retriesItself
+      ? await this.dispatchOnce(view, kind, eventFor, tally, account)
+      : await this.dispatchWithRetries(view, kind, eventFor, account);
+    span.setAttribute(ATTRIBUTES.attemptCount, tally.attempts);
     if (ok) {
       view.chunks.done++;
-      instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'processed' });
-      span.setAttribute(ATTRIBUTES.attemptCount, attempt);
-      span.end();
-      return { billedMs, attempts: attempt, spanContext: span.spanContext() };
+      instruments.chunks.add(1, { [ATTRIBUTES.jobKind]: kind, [ATTRIBUTES.outcome]: 'processed' });
+    } else {
+      await this.deadLetter(view, kind, index, chunk, span, tally);
     }
-    // Every attempt failed: a dead-letter record, kept with the job and in the store; nothing is lost silently.
+    span.end();
+    return { billedMs: tally.billedMs, attempts: tally.attempts, spanContext: span.spanContext() };
+  }
+
+  /** Every attempt's outcome, whichever side retries: billed time, cold starts, failures, retries. */
+  private account(
+    view: JobView,
+    kind: FunctionName,
+    span: Span,
+    tally: Tally,
+    result: InvocationResult,
+    attempt: number,
+  ): void {
+    const labels = { [ATTRIBUTES.jobKind]: kind };
+    tally.attempts = attempt;
+    tally.billedMs += result.billedMs;
+    if (result.coldStart) instruments.coldStarts.add(1, { [SEMCONV.faasName]: kind });
+    if (result.ok) return;
+    tally.lastError = `${result.error?.name}: ${result.error?.message}`;
+    instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'failed' });
+    if (attempt < this.config.maxAttempts) {
+      view.chunks.retried++;
+      instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'retried' });
+      span.addEvent('retry', { attempt: attempt + 1, 'error.message': tally.lastError });
+    }
+  }
+
+  /** The queue retries: one dispatch, and every attempt's outcome comes back through `account`. */
+  private async dispatchOnce(
+    view: JobView,
+    kind: FunctionName,
+    eventFor: (attempt: number) => ChunkEvent,
+    tally: Tally,
+    account: AttemptListener,
+  ): Promise<boolean> {
+    const final = await this.inFlight(view, kind, () => this.dispatcher.invoke(kind, eventFor(1), account));
+    if (tally.attempts === 0) account(final, 1);
+    // A final outcome no attempt reported (the chunk's deadline passed, the dispatcher closed) is the reason.
+    else if (!final.ok) tally.lastError = `${final.error?.name}: ${final.error?.message}`;
+    return final.ok;
+  }
+
+  /** The listener retries, with exponential backoff between attempts. */
+  private async dispatchWithRetries(
+    view: JobView,
+    kind: FunctionName,
+    eventFor: (attempt: number) => ChunkEvent,
+    account: AttemptListener,
+  ): Promise<boolean> {
+    for (let attempt = 1; attempt <= this.config.maxAttempts; attempt++) {
+      if (attempt > 1)
+        await new Promise((resolve) => setTimeout(resolve, this.config.retryBaseMs * 2 ** (attempt - 2)));
+      const result = await this.inFlight(view, kind, () => this.dispatcher.invoke(kind, eventFor(attempt)));
+      account(result, attempt);
+      if (result.ok) return true;
+    }
+    return false;
+  }
+
+  /** Counts the dispatch as in flight while it runs; a dispatch that throws is a failed attempt. */
+  private async inFlight(
+    view: JobView,
+    kind: FunctionName,
+    work: () => Promise<InvocationResult>,
+  ): Promise<InvocationResult> {
+    view.chunks.in_flight++;
+    instruments.concurrency.add(1, { [SEMCONV.faasName]: kind });
+    try {
+      return await work().catch(failure);
+    } finally {
+      view.chunks.in_flight--;
+      instruments.concurrency.add(-1, { [SEMCONV.faasName]: kind });
+    }
+  }
+
+  /** Every attempt failed: a dead-letter record, kept with the job and in the store; nothing is lost silently. */
+  private async deadLetter(
+    view: JobView,
+    kind: FunctionName,
+    index: number,
+    chunk: ChunkPlan,
+    span: Span,
+    tally: Tally,
+  ): Promise<void> {
+    const { attempts, lastError } = tally;
     view.chunks.failed++;
-    instruments.chunks.add(1, { ...labels, [ATTRIBUTES.outcome]: 'dead_lettered' });
-    const letter = { chunk_index: index, attempts: attempt, error: lastError };
+    instruments.chunks.add(1, { [ATTRIBUTES.jobKind]: kind, [ATTRIBUTES.outcome]: 'dead_lettered' });
+    const letter = { chunk_index: index, attempts, error: lastError };
     view.dead_letters.push(letter);
     await this.store
       .putJson(`etl/dead-letter/job_id=${view.id}/chunk-${String(index).padStart(5, '0')}.json`, {
@@ -261,14 +409,11 @@ export class JobRunner {
         payload: chunk.payload,
       })
       .catch((error: unknown) => span.recordException(error as Error));
-    span.setAttribute(ATTRIBUTES.attemptCount, attempt);
-    span.addEvent('dead_lettered', { attempts: attempt, 'error.message': lastError });
+    span.addEvent('dead_lettered', { attempts, 'error.message': lastError });
     span.setStatus({
       code: SpanStatusCode.ERROR,
-      message: `dead-lettered after ${attempt} attempts: ${lastError}`,
+      message: `dead-lettered after ${attempts} attempts: ${lastError}`,
     });
-    span.end();
-    return { billedMs, attempts: attempt, spanContext: span.spanContext() };
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * The ETL listener: the jobs API in front of the worker fleet.
  *   POST /jobs {bbox: [w,s,e,n], from, to, trace?}   → 202 {id, status, chunks, trace_id}
- *   GET  /jobs/:id                                   → status, progress, cost, dead letters
+ *   GET  /jobs/:id                                   → status, progress, cost, dead letters (finished jobs leave
+ *                                                      memory after OBSERVATORY_ETL_JOB_TTL_MS; then from the store)
+ * A job the fleet's queue has no room for gets 429 with Retry-After.
  *   GET  /fleet                                      → sandboxes running / warm / waiting per function
  * A crop-statistics job ({kind: 'crop_stats'}, the default) has one chunk per catalog tile intersecting the area,
  * per day of the range; a compaction job ({kind: 'compaction', batch_size}) one chunk per batch of raw event objects
@@ -10,7 +12,7 @@
 import { context, propagation } from '@opentelemetry/api';
 import { logger, shutdown } from '../../instrumentation/api.ts';
 import { createApp, finishApp, listen, route } from '../../common/http/app.ts';
-import { invalid, notFound } from '../../common/http/errors.ts';
+import { invalid, notFound, tooBusy } from '../../common/http/errors.ts';
 import { bbox, intersects, tiles } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { dateRange, numberIn, objectBody, oneOf } from '../../common/http/validate.ts';
@@ -23,7 +25,7 @@ import { SqsDispatcher } from '../sqs/sqs-dispatcher.ts';
 import { SqsEventSource } from '../sqs/sqs-event-source.ts';
 import type { CropStatsPayload } from '../handlers/crop-stats.ts';
 import type { Fault } from '../types.ts';
-import { JobRunner, type ChunkPlan } from './jobs.ts';
+import { FleetBusyError, JobRunner, type ChunkPlan, type JobView } from './jobs.ts';
 
 const config = etlConfig();
 // The sandboxes inherit this environment, and with it the same S3 settings.
@@ -35,7 +37,10 @@ let eventSource: SqsEventSource | undefined;
 if (config.dispatch === 'sqs') {
   const client = sqsClient(config.sqs);
   const urls = await ensureQueues(client, config.sqs, config.maxAttempts);
-  dispatcher = new SqsDispatcher(client, urls);
+  dispatcher = new SqsDispatcher(client, urls, {
+    deadlineMs: urls.visibilityTimeoutSeconds * 1000 * config.maxAttempts,
+    maxPending: config.maxWaiting,
+  });
   if (config.sqs.endpoint !== undefined) {
     eventSource = new SqsEventSource(client, urls, fleet, config);
     eventSource.start();
@@ -61,7 +66,7 @@ app.post(
       const chunks: ChunkPlan<CompactionPayload>[] = [];
       for (let i = 0; i < keys.length; i += batch)
         chunks.push({ payload: { keys: keys.slice(i, i + batch) } });
-      res.status(202).json(runner.submit('compaction', chunks, parent));
+      res.status(202).json(submit('compaction', chunks, parent));
       return;
     }
     const area = bbox(body.bbox);
@@ -76,19 +81,20 @@ app.post(
         `the job would have ${count} chunks (tiles × days); at most ${config.maxChunks} are allowed: shrink the area or the date range`,
       );
     }
-    const fault = parseFault(body.fault);
+    const faults = parseFault(body.fault);
     const chunks: ChunkPlan<CropStatsPayload>[] = covered.flatMap((tile) =>
       range.days.map((date) => ({ payload: { tile, date } })),
     );
-    if (fault) for (const index of fault.chunks) if (chunks[index]) chunks[index]!.fault = fault.fault;
-    res.status(202).json(runner.submit('crop_stats', chunks, parent));
+    for (const { chunks: indexes, fault } of faults)
+      for (const index of indexes) if (chunks[index]) chunks[index]!.fault = fault;
+    res.status(202).json(submit('crop_stats', chunks, parent));
   }),
 );
 
 app.get(
   '/jobs/:id',
   route(async (req, res) => {
-    const job = runner.get(String(req.params.id));
+    const job = await runner.find(String(req.params.id));
     if (!job) throw notFound(`job ${req.params.id}`);
     res.json(job);
   }),
@@ -98,19 +104,35 @@ app.get('/fleet', (_req, res) => {
   res.json(fleet.stats());
 });
 
-function parseFault(value: unknown): { chunks: number[]; fault: Fault } | undefined {
-  if (value === undefined) return undefined;
+/** A job the fleet has no room for is refused whole, with when to come back: 429 and Retry-After. */
+function submit(...args: Parameters<JobRunner['submit']>): JobView {
+  try {
+    return runner.submit(...args);
+  } catch (error) {
+    if (error instanceof FleetBusyError) throw tooBusy(error.message, error.retryAfterSeconds);
+    throw error;
+  }
+}
+
+/** `fault`: one spec or a list of them (different faults on different chunks of one job). */
+function parseFault(value: unknown): { chunks: number[]; fault: Fault }[] {
+  if (value === undefined) return [];
   if (!config.allowFaults)
     throw invalid('fault', 'faults are not accepted here (OBSERVATORY_ETL_ALLOW_FAULTS is off)');
+  const specs = Array.isArray(value) ? value : [value];
+  return specs.map((spec, i) => parseFaultSpec(spec, Array.isArray(value) ? `fault[${i}]` : 'fault'));
+}
+
+function parseFaultSpec(value: unknown, field: string): { chunks: number[]; fault: Fault } {
   const spec = objectBody(value) as { chunks?: unknown; kind?: unknown; attempts?: unknown };
   if (!Array.isArray(spec.chunks) || !spec.chunks.every((i) => Number.isInteger(i) && i >= 0)) {
-    throw invalid('fault.chunks', 'expected an array of chunk indexes');
+    throw invalid(`${field}.chunks`, 'expected an array of chunk indexes');
   }
   if (spec.kind !== 'throw' && spec.kind !== 'hang' && spec.kind !== 'crash') {
-    throw invalid('fault.kind', 'expected throw, hang or crash');
+    throw invalid(`${field}.kind`, 'expected throw, hang or crash');
   }
   if (!Number.isInteger(spec.attempts) || (spec.attempts as number) < 1) {
-    throw invalid('fault.attempts', 'expected a whole number of attempts ≥ 1');
+    throw invalid(`${field}.attempts`, 'expected a whole number of attempts ≥ 1');
   }
   return { chunks: spec.chunks as number[], fault: { kind: spec.kind, attempts: spec.attempts as number } };
 }

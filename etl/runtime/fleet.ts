@@ -1,7 +1,8 @@
 /**
  * The local fleet runner: Lambda-style sandboxes as processes, one pool per function. A free warm sandbox takes the
  * next invocation; otherwise a new one starts (a cold start) while the concurrency limit allows; otherwise the
- * invocation waits. The per-invocation timeout kills the sandbox, like Lambda; a sandbox that dies mid-invocation
+ * invocation waits, in a queue of at most `maxWaiting` (beyond it an invocation fails at once with FleetFull: the
+ * listener refuses jobs that would not fit, so this is the last guard). The per-invocation timeout kills the sandbox, like Lambda; a sandbox that dies mid-invocation
  * fails that invocation; idle sandboxes are reaped.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -32,6 +33,13 @@ export class SandboxFailure extends Error {
   }
 }
 
+export class FleetFull extends SandboxFailure {
+  constructor(message: string) {
+    super(message, 0);
+    this.name = 'FleetFull';
+  }
+}
+
 export class Fleet {
   private readonly config: EtlConfig;
   private readonly functionName: FunctionName;
@@ -49,6 +57,12 @@ export class Fleet {
   stats(): FleetStats {
     const busy = [...this.sandboxes].filter((s) => s.busy).length;
     return { running: busy, warm: this.sandboxes.size - busy, waiting: this.waiting.length };
+  }
+
+  /** How many more invocations fit: free or startable sandboxes plus free places in the waiting queue. */
+  room(): number {
+    const busy = [...this.sandboxes].filter((s) => s.busy).length;
+    return this.config.concurrency - busy + this.config.maxWaiting - this.waiting.length;
   }
 
   /** Runs one invocation; resolves with the handler's outcome, rejects with SandboxFailure on timeout or crash. */
@@ -79,7 +93,12 @@ export class Fleet {
         };
         sandbox.child.on('message', onMessage);
         sandbox.child.once('exit', onExit);
-        sandbox.child.send({ type: 'invoke', event, timeoutMs: this.config.timeoutMs });
+        // With a callback, a closed channel fails this invocation instead of crashing the listener.
+        sandbox.child.send({ type: 'invoke', event, timeoutMs: this.config.timeoutMs }, (error) => {
+          if (!error) return;
+          cleanup();
+          reject(new SandboxFailure(`sandbox unreachable: ${error.message}`, billed()));
+        });
       });
     } finally {
       this.release(sandbox);
@@ -109,20 +128,29 @@ export class Fleet {
   private async acquire(): Promise<Sandbox> {
     for (;;) {
       if (this.closed) throw new SandboxFailure('the fleet is shutting down', 0);
-      const warm = [...this.sandboxes].find((s) => !s.busy);
+      // A killed sandbox (timed out, or reaped while idle) stays in the set until its exit event: never reuse it.
+      const warm = [...this.sandboxes].find((s) => !s.busy && !s.child.killed && s.child.connected);
       if (warm) {
         clearTimeout(warm.idleTimer);
         warm.busy = true;
         return warm;
       }
       if (this.sandboxes.size < this.config.concurrency) return this.start();
+      if (this.waiting.length >= this.config.maxWaiting) {
+        throw new FleetFull(
+          `${this.waiting.length} invocations of ${this.functionName} already wait for a sandbox (the limit)`,
+        );
+      }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
   private release(sandbox: Sandbox): void {
     sandbox.busy = false;
-    if (sandbox.child.exitCode === null && sandbox.child.signalCode === null && !this.closed) {
+    // A sandbox killed (timeout) or dead is gone even before its exit event: never hand it to the next invocation.
+    if (sandbox.child.killed || sandbox.child.exitCode !== null || sandbox.child.signalCode !== null) {
+      this.sandboxes.delete(sandbox);
+    } else if (!this.closed) {
       sandbox.idleTimer = setTimeout(() => sandbox.child.kill('SIGTERM'), this.config.idleMs);
       sandbox.idleTimer.unref();
     }
@@ -141,8 +169,9 @@ export class Fleet {
     child.once('exit', () => {
       clearTimeout(sandbox.idleTimer);
       this.sandboxes.delete(sandbox);
-      // A slot freed by a dead sandbox lets a waiting invocation start a new one.
-      if (!sandbox.busy) this.waiting.shift()?.();
+      // A slot freed by a dead sandbox lets a waiting invocation start a new one — also when it died while starting,
+      // which no release() follows (a waiter woken twice just waits again).
+      this.waiting.shift()?.();
     });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { type: string }) => {

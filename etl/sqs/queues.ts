@@ -11,7 +11,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { EtlConfig } from '../config.ts';
-import type { FunctionName } from '../types.ts';
+import { FUNCTION_NAMES, type FunctionName } from '../types.ts';
 import type { ChunkEvent, InvocationResult } from '../types.ts';
 
 export interface ChunkMessage {
@@ -50,15 +50,22 @@ export async function ensureQueues(
   client: SQSClient,
   settings: EtlConfig['sqs'],
   maxAttempts: number,
-): Promise<QueueUrls> {
+): Promise<QueueUrls & { visibilityTimeoutSeconds: number }> {
+  const visibility = String(settings.visibilityTimeoutSeconds);
   if (settings.endpoint === undefined) {
-    // On AWS the queues are the template's (deploy/aws/etl/template.yaml): look them up, never redefine them.
+    // On AWS the queues are the template's (deploy/aws/etl/template.yaml): look them up, never redefine them, and
+    // take the chunk queue's own visibility timeout (the chunk deadline is built on it).
     const url = async (name: string) =>
       (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+    const chunks = await url(settings.chunkQueue);
+    const { Attributes } = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: chunks, AttributeNames: ['VisibilityTimeout'] }),
+    );
     return {
-      chunks: await url(settings.chunkQueue),
+      chunks,
       deadLetter: await url(`${settings.chunkQueue}-dlq`),
       results: await url(settings.resultQueue),
+      visibilityTimeoutSeconds: Number(Attributes?.VisibilityTimeout ?? settings.visibilityTimeoutSeconds),
     };
   }
   const deadLetter = (await client.send(new CreateQueueCommand({ QueueName: `${settings.chunkQueue}-dlq` })))
@@ -71,14 +78,21 @@ export async function ensureQueues(
       new CreateQueueCommand({
         QueueName: settings.chunkQueue,
         Attributes: {
-          VisibilityTimeout: '60',
+          VisibilityTimeout: visibility,
           RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: maxAttempts }),
         },
       }),
     )
   ).QueueUrl!;
-  const results = (await client.send(new CreateQueueCommand({ QueueName: settings.resultQueue }))).QueueUrl!;
-  return { chunks, deadLetter, results };
+  const results = (
+    await client.send(
+      new CreateQueueCommand({
+        QueueName: settings.resultQueue,
+        Attributes: { VisibilityTimeout: visibility },
+      }),
+    )
+  ).QueueUrl!;
+  return { chunks, deadLetter, results, visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds };
 }
 
 /** Sends one attempt's outcome to the results queue (the worker side: the local event source, or the Lambda). */
@@ -88,4 +102,48 @@ export async function reportResult(
   message: ResultMessage,
 ): Promise<void> {
   await client.send(new SendMessageCommand({ QueueUrl: resultsUrl, MessageBody: JSON.stringify(message) }));
+}
+
+/** The chunk message in a queue body, or why it is not one (the body comes from whoever can write to the queue). */
+export function parseChunkMessage(body: string | undefined): ChunkMessage | string {
+  const value = parseJson(body);
+  if (typeof value === 'string') return value;
+  const { function: name, event } = value as Partial<ChunkMessage>;
+  if (!(FUNCTION_NAMES as readonly unknown[]).includes(name))
+    return `function: expected one of ${FUNCTION_NAMES.join(', ')}, got ${JSON.stringify(name)}`;
+  if (typeof event !== 'object' || event === null) return 'event: expected an object';
+  if (typeof event.job_id !== 'string' || event.job_id === '')
+    return 'event.job_id: expected a non-empty string';
+  if (!Number.isInteger(event.chunk_index) || event.chunk_index < 0)
+    return 'event.chunk_index: expected a whole number ≥ 0';
+  if (typeof event.trace !== 'object' || event.trace === null) return 'event.trace: expected an object';
+  return value as ChunkMessage;
+}
+
+/** The result message in a queue body, or why it is not one. */
+export function parseResultMessage(body: string | undefined): ResultMessage | string {
+  const value = parseJson(body);
+  if (typeof value === 'string') return value;
+  const message = value as Partial<ResultMessage>;
+  if (typeof message.job_id !== 'string') return 'job_id: expected a string';
+  if (!Number.isInteger(message.chunk_index)) return 'chunk_index: expected a whole number';
+  if (!Number.isInteger(message.attempt) || message.attempt! < 1)
+    return 'attempt: expected a whole number ≥ 1';
+  if (typeof message.final !== 'boolean') return 'final: expected true or false';
+  if (typeof message.result !== 'object' || message.result === null || typeof message.result.ok !== 'boolean')
+    return 'result: expected an object with ok';
+  return message as ResultMessage;
+}
+
+function parseJson(body: string | undefined): object | string {
+  if (body === undefined) return 'the message has no body';
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    return `the body is not JSON (${(error as Error).message})`;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? value
+    : 'the body is not a JSON object';
 }

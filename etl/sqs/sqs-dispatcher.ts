@@ -3,35 +3,55 @@
  * source on AWS, SqsEventSource locally) reports every attempt's outcome on the results queue. Retries are the
  * queue's: a failed attempt is received again after its backoff, and after the last allowed receive SQS moves the
  * message to the dead-letter queue. So one `invoke` covers all attempts of a chunk and resolves with the final one.
+ *
+ * A worker can die before it reports (a Lambda killed by its timeout, a lost result): every chunk therefore has a
+ * deadline, the visibility timeout × the attempts, after which it counts as failed, so no job waits for ever and
+ * nothing stays in `pending`. Every result message is deleted once read, a malformed one too (logged with its ID).
  */
 import {
   DeleteMessageCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
+  type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { logger } from '../../instrumentation/api.ts';
 import type { Dispatcher, AttemptListener } from '../dispatch.ts';
 import type { FunctionName } from '../types.ts';
 import type { FleetStats } from '../runtime/fleet.ts';
 import type { ChunkEvent, InvocationResult } from '../types.ts';
-import type { ChunkMessage, QueueUrls, ResultMessage } from './queues.ts';
+import { parseResultMessage, type ChunkMessage, type QueueUrls, type ResultMessage } from './queues.ts';
 
 interface Pending {
   onAttempt?: AttemptListener;
   resolve: (result: InvocationResult) => void;
+  deadline: NodeJS.Timeout;
+  /** The last attempt reported so far. */
+  attempts: number;
+}
+
+export interface SqsDispatcherOptions {
+  /** How long a chunk may go without a final result before it counts as failed: visibility timeout × attempts. */
+  deadlineMs: number;
+  /** Chunks that may await their result at once (EtlConfig's maxWaiting). */
+  maxPending: number;
 }
 
 export class SqsDispatcher implements Dispatcher {
   readonly retriesItself = true;
   private readonly client: SQSClient;
   private readonly urls: QueueUrls;
+  private readonly deadlineMs: number;
+  private readonly maxPending: number;
   private readonly pending = new Map<string, Pending>();
   private polling: Promise<void> | undefined;
   private closed = false;
 
-  constructor(client: SQSClient, urls: QueueUrls) {
+  constructor(client: SQSClient, urls: QueueUrls, options: SqsDispatcherOptions) {
     this.client = client;
     this.urls = urls;
+    this.deadlineMs = options.deadlineMs;
+    this.maxPending = options.maxPending;
   }
 
   async invoke(
@@ -40,57 +60,120 @@ export class SqsDispatcher implements Dispatcher {
     onAttempt?: AttemptListener,
   ): Promise<InvocationResult> {
     const key = `${event.job_id}/${event.chunk_index}`;
-    const outcome = new Promise<InvocationResult>((resolve) => this.pending.set(key, { onAttempt, resolve }));
+    const outcome = new Promise<InvocationResult>((resolve) => {
+      const deadline = setTimeout(() => this.expire(key), this.deadlineMs);
+      deadline.unref();
+      this.pending.set(key, { onAttempt, resolve, deadline, attempts: 0 });
+    });
     const message: ChunkMessage = { function: functionName, event };
-    await this.client.send(
-      new SendMessageCommand({ QueueUrl: this.urls.chunks, MessageBody: JSON.stringify(message) }),
-    );
+    try {
+      await this.client.send(
+        new SendMessageCommand({ QueueUrl: this.urls.chunks, MessageBody: JSON.stringify(message) }),
+      );
+    } catch (error) {
+      // Never enqueued: nothing will report on it.
+      this.settle(key);
+      throw error;
+    }
     this.polling ??= this.poll();
     return outcome;
+  }
+
+  room(): number {
+    return this.maxPending - this.pending.size;
   }
 
   stats(): Record<string, FleetStats> {
     return { sqs: { running: this.pending.size, warm: 0, waiting: 0 } };
   }
 
+  /** Stops reading results; chunks still pending count as failed. */
   async close(): Promise<void> {
     this.closed = true;
     await this.polling;
+    for (const key of [...this.pending.keys()])
+      this.fail(key, 'the dispatcher closed before the chunk finished');
   }
 
   /** Reads the results queue while invocations are pending (long polls of 1 s). */
   private async poll(): Promise<void> {
     while (!this.closed && this.pending.size > 0) {
+      let messages: Message[];
       try {
-        const { Messages = [] } = await this.client.send(
+        ({ Messages: messages = [] } = await this.client.send(
           new ReceiveMessageCommand({
             QueueUrl: this.urls.results,
             MaxNumberOfMessages: 10,
             WaitTimeSeconds: 1,
           }),
-        );
-        for (const message of Messages) {
-          this.handle(JSON.parse(message.Body!) as ResultMessage);
-          await this.client.send(
-            new DeleteMessageCommand({ QueueUrl: this.urls.results, ReceiptHandle: message.ReceiptHandle! }),
-          );
-        }
-      } catch {
-        // The queue server hiccuped: try again after a moment rather than lose pending chunks.
+        ));
+      } catch (error) {
+        // The queue server hiccuped: try again after a moment; the chunks' deadlines bound the wait.
+        logger.warn({ queue: this.urls.results, err: error }, 'receiving results failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
       }
+      for (const message of messages) await this.receive(message);
     }
     this.polling = undefined;
     if (!this.closed && this.pending.size > 0) this.polling = this.poll();
   }
 
-  private handle(message: ResultMessage): void {
-    const pending = this.pending.get(`${message.job_id}/${message.chunk_index}`);
-    if (!pending) return;
-    pending.onAttempt?.(message.result, message.attempt);
-    if (message.final) {
-      this.pending.delete(`${message.job_id}/${message.chunk_index}`);
-      pending.resolve({ ...message.result, attempts: message.attempt });
+  /** Applies one result message and deletes it, malformed or not; a failed delete is logged (it comes back once). */
+  private async receive(message: Message): Promise<void> {
+    const parsed = parseResultMessage(message.Body);
+    if (typeof parsed === 'string') {
+      logger.error(
+        { message_id: message.MessageId, queue: this.urls.results, reason: parsed },
+        'malformed result message deleted',
+      );
+    } else {
+      this.handle(parsed);
     }
+    try {
+      await this.client.send(
+        new DeleteMessageCommand({ QueueUrl: this.urls.results, ReceiptHandle: message.ReceiptHandle! }),
+      );
+    } catch (error) {
+      logger.error(
+        { message_id: message.MessageId, queue: this.urls.results, err: error },
+        'deleting a result message failed; it will be delivered again and ignored',
+      );
+    }
+  }
+
+  private handle(message: ResultMessage): void {
+    const key = `${message.job_id}/${message.chunk_index}`;
+    const pending = this.pending.get(key);
+    // Unknown (another listener's, or a chunk already settled) or a duplicate delivery of an attempt seen before.
+    if (!pending || message.attempt <= pending.attempts) return;
+    pending.attempts = message.attempt;
+    pending.onAttempt?.(message.result, message.attempt);
+    if (message.final) this.settle(key)?.resolve({ ...message.result, attempts: message.attempt });
+  }
+
+  private expire(key: string): void {
+    const seconds = Math.round(this.deadlineMs / 1000);
+    this.fail(key, `no final result within ${seconds} s (the visibility timeout × the attempts)`);
+  }
+
+  private fail(key: string, reason: string): void {
+    const pending = this.settle(key);
+    pending?.resolve({
+      ok: false,
+      error: { name: 'ChunkDeadline', message: reason },
+      billedMs: 0,
+      coldStart: false,
+      invocationId: '',
+      attempts: Math.max(1, pending.attempts),
+    });
+  }
+
+  private settle(key: string): Pending | undefined {
+    const pending = this.pending.get(key);
+    if (!pending) return undefined;
+    clearTimeout(pending.deadline);
+    this.pending.delete(key);
+    return pending;
   }
 }

@@ -3,19 +3,25 @@
  * in the sandbox fleet, as AWS would invoke the function. After each attempt it reports the outcome on the results
  * queue; a success deletes the message, a failure makes it visible again after the backoff, so the queue retries it
  * and, after its last allowed receive, moves it to the dead-letter queue.
+ *
+ * No message can end the loop: a body that is not a chunk message goes to the dead-letter queue at once (and is
+ * deleted), and a failed queue call is logged with the message ID — the message then simply comes back when its
+ * visibility timeout runs out, and the queue's redrive policy still bounds how often.
  */
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { logger } from '../../instrumentation/api.ts';
 import type { EtlConfig } from '../config.ts';
 import type { LocalFleetDispatcher } from '../dispatch.ts';
 import { SandboxFailure } from '../runtime/fleet.ts';
 import type { InvocationResult } from '../types.ts';
-import { reportResult, type ChunkMessage, type QueueUrls } from './queues.ts';
+import { parseChunkMessage, reportResult, type ChunkMessage, type QueueUrls } from './queues.ts';
 
 export class SqsEventSource {
   private readonly client: SQSClient;
@@ -50,27 +56,63 @@ export class SqsEventSource {
         await Promise.race(this.inFlight);
         continue;
       }
+      let messages: Message[];
       try {
-        const { Messages = [] } = await this.client.send(
+        ({ Messages: messages = [] } = await this.client.send(
           new ReceiveMessageCommand({
             QueueUrl: this.urls.chunks,
             MaxNumberOfMessages: Math.min(10, room),
             WaitTimeSeconds: 1,
             MessageSystemAttributeNames: ['ApproximateReceiveCount'],
           }),
-        );
-        for (const message of Messages) {
-          const task = this.handle(message).finally(() => this.inFlight.delete(task));
-          this.inFlight.add(task);
-        }
-      } catch {
+        ));
+      } catch (error) {
+        // The queue server is away: nothing was received, so nothing is lost; try again in a moment.
+        logger.warn({ queue: this.urls.chunks, err: error }, 'receiving chunk messages failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, 500));
+        continue;
+      }
+      for (const message of messages) {
+        const task = this.handle(message).finally(() => this.inFlight.delete(task));
+        this.inFlight.add(task);
       }
     }
   }
 
+  /** Never rejects: every failure is logged with the message ID and leaves the message to the queue's policy. */
   private async handle(message: Message): Promise<void> {
-    const { function: functionName, event } = JSON.parse(message.Body!) as ChunkMessage;
+    const messageId = message.MessageId ?? '(no id)';
+    try {
+      const parsed = parseChunkMessage(message.Body);
+      if (typeof parsed === 'string') await this.deadLetter(message, parsed);
+      else await this.run(message, parsed);
+    } catch (error) {
+      logger.error(
+        { message_id: messageId, queue: this.urls.chunks, err: error },
+        'handling a chunk message failed; the queue will deliver it again after its visibility timeout',
+      );
+    }
+  }
+
+  /** A body that can never be processed: straight to the dead-letter queue, with the reason, then deleted. */
+  private async deadLetter(message: Message, reason: string): Promise<void> {
+    logger.error(
+      { message_id: message.MessageId, queue: this.urls.chunks, reason },
+      'malformed chunk message moved to the dead-letter queue',
+    );
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.urls.deadLetter,
+        MessageBody: message.Body ?? '',
+        MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 256) } },
+      }),
+    );
+    await this.client.send(
+      new DeleteMessageCommand({ QueueUrl: this.urls.chunks, ReceiptHandle: message.ReceiptHandle! }),
+    );
+  }
+
+  private async run(message: Message, { function: functionName, event }: ChunkMessage): Promise<void> {
     const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     let result: InvocationResult;
     try {

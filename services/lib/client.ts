@@ -49,11 +49,14 @@ export async function call(service: string, url: string, options: CallOptions): 
     const body = (await response.json().catch(() => ({}))) as {
       error?: { code?: string; message?: string; field?: string };
     };
+    // A busy downstream's Retry-After tells our caller when to come back, too.
+    const retryAfter = response.headers.get('retry-after');
     throw new HttpError(
       response.status,
       body.error?.code ?? 'downstream_rejected',
       body.error?.message ?? `${service} answered ${response.status}`,
       body.error?.field,
+      retryAfter === null ? {} : { 'retry-after': retryAfter },
     );
   }
   return response;

@@ -35,7 +35,9 @@ describe('etlConfig', () => {
       chunkQueue: 'observatory-etl-chunks',
       resultQueue: 'observatory-etl-results',
       resultQueueUrl: undefined,
+      visibilityTimeoutSeconds: 60,
     });
+    expect(config).toMatchObject({ maxWaiting: 2000, busyRetryAfterSeconds: 10, jobTtlMs: 600_000 });
   });
 
   it('reads each setting from its variable', () => {

@@ -257,6 +257,24 @@ describe('Compaction', () => {
     expect(result.objects).toBe(1);
     expect((await compactAll({ ...options(), config })).objects).toBe(0);
   });
+
+  it('compacts the backlog in batches of batchSize objects, each batch marked done', async () => {
+    const prefix = `${HOUR}lake-batch-${run}-`;
+    const user = `batch-${run}`;
+    for (let i = 0; i < 5; i++)
+      await store().put(
+        `${prefix}${i}.json.gz`,
+        gzipSync(JSON.stringify(document([search(user)]))),
+        'application/json',
+      );
+    const config = { ...lakeConfig(), rawPrefix: prefix };
+    const result = await compactAll({ ...options(), config, batchSize: 2 });
+    expect(result).toMatchObject({ objects: 5, batches: 3, records: 5, events: 5 });
+    expect(await compactAll({ ...options(), config, batchSize: 2 })).toMatchObject({
+      objects: 0,
+      batches: 0,
+    });
+  });
 });
 
 describe('observatory lake', () => {

@@ -48,13 +48,23 @@ export async function startListener(env: Record<string, string>): Promise<TestLi
       });
       expect(response.status, await response.clone().text()).toBe(202);
       const { id } = (await response.json()) as JobView;
+      // A listener that died ends the wait at once, and the failure shows what it said last.
+      const gone = new AbortController();
+      void app.exited.then(() => gone.abort());
       const view = await pollUntil(
         `job ${id} to finish`,
         async () => {
+          if (gone.signal.aborted) {
+            const { code, signal } = await app.exited;
+            throw new Error(
+              `the listener exited (${signal ?? `code ${code}`}); stderr: ${app.stderr.join('').slice(-2000)}; ` +
+                `last stdout lines: ${app.stdout.slice(-5).join('\n')}`,
+            );
+          }
           const job = (await (await fetch(`${url}/jobs/${id}`)).json()) as JobView;
           return job.status === 'queued' || job.status === 'running' ? undefined : job;
         },
-        { timeoutMs: 60_000 },
+        { timeoutMs: 60_000, signal: gone.signal },
       );
       ran.push(view);
       return view;

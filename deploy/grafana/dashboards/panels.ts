@@ -23,15 +23,18 @@ export const JAEGER: DataSourceRef = { type: 'jaeger', uid: 'observatory-jaeger'
 export interface Query {
   expr: string;
   legend: string;
+  /** Ask for exemplars (trace IDs of sample requests) with the series. @default false */
+  exemplar?: boolean;
 }
 
 function target(query: Query, index: number): DataqueryBuilder {
-  return new DataqueryBuilder()
+  const builder = new DataqueryBuilder()
     .refId(String.fromCharCode(65 + index))
     .datasource(PROMETHEUS)
     .expr(query.expr)
     .legendFormat(query.legend)
     .range();
+  return query.exemplar ? builder.exemplar(true) : builder;
 }
 
 /** A time series of one or more queries. */

@@ -51,17 +51,19 @@ export function servicesDashboard(): Dashboard {
       timeseries(
         'Error ratio',
         'percentunit',
-        [{ expr: `${orZero(errors, requests)} / ${requests}`, legend: '{{service_name}} {{http_route}}' }],
+        [{ expr: `(${orZero(errors, requests)}) / ${requests}`, legend: '{{service_name}} {{http_route}}' }],
         'Share of server spans with error status. 0 when a route has had no error in the window.',
       ),
     )
     .withPanel(
-      timeseries('Duration p50', 'ms', [{ expr: quantile(0.5), legend: '{{service_name}} {{http_route}}' }]),
+      timeseries('Duration p50', 'ms', [
+        { expr: quantile(0.5), legend: '{{service_name}} {{http_route}}', exemplar: true },
+      ]),
     )
     .withPanel(
       timeseries('Duration p95 / p99', 'ms', [
-        { expr: quantile(0.95), legend: 'p95 {{service_name}} {{http_route}}' },
-        { expr: quantile(0.99), legend: 'p99 {{service_name}} {{http_route}}' },
+        { expr: quantile(0.95), legend: 'p95 {{service_name}} {{http_route}}', exemplar: true },
+        { expr: quantile(0.99), legend: 'p99 {{service_name}} {{http_route}}', exemplar: true },
       ]),
     )
     .build();

@@ -39,6 +39,10 @@ describe('npm run demo', () => {
     expect(output).toMatch(/^\d+ requests in /m);
     const printed = [...output.matchAll(/npx observatory trace ([0-9a-f]{32})/g)].map((m) => m[1]!);
     expect(printed.length).toBeGreaterThanOrEqual(3);
+    // The console's links come first, the first one the trace page of the first sample request.
+    expect(output).toMatch(
+      new RegExp(`Observatory console\\n  http://127\\.0\\.0\\.1:\\d+/traces/${printed[0]}\\n`),
+    );
     const { jaeger } = stackEndpoints();
     for (const id of printed) {
       const response = await fetch(`${jaeger}/api/traces/${id}`);

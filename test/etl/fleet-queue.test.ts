@@ -1,0 +1,62 @@
+/**
+ * The sandbox fleet's waiting queue is bounded: with every sandbox busy and every waiting place taken, one more
+ * invocation fails at once with FleetFull instead of queueing without limit. Real sandboxes (worker processes under
+ * the preload), held busy by the `hang` fault until the invocation timeout kills them.
+ */
+import { describe, expect, it } from 'vitest';
+import { etlConfig } from '../../etl/config.ts';
+import { Fleet, FleetFull } from '../../etl/runtime/fleet.ts';
+import type { ChunkEvent } from '../../etl/types.ts';
+import type { ChildProcess } from 'node:child_process';
+
+const hanging = (index: number): ChunkEvent => ({
+  job_id: 'job-fleet-queue',
+  kind: 'crop_stats',
+  chunk_index: index,
+  chunk_count: 3,
+  attempt: 1,
+  payload: {},
+  trace: {},
+  fault: { kind: 'hang', attempts: 1 },
+});
+
+describe('The sandbox fleet', () => {
+  it('refuses an invocation at once when its sandboxes and waiting places are all taken', async () => {
+    const config = { ...etlConfig(), concurrency: 1, maxWaiting: 1, timeoutMs: 5000 };
+    const fleet = new Fleet('crop_stats', config, { ...process.env, OTEL_SERVICE_NAME: 'etl-worker' });
+    try {
+      expect(fleet.room()).toBe(2);
+      const running = fleet.invoke(hanging(0));
+      const waiting = fleet.invoke(hanging(1));
+      await expect(fleet.invoke(hanging(2))).rejects.toThrow(FleetFull);
+      expect(fleet.stats()).toMatchObject({ waiting: 1 });
+      expect(fleet.room()).toBe(0);
+      // The two it took run their course: each hangs until the timeout kills its sandbox.
+      await expect(running).rejects.toThrow(/timed out after 5000 ms/);
+      await expect(waiting).rejects.toThrow(/timed out after 5000 ms/);
+    } finally {
+      await fleet.close();
+    }
+  }, 60_000);
+
+  it('lets a waiting invocation start a new sandbox when the one it waited for dies while starting', async () => {
+    const config = { ...etlConfig(), concurrency: 1, maxWaiting: 5, timeoutMs: 20_000 };
+    const fleet = new Fleet('crop_stats', config, { ...process.env, OTEL_SERVICE_NAME: 'etl-worker' });
+    try {
+      const first = fleet.invoke({ ...hanging(0), fault: { kind: 'throw', attempts: 1 } });
+      const second = fleet.invoke({ ...hanging(1), fault: { kind: 'throw', attempts: 1 } });
+      // Kill the first sandbox before it is ready (it is still loading the preload and the handler).
+      const sandboxes = (fleet as unknown as { sandboxes: Set<{ child: ChildProcess }> }).sandboxes;
+      const [starting] = [...sandboxes];
+      starting!.child.kill('SIGKILL');
+      await expect(first).rejects.toThrow(/sandbox failed to start/);
+      // The waiting one gets a sandbox of its own and runs (its injected fault makes the result a failure).
+      expect(await second).toMatchObject({
+        ok: false,
+        error: { message: 'injected fault: chunk 1 attempt 1' },
+      });
+    } finally {
+      await fleet.close();
+    }
+  }, 60_000);
+});

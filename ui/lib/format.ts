@@ -1,0 +1,76 @@
+/** Numbers, durations, times and colours as every page shows them. */
+
+export function formatMs(ms: number): string {
+  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
+  if (ms < 1000) return `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function formatTime(iso: string): string {
+  return iso.replace('T', ' ').replace('Z', '').slice(0, 23);
+}
+
+/** A value in a Grafana unit. */
+export function formatUnit(value: number | null | undefined, unit: string | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+  const short = (v: number) => {
+    const abs = Math.abs(v);
+    if (abs >= 1e9) return `${(v / 1e9).toFixed(2)} G`;
+    if (abs >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
+    if (abs >= 1e3) return `${(v / 1e3).toFixed(2)} k`;
+    if (abs === 0) return '0';
+    if (abs < 0.01) return v.toExponential(1);
+    return abs < 10 ? v.toFixed(2) : abs < 100 ? v.toFixed(1) : v.toFixed(0);
+  };
+  switch (unit) {
+    case 'ms':
+      return formatMs(value);
+    case 's':
+      return formatMs(value * 1000);
+    case 'percentunit':
+      return `${(value * 100).toFixed(value < 0.1 ? 2 : 1)}%`;
+    case 'percent':
+      return `${value.toFixed(1)}%`;
+    case 'reqps':
+      return `${short(value)} req/s`;
+    case 'bytes': {
+      const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+      let v = value;
+      let i = 0;
+      while (Math.abs(v) >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+      }
+      return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+    }
+    case 'currencyUSD':
+      return `$${value < 0.01 && value !== 0 ? value.toPrecision(2) : value.toFixed(2)}`;
+    default:
+      return short(value);
+  }
+}
+
+const PALETTE = [
+  '#4e79a7',
+  '#f28e2b',
+  '#59a14f',
+  '#b07aa1',
+  '#76b7b2',
+  '#edc948',
+  '#ff9da7',
+  '#9c755f',
+  '#e15759',
+  '#bab0ac',
+];
+
+/** The same colour for a name on every page. */
+export function colorOf(name: string): string {
+  let hash = 0;
+  for (const c of name) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+  return PALETTE[hash % PALETTE.length]!;
+}
+
+export function seriesColor(index: number): string {
+  return PALETTE[index % PALETTE.length]!;
+}

@@ -1,0 +1,175 @@
+/**
+ * /lake: read-only SQL over the lake's curated tables (DuckDB views `events` and `rejected`), with examples to
+ * click, a result table and a JSON download. The server refuses anything but one SELECT or WITH query. The CLI's
+ * text equivalent is `observatory lake query "<sql>" [--json]`.
+ */
+import { ApiFailure, postJson } from '../lib/api.ts';
+import { h, message, replace } from '../lib/dom.ts';
+
+interface LakeResult {
+  columns: string[];
+  types: string[];
+  rows: Record<string, unknown>[];
+  row_count: number;
+  truncated: boolean;
+  elapsed_ms: number;
+}
+
+const EXAMPLES: [string, string][] = [
+  [
+    'Events by name',
+    'SELECT event_name, count(*) AS events, count(DISTINCT trace_id) AS traces\nFROM events\nGROUP BY 1\nORDER BY 2 DESC',
+  ],
+  [
+    'Newest events',
+    'SELECT event_time, event_name, service_name, trace_id\nFROM events\nORDER BY event_time DESC\nLIMIT 20',
+  ],
+  [
+    'Searches per hour',
+    "SELECT date_trunc('hour', event_time) AS hour, count(*) AS searches\nFROM events\nWHERE event_name = 'search_made'\nGROUP BY 1\nORDER BY 1",
+  ],
+  [
+    'Rejected events by reason',
+    'SELECT reason, event_name, count(*) AS rows\nFROM rejected\nGROUP BY 1, 2\nORDER BY 3 DESC',
+  ],
+  ['Columns of events', 'SELECT column_name, data_type\nFROM (DESCRIBE events)'],
+];
+
+export async function lakePage(root: HTMLElement): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const editor = h('textarea', { name: 'sql', rows: 6, spellcheck: 'false', 'aria-label': 'SQL query' });
+  editor.value = params.get('sql') ?? EXAMPLES[0]![1];
+  const run = h('button', { type: 'submit' }, 'Run');
+  const download = h('button', { type: 'button', disabled: true }, 'Download JSON');
+  const output = h('div', { id: 'lake-result' });
+  const form = h(
+    'form',
+    { class: 'lake-form' },
+    editor,
+    h(
+      'div',
+      { class: 'toolbar' },
+      run,
+      download,
+      h(
+        'span',
+        { class: 'muted' },
+        'Read-only: one SELECT or WITH query over the views events and rejected.',
+      ),
+    ),
+  );
+  let last: LakeResult | undefined;
+
+  const execute = async () => {
+    run.setAttribute('disabled', '');
+    replace(output, h('p', { class: 'loading' }, 'Running…'));
+    root.dataset.state = 'running';
+    history.replaceState(null, '', `/lake?${new URLSearchParams({ sql: editor.value })}`);
+    try {
+      last = await postJson<LakeResult>('/api/lake/query', { sql: editor.value });
+      replace(output, resultTable(last));
+      download.removeAttribute('disabled');
+      root.dataset.state = 'loaded';
+    } catch (error) {
+      last = undefined;
+      download.setAttribute('disabled', '');
+      replace(output, message('error', (error as ApiFailure).message));
+      root.dataset.state = 'error';
+    } finally {
+      run.removeAttribute('disabled');
+    }
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void execute();
+  });
+  editor.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) void execute();
+  });
+  download.addEventListener('click', () => {
+    if (!last) return;
+    const blob = new Blob([`${JSON.stringify(last.rows, null, 2)}\n`], { type: 'application/json' });
+    const link = h('a', { href: URL.createObjectURL(blob), download: 'lake-query.json' });
+    link.click();
+    URL.revokeObjectURL(link.href);
+  });
+  replace(
+    root,
+    h('h1', {}, 'Lake'),
+    h('p', { class: 'muted' }, 'SQL over the curated zone (Parquet, compacted by the ETL job) with DuckDB.'),
+    h(
+      'div',
+      { class: 'examples' },
+      h('span', {}, 'Examples: '),
+      EXAMPLES.map(([label, sql]) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'example',
+            onclick: () => {
+              editor.value = sql;
+              void execute();
+            },
+          },
+          label,
+        ),
+      ),
+    ),
+    form,
+    output,
+  );
+  await execute();
+}
+
+function resultTable(result: LakeResult): HTMLElement {
+  const cell = (column: string, value: unknown) => {
+    if (value === null || value === undefined) return h('td', { class: 'null' }, 'NULL');
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    if (/trace_id$/.test(column) && /^[0-9a-f]{32}$/.test(text))
+      return h('td', {}, h('a', { href: `/traces/${text}`, class: 'mono' }, text));
+    return h('td', { class: typeof value === 'number' ? 'num' : null }, text);
+  };
+  return h(
+    'div',
+    {},
+    h(
+      'p',
+      { class: 'muted' },
+      `${result.row_count} rows in ${result.elapsed_ms} ms${result.truncated ? ` (first ${result.rows.length} shown; download has the same)` : ''}`,
+    ),
+    result.rows.length === 0
+      ? message(
+          'empty',
+          'No rows. The lake fills when the compaction job runs (npm run demo runs it every minute).',
+        )
+      : h(
+          'div',
+          { class: 'scroll' },
+          h(
+            'table',
+            { class: 'list result' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                result.columns.map((c, i) => h('th', { title: result.types[i] ?? '' }, c)),
+              ),
+            ),
+            h(
+              'tbody',
+              {},
+              result.rows.map((row) =>
+                h(
+                  'tr',
+                  {},
+                  result.columns.map((c) => cell(c, row[c])),
+                ),
+              ),
+            ),
+          ),
+        ),
+  );
+}
