@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the project's npm dependencies (and with them the pinned Node 24) when they are missing or stale,
-# cfn-lint (PyPI) for validating the AWS templates, Debian's chromium for the console's browser tests, and builds the
-# console's front end (ui/ → ui/dist/) when its sources changed.
+# cfn-lint (PyPI) for validating the AWS templates, Debian's chromium for the console's browser tests, the Go
+# modules of the Kubernetes manifest validator (test/deploy/k8s-validate: the Kubernetes API types, from the Go module
+# proxy) so that it builds offline later, and builds the console's front end (ui/ → ui/dist/) when its sources changed.
 # POSIX sh on purpose: it runs before the project's Node exists. The stack's own binaries (Collector, Jaeger,
 # S3 store, Prometheus) are built or installed by `observatory stack up`, which the tests and the demo call.
 set -eu
@@ -14,6 +15,9 @@ CFN_LINT_VERSION=1.58.0
 if ! cfn-lint --version 2>/dev/null | grep -q "$CFN_LINT_VERSION"; then
   echo "setup: pip install cfn-lint==$CFN_LINT_VERSION" >&2
   python3 -m pip install --quiet --disable-pip-version-check "cfn-lint==$CFN_LINT_VERSION"
+fi
+if command -v go >/dev/null 2>&1; then
+  (cd test/deploy/k8s-validate && go mod download)
 fi
 # The console's browser tests drive the system Chromium (nothing downloads a browser).
 if ! command -v chromium >/dev/null 2>&1; then

@@ -1,0 +1,108 @@
+/**
+ * Runs one of our Collectors with a committed config file (a tier of the scale-out topology) as a child process:
+ * started with its own environment, awaited on its health port, stopped by its pid (never by name), and measured by
+ * the CPU time it used (/proc/<pid>/stat), which is what "spans per second per core" divides by.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { collectorBinaryPath } from '../../cli/stack/build.ts';
+import { REPO_ROOT, stackConfig } from '../../cli/stack/config.ts';
+import { pollUntil } from '../../common/poll.ts';
+
+/** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
+const CLOCK_TICKS = 100;
+
+export interface CollectorOptions {
+  /** A role's file in collector-config/, e.g. `gateway-sampling.yaml`. */
+  config: string;
+  env: Record<string, string>;
+  healthPort: number;
+  /** Where its output goes. */
+  logFile: string;
+}
+
+export class CollectorProcess {
+  private child: ChildProcess | undefined;
+  readonly name: string;
+  private readonly options: CollectorOptions;
+
+  constructor(name: string, options: CollectorOptions) {
+    this.name = name;
+    this.options = options;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get log(): string {
+    try {
+      return readFileSync(this.options.logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async start(timeoutMs = 30_000): Promise<void> {
+    const log = createWriteStream(this.options.logFile, { flags: 'a' });
+    const child = spawn(
+      collectorBinaryPath(stackConfig()),
+      ['--config', join(REPO_ROOT, 'collector-config', this.options.config)],
+      { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    this.child = child;
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    await pollUntil(
+      `${this.name} healthy on port ${this.options.healthPort}`,
+      async () => {
+        if (exited) throw new Error(`${this.name} exited:\n${this.log.slice(-2000)}`);
+        const response = await fetch(`http://127.0.0.1:${this.options.healthPort}/`);
+        return response.ok ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 200 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${this.log.slice(-2000)}`);
+    });
+  }
+
+  /** User + system CPU seconds the process has used so far. */
+  cpuSeconds(): number {
+    if (!this.child?.pid) return 0;
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at ")"; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+
+  /** Stops it with `signal` (SIGTERM: a graceful shutdown; SIGKILL: a crash) and waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** The value of every sample of `metric` in a Prometheus text exposition, with its labels. */
+export function promSamples(
+  text: string,
+  metric: string,
+): { labels: Record<string, string>; value: number }[] {
+  const samples: { labels: Record<string, string>; value: number }[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${metric}{`) && !line.startsWith(`${metric} `)) continue;
+    const match = /^[^{ ]+(?:\{(.*)\})? ([^ ]+)/.exec(line);
+    if (!match) continue;
+    const labels: Record<string, string> = {};
+    for (const pair of (match[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
+    samples.push({ labels, value: Number(match[2]) });
+  }
+  return samples;
+}
