@@ -17,12 +17,7 @@ import {
   type TextMapPropagator,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  CompositePropagator,
-  W3CBaggagePropagator,
-  W3CTraceContextPropagator,
-  type ExportResult,
-} from '@opentelemetry/core';
+import { CompositePropagator, W3CBaggagePropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -67,6 +62,7 @@ import { instrumentationConfig, type InstrumentationConfig, type Instrumentation
 import { DeliveryCounter, type Signal } from './delivery-counter.ts';
 import { buildResource, serviceAttributes } from './resource.ts';
 import { formatTraceResponse } from './traceresponse.ts';
+import { W3CTraceContextLevel2Propagator } from './w3c-propagator.ts';
 
 export interface FlushResult {
   /** False when the bound ran out before every signal was flushed. */
@@ -266,7 +262,7 @@ function sampler(config: InstrumentationConfig): Sampler {
 
 function propagator(config: InstrumentationConfig): TextMapPropagator {
   const chosen: TextMapPropagator[] = [];
-  if (config.propagators.includes('tracecontext')) chosen.push(new W3CTraceContextPropagator());
+  if (config.propagators.includes('tracecontext')) chosen.push(new W3CTraceContextLevel2Propagator());
   if (config.propagators.includes('baggage')) chosen.push(new W3CBaggagePropagator());
   return new CompositePropagator({ propagators: chosen });
 }
