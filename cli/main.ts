@@ -43,6 +43,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const verb = VERBS[command];
   if (!verb) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  // lake and trace print their own, longer usage.
+  if ((args[0] === '--help' || args[0] === '-h') && command !== 'lake' && command !== 'trace') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   return verb(args);
 }
 

@@ -3,11 +3,13 @@
  * services under the preload, drives them with the load generator, and prints where to look: sample trace IDs
  * (checked to be in Jaeger), the lookup command, Prometheus queries, and the business events compacted into the
  * lake by an ETL job. It keeps a light background load (and compacts every minute) until Ctrl-C, or stops after
- * --duration, then shuts down what it started.
+ * --duration, then shuts down what it started. It exits 1 when its run failed: the load was not served (judgeReport,
+ * at most 5 % server errors among requests not asked to fail), a sample trace never reached Jaeger, or the lake's
+ * compaction job failed.
  */
 import { queryLake, type QueryResult } from '../../lake/index.ts';
 import { startPlatform } from './platform.ts';
-import { DEFAULT_MIX, formatReport, runLoad, type LoadReport } from '../load/generator.ts';
+import { DEFAULT_MIX, formatReport, judgeReport, runLoad, type LoadReport } from '../load/generator.ts';
 import { Stack } from '../stack/stack.ts';
 
 export interface DemoOptions {
@@ -18,6 +20,9 @@ export interface DemoOptions {
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/** The share of server errors, among requests not asked to fail, above which the demo's run counts as failed. */
+const MAX_5XX_PERCENT = 5;
 
 export async function demo(options: DemoOptions): Promise<number> {
   const stack = new Stack();
@@ -32,6 +37,7 @@ export async function demo(options: DemoOptions): Promise<number> {
   const onSignal = () => stopping.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const failures: string[] = [];
   try {
     const seconds = options.durationSeconds ?? 30;
     say(
@@ -47,10 +53,17 @@ export async function demo(options: DemoOptions): Promise<number> {
       signal: stopping.signal,
     });
     process.stdout.write(`\n${formatReport(report)}\n`);
-    const known = await tracesInJaeger(jaeger, report);
+    const served = judgeReport(report, MAX_5XX_PERCENT);
+    if (served) failures.push(served);
+    const { wanted, found: known } = await tracesInJaeger(jaeger, report);
+    if (known.length < wanted.length) {
+      const missing = wanted.filter((id) => !known.includes(id));
+      failures.push(`${missing.length} sample traces never reached Jaeger: ${missing.join(' ')}`);
+    }
     say('demo: compacting the business events into the lake (an ETL job)');
     const lake = await compactLake(platform.urls.etl);
-    process.stdout.write(whereToLook(platform.urls.gateway, jaeger, prometheus, known, report, lake));
+    if (lake.error) failures.push(`lake compaction failed: ${lake.error}`);
+    process.stdout.write(whereToLook(platform.urls.gateway, jaeger, prometheus, known, report, lake.rows));
     if (options.durationSeconds === undefined && !stopping.signal.aborted) {
       say('demo: running with light background load, compacting the lake every minute; Ctrl-C to stop');
       while (!stopping.signal.aborted) {
@@ -72,11 +85,12 @@ export async function demo(options: DemoOptions): Promise<number> {
     await platform.stop();
     if (!wasRunning) await stack.down();
   }
-  return 0;
+  for (const failure of failures) say(`demo: the run failed: ${failure}`);
+  return failures.length > 0 ? 1 : 0;
 }
 
-/** Runs a compaction job on the fleet and returns what the lake then holds per event name (empty on failure). */
-async function compactLake(etl: string): Promise<QueryResult['rows']> {
+/** Runs a compaction job on the fleet and returns what the lake then holds per event name, or why it failed. */
+async function compactLake(etl: string): Promise<{ rows: QueryResult['rows']; error?: string }> {
   try {
     // Events reach the raw zone through the Collector's queue; give the last batch a moment.
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -85,17 +99,20 @@ async function compactLake(etl: string): Promise<QueryResult['rows']> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ kind: 'compaction' }),
     });
+    if (response.status !== 202) throw new Error(`the ETL listener answered ${response.status}`);
     const { id } = (await response.json()) as { id: string };
     const deadline = Date.now() + 120_000;
+    let status = 'queued';
     while (Date.now() < deadline) {
-      const job = (await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string };
-      if (job.status !== 'queued' && job.status !== 'running') break;
+      status = ((await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string }).status;
+      if (status !== 'queued' && status !== 'running') break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    return (await queryLake(LAKE_SUMMARY)).rows;
+    if (status !== 'done') throw new Error(`compaction job ${id} ended ${status}`);
+    return { rows: (await queryLake(LAKE_SUMMARY)).rows };
   } catch (error) {
     say(`demo: lake compaction failed: ${(error as Error).message}`);
-    return [];
+    return { rows: [], error: (error as Error).message };
   }
 }
 
@@ -103,7 +120,10 @@ const LAKE_SUMMARY =
   'SELECT event_name, count(*) AS events, count(DISTINCT trace_id) AS traces FROM events GROUP BY 1 ORDER BY 2 DESC';
 
 /** Waits (at most 20 s: spans arrive in batches) until Jaeger has the sample traces; returns those it has. */
-async function tracesInJaeger(jaeger: string, report: LoadReport): Promise<string[]> {
+async function tracesInJaeger(
+  jaeger: string,
+  report: LoadReport,
+): Promise<{ wanted: string[]; found: string[] }> {
   const wanted = [
     ...report.sampleTraces.ok.slice(-3),
     ...report.sampleTraces.failed.slice(-2).map((f) => f.traceId),
@@ -120,7 +140,7 @@ async function tracesInJaeger(jaeger: string, report: LoadReport): Promise<strin
     if (found.length === wanted.length) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  return found;
+  return { wanted, found };
 }
 
 function whereToLook(

@@ -30,7 +30,11 @@ export interface Platform {
 const DOWNSTREAM: ServiceName[] = ['catalog', 'downloads', 'users'];
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
-  const env = { OBSERVATORY_DEMO_FAULT_HEADER: 'true', ...process.env, ...options.env };
+  const env: Record<string, string | undefined> = {
+    OBSERVATORY_DEMO_FAULT_HEADER: 'true',
+    ...process.env,
+    ...options.env,
+  };
   const config = demoConfig(env);
   const logDir = options.logDir ?? join(REPO_ROOT, '.observatory', 'demo', 'logs');
   mkdirSync(logDir, { recursive: true });

@@ -29,6 +29,8 @@ export interface Sample {
   status: number;
   ms: number;
   traceId: string | undefined;
+  /** The request carried the fault header: asked to fail. */
+  faulted: boolean;
 }
 
 export interface LoadReport {
@@ -36,6 +38,10 @@ export interface LoadReport {
   seconds: number;
   byKind: Record<string, { count: number; errors: number; p50: number; p95: number; p99: number }>;
   byStatus: Record<string, number>;
+  /** Requests that carried the fault header (asked a service to fail). */
+  injected: number;
+  /** Server errors (5xx, or no answer) among the requests that were not asked to fail. */
+  serverErrors: number;
   sampleTraces: { ok: string[]; failed: { traceId: string; kind: RequestKind; status: number }[] };
 }
 
@@ -131,8 +137,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const { url, init } = request(kind, options.url);
     const headers = new Headers(init.headers);
     headers.set('x-user-id', `u-${Math.floor(Math.random() * 500)}`);
-    if (Math.random() < options.faultRate)
-      headers.set(FAULT_HEADER, `${pickOne(SERVICE_NAMES.filter((s) => s !== 'gateway'))}:error`);
+    const faulted = Math.random() < options.faultRate;
+    if (faulted) headers.set(FAULT_HEADER, `${pickOne(SERVICE_NAMES.filter((s) => s !== 'gateway'))}:error`);
     const begin = performance.now();
     const task = fetch(url, { ...init, headers, signal: AbortSignal.timeout(30_000) })
       .then(async (response) => {
@@ -143,10 +149,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
           status: response.status,
           ms: performance.now() - begin,
           traceId: header?.split('-')[1],
+          faulted,
         });
       })
       .catch(() => {
-        samples.push({ kind, status: 0, ms: performance.now() - begin, traceId: undefined });
+        samples.push({ kind, status: 0, ms: performance.now() - begin, traceId: undefined, faulted });
       })
       .finally(() => inFlight.delete(task));
     inFlight.add(task);
@@ -186,8 +193,30 @@ function report(samples: Sample[], seconds: number): LoadReport {
     seconds,
     byKind,
     byStatus,
+    injected: samples.filter((s) => s.faulted).length,
+    serverErrors: samples.filter((s) => !s.faulted && (s.status === 0 || s.status >= 500)).length,
     sampleTraces: { ok: ok.slice(-5), failed: failed.slice(-5) },
   };
+}
+
+/**
+ * What went wrong with a run, or undefined when it went well: nothing was sent, nothing answered, or the share of
+ * server errors (a 5xx, or no answer at all) among the requests not asked to fail is above `max5xxPercent`.
+ */
+export function judgeReport(r: LoadReport, max5xxPercent: number): string | undefined {
+  if (r.sent === 0) return 'no request was sent (rate × duration rounds to 0)';
+  const unanswered = r.byStatus['0'] ?? 0;
+  if (unanswered === r.sent)
+    return `none of the ${r.sent} requests was answered: is the gateway at the URL up?`;
+  const clean = r.sent - r.injected;
+  const percent = clean === 0 ? 0 : (100 * r.serverErrors) / clean;
+  if (percent > max5xxPercent) {
+    return (
+      `${r.serverErrors} of the ${clean} requests not asked to fail (${percent.toFixed(1)} %) got a server error ` +
+      `or no answer, above the ${max5xxPercent} % allowed (--max-5xx)`
+    );
+  }
+  return undefined;
 }
 
 export function formatReport(r: LoadReport): string {
@@ -204,6 +233,9 @@ export function formatReport(r: LoadReport): string {
       `${kind.padEnd(9)} ${String(k.count).padStart(6)} ${String(k.errors).padStart(4)} ${k.p50.toFixed(1).padStart(8)} ${k.p95.toFixed(1).padStart(8)} ${k.p99.toFixed(1).padStart(8)}`,
     );
   }
+  lines.push(
+    `${r.injected} asked to fail (fault header); ${r.serverErrors} other server errors or unanswered requests`,
+  );
   lines.push(`sample trace IDs: ${r.sampleTraces.ok.join(' ') || '(none)'}`);
   if (r.sampleTraces.failed.length > 0) {
     lines.push(
