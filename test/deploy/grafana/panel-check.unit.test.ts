@@ -33,14 +33,15 @@ describe('The panel-data check', () => {
   it('rejects a panel whose only query is not a Prometheus one', async () => {
     const dashboard = withFirstPanel((panel) => {
       panel.datasource = { type: 'loki', uid: 'logs' };
-      for (const target of panel.targets ?? []) target.datasource = { type: 'loki', uid: 'logs' };
+      for (const target of panel.targets ?? [])
+        (target as { datasource?: object }).datasource = { type: 'loki', uid: 'logs' };
     });
     await expect(expectEveryPanelToHaveData(dashboard, VARIABLES)).rejects.toThrow(/has no Prometheus query/);
   });
 
   it('rejects a query naming a variable that has no value', async () => {
     const dashboard = withFirstPanel((panel) => {
-      (panel.targets![0] as { expr: string }).expr = 'sum(up{job=~"$cluster"})';
+      (panel.targets![0] as unknown as { expr: string }).expr = 'sum(up{job=~"$cluster"})';
     });
     await expect(expectEveryPanelToHaveData(dashboard, VARIABLES)).rejects.toThrow(
       /no value for variable \$cluster/,

@@ -105,7 +105,7 @@ describe('The panel-data check against the real Prometheus', () => {
   it('fails, naming the panel, when a panel’s query returns no series', async () => {
     const dashboard = JSON.parse(JSON.stringify(servicesDashboard())) as Dashboard;
     const panel = dashboard.panels!.find((p) => p.type !== 'row') as Panel;
-    (panel.targets![0] as { expr: string }).expr = `sum(up{job="no-such-job-${randomUUID()}"})`;
+    (panel.targets![0] as unknown as { expr: string }).expr = `sum(up{job="no-such-job-${randomUUID()}"})`;
     await expect(
       expectEveryPanelToHaveData(dashboard, { service: 'gateway', stage: 'test' }, 4_000),
     ).rejects.toThrow(new RegExp(`${panel.title} \\[A\\]: no series`));
