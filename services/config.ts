@@ -36,7 +36,10 @@ export interface DemoConfig {
    * @default false
    */
   faultHeader: boolean;
-  /** The longest latency the fault header may ask for: the downstream timeout, after which the caller gives up anyway. */
+  /**
+   * The longest latency the fault header may ask for: one second past the downstream timeout, so a request that asks
+   * for more still times out at its caller, and no longer holds the service.
+   */
   faultLatencyCapMs: number;
   /** Serve the W3C Trace Context test harness' endpoint (POST /test) on the gateway. */
   w3cTestEndpoint: boolean;
@@ -86,7 +89,7 @@ export function demoConfig(env: Env = process.env): DemoConfig {
     nPlusOne: readBoolean(env, 'OBSERVATORY_DEMO_N_PLUS_ONE', true),
     downstreamTimeoutMs,
     faultHeader: readBoolean(env, 'OBSERVATORY_DEMO_FAULT_HEADER', false),
-    faultLatencyCapMs: downstreamTimeoutMs,
+    faultLatencyCapMs: downstreamTimeoutMs + 1000,
     bodyLimit: '16kb',
     w3cTestEndpoint: readBoolean(env, 'OBSERVATORY_W3C_TEST_ENDPOINT', false),
     listenHost: readString(env, 'OBSERVATORY_LISTEN_HOST') ?? '127.0.0.1',

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.ts';
+import { closedPortUrl } from '../support/closed-port.ts';
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -23,15 +24,6 @@ async function gateway(status: (req: IncomingMessage, n: number) => number): Pro
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-}
-
-/** A port that was free a moment ago: nothing answers there. */
-async function closedPort(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
 }
 
 function load(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
@@ -62,7 +54,7 @@ describe('observatory load', () => {
   });
 
   it('exits 1 when nothing answered', async () => {
-    const run = await load(['--url', await closedPort()]);
+    const run = await load(['--url', await closedPortUrl()]);
     expect(run.code).toBe(1);
     expect(run.out).toContain('no answer=20');
     expect(run.err).toContain('observatory load: none of the 20 requests was answered');

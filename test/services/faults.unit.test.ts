@@ -1,6 +1,6 @@
 /**
  * The demo's fault header is a knob for the demo, not for any caller: ignored unless the demo enabled it, and its
- * latency capped at the downstream timeout, after which the caller has given up anyway.
+ * latency capped just past the downstream timeout, after which the caller has given up anyway.
  */
 import { describe, expect, it } from 'vitest';
 import { demoConfig } from '../../services/config.ts';
@@ -34,9 +34,9 @@ describe('The fault header', () => {
     expect(faultsFor('downloads', 'catalog:error', enabled)).toEqual({ latencyMs: 0, errorRate: 0 });
   });
 
-  it('caps the latency it asks for at the downstream timeout', () => {
+  it('caps the latency it asks for just past the downstream timeout', () => {
     const enabled = config({ OBSERVATORY_DEMO_FAULT_HEADER: 'true' });
-    expect(enabled.faultLatencyCapMs).toBe(2000);
+    expect(enabled.faultLatencyCapMs).toBe(3000);
     expect(faultsFor('catalog', 'catalog:latency=86400000', enabled)).toEqual({
       latencyMs: 2000,
       errorRate: 0,
