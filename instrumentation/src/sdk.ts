@@ -104,18 +104,23 @@ export function currentTelemetry(): Telemetry | undefined {
 export function start(options: StartOptions = {}): Telemetry | undefined {
   const holder = globalThis as GlobalWithTelemetry;
   if (holder[GLOBAL_KEY] !== undefined) return holder[GLOBAL_KEY] ?? undefined;
+  let telemetry: Telemetry | undefined;
   try {
     const config = instrumentationConfig(options.env ?? process.env);
     if (config.disabled) {
       holder[GLOBAL_KEY] = null;
       return undefined;
     }
-    const telemetry = createTelemetry(config, options);
+    telemetry = createTelemetry(config, options);
     holder[GLOBAL_KEY] = telemetry;
     if (options.handleSignals ?? true) installSignalHandlers(telemetry);
     return telemetry;
   } catch (error) {
     holder[GLOBAL_KEY] = null;
+    // A failure after the global providers were registered must not leave a half-started SDK exporting behind the
+    // app's back: stop what was started and put the no-op API back.
+    void telemetry?.shutdown(0);
+    for (const api of [trace, metrics, logs, propagation, context]) api.disable();
     process.stderr.write(
       `observatory: instrumentation failed to start (${error instanceof Error ? error.message : String(error)}); the app runs uninstrumented\n`,
     );
