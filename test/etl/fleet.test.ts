@@ -202,13 +202,13 @@ describe('An ETL job', () => {
     // One job with a chunk that fails once, one with a poison chunk: every outcome occurs.
     const jobs = [
       await runJob({
-        bbox: [25, 60, 30, 65],
+        bbox: [15, 45, 20, 50],
         from: '2026-06-19',
         to: '2026-06-20',
         fault: { chunks: [0], kind: 'throw', attempts: 1 },
       }),
       await runJob({
-        bbox: [25, 60, 30, 65],
+        bbox: [15, 45, 20, 50],
         from: '2026-06-21',
         to: '2026-06-22',
         fault: { chunks: [1], kind: 'throw', attempts: 99 },
