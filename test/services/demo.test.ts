@@ -46,4 +46,17 @@ describe('npm run demo', () => {
     }
     expect(pidsWithMarker(marker)).toEqual([]);
   }, 120_000);
+
+  it('exits 1, saying why, when its run failed', async () => {
+    // Every catalog request fails: most searches get a 502, far above the 5 % the demo allows.
+    const demo = spawnNode(['cli/bin.js', 'demo', '--duration', '4', '--rate', '10'], {
+      OBSERVATORY_CATALOG_ERROR_RATE: '1',
+    });
+    const exit = await demo.exited;
+    const stderr = demo.stderr.join('');
+    expect(exit.code, stderr).toBe(1);
+    expect(stderr).toMatch(
+      /demo: the run failed: \d+ of the \d+ requests not asked to fail .* got a server error/,
+    );
+  }, 120_000);
 });
