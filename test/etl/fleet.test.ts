@@ -243,7 +243,7 @@ describe('An ETL job', () => {
     expect(costDeltas.serverless).toBeGreaterThan(0);
     expect(Math.abs(costDeltas.serverless! - costs.serverless)).toBeLessThanOrEqual(slack);
     expect(Math.abs(costDeltas.always_on! - costs.always_on)).toBeLessThanOrEqual(slack);
-  });
+  }, 180_000);
 
   it('rejects bad job specs with a 400 naming the field', async () => {
     const post = (body: unknown) =>
