@@ -4,8 +4,8 @@
  * (checked to be in Jaeger), the lookup command, Prometheus queries, and the business events compacted into the
  * lake by an ETL job. It keeps a light background load (and compacts every minute) until Ctrl-C, or stops after
  * --duration, then shuts down what it started. It exits 1 when its run failed: the load was not served (judgeReport,
- * at most 5 % server errors among requests not asked to fail), a sample trace never reached Jaeger, or the lake's
- * compaction job failed.
+ * at most MAX_5XX_PERCENT server errors among requests not asked to fail), a sample trace never reached Jaeger, or
+ * the lake's compaction job failed.
  */
 import { queryLake, type QueryResult } from '../../lake/index.ts';
 import { startPlatform } from './platform.ts';
@@ -21,8 +21,12 @@ export interface DemoOptions {
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-/** The share of server errors, among requests not asked to fail, above which the demo's run counts as failed. */
-const MAX_5XX_PERCENT = 5;
+/**
+ * The share of server errors, among requests not asked to fail, above which the demo's run counts as failed. Looser
+ * than `observatory load`'s 5 %: a few timeouts on a busy laptop are not a failed demo, a service down is (searches
+ * alone are 70 % of the mix).
+ */
+const MAX_5XX_PERCENT = 20;
 
 export async function demo(options: DemoOptions): Promise<number> {
   const stack = new Stack();
