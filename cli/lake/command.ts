@@ -41,7 +41,8 @@ export async function lakeCommand(args: string[], io: Io = processIo): Promise<n
     json = parsed.values.json === true;
     positional = parsed.positionals;
   } catch (error) {
-    return usage(`${sub ?? 'lake'}: ${(error as Error).message}`);
+    const unknown = /Unknown option '([^']+)'/.exec((error as Error).message)?.[1];
+    return usage(unknown ? `${sub} does not take ${unknown}` : `${sub}: ${(error as Error).message}`);
   }
   try {
     switch (sub) {

@@ -66,7 +66,7 @@ const USAGE_ERRORS: [string, string[], string][] = [
   ['stack logs of an unknown component', ['stack', 'logs', 'grafana'], 'unknown component "grafana"'],
   ['lake without a sub-command', ['lake'], 'lake needs a sub-command'],
   ['an unknown lake sub-command', ['lake', 'vacuum'], 'unknown lake sub-command "vacuum"'],
-  ['lake compact with a typo', ['lake', 'compact', '--jsno'], "Unknown option '--jsno'"],
+  ['lake compact with a typo', ['lake', 'compact', '--jsno'], 'compact does not take --jsno'],
   ['lake compact with an argument', ['lake', 'compact', 'all'], 'compact takes no arguments'],
   ['lake query without SQL', ['lake', 'query', '--json'], 'query needs the SQL as one argument'],
   [
