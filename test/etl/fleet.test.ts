@@ -12,8 +12,10 @@ import { invocations, jobTrace, producers, startListener, type TestListener } fr
 import { find, tree } from '../support/trace-tree.ts';
 import { counterDeltas, counterSnapshot, instanceOf } from '../support/metrics.ts';
 
-// The listener's counters in Prometheus (common/names.ts METRICS), read as deltas of this test's own listener.
-const LISTENER_JOB = 'observatory/etl-listener';
+// The listener's counters in Prometheus (common/names.ts METRICS), read as deltas of this test's own listener and
+// of crop_stats jobs only (compaction jobs count their chunks too).
+const LISTENER_JOB = 'job="observatory/etl-listener"';
+const CROP_STATS = `${LISTENER_JOB}, etl_job_kind="crop_stats"`;
 const COLD_STARTS = 'etl_coldstarts_total';
 const CHUNKS = 'etl_chunks_total';
 const COST = 'etl_cost_usd_total';
@@ -158,9 +160,17 @@ describe('An ETL job', () => {
       (s) => s.operationName === 'crop_stats invoke' && tag(s, 'faas.coldstart') === true,
     );
     const instance = instanceOf(trace, 'etl-listener');
-    const deltas = await counterDeltas(COLD_STARTS, LISTENER_JOB, undefined, instance, coldBefore, {
-      '': cold.length,
-    });
+    const deltas = await counterDeltas(
+      COLD_STARTS,
+      LISTENER_JOB,
+      undefined,
+      instance,
+      coldBefore,
+      {
+        '': cold.length,
+      },
+      180_000,
+    );
     expect(deltas).toEqual({ '': cold.length });
   });
 
@@ -197,8 +207,8 @@ describe('An ETL job', () => {
   }, 120_000);
 
   it('reports the chunk outcomes and the cost of its own jobs to Prometheus', async () => {
-    const chunksBefore = await counterSnapshot(CHUNKS, LISTENER_JOB, 'outcome');
-    const costBefore = await counterSnapshot(COST, LISTENER_JOB, 'cost_model');
+    const chunksBefore = await counterSnapshot(CHUNKS, CROP_STATS, 'outcome');
+    const costBefore = await counterSnapshot(COST, CROP_STATS, 'cost_model');
     // One job with a chunk that fails once, one with a poison chunk: every outcome occurs.
     const jobs = [
       await runJob({
@@ -226,7 +236,7 @@ describe('An ETL job', () => {
     };
     expect(outcomes.dead_lettered).toBe(1);
     expect(outcomes.retried).toBeGreaterThanOrEqual(3);
-    expect(await counterDeltas(CHUNKS, LISTENER_JOB, 'outcome', instance, chunksBefore, outcomes)).toEqual(
+    expect(await counterDeltas(CHUNKS, CROP_STATS, 'outcome', instance, chunksBefore, outcomes)).toEqual(
       outcomes,
     );
 
@@ -236,7 +246,7 @@ describe('An ETL job', () => {
       always_on: total((job) => job.cost!.always_on_usd),
     };
     const slack = 1e-9 * jobs.length;
-    const costDeltas = await counterDeltas(COST, LISTENER_JOB, 'cost_model', instance, costBefore, {
+    const costDeltas = await counterDeltas(COST, CROP_STATS, 'cost_model', instance, costBefore, {
       serverless: costs.serverless - slack,
       always_on: costs.always_on - slack,
     });
