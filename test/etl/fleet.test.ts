@@ -160,19 +160,11 @@ describe('An ETL job', () => {
       (s) => s.operationName === 'crop_stats invoke' && tag(s, 'faas.coldstart') === true,
     );
     const instance = instanceOf(trace, 'etl-listener');
-    const deltas = await counterDeltas(
-      COLD_STARTS,
-      LISTENER_JOB,
-      undefined,
-      instance,
-      coldBefore,
-      {
-        '': cold.length,
-      },
-      180_000,
-    );
+    const deltas = await counterDeltas(COLD_STARTS, LISTENER_JOB, undefined, instance, coldBefore, {
+      '': cold.length,
+    });
     expect(deltas).toEqual({ '': cold.length });
-  });
+  }, 180_000);
 
   it('has every acknowledged invocation’s spans and log records in the backends already', async () => {
     const job = await runJob({ bbox: [5, 45, 10, 50], from: '2026-06-15', to: '2026-06-16' });
