@@ -1,10 +1,12 @@
 /**
  * Every verb and sub-command of `observatory` parses strictly: an unknown flag, a missing or bad value, or an
  * unexpected argument exits 2 with a message naming it and the usage; `--help` exits 0; an error no command
- * expected prints one line, not a stack trace, and exits 1. Run as users run it: `node cli/bin.js …`.
+ * expected prints one line, not a stack trace, and exits 1. The cases run in-process through `run` (what
+ * `cli/bin.js` calls); a few run as users run it, `node cli/bin.js …`.
  */
 import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { run } from '../../cli/main.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 
 interface Run {
@@ -13,16 +15,32 @@ interface Run {
   err: string;
 }
 
+// Pointed at ports nothing listens on: a usage error must come before any connection attempt.
+const ENV = { OBSERVATORY_JAEGER_URL: 'http://127.0.0.1:9', OBSERVATORY_S3_ENDPOINT: 'http://127.0.0.1:9' };
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+/** Runs the command line in-process, capturing what it writes. */
+async function inProcess(args: string[]): Promise<Run> {
+  for (const [name, value] of Object.entries(ENV)) vi.stubEnv(name, value);
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((err += String(chunk)), true));
+  const code = await run(args);
+  vi.restoreAllMocks();
+  return { code, out, err };
+}
+
+/** Runs `node cli/bin.js …` as a user would. */
 function observatory(args: string[], nodeArgs: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    // Pointed at ports nothing listens on: a usage error must come before any connection attempt.
     const child = spawn(process.execPath, [...nodeArgs, 'cli/bin.js', ...args], {
       cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        OBSERVATORY_JAEGER_URL: 'http://127.0.0.1:9',
-        OBSERVATORY_S3_ENDPOINT: 'http://127.0.0.1:9',
-      },
+      env: { ...process.env, ...ENV },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -100,21 +118,20 @@ const USAGE_ERRORS: [string, string[], string][] = [
 ];
 
 describe('observatory, used wrongly', () => {
-  // Each case is its own process: run a few at once.
-  it.concurrent.each(USAGE_ERRORS)('exits 2 naming the problem, for %s', async (_, args, message) => {
-    const run = await observatory(args);
-    expect(run.code, run.err).toBe(2);
-    expect(run.err).toContain(message);
+  it.each(USAGE_ERRORS)('exits 2 naming the problem, for %s', async (_, args, message) => {
+    const result = await inProcess(args);
+    expect(result.code, result.err).toBe(2);
+    expect(result.err).toContain(message);
     // The usage follows the message, except for a malformed trace ID, which says what an ID looks like.
-    if (!args.includes('abc123')) expect(run.err).toMatch(/usage: observatory/);
-    expect(run.err).not.toMatch(/^\s+at /m);
-    expect(run.out).toBe('');
+    if (!args.includes('abc123')) expect(result.err).toMatch(/usage: observatory/);
+    expect(result.err).not.toMatch(/^\s+at /m);
+    expect(result.out).toBe('');
   });
 
   it('exits 2 with the usage when no command is given', async () => {
-    const run = await observatory([]);
-    expect(run.code).toBe(2);
-    expect(run.out).toMatch(/^usage: observatory <command>/);
+    const result = await inProcess([]);
+    expect(result.code).toBe(2);
+    expect(result.out).toMatch(/^usage: observatory <command>/);
   });
 
   it.each([
@@ -124,19 +141,25 @@ describe('observatory, used wrongly', () => {
     [['lake', '--help']],
     [['trace', '--help']],
   ])('prints the usage and exits 0 for %j', async (args) => {
-    const run = await observatory(args);
-    expect(run.code, run.err).toBe(0);
-    expect(run.out).toMatch(/usage: observatory/);
+    const result = await inProcess(args);
+    expect(result.code, result.err).toBe(0);
+    expect(result.out).toMatch(/usage: observatory/);
   });
 });
 
-describe('observatory, failing unexpectedly', () => {
-  it('prints one line, not a stack trace, and exits 1', async () => {
-    const run = await observatory(
+describe('node cli/bin.js, as users run it', () => {
+  it('exits 2 with the message and the usage for an unknown flag', async () => {
+    const result = await observatory(['stack', 'status', '--jsno']);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/^observatory: Unknown option '--jsno'.*\n\nusage: observatory <command>/s);
+  });
+
+  it('prints one line, not a stack trace, and exits 1 when a command fails unexpectedly', async () => {
+    const result = await observatory(
       ['demo', '--duration', '5'],
       ['--import', './test/cli/fixtures/failing-demo.mjs'],
     );
-    expect(run.code).toBe(1);
-    expect(run.err).toBe('observatory: the disk is on fire\n');
+    expect(result.code).toBe(1);
+    expect(result.err).toBe('observatory: the disk is on fire\n');
   });
 });

@@ -165,5 +165,5 @@ describe('A start failure', () => {
       appCounterExported: false,
       exportsLater: 0,
     });
-  });
+  }, 60_000);
 });

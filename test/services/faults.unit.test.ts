@@ -38,7 +38,7 @@ describe('The fault header', () => {
     const enabled = config({ OBSERVATORY_DEMO_FAULT_HEADER: 'true' });
     expect(enabled.faultLatencyCapMs).toBe(3000);
     expect(faultsFor('catalog', 'catalog:latency=86400000', enabled)).toEqual({
-      latencyMs: 2000,
+      latencyMs: 3000,
       errorRate: 0,
     });
   });
