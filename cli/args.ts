@@ -2,21 +2,40 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../common/errors.ts';
 
-export type OptionValues = Record<string, string | boolean | undefined>;
+export type OptionValues = Record<string, string | string[] | boolean | undefined>;
 
-/** Parses `args` allowing only the named string options (and boolean `flags`); no positionals unless allowed. */
+export interface MoreOptions {
+  /** String options that may be repeated; their value is a list. */
+  multiple?: string[];
+  /** One-letter aliases: `{ h: 'help' }` accepts `-h` for `--help`. */
+  short?: Record<string, string>;
+}
+
+/**
+ * Parses `args` allowing only the named string options (and boolean `flags`); no positionals unless allowed. An
+ * unknown option, a missing value or an unexpected argument is a UsageError naming it.
+ */
 export function parseOptions(
   args: string[],
   strings: string[],
   flags: string[] = [],
   positionals = false,
+  more: MoreOptions = {},
 ): { values: OptionValues; positionals: string[] } {
+  const shortOf = (name: string) => Object.entries(more.short ?? {}).find(([, long]) => long === name)?.[0];
+  const option = (name: string, type: 'string' | 'boolean') => {
+    const short = shortOf(name);
+    return [
+      name,
+      { type, ...(short ? { short } : {}), ...(more.multiple?.includes(name) ? { multiple: true } : {}) },
+    ];
+  };
   try {
     const parsed = parseArgs({
       args,
       options: Object.fromEntries([
-        ...strings.map((name) => [name, { type: 'string' as const }]),
-        ...flags.map((name) => [name, { type: 'boolean' as const }]),
+        ...strings.map((name) => option(name, 'string')),
+        ...flags.map((name) => option(name, 'boolean')),
       ]),
       strict: true,
       allowPositionals: positionals,

@@ -8,4 +8,10 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(2);
 }
-await import('./main.ts');
+const { run } = await import('./main.ts');
+// `observatory … | head` closes the pipe early; that is not an error.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+process.exitCode = await run(process.argv.slice(2));

@@ -47,27 +47,32 @@ async function main(argv: string[]): Promise<number> {
   }
   const verb = VERBS[command];
   if (!verb) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  // lake and trace print their own, longer usage.
+  if ((args[0] === '--help' || args[0] === '-h') && command !== 'lake' && command !== 'trace') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
   return verb(args);
 }
 
-// `observatory … | head` closes the pipe early; that is not an error.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
-
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  if (error instanceof UsageError) {
-    process.stderr.write(`observatory: ${error.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-  } else if (error instanceof StackError) {
-    process.stderr.write(`observatory: ${error.message}\n`);
-    process.exitCode = 1;
-  } else {
+/**
+ * Runs one command line and returns its exit code: 2 with the usage for a usage error, 1 with one line (not a stack
+ * trace) for any other error. `cli/bin.js` calls it; tests call it in-process.
+ */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`observatory: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof StackError) {
+      process.stderr.write(`observatory: ${error.message}\n`);
+      return 1;
+    }
     // One line, not a stack trace: the command's own errors say what went wrong.
     process.stderr.write(`observatory: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    return 1;
   }
 }

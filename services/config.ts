@@ -35,6 +35,17 @@ export interface DemoConfig {
   downstreamTimeoutMs: number;
   /** Largest JSON body the gateway accepts. */
   bodyLimit: string;
+  /**
+   * Honour the per-request fault header (FAULT_HEADER). Off unless `OBSERVATORY_DEMO_FAULT_HEADER=true`: otherwise any
+   * caller could fail or stall the services. The demo and the tests turn it on for the services they start.
+   * @default false
+   */
+  faultHeader: boolean;
+  /**
+   * The longest latency the fault header may ask for: one second past the downstream timeout, so a request that asks
+   * for more still times out at its caller, and no longer holds the service.
+   */
+  faultLatencyCapMs: number;
   /** Serve the W3C Trace Context test harness' endpoint (POST /test) on the gateway. */
   w3cTestEndpoint: boolean;
   /** Where services listen: loopback, or 0.0.0.0 inside a container network (deploy/compose). */
@@ -43,7 +54,10 @@ export interface DemoConfig {
   s3: S3Settings;
 }
 
-/** The request header that injects a fault for one request: `<service>:error` or `<service>:latency=<ms>`. */
+/**
+ * The request header that injects a fault for one request: `<service>:error` or `<service>:latency=<ms>`. Honoured
+ * only where `faultHeader` is on, and the latency is capped (`faultLatencyCapMs`).
+ */
 export const FAULT_HEADER = 'x-demo-fault';
 
 export function demoConfig(env: Env = process.env): DemoConfig {
@@ -61,6 +75,7 @@ export function demoConfig(env: Env = process.env): DemoConfig {
     latencyMs: readInteger(env, `OBSERVATORY_${name.toUpperCase()}_LATENCY_MS`, 0, { min: 0, max: 60_000 }),
     errorRate: readNumber(env, `OBSERVATORY_${name.toUpperCase()}_ERROR_RATE`, 0, { min: 0, max: 1 }),
   });
+  const downstreamTimeoutMs = readInteger(env, 'OBSERVATORY_DOWNSTREAM_TIMEOUT_MS', 5000, { min: 1 });
   return {
     ports,
     urls: {
@@ -78,7 +93,9 @@ export function demoConfig(env: Env = process.env): DemoConfig {
       users: faults('users'),
     },
     nPlusOne: readBoolean(env, 'OBSERVATORY_DEMO_N_PLUS_ONE', true),
-    downstreamTimeoutMs: readInteger(env, 'OBSERVATORY_DOWNSTREAM_TIMEOUT_MS', 5000, { min: 1 }),
+    downstreamTimeoutMs,
+    faultHeader: readBoolean(env, 'OBSERVATORY_DEMO_FAULT_HEADER', false),
+    faultLatencyCapMs: downstreamTimeoutMs + 1000,
     bodyLimit: '16kb',
     w3cTestEndpoint: readBoolean(env, 'OBSERVATORY_W3C_TEST_ENDPOINT', false),
     listenHost: readString(env, 'OBSERVATORY_LISTEN_HOST') ?? '127.0.0.1',

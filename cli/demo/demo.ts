@@ -3,12 +3,14 @@
  * services under the preload, drives them with the load generator, and prints where to look: sample trace IDs
  * (checked to be in Jaeger), the lookup command, Prometheus queries, and the business events compacted into the
  * lake by an ETL job. It keeps a light background load (and compacts every minute) until Ctrl-C, or stops after
- * --duration, then shuts down what it started.
+ * --duration, then shuts down what it started. It exits 1 when its run failed: the load was not served (judgeReport,
+ * at most MAX_5XX_PERCENT server errors among requests not asked to fail), a sample trace never reached Jaeger, or
+ * the lake's compaction job failed.
  */
 import { pollUntil, PollTimeoutError, sleep } from '../../common/poll.ts';
 import { queryLake, type QueryResult } from '../../lake/index.ts';
 import { startPlatform } from './platform.ts';
-import { DEFAULT_MIX, formatReport, runLoad, type LoadReport } from '../load/generator.ts';
+import { DEFAULT_MIX, formatReport, judgeReport, runLoad, type LoadReport } from '../load/generator.ts';
 import { Stack } from '../stack/stack.ts';
 import { startUi, uiConfig, uiLinks, type UiServer } from '../ui/index.ts';
 
@@ -20,6 +22,13 @@ export interface DemoOptions {
 }
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * The share of server errors, among requests not asked to fail, above which the demo's run counts as failed. Looser
+ * than `observatory load`'s 5 %: a few timeouts on a busy laptop are not a failed demo, a service down is (searches
+ * alone are 70 % of the mix).
+ */
+const MAX_5XX_PERCENT = 20;
 
 export async function demo(options: DemoOptions): Promise<number> {
   const stack = new Stack();
@@ -35,6 +44,7 @@ export async function demo(options: DemoOptions): Promise<number> {
   const onSignal = () => stopping.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const failures: string[] = [];
   try {
     const seconds = options.durationSeconds ?? 30;
     say(
@@ -50,7 +60,13 @@ export async function demo(options: DemoOptions): Promise<number> {
       signal: stopping.signal,
     });
     process.stdout.write(`\n${formatReport(report)}\n`);
-    const known = await tracesInJaeger(jaeger, report);
+    const served = judgeReport(report, MAX_5XX_PERCENT);
+    if (served) failures.push(served);
+    const { wanted, found: known } = await tracesInJaeger(jaeger, report);
+    if (known.length < wanted.length) {
+      const missing = wanted.filter((id) => !known.includes(id));
+      failures.push(`${missing.length} sample traces never reached Jaeger: ${missing.join(' ')}`);
+    }
     say('demo: compacting the business events into the lake (an ETL job)');
     const lake = await compactLake(platform.urls.etl);
     if (ui)
@@ -59,7 +75,8 @@ export async function demo(options: DemoOptions): Promise<number> {
           .map((l) => `  ${l}`)
           .join('\n')}\n`,
       );
-    process.stdout.write(whereToLook(platform.urls.gateway, jaeger, prometheus, known, report, lake));
+    if (lake.error) failures.push(`lake compaction failed: ${lake.error}`);
+    process.stdout.write(whereToLook(platform.urls.gateway, jaeger, prometheus, known, report, lake.rows));
     if (options.durationSeconds === undefined && !stopping.signal.aborted) {
       say('demo: running with light background load, compacting the lake every minute; Ctrl-C to stop');
       while (!stopping.signal.aborted) {
@@ -82,7 +99,8 @@ export async function demo(options: DemoOptions): Promise<number> {
     await platform.stop();
     if (!wasRunning) await stack.down();
   }
-  return 0;
+  for (const failure of failures) say(`demo: the run failed: ${failure}`);
+  return failures.length > 0 ? 1 : 0;
 }
 
 /** The web console on its port (or any free one when that is taken); undefined when it cannot start. */
@@ -102,8 +120,8 @@ async function startConsole(): Promise<UiServer | undefined> {
   }
 }
 
-/** Runs a compaction job on the fleet and returns what the lake then holds per event name (empty on failure). */
-async function compactLake(etl: string): Promise<QueryResult['rows']> {
+/** Runs a compaction job on the fleet and returns what the lake then holds per event name, or why it failed. */
+async function compactLake(etl: string): Promise<{ rows: QueryResult['rows']; error?: string }> {
   try {
     // Events reach the raw zone through the Collector's queue; give the last batch a moment.
     await sleep(3000);
@@ -112,22 +130,21 @@ async function compactLake(etl: string): Promise<QueryResult['rows']> {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ kind: 'compaction' }),
     });
+    if (response.status !== 202) throw new Error(`the ETL listener answered ${response.status}`);
     const { id } = (await response.json()) as { id: string };
-    // A job still running after two minutes: show what the lake holds so far.
-    await pollUntil(
+    const job = await pollUntil(
       `compaction job ${id} to finish`,
       async () => {
-        const job = (await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string };
-        return job.status !== 'queued' && job.status !== 'running' ? job : undefined;
+        const view = (await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string };
+        return view.status !== 'queued' && view.status !== 'running' ? view : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 500 },
-    ).catch((error: unknown) => {
-      if (!(error instanceof PollTimeoutError)) throw error;
-    });
-    return (await queryLake(LAKE_SUMMARY)).rows;
+    );
+    if (job.status !== 'done') throw new Error(`compaction job ${id} ended ${job.status}`);
+    return { rows: (await queryLake(LAKE_SUMMARY)).rows };
   } catch (error) {
     say(`demo: lake compaction failed: ${(error as Error).message}`);
-    return [];
+    return { rows: [], error: (error as Error).message };
   }
 }
 
@@ -135,7 +152,10 @@ const LAKE_SUMMARY =
   'SELECT event_name, count(*) AS events, count(DISTINCT trace_id) AS traces FROM events GROUP BY 1 ORDER BY 2 DESC';
 
 /** Waits (at most 20 s: spans arrive in batches) until Jaeger has the sample traces; returns those it has. */
-async function tracesInJaeger(jaeger: string, report: LoadReport): Promise<string[]> {
+async function tracesInJaeger(
+  jaeger: string,
+  report: LoadReport,
+): Promise<{ wanted: string[]; found: string[] }> {
   const wanted = [
     ...report.sampleTraces.ok.slice(-3),
     ...report.sampleTraces.failed.slice(-2).map((f) => f.traceId),
@@ -158,7 +178,7 @@ async function tracesInJaeger(jaeger: string, report: LoadReport): Promise<strin
   } catch (error) {
     if (!(error instanceof PollTimeoutError)) throw error;
   }
-  return found;
+  return { wanted, found };
 }
 
 function whereToLook(

@@ -13,7 +13,10 @@ import { etlConfig } from '../../etl/config.ts';
 export interface PlatformOptions {
   /** Use free ports instead of the configured ones. @default false */
   freePorts?: boolean;
-  /** Extra environment for every service (fault knobs, OTEL_* settings). */
+  /**
+   * Extra environment for every service (fault knobs, OTEL_* settings). The platform honours the fault header
+   * (OBSERVATORY_DEMO_FAULT_HEADER=true) unless this or the environment says otherwise.
+   */
   env?: Record<string, string>;
   /** Where service logs go. @default .observatory/demo/logs */
   logDir?: string;
@@ -34,7 +37,11 @@ const LISTEN_TIMEOUT_MS = 90_000;
 const DOWNSTREAM: ServiceName[] = ['catalog', 'downloads', 'users'];
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
-  const env = { ...process.env, ...options.env };
+  const env: Record<string, string | undefined> = {
+    OBSERVATORY_DEMO_FAULT_HEADER: 'true',
+    ...process.env,
+    ...options.env,
+  };
   const config = demoConfig(env);
   const logDir = options.logDir ?? join(REPO_ROOT, '.observatory', 'demo', 'logs');
   mkdirSync(logDir, { recursive: true });

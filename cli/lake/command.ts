@@ -5,6 +5,7 @@
 import { compactAll } from '../../lake/compact.ts';
 import { formatJson, formatTable } from '../../lake/format.ts';
 import { queryLake } from '../../lake/query.ts';
+import { parseOptions } from '../args.ts';
 
 export const LAKE_USAGE = `usage: observatory lake <command>
 
@@ -33,15 +34,22 @@ export async function lakeCommand(args: string[], io: Io = processIo): Promise<n
     io.out(LAKE_USAGE);
     return 0;
   }
-  const json = rest.includes('--json');
-  const positional = rest.filter((arg) => arg !== '--json');
-  const unknownFlag = positional.find((arg) => arg.startsWith('--'));
+  let json: boolean;
+  let positional: string[];
+  try {
+    // Strict, as every verb: an unknown flag or a missing value is a usage error (cli/args.ts).
+    const parsed = parseOptions(rest, [], ['json'], true);
+    json = parsed.values.json === true;
+    positional = parsed.positionals;
+  } catch (error) {
+    const unknown = /Unknown option '([^']+)'/.exec((error as Error).message)?.[1];
+    return usage(unknown ? `${sub} does not take ${unknown}` : `${sub}: ${(error as Error).message}`);
+  }
   try {
     switch (sub) {
       case undefined:
         return usage('lake needs a sub-command (compact or query)');
       case 'compact': {
-        if (unknownFlag) return usage(`compact does not take ${unknownFlag}`);
         if (positional.length > 0)
           return usage(`compact takes no arguments, got ${JSON.stringify(positional[0])}`);
         const result = await compactAll();
@@ -56,7 +64,6 @@ export async function lakeCommand(args: string[], io: Io = processIo): Promise<n
         return 0;
       }
       case 'query': {
-        if (unknownFlag) return usage(`query does not take ${unknownFlag}`);
         if (positional.length === 0 || positional[0]!.trim() === '') {
           return usage(
             'query needs the SQL as one argument, e.g. observatory lake query "SELECT count(*) FROM events"',

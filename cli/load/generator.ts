@@ -33,6 +33,8 @@ export interface Sample {
   status: number;
   ms: number;
   traceId: string | undefined;
+  /** The request carried the fault header: asked to fail. */
+  faulted: boolean;
 }
 
 export interface LoadReport {
@@ -40,6 +42,10 @@ export interface LoadReport {
   seconds: number;
   byKind: Record<string, { count: number; errors: number; p50: number; p95: number; p99: number }>;
   byStatus: Record<string, number>;
+  /** Requests that carried the fault header (asked a service to fail). */
+  injected: number;
+  /** Server errors (5xx, or no answer) among the requests that were not asked to fail. */
+  serverErrors: number;
   sampleTraces: { ok: string[]; failed: { traceId: string; kind: RequestKind; status: number }[] };
 }
 
@@ -127,6 +133,10 @@ export class LoadTally {
   private readonly failed: LoadReport['sampleTraces']['failed'] = [];
   done = 0;
   errors = 0;
+  /** Requests that asked to fail (the fault header). */
+  injected = 0;
+  /** Server errors and unanswered requests among those that did not ask to fail. */
+  serverErrors = 0;
 
   add(sample: Sample): void {
     let kind = this.kinds.get(sample.kind);
@@ -136,6 +146,8 @@ export class LoadTally {
     if (error) kind.errors++;
     this.done++;
     if (error) this.errors++;
+    if (sample.faulted) this.injected++;
+    else if (error) this.serverErrors++;
     this.statuses[String(sample.status)] = (this.statuses[String(sample.status)] ?? 0) + 1;
     if (sample.traceId && sample.status > 0 && sample.status < 400) keepLast(this.ok, sample.traceId);
     if (sample.traceId && sample.status >= 500)
@@ -158,6 +170,8 @@ export class LoadTally {
       seconds,
       byKind,
       byStatus: { ...this.statuses },
+      injected: this.injected,
+      serverErrors: this.serverErrors,
       sampleTraces: { ok: [...this.ok], failed: [...this.failed] },
     };
   }
@@ -182,8 +196,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const { url, init } = request(kind, options.url);
     const headers = new Headers(init.headers);
     headers.set('x-user-id', `u-${Math.floor(Math.random() * 500)}`);
-    if (Math.random() < options.faultRate)
-      headers.set(FAULT_HEADER, `${pickOne(SERVICE_NAMES.filter((s) => s !== 'gateway'))}:error`);
+    const faulted = Math.random() < options.faultRate;
+    if (faulted) headers.set(FAULT_HEADER, `${pickOne(SERVICE_NAMES.filter((s) => s !== 'gateway'))}:error`);
     const begin = performance.now();
     const task = fetch(url, { ...init, headers, signal: AbortSignal.timeout(30_000) })
       .then(async (response) => {
@@ -194,10 +208,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
           status: response.status,
           ms: performance.now() - begin,
           traceId: header?.split('-')[1],
+          faulted,
         });
       })
       .catch(() => {
-        tally.add({ kind, status: 0, ms: performance.now() - begin, traceId: undefined });
+        tally.add({ kind, status: 0, ms: performance.now() - begin, traceId: undefined, faulted });
       })
       .finally(() => inFlight.delete(task));
     inFlight.add(task);
@@ -210,6 +225,26 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   }
   await Promise.all(inFlight);
   return tally.report((Date.now() - started) / 1000);
+}
+
+/**
+ * What went wrong with a run, or undefined when it went well: nothing was sent, nothing answered, or the share of
+ * server errors (a 5xx, or no answer at all) among the requests not asked to fail is above `max5xxPercent`.
+ */
+export function judgeReport(r: LoadReport, max5xxPercent: number): string | undefined {
+  if (r.sent === 0) return 'no request was sent (rate × duration rounds to 0)';
+  const unanswered = r.byStatus['0'] ?? 0;
+  if (unanswered === r.sent)
+    return `none of the ${r.sent} requests was answered: is the gateway at the URL up?`;
+  const clean = r.sent - r.injected;
+  const percent = clean === 0 ? 0 : (100 * r.serverErrors) / clean;
+  if (percent > max5xxPercent) {
+    return (
+      `${r.serverErrors} of the ${clean} requests not asked to fail (${percent.toFixed(1)} %) got a server error ` +
+      `or no answer, above the ${max5xxPercent} % allowed (--max-5xx)`
+    );
+  }
+  return undefined;
 }
 
 export function formatReport(r: LoadReport): string {
@@ -234,6 +269,9 @@ export function formatReport(r: LoadReport): string {
     ...[k.p50, k.p95, k.p99].map((ms) => ms.toFixed(1)),
   ]);
   lines.push(...formatTable([header, ...rows], { right: [1, 2, 3, 4, 5], gap: ' ' }));
+  lines.push(
+    `${r.injected} asked to fail (fault header); ${r.serverErrors} other server errors or unanswered requests`,
+  );
   lines.push(`sample trace IDs: ${r.sampleTraces.ok.join(' ') || '(none)'}`);
   if (r.sampleTraces.failed.length > 0) {
     lines.push(

@@ -4,8 +4,8 @@
  */
 import { UsageError } from '../../common/errors.ts';
 import { formatTable } from '../../common/table.ts';
-import { parseArgs } from 'node:util';
 import type { Env } from '../../common/env.ts';
+import { parseOptions } from '../args.ts';
 import { traceConfig, type TraceConfig } from './config.ts';
 import { JaegerClient, JaegerUnreachableError, type JaegerTrace } from './jaeger-client.ts';
 import { buildTraceDocument, type TraceLookup } from './lookup.ts';
@@ -118,26 +118,30 @@ export async function traceCommand(args: string[], io: TraceIo = processIo): Pro
   }
 }
 
+/** Strict options (cli/args.ts): an unknown flag or a missing value is a usage error. */
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean' },
-        wait: { type: 'string' },
-        last: { type: 'boolean' },
-        service: { type: 'string' },
-        errors: { type: 'boolean' },
-        limit: { type: 'string' },
-        tag: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const { values, positionals } = parseOptions(
+    args,
+    ['wait', 'service', 'limit', 'tag'],
+    ['json', 'last', 'errors', 'help'],
+    true,
+    { multiple: ['tag'], short: { h: 'help' } },
+  );
+  const text = (name: string) => values[name] as string | undefined;
+  const flag = (name: string) => values[name] as boolean | undefined;
+  return {
+    positionals,
+    values: {
+      json: flag('json'),
+      wait: text('wait'),
+      last: flag('last'),
+      service: text('service'),
+      errors: flag('errors'),
+      limit: text('limit'),
+      tag: values.tag as string[] | undefined,
+      help: flag('help'),
+    },
+  };
 }
 
 function tagsOf(pairs: string[]): Record<string, string> | undefined {

@@ -17,12 +17,7 @@ import {
   type TextMapPropagator,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  CompositePropagator,
-  W3CBaggagePropagator,
-  W3CTraceContextPropagator,
-  type ExportResult,
-} from '@opentelemetry/core';
+import { CompositePropagator, W3CBaggagePropagator, type ExportResult } from '@opentelemetry/core';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
@@ -67,6 +62,7 @@ import { instrumentationConfig, type InstrumentationConfig, type Instrumentation
 import { DeliveryCounter, type Signal } from './delivery-counter.ts';
 import { buildResource, serviceAttributes } from './resource.ts';
 import { formatTraceResponse } from './traceresponse.ts';
+import { W3CTraceContextLevel2Propagator } from './w3c-propagator.ts';
 
 export interface FlushResult {
   /** False when the bound ran out before every signal was flushed. */
@@ -108,18 +104,23 @@ export function currentTelemetry(): Telemetry | undefined {
 export function start(options: StartOptions = {}): Telemetry | undefined {
   const holder = globalThis as GlobalWithTelemetry;
   if (holder[GLOBAL_KEY] !== undefined) return holder[GLOBAL_KEY] ?? undefined;
+  let telemetry: Telemetry | undefined;
   try {
     const config = instrumentationConfig(options.env ?? process.env);
     if (config.disabled) {
       holder[GLOBAL_KEY] = null;
       return undefined;
     }
-    const telemetry = createTelemetry(config, options);
+    telemetry = createTelemetry(config, options);
     holder[GLOBAL_KEY] = telemetry;
     if (options.handleSignals ?? true) installSignalHandlers(telemetry);
     return telemetry;
   } catch (error) {
     holder[GLOBAL_KEY] = null;
+    // A failure after the global providers were registered must not leave a half-started SDK exporting behind the
+    // app's back: stop what was started and put the no-op API back.
+    void telemetry?.shutdown(0);
+    for (const api of [trace, metrics, logs, propagation, context]) api.disable();
     process.stderr.write(
       `observatory: instrumentation failed to start (${error instanceof Error ? error.message : String(error)}); the app runs uninstrumented\n`,
     );
@@ -266,7 +267,7 @@ function sampler(config: InstrumentationConfig): Sampler {
 
 function propagator(config: InstrumentationConfig): TextMapPropagator {
   const chosen: TextMapPropagator[] = [];
-  if (config.propagators.includes('tracecontext')) chosen.push(new W3CTraceContextPropagator());
+  if (config.propagators.includes('tracecontext')) chosen.push(new W3CTraceContextLevel2Propagator());
   if (config.propagators.includes('baggage')) chosen.push(new W3CBaggagePropagator());
   return new CompositePropagator({ propagators: chosen });
 }

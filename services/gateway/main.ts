@@ -4,7 +4,8 @@
  *   GET  /api/scenes/:id/download                                                  image bytes
  *   POST /api/users {name, email, plan?}          GET /api/users/:id
  *   POST /api/jobs {bbox: [w,s,e,n], from, to}    GET /api/jobs/:id                analytics jobs (ETL fleet)
- *   POST /test                                    W3C Trace Context harness (OBSERVATORY_W3C_TEST_ENDPOINT=true)
+ *   POST /test                                    W3C Trace Context harness (OBSERVATORY_W3C_TEST_ENDPOINT=true),
+ *                                                 which calls back loopback addresses only
  * An `x-user-id` header becomes W3C baggage `user.id`, so every downstream span carries it.
  */
 import { context, propagation } from '@opentelemetry/api';
@@ -20,7 +21,8 @@ import { dateRange, numberIn, objectBody, text, uuid } from '../../common/http/v
 const config = demoConfig();
 const app = createService('gateway', config);
 const options = (req: Request, extra: Partial<CallOptions> = {}): CallOptions => ({
-  incoming: req.headers,
+  // Only the fault header is forwarded from the incoming request, and only where the demo enabled it.
+  incoming: config.faultHeader ? req.headers : undefined,
   timeoutMs: config.downstreamTimeoutMs,
   ...extra,
 });
@@ -137,23 +139,48 @@ app.get(
 );
 
 if (config.w3cTestEndpoint) {
-  // The W3C Trace Context test harness: POST `arguments` to each `url` in order, propagating context.
+  // The W3C Trace Context test harness: POST `arguments` to each `url` in order, propagating context. The harness runs
+  // on the same machine; any other target would make the gateway a proxy for whoever can reach it.
   app.post(
     '/test',
     route(async (req, res) => {
       if (!Array.isArray(req.body)) throw invalid('body', 'expected a JSON array of {url, arguments}');
-      for (const step of req.body as { url?: unknown; arguments?: unknown }[]) {
-        if (typeof step?.url !== 'string') throw invalid('url', 'each step needs a url');
+      const steps = (req.body as { url?: unknown; arguments?: unknown }[]).map((step) => ({
+        url: loopbackUrl(step?.url),
+        arguments: step?.arguments,
+      }));
+      for (const step of steps) {
         await fetch(step.url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(step.arguments ?? []),
+          redirect: 'manual',
           signal: AbortSignal.timeout(config.downstreamTimeoutMs),
         });
       }
       res.json({ ok: true });
     }),
   );
+}
+
+/** An http(s) URL on this machine: 127.0.0.0/8, ::1 or localhost; anything else is a 400 naming the url. */
+function loopbackUrl(value: unknown): URL {
+  if (typeof value !== 'string') throw invalid('url', 'each step needs a url');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('url', `${JSON.stringify(value.slice(0, 200))} is not a URL`);
+  }
+  const host = url.hostname;
+  const loopback = host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  if (!['http:', 'https:'].includes(url.protocol) || !loopback) {
+    throw invalid(
+      'url',
+      `only loopback targets (127.0.0.0/8, ::1, localhost) are allowed, not ${url.protocol}//${url.host}`,
+    );
+  }
+  return url;
 }
 
 function pick<T extends object, K extends keyof T>(value: T, ...keys: K[]): Pick<T, K> {

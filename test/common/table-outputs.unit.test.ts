@@ -34,11 +34,13 @@ describe('formatTable', () => {
     );
   });
 
-  it('prints the load report as before', () => {
+  it('prints the load report as before, with the line that tells injected faults from server errors', () => {
     const report = {
       sent: 30,
       seconds: 2,
       byStatus: { '200': 28, '0': 2 },
+      injected: 1,
+      serverErrors: 1,
       byKind: {
         search: { count: 20, errors: 1, p50: 3.14, p95: 10, p99: 123.456 },
         download: { count: 10, errors: 0, p50: 1, p95: 2, p99: 3 },
@@ -50,6 +52,7 @@ describe('formatTable', () => {
         'kind       count  5xx   p50 ms   p95 ms   p99 ms\n' +
         'search        20    1      3.1     10.0    123.5\n' +
         'download      10    0      1.0      2.0      3.0\n' +
+        '1 asked to fail (fault header); 1 other server errors or unanswered requests\n' +
         'sample trace IDs: a',
     );
   });

@@ -18,6 +18,15 @@ import { findObjectContaining, promQuery, readObject, tag } from '../support/bac
 import { pollUntil } from '../support/poll.ts';
 import { invocations, jobTrace, producers, startListener, type TestListener } from '../support/etl.ts';
 import { find, tree } from '../support/trace-tree.ts';
+import { counterDeltas, counterSnapshot, instanceOf } from '../support/metrics.ts';
+
+// The listener's counters in Prometheus (common/names.ts METRICS), read as deltas of this test's own listener and
+// of crop_stats jobs only (compaction jobs count their chunks too).
+const LISTENER_JOB = 'job="observatory/etl-listener"';
+const CROP_STATS = `${LISTENER_JOB}, etl_job_kind="crop_stats"`;
+const COLD_STARTS = 'etl_coldstarts_total';
+const CHUNKS = 'etl_chunks_total';
+const COST = 'etl_cost_usd_total';
 
 type Mode = 'fleet' | 'sqs';
 
@@ -151,7 +160,8 @@ describe.each<Mode>(['fleet', 'sqs'])('An ETL job dispatched by %s', (mode) => {
   });
 
   it('reports a cold start on exactly the first invocation of each sandbox', async () => {
-    await runJob({ bbox: [20, 55, 25, 60], from: '2026-06-13', to: '2026-06-14' });
+    const coldBefore = await counterSnapshot(COLD_STARTS, LISTENER_JOB);
+    const latest = await runJob({ bbox: [20, 55, 25, 60], from: '2026-06-13', to: '2026-06-14' });
     const spans: { pid: unknown; start: number; cold: unknown }[] = [];
     for (const job of listener.ran) {
       const trace = await jobTrace(job);
@@ -167,14 +177,17 @@ describe.each<Mode>(['fleet', 'sqs'])('An ETL job dispatched by %s', (mode) => {
       const flags = invocations.sort((a, b) => a.start - b.start).map((i) => i.cold);
       expect(flags).toEqual([true, ...flags.slice(1).map(() => false)]);
     }
-    // Every sandbox's cold start is counted in Prometheus too.
-    const coldCount = await pollUntil(`etl_coldstarts_total ≥ ${bySandbox.size} in Prometheus`, async () => {
-      const samples = await promQuery('sum(etl_coldstarts_total{job="observatory/etl-listener"})');
-      const count = samples.length ? Number(samples[0]!.value[1]) : 0;
-      return count >= bySandbox.size ? count : undefined;
+    // This job's cold starts are counted in Prometheus too: the listener's counter grew by exactly that many.
+    const trace = await jobTrace(latest);
+    const cold = trace.spans.filter(
+      (s) => s.operationName === 'crop_stats invoke' && tag(s, 'faas.coldstart') === true,
+    );
+    const instance = instanceOf(trace, 'etl-listener');
+    const deltas = await counterDeltas(COLD_STARTS, LISTENER_JOB, undefined, instance, coldBefore, {
+      '': cold.length,
     });
-    expect(coldCount).toBeGreaterThanOrEqual(bySandbox.size);
-  });
+    expect(deltas).toEqual({ '': cold.length });
+  }, 180_000);
 
   it('has every acknowledged invocation’s spans and log records in the backends already', async () => {
     const job = await runJob({ bbox: [5, 45, 10, 50], from: '2026-06-15', to: '2026-06-16' });
@@ -208,17 +221,54 @@ describe.each<Mode>(['fleet', 'sqs'])('An ETL job dispatched by %s', (mode) => {
     ]);
   }, 120_000);
 
-  it('reports cost and chunk metrics to Prometheus', async () => {
-    const samples = await pollUntil('etl_cost_usd_total for both cost models', async () => {
-      const result = await promQuery('sum by (cost_model) (etl_cost_usd_total)');
-      return result.length === 2 ? result : undefined;
-    });
-    expect(samples.map((s) => s.metric.cost_model).sort()).toEqual(['always_on', 'serverless']);
-    const outcomes = await promQuery('sum by (outcome) (etl_chunks_total)');
-    expect(outcomes.map((s) => s.metric.outcome)).toEqual(
-      expect.arrayContaining(['processed', 'failed', 'retried', 'dead_lettered']),
+  it('reports the chunk outcomes and the cost of its own jobs to Prometheus', async () => {
+    const chunksBefore = await counterSnapshot(CHUNKS, CROP_STATS, 'outcome');
+    const costBefore = await counterSnapshot(COST, CROP_STATS, 'cost_model');
+    // One job with a chunk that fails once, one with a poison chunk: every outcome occurs.
+    const jobs = [
+      await runJob({
+        bbox: [15, 45, 20, 50],
+        from: '2026-06-19',
+        to: '2026-06-20',
+        fault: { chunks: [0], kind: 'throw', attempts: 1 },
+      }),
+      await runJob({
+        bbox: [15, 45, 20, 50],
+        from: '2026-06-21',
+        to: '2026-06-22',
+        fault: { chunks: [1], kind: 'throw', attempts: 99 },
+      }),
+    ];
+    const instance = instanceOf(await jobTrace(jobs[0]!), 'etl-listener');
+    const total = (pick: (job: (typeof jobs)[number]) => number) =>
+      jobs.reduce((sum, job) => sum + pick(job), 0);
+    // Each processed chunk had one successful invocation; every other invocation failed.
+    const outcomes = {
+      processed: total((job) => job.chunks.done),
+      dead_lettered: total((job) => job.chunks.failed),
+      retried: total((job) => job.chunks.retried),
+      failed: total((job) => job.cost!.invocations - job.chunks.done),
+    };
+    expect(outcomes.dead_lettered).toBe(1);
+    expect(outcomes.retried).toBeGreaterThanOrEqual(3);
+    expect(await counterDeltas(CHUNKS, CROP_STATS, 'outcome', instance, chunksBefore, outcomes)).toEqual(
+      outcomes,
     );
-  });
+
+    // The jobs' views round costs to 9 decimals; the counters hold the unrounded sums.
+    const costs = {
+      serverless: total((job) => job.cost!.serverless_usd),
+      always_on: total((job) => job.cost!.always_on_usd),
+    };
+    const slack = 1e-9 * jobs.length;
+    const costDeltas = await counterDeltas(COST, CROP_STATS, 'cost_model', instance, costBefore, {
+      serverless: costs.serverless - slack,
+      always_on: costs.always_on - slack,
+    });
+    expect(costDeltas.serverless).toBeGreaterThan(0);
+    expect(Math.abs(costDeltas.serverless! - costs.serverless)).toBeLessThanOrEqual(slack);
+    expect(Math.abs(costDeltas.always_on! - costs.always_on)).toBeLessThanOrEqual(slack);
+  }, 180_000);
 
   it('rejects bad job specs with a 400 naming the field', async () => {
     const post = (body: unknown) =>

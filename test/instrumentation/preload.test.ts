@@ -3,6 +3,7 @@
  * and HTTP metrics reach Prometheus, all carrying the same correlation ID and service information.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchTrace, findObjectContaining, promQuery, tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
@@ -117,14 +118,42 @@ describe('The instrumentation preload', () => {
     expect(trace.spans.find((s) => s.spanID === spanId)?.operationName).toBe('GET /scenes/:id');
   });
 
-  it('runs the app uninstrumented when OTEL_SDK_DISABLED=true', async () => {
-    const app = spawnNode(['--require', './instrumentation', 'test/instrumentation/fixtures/cjs-app.cjs'], {
-      OTEL_SDK_DISABLED: 'true',
+  it('runs the app uninstrumented when OTEL_SDK_DISABLED=true: nothing reaches an OTLP endpoint', async () => {
+    // A sink for every OTLP request. The same app with the SDK enabled shows that the sink would see its telemetry:
+    // at SIGTERM the preload flushes every signal before the process exits.
+    const received: string[] = [];
+    const sink = createServer((req, res) => {
+      received.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
     });
-    running.push(app);
-    const [, port] = await app.waitForLine(/^LISTENING (\d+)$/);
-    const response = await fetch(`http://127.0.0.1:${port}/scenes/x`);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('traceresponse')).toBeNull();
+    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', () => resolve()));
+    const endpoint = `http://127.0.0.1:${(sink.address() as { port: number }).port}`;
+    const serveAndStop = async (env: Record<string, string>) => {
+      const app = spawnNode(['--require', './instrumentation', 'test/instrumentation/fixtures/cjs-app.cjs'], {
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_METRIC_EXPORT_INTERVAL: '60000',
+        ...env,
+      });
+      running.push(app);
+      const [, port] = await app.waitForLine(/^LISTENING (\d+)$/);
+      const response = await fetch(`http://127.0.0.1:${port}/scenes/x`);
+      expect(response.status).toBe(200);
+      app.child.kill('SIGTERM');
+      await app.exited;
+      return response;
+    };
+    try {
+      await serveAndStop({});
+      expect(received).toEqual(
+        expect.arrayContaining(['POST /v1/traces', 'POST /v1/logs', 'POST /v1/metrics']),
+      );
+      received.length = 0;
+      const response = await serveAndStop({ OTEL_SDK_DISABLED: 'true' });
+      expect(response.headers.get('traceresponse')).toBeNull();
+      expect(received).toEqual([]);
+    } finally {
+      sink.close();
+    }
   });
 });

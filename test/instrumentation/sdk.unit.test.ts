@@ -2,9 +2,10 @@
  * The SDK as the preload starts it, in-process with in-memory exporters: baggage on spans, the traceresponse header,
  * delivery counts, and a start failure that leaves the app running.
  */
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import type * as Http from 'node:http';
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { InMemoryLogRecordExporter } from '@opentelemetry/sdk-logs';
 import { InMemoryMetricExporter, AggregationTemporality } from '@opentelemetry/sdk-metrics';
@@ -12,6 +13,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { activeTraceId, deliveries, flush, logger } from '../../instrumentation/api.ts';
 import { start, type Telemetry } from '../../instrumentation/src/sdk.ts';
+import { REPO_ROOT } from '../../common/paths.ts';
 import { formatTraceResponse } from '../../instrumentation/src/traceresponse.ts';
 
 const spans = new InMemorySpanExporter();
@@ -101,6 +103,20 @@ describe('The started SDK', () => {
     expect(record?.resource.attributes['service.name']).toBe('sdk-test');
   });
 
+  it('propagates W3C Trace Context Level 2: the random flag kept, an invalid tracestate dropped whole', () => {
+    const incoming = {
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03',
+      tracestate: 'congo=t61rcWkgMzE,Rojo=00f067aa0ba902b7',
+    };
+    const parent = propagation.extract(ROOT_CONTEXT, incoming);
+    const span = trace.getTracer('test').startSpan('continues', {}, parent);
+    const outgoing: Record<string, string> = {};
+    propagation.inject(trace.setSpan(parent, span), outgoing);
+    span.end();
+    expect(outgoing.traceparent).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-03$/);
+    expect(outgoing).not.toHaveProperty('tracestate');
+  });
+
   it('returns the first telemetry when started twice', () => {
     expect(start({ handleSignals: false })).toBe(telemetry);
   });
@@ -125,4 +141,29 @@ describe('A start failure', () => {
       holder[Symbol.for('observatory.telemetry')] = saved;
     }
   });
+
+  it('leaves no half-started SDK behind when it fails after registering the global providers', async () => {
+    // A fresh process: in this one the SDK is already registered.
+    const child = spawn(process.execPath, ['test/instrumentation/fixtures/start-failure.mts'], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code, err).toBe(0);
+    expect(err).toBe(
+      'observatory: instrumentation failed to start (injected: signal handlers cannot be installed); the app runs uninstrumented\n',
+    );
+    expect(JSON.parse(out)).toEqual({
+      started: false,
+      recording: false,
+      injected: [],
+      exportedSpans: 0,
+      appCounterExported: false,
+      exportsLater: 0,
+    });
+  }, 60_000);
 });

@@ -8,6 +8,10 @@ import { startPlatform, type Platform } from '../../cli/demo/platform.ts';
 import { raster, scenesOf, days } from '../../imagery/scenes.ts';
 import { fetchTrace, findObjectContaining, tag } from '../support/backends.ts';
 import { find, outline, tree } from '../support/trace-tree.ts';
+import { spawnNode } from '../support/spawn.ts';
+import { demoConfig } from '../../services/config.ts';
+
+import { closedPortUrl } from '../support/closed-port.ts';
 
 let platform: Platform;
 beforeAll(async () => {
@@ -89,7 +93,9 @@ describe('A download through the gateway', () => {
       '      downloads client S3/GetObject',
     ]);
     const s3 = find(tree(trace), (node) => node.name === 'S3/GetObject')[0]!;
-    expect(tag(s3.span, 'aws.s3.bucket') ?? tag(s3.span, 'rpc.method')).toBeTruthy();
+    expect(tag(s3.span, 'aws.s3.bucket')).toBe(demoConfig().s3.bucket);
+    expect(tag(s3.span, 'rpc.service')).toBe('S3');
+    expect(tag(s3.span, 'rpc.method')).toBe('GetObject');
   });
 });
 
@@ -118,7 +124,7 @@ describe('An injected downstream failure', () => {
     expect(tag(gateway.span, 'error')).toBe(true);
   });
 
-  it('maps an unreachable service to 503 and a slow one to 504', async () => {
+  it('maps a slow service to 504 with the trace ID', async () => {
     const slow = await fetch(
       `${platform.urls.gateway}/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-01`,
       {
@@ -126,8 +132,27 @@ describe('An injected downstream failure', () => {
       },
     );
     expect(slow.status).toBe(504);
-    const jobs = await fetch(`${platform.urls.gateway}/api/jobs/nonexistent-listener-check`);
-    expect([200, 404, 503]).toContain(jobs.status);
+    const body = (await slow.json()) as { error: { code: string }; trace_id: string };
+    expect(body).toMatchObject({ error: { code: 'downstream_timeout' }, trace_id: traceIdOf(slow) });
+  });
+
+  it('maps an unreachable service to 503 downstream_unavailable with the trace ID', async () => {
+    // A gateway of its own whose users service is a port nothing listens on.
+    const gateway = spawnNode(['--require', './instrumentation', 'services/gateway/main.ts'], {
+      OTEL_SERVICE_NAME: 'gateway',
+      OBSERVATORY_GATEWAY_PORT: '0',
+      OBSERVATORY_USERS_URL: await closedPortUrl(),
+    });
+    try {
+      const [, port] = await gateway.waitForLine(/^LISTENING (\d+)$/, 30_000);
+      const response = await fetch(`http://127.0.0.1:${port}/api/users/00000000-0000-4000-8000-000000000000`);
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as { error: { code: string; message: string }; trace_id: string };
+      expect(body.error).toEqual({ code: 'downstream_unavailable', message: 'users is unavailable' });
+      expect(body.trace_id).toBe(traceIdOf(response));
+    } finally {
+      await gateway.stop();
+    }
   });
 });
 
@@ -137,66 +162,88 @@ describe('Bad input at the gateway', () => {
     path: string;
     init?: RequestInit;
     status: number;
-    field?: string;
-    code?: string;
+    /** The field the error names; null when the problem is not one field. */
+    field: string | null;
+    code: string;
   }[] = [
     {
       name: 'a bbox with three numbers',
       path: '/api/scenes?bbox=1,2,3&from=2026-06-01&to=2026-06-02',
       status: 400,
       field: 'bbox',
+      code: 'invalid_request',
     },
     {
       name: 'an empty area',
       path: '/api/scenes?bbox=5,40,5,45&from=2026-06-01&to=2026-06-02',
       status: 400,
       field: 'bbox',
+      code: 'invalid_request',
     },
     {
       name: 'a latitude out of range',
       path: '/api/scenes?bbox=0,-95,5,45&from=2026-06-01&to=2026-06-02',
       status: 400,
       field: 'bbox',
+      code: 'invalid_request',
     },
-    { name: 'a missing date', path: '/api/scenes?bbox=0,40,5,45&to=2026-06-02', status: 400, field: 'from' },
+    {
+      name: 'a missing date',
+      path: '/api/scenes?bbox=0,40,5,45&to=2026-06-02',
+      status: 400,
+      field: 'from',
+      code: 'invalid_request',
+    },
     {
       name: 'a date that does not exist',
       path: '/api/scenes?bbox=0,40,5,45&from=2026-02-30&to=2026-06-02',
       status: 400,
       field: 'from',
+      code: 'invalid_request',
     },
     {
       name: 'an inverted range',
       path: '/api/scenes?bbox=0,40,5,45&from=2026-06-09&to=2026-06-02',
       status: 400,
       field: 'to',
+      code: 'invalid_request',
     },
     {
       name: 'max_cloud over 100',
       path: '/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-02&max_cloud=150',
       status: 400,
       field: 'max_cloud',
+      code: 'invalid_request',
     },
-    { name: 'a malformed scene ID', path: '/api/scenes/not-a-scene/download', status: 400, field: 'id' },
+    {
+      name: 'a malformed scene ID',
+      path: '/api/scenes/not-a-scene/download',
+      status: 400,
+      field: 'id',
+      code: 'invalid_request',
+    },
     {
       name: 'an unknown scene',
       path: '/api/scenes/S2A_20260601_T99/download',
       status: 404,
+      field: null,
       code: 'not_found',
     },
-    { name: 'a malformed user ID', path: '/api/users/42', status: 400, field: 'id' },
+    { name: 'a malformed user ID', path: '/api/users/42', status: 400, field: 'id', code: 'invalid_request' },
     {
       name: 'an unknown user',
       path: '/api/users/00000000-0000-4000-8000-000000000000',
       status: 404,
+      field: null,
       code: 'not_found',
     },
-    { name: 'an unknown route', path: '/api/satellites', status: 404, code: 'not_found' },
+    { name: 'an unknown route', path: '/api/satellites', status: 404, field: null, code: 'not_found' },
     {
       name: 'malformed JSON',
       path: '/api/users',
       init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "Ada",' },
       status: 400,
+      field: null,
       code: 'malformed_json',
     },
     {
@@ -209,6 +256,7 @@ describe('Bad input at the gateway', () => {
       },
       status: 400,
       field: 'name',
+      code: 'invalid_request',
     },
     {
       name: 'an invalid e-mail address',
@@ -220,6 +268,7 @@ describe('Bad input at the gateway', () => {
       },
       status: 400,
       field: 'email',
+      code: 'invalid_request',
     },
     {
       name: 'an unknown plan',
@@ -231,6 +280,7 @@ describe('Bad input at the gateway', () => {
       },
       status: 400,
       field: 'plan',
+      code: 'invalid_request',
     },
     {
       name: 'an oversized body',
@@ -241,6 +291,7 @@ describe('Bad input at the gateway', () => {
         body: JSON.stringify({ name: 'x'.repeat(20_000) }),
       },
       status: 413,
+      field: null,
       code: 'body_too_large',
     },
     {
@@ -253,6 +304,7 @@ describe('Bad input at the gateway', () => {
       },
       status: 400,
       field: 'bbox',
+      code: 'invalid_request',
     },
   ];
 
@@ -265,8 +317,8 @@ describe('Bad input at the gateway', () => {
         error: { code: string; message: string; field?: string };
         trace_id: string;
       };
-      if (field) expect(body.error.field).toBe(field);
-      if (code) expect(body.error.code).toBe(code);
+      expect(body.error.field ?? null).toBe(field);
+      expect(body.error.code).toBe(code);
       expect(body.error.message.length).toBeGreaterThan(0);
       expect(body.trace_id).toBe(traceIdOf(response));
     },

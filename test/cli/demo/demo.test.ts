@@ -50,4 +50,27 @@ describe('npm run demo', () => {
     }
     expect(pidsWithMarker(marker)).toEqual([]);
   }, 120_000);
+
+  it('exits 1, saying why, when its run failed', async () => {
+    // Every catalog request fails: most searches get a 502, far above the 5 % the demo allows. Ports of its own, so
+    // that it cannot meet a demo left over from another test.
+    const demo = spawnNode(['cli/bin.js', 'demo', '--duration', '4', '--rate', '10'], {
+      OBSERVATORY_CATALOG_ERROR_RATE: '1',
+      OBSERVATORY_GATEWAY_PORT: '18180',
+      OBSERVATORY_CATALOG_PORT: '18181',
+      OBSERVATORY_DOWNLOADS_PORT: '18182',
+      OBSERVATORY_USERS_PORT: '18183',
+      OBSERVATORY_ETL_PORT: '18184',
+    });
+    try {
+      const exit = await demo.exited;
+      const stderr = demo.stderr.join('');
+      expect(exit.code, stderr).toBe(1);
+      expect(stderr).toMatch(
+        /demo: the run failed: \d+ of the \d+ requests not asked to fail .* got a server error/,
+      );
+    } finally {
+      await demo.stop();
+    }
+  }, 240_000);
 });

@@ -4,6 +4,7 @@
  * as its attempts; and a clear status with its own exit code for every way a lookup can fail.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EXIT_CODES,
@@ -18,6 +19,8 @@ import { startPlatform, type Platform } from '../../../cli/demo/platform.ts';
 import { fetchTrace, stackEndpoints, tag, type JaegerTrace } from '../../support/backends.ts';
 import { pollUntil } from '../../support/poll.ts';
 import { settledSignals } from '../../support/trace-signals.ts';
+
+import { closedPortUrl } from '../../support/closed-port.ts';
 
 let platform: Platform;
 beforeAll(async () => {
@@ -154,7 +157,9 @@ describe('observatory trace, for a search through the gateway', () => {
         logs.some((l) => l.body === 'scene search') && events.some((e) => e.eventName === 'search_made'),
     );
     // Logs and events may have arrived after the first run: look again now that they have settled.
-    const again = JSON.parse((await run([traceId, '--json'])).out) as TraceDocument;
+    const rerun = await run([traceId, '--json']);
+    expect(rerun.code, rerun.err).toBe(EXIT_CODES.ok);
+    const again = JSON.parse(rerun.out) as TraceDocument;
     expect(again.logs.map((l) => `${l.span_id} ${JSON.stringify(l.body)}`).sort()).toEqual(
       expected.logs.map((l) => `${l.spanId} ${JSON.stringify(l.body)}`).sort(),
     );
@@ -291,10 +296,19 @@ describe('observatory trace, for an ETL job with a retried chunk', () => {
       t.spans.some((s) => s.operationName === 'etl.job crop_stats'),
     );
     const invokes = trace.spans.filter((s) => s.operationName === 'crop_stats invoke');
+    // The job's business events (job_started, a tile_processed per chunk, job_finished) have all arrived.
+    const signals = await settledSignals(
+      job.trace_id,
+      ({ events }) =>
+        events.some((e) => e.eventName === 'job_finished') &&
+        events.filter((e) => e.eventName === 'tile_processed').length >= job.chunks.total,
+      60_000,
+    );
 
     const result = await run([job.trace_id, '--json', '--wait', '20']);
-    expect([EXIT_CODES.ok, EXIT_CODES.noLogsOrEvents], result.err).toContain(result.code);
+    expect(result.code, result.err).toBe(EXIT_CODES.ok);
     const doc = JSON.parse(result.out) as TraceDocument;
+    expect(doc.events.map((e) => e.event_id).sort()).toEqual(signals.events.map((e) => e.eventId).sort());
     expect(documentEdges(doc)).toEqual(jaegerEdges(trace));
     const producers = flatten(doc.spans)
       .map(({ node }) => node)
@@ -329,12 +343,46 @@ describe('observatory trace, for an ETL job with a retried chunk', () => {
     expect(doc.summary.etl_jobs[0]!.cost_usd).toBe(tag(jobSpan, 'etl.cost.serverless_usd'));
 
     const text = await run([job.trace_id]);
+    expect(text.code, text.err).toBe(EXIT_CODES.ok);
     expect(text.out).toMatch(/attempt 1\/2: etl-worker crop_stats invoke .*ERROR/);
     expect(text.out).toMatch(/attempt 2\/2: etl-worker crop_stats invoke/);
     expect(text.out).toMatch(/! .*injected fault: chunk 0 attempt 1/);
     expect(text.out).toMatch(new RegExp(`ETL job +${job.id} crop_stats done: 2 chunks, 3 invocations`));
   });
 });
+
+/** Sends one span of a new trace straight to the Collector (OTLP/JSON) and returns its trace ID. */
+async function sendLonelySpan(service: string): Promise<string> {
+  const traceId = randomBytes(16).toString('hex');
+  const nowNs = BigInt(Date.now()) * 1_000_000n;
+  const sent = await fetch(`${stackEndpoints().otlpHttp}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId,
+                  spanId: randomBytes(8).toString('hex'),
+                  name: 'lonely',
+                  kind: 1,
+                  startTimeUnixNano: String(nowNs),
+                  endTimeUnixNano: String(nowNs + 5_000_000n),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  expect(sent.status).toBe(200);
+  return traceId;
+}
 
 describe('observatory trace, when the trace cannot be shown', () => {
   it('says "not found" and how many traces Jaeger keeps, for an unknown ID', async () => {
@@ -352,37 +400,42 @@ describe('observatory trace, when the trace cannot be shown', () => {
   });
 
   it('shows a trace without logs or events, and says so with its own exit code', async () => {
-    const traceId = randomBytes(16).toString('hex');
-    const nowNs = BigInt(Date.now()) * 1_000_000n;
-    const sent = await fetch(`${stackEndpoints().otlpHttp}/v1/traces`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        resourceSpans: [
-          {
-            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'trace-cli-test' } }] },
-            scopeSpans: [
-              {
-                spans: [
-                  {
-                    traceId,
-                    spanId: randomBytes(8).toString('hex'),
-                    name: 'lonely',
-                    kind: 1,
-                    startTimeUnixNano: String(nowNs),
-                    endTimeUnixNano: String(nowNs + 5_000_000n),
-                  },
-                ],
-              },
-            ],
-          },
-        ],
-      }),
-    });
-    expect(sent.status).toBe(200);
+    const traceId = await sendLonelySpan('trace-cli-test');
     const result = await run([traceId, '--wait', '20']);
     expect(result.code, result.err).toBe(EXIT_CODES.noLogsOrEvents);
     expect(result.out).toMatch(/trace-cli-test lonely/);
     expect(result.err).toContain('no logs/events found for this trace');
+  });
+
+  it('shows the trace but exits 7 when the S3 store cannot be read for its logs and events', async () => {
+    const traceId = await sendLonelySpan('trace-cli-store-test');
+    await fetchTrace(traceId);
+    const result = await run([traceId], { env: { OBSERVATORY_S3_ENDPOINT: await closedPortUrl() } });
+    expect(result.code, result.err).toBe(EXIT_CODES.storeUnavailable);
+    expect(result.out).toMatch(/trace-cli-store-test lonely/);
+    expect(result.err).toMatch(
+      /logs and events unavailable: the S3 store at http:\/\/127\.0\.0\.1:\d+ could not be/,
+    );
+  });
+
+  it('exits 1 with one line when Jaeger answers with an error', async () => {
+    const broken = createServer((_req, res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 500, msg: 'storage backend failed' }] }));
+    });
+    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const { port } = broken.address() as { port: number };
+      const result = await run([randomBytes(16).toString('hex')], {
+        env: { OBSERVATORY_JAEGER_URL: `http://127.0.0.1:${port}` },
+      });
+      expect(result.code).toBe(EXIT_CODES.failed);
+      expect(result.err).toMatch(
+        /^observatory trace: Jaeger answered 500 for trace [0-9a-f]{32}: storage backend failed\n$/,
+      );
+      expect(result.out).toBe('');
+    } finally {
+      broken.close();
+    }
   });
 });

@@ -9,12 +9,12 @@ import { businessEventsDashboard } from '../../../deploy/grafana/dashboards/busi
 import { collectorDashboard } from '../../../deploy/grafana/dashboards/collector.ts';
 import { etlFleetDashboard } from '../../../deploy/grafana/dashboards/etl-fleet.ts';
 import { servicesDashboard } from '../../../deploy/grafana/dashboards/services.ts';
-import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { pollUntil } from '../../support/poll.ts';
 import { spawnNode, type RunningApp } from '../../support/spawn.ts';
 import { runLoad } from '../../../cli/load/generator.ts';
 import { startPlatform, type Platform } from '../../../cli/demo/platform.ts';
-import { emptyOnes, panelQueries, variableQueries, type VariableValues } from './panel-queries.ts';
+import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
+import { expectEveryPanelToHaveData } from './panel-queries.ts';
 
 const apps: RunningApp[] = [];
 const platforms: Platform[] = [];
@@ -22,30 +22,6 @@ afterAll(async () => {
   for (const app of apps) await app.stop();
   for (const platform of platforms) await platform.stop();
 });
-
-/** Polls until no query of the dashboard is empty; on timeout, names each empty query. */
-async function expectEveryPanelToHaveData(
-  dashboard: Dashboard,
-  variables: VariableValues,
-  timeoutMs = 60_000,
-) {
-  let empty: string[] = [];
-  await pollUntil(
-    `data in every panel of ${dashboard.title}`,
-    async () => {
-      const results = [
-        ...(await variableQueries(dashboard, variables)),
-        ...(await panelQueries(dashboard, variables)),
-      ];
-      empty = emptyOnes(results);
-      if (results.length === 0) throw new Error('the dashboard has no queries');
-      if (empty.length > 0) throw new Error(`empty:\n${empty.join('\n')}`);
-      return true;
-    },
-    { timeoutMs, intervalMs: 2_000 },
-  ).catch(() => undefined);
-  expect(empty).toEqual([]);
-}
 
 /** An instrumented Express app that serves a few requests, so span metrics and Collector metrics move. */
 async function traffic(service: string, requests = 20): Promise<void> {
@@ -123,4 +99,15 @@ describe('Grafana dashboards against the real Prometheus', () => {
     await expectEveryPanelToHaveData(etlFleetDashboard(), { kind: '$__all' });
     await expectEveryPanelToHaveData(businessEventsDashboard(), { event: '$__all' });
   }, 180_000);
+});
+
+describe('The panel-data check against the real Prometheus', () => {
+  it('fails, naming the panel, when a panel’s query returns no series', async () => {
+    const dashboard = JSON.parse(JSON.stringify(servicesDashboard())) as Dashboard;
+    const panel = dashboard.panels!.find((p) => p.type !== 'row') as Panel;
+    (panel.targets![0] as unknown as { expr: string }).expr = `sum(up{job="no-such-job-${randomUUID()}"})`;
+    await expect(
+      expectEveryPanelToHaveData(dashboard, { service: 'gateway', stage: 'test' }, 4_000),
+    ).rejects.toThrow(new RegExp(`${panel.title} \\[A\\]: no series`));
+  });
 });
