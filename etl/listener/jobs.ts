@@ -185,7 +185,6 @@ export class JobRunner {
     };
   }
 
-
   /** The fan-in span, linked to every chunk (as many as the SDK keeps), stores the job's final view. */
   private async fanIn(view: JobView, outcomes: ChunkOutcome[], jobContext: Context): Promise<boolean> {
     const links: Link[] = outcomes.map((o, index) => ({

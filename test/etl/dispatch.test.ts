@@ -14,7 +14,7 @@ import { queryLake } from '../../lake/index.ts';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
 import { etlConfig } from '../../etl/config.ts';
 import { sqsClient, type ChunkMessage } from '../../etl/sqs/queues.ts';
-import { findObjectContaining, promQuery, readObject, tag } from '../support/backends.ts';
+import { findObjectContaining, readObject, tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
 import { invocations, jobTrace, producers, startListener, type TestListener } from '../support/etl.ts';
 import { find, tree } from '../support/trace-tree.ts';

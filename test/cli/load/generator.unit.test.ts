@@ -44,7 +44,13 @@ describe('The load tally', () => {
     const tally = new LoadTally();
     for (let i = 0; i < 100_000; i++) {
       const status = i % 100 === 0 ? 503 : 200;
-      tally.add({ kind: i % 2 ? 'search' : 'download', status, ms: 10 + (i % 50), traceId: `t${i}`, faulted: false });
+      tally.add({
+        kind: i % 2 ? 'search' : 'download',
+        status,
+        ms: 10 + (i % 50),
+        traceId: `t${i}`,
+        faulted: false,
+      });
     }
     const report = tally.report(10);
     expect(report.sent).toBe(100_000);
