@@ -126,7 +126,11 @@ export class Tracker<E extends EventRegistry> {
         { path: '/', message: `properties cannot be serialized as JSON: ${describe(error)}` },
       ]);
     }
-    const bytes = Buffer.byteLength(serialized) + Buffer.byteLength(name);
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: most events are far below the limit, and need no exact count.
+    const bytes =
+      (serialized.length + name.length) * 3 <= this.maxEventBytes
+        ? 0
+        : Buffer.byteLength(serialized) + Buffer.byteLength(name);
     if (bytes > this.maxEventBytes) {
       return this.reject(name, definition, serialized, 'size_violation', [
         {

@@ -41,20 +41,33 @@ export function uuidv7(now: number = Date.now()): string {
   }
   lastMs = ms;
 
-  const b = new Array<number>(16);
-  b[0] = Math.floor(ms / 2 ** 40) & 0xff;
-  b[1] = Math.floor(ms / 2 ** 32) & 0xff;
-  b[2] = (ms >>> 24) & 0xff;
-  b[3] = (ms >>> 16) & 0xff;
-  b[4] = (ms >>> 8) & 0xff;
-  b[5] = ms & 0xff;
-  b[6] = 0x70 | ((counter >>> 8) & 0x0f);
-  b[7] = counter & 0xff;
-  b[8] = 0x80 | (random[2]! & 0x3f);
-  for (let i = 9; i < 16; i++) b[i] = random[i - 6]!;
-  const h = b.map((byte) => HEX[byte]!);
-  return `${h[0]}${h[1]}${h[2]}${h[3]}-${h[4]}${h[5]}-${h[6]}${h[7]}-${h[8]}${h[9]}-${h[10]}${h[11]}${h[12]}${h[13]}${h[14]}${h[15]}`;
+  // Hex digits written straight from the fields: no intermediate byte array (track() calls this per event).
+  const r = random;
+  return (
+    hex2((ms / 2 ** 40) & 0xff) +
+    hex2((ms / 2 ** 32) & 0xff) +
+    hex2((ms >>> 24) & 0xff) +
+    hex2((ms >>> 16) & 0xff) +
+    '-' +
+    hex2((ms >>> 8) & 0xff) +
+    hex2(ms & 0xff) +
+    '-' +
+    hex2(0x70 | ((counter >>> 8) & 0x0f)) +
+    hex2(counter & 0xff) +
+    '-' +
+    hex2(0x80 | (r[2]! & 0x3f)) +
+    hex2(r[3]!) +
+    '-' +
+    hex2(r[4]!) +
+    hex2(r[5]!) +
+    hex2(r[6]!) +
+    hex2(r[7]!) +
+    hex2(r[8]!) +
+    hex2(r[9]!)
+  );
 }
+
+const hex2 = (byte: number): string => HEX[byte]!;
 
 /** The creation time (Unix ms) encoded in a UUIDv7. */
 export function uuidv7Time(id: string): number {

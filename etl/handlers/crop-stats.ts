@@ -40,7 +40,7 @@ export const handler: Handler<CropStatsPayload, CropStatsRow> = async (event) =>
   );
   const values: number[] = [];
   for (const scene of scenes) {
-    const bytes = await store.get(imageKey(scene.id));
+    const bytes = await store.find(imageKey(scene.id));
     if (bytes) values.push(...ndvi(bytes));
   }
   values.sort((a, b) => a - b);

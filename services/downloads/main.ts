@@ -19,7 +19,7 @@ app.get(
   route(async (req, res) => {
     const id = String(req.params.id);
     if (!sceneDay(id)) throw invalid('id', 'expected a scene ID like S2A_20260601_T07');
-    const bytes = await store.get(imageKey(id));
+    const bytes = await store.find(imageKey(id));
     if (!bytes) throw notFound(`image of scene ${id}`);
     const userId = typeof req.query.user_id === 'string' ? req.query.user_id : 'anonymous';
     track('image_downloaded', { user_id: userId, img_id: id, image_size: bytes.byteLength });

@@ -8,6 +8,7 @@ import { queryLake } from '../../lake/index.ts';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
 import { findObjectContaining, promQuery, readObject, tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
+import { SEMCONV } from '../../common/names.ts';
 import { invocations, jobTrace, producers, startListener, type TestListener } from '../support/etl.ts';
 import { find, tree } from '../support/trace-tree.ts';
 
@@ -46,7 +47,7 @@ describe('An ETL job', () => {
       expect(invocation!.kind).toBe('consumer');
       expect(tag(invocation!.span, 'faas.name')).toBe('crop_stats');
       expect(tag(invocation!.span, 'faas.trigger')).toBe('pubsub');
-      expect(tag(invocation!.span, 'faas.invocation_id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(tag(invocation!.span, SEMCONV.faasInvocationId)).toMatch(/^[0-9a-f-]{36}$/);
       expect(tag(invocation!.span, 'cloud.provider')).toBe('local');
       expect(tag(invocation!.span, 'etl.chunk.index')).toBe(tag(chunk.span, 'etl.chunk.index'));
       expect(tag(invocation!.span, 'etl.chunk.count')).toBe(6);

@@ -1,0 +1,123 @@
+/**
+ * How fresh the telemetry is (P4), on the running local stack and the demo platform: for each of N searches through
+ * the gateway, the time from the response to the moment Jaeger returns its trace by ID; and for the `search_made`
+ * event each search records, the time until an object in S3 `raw/events/` contains its trace ID. Reports p50 and
+ * p95 of both. The curated lake is one compaction cycle behind by design (the demo compacts every minute).
+ *
+ *   npm run bench -- freshness [--requests 200] [--concurrency 8]
+ */
+import { parseArgs } from 'node:util';
+import { localStackPorts } from '../common/config.ts';
+import { pollUntil } from '../common/poll.ts';
+import { S3Store } from '../common/s3-store.ts';
+import { startPlatform } from '../cli/demo/platform.ts';
+import { Stack } from '../cli/stack/stack.ts';
+import type { Figure } from './report.ts';
+
+export async function runFreshnessBench(options: {
+  requests: number;
+  concurrency: number;
+}): Promise<Figure[]> {
+  const stack = new Stack({ say: () => {} });
+  const wasUp = (await stack.status()).healthy;
+  if (!(await stack.up()).healthy) throw new Error('the local stack is not healthy');
+  const platform = await startPlatform({ freePorts: true });
+  const jaeger = `http://127.0.0.1:${localStackPorts().jaeger.query}`;
+  const store = S3Store.fromSettings(stack.config.s3);
+  try {
+    const traceLatency: number[] = [];
+    const answered: { traceId: string; at: number }[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < options.requests) {
+        const i = next++;
+        const response = await fetch(
+          `${platform.urls.gateway}/api/scenes?bbox=2,48,3,49&from=2026-06-01&to=2026-06-03&limit=3&i=${i}`,
+        );
+        await response.arrayBuffer();
+        const at = performance.now();
+        const traceId = response.headers.get('traceresponse')!.split('-')[1]!;
+        answered.push({ traceId, at });
+        await pollUntil(
+          `trace ${traceId} in Jaeger`,
+          async () => ((await fetch(`${jaeger}/api/traces/${traceId}`)).ok ? true : undefined),
+          { timeoutMs: 60_000, intervalMs: 50 },
+        );
+        traceLatency.push(performance.now() - at);
+      }
+    };
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    const eventLatency = await eventArrivals(store, answered);
+    return [
+      figure('P4.trace.p50', 'Request end → trace found in Jaeger, p50', percentile(traceLatency, 0.5)),
+      figure(
+        'P4.trace.p95',
+        'Request end → trace found in Jaeger, p95',
+        percentile(traceLatency, 0.95),
+        3000,
+      ),
+      figure('P4.event.p50', 'Request end → its event in S3 raw/events/, p50', percentile(eventLatency, 0.5)),
+      figure(
+        'P4.event.p95',
+        'Request end → its event in S3 raw/events/, p95',
+        percentile(eventLatency, 0.95),
+      ),
+    ];
+  } finally {
+    await platform.stop();
+    if (!wasUp) await stack.down();
+  }
+}
+
+/**
+ * When each request's event reached S3: the store is listed every 250 ms, and each new object's trace IDs are
+ * stamped with the time it was first seen. An object's arrival bounds its events' arrival from above by one poll.
+ */
+async function eventArrivals(store: S3Store, answered: { traceId: string; at: number }[]): Promise<number[]> {
+  const waiting = new Map(answered.map((a) => [a.traceId, a.at]));
+  const latencies: number[] = [];
+  const seen = new Set<string>();
+  await pollUntil(
+    `${waiting.size} search_made events in raw/events/`,
+    async () => {
+      const now = performance.now();
+      for (const object of await store.list('raw/events/')) {
+        if (seen.has(object.key)) continue;
+        seen.add(object.key);
+        const text = await store.getText(object.key);
+        for (const [traceId, at] of waiting) {
+          if (!text.includes(traceId)) continue;
+          latencies.push(now - at);
+          waiting.delete(traceId);
+        }
+      }
+      return waiting.size === 0 ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 250 },
+  );
+  return latencies;
+}
+
+function figure(id: string, name: string, ms: number, target?: number): Figure {
+  return { id, figure: name, ours: ms, unit: 'ms', target, better: 'lower' };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    options: {
+      requests: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '8' },
+    },
+  });
+  const figures = await runFreshnessBench({
+    requests: Number(values.requests),
+    concurrency: Number(values.concurrency),
+  });
+  const { printFigures } = await import('./report.ts');
+  printFigures(figures);
+}
