@@ -51,7 +51,11 @@ const variants: Variant[] = [
   { name: 'uninstrumented', args: [app], env: {} },
   { name: `old preload (${values.baseline})`, args: ['--require', oldPreload, app], env: {} },
   { name: 'NodeSDK preload', args: ['--require', './instrumentation', app], env: {} },
-  { name: `old preload (${values.baseline}), 10 % sampled`, args: ['--require', oldPreload, app], env: SAMPLED },
+  {
+    name: `old preload (${values.baseline}), 10 % sampled`,
+    args: ['--require', oldPreload, app],
+    env: SAMPLED,
+  },
   { name: 'NodeSDK preload, 10 % sampled', args: ['--require', './instrumentation', app], env: SAMPLED },
 ];
 
