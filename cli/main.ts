@@ -6,6 +6,7 @@ import { UsageError } from '../common/errors.ts';
 import { DEMO_USAGE, demoCommand } from './demo/command.ts';
 import { LAKE_USAGE, lakeCommand } from './lake/command.ts';
 import { LOAD_USAGE, loadCommand } from './load/command.ts';
+import { NEW_USAGE, newCommand } from './new/command.ts';
 import { STACK_USAGE, stackCommand } from './stack/command.ts';
 import { StackError } from './stack/errors.ts';
 import { TRACE_USAGE, traceCommand } from './trace/command.ts';
@@ -14,6 +15,7 @@ import { UI_USAGE, uiCommand } from './ui/command.ts';
 const VERBS: Record<string, (args: string[]) => Promise<number>> = {
   demo: demoCommand,
   load: loadCommand,
+  new: newCommand,
   stack: stackCommand,
   lake: lakeCommand,
   trace: traceCommand,
@@ -32,6 +34,7 @@ const USAGE = `usage: observatory <command>
 
 ${DEMO_USAGE}
 ${LOAD_USAGE}
+${NEW_USAGE}
 ${STACK_USAGE}
 ${usageLines(LAKE_USAGE, '  lake')}
 ${usageLines(TRACE_USAGE, '  trace')}

@@ -1,4 +1,5 @@
-// The ESM preload: `node --import ./instrumentation/register.mjs app.mjs`.
+// The ESM preload: `node --import ./instrumentation/register.mjs app.mjs` (from the package:
+// `--import @observatory/instrumentation/register`).
 // ES modules are not loaded through require, so the instrumentations can only patch them through a loader hook.
 // Where Node supports in-thread hooks, index.js registers them itself; otherwise this registers the off-thread
 // loader (module.register) and waits until it has every hook before the app's imports start. Without a loader

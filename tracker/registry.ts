@@ -1,9 +1,7 @@
 /**
- * The registry as code uses it: typed names and properties for `track()`, ajv validators compiled once per
- * event version, and the typed lake columns every event's properties map to.
+ * Our registry as code uses it: typed names and properties for `track()`, and the typed lake columns every event's
+ * properties map to.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import formatsModule from 'ajv-formats';
 import { EVENTS, PREVIOUS_VERSIONS } from './events/index.ts';
 import type { EventDefinition, PropertiesOf, ScalarSchema } from './schema.ts';
 
@@ -64,45 +62,4 @@ export function propertyColumns(definitions: EventDefinition[] = allDefinitions(
   return columns;
 }
 
-export interface Validation {
-  valid: boolean;
-  errors: ValidationError[];
-}
-
-/** An ajv error, reduced to what a person needs to fix the call. */
-export interface ValidationError {
-  path: string;
-  message: string;
-}
-
-const addFormats = ((formatsModule as unknown as { default?: unknown }).default ??
-  formatsModule) as unknown as (ajv: Ajv, formats: string[]) => Ajv;
-
-/** Compiles each event version's validator on first use (six schemas cost a few ms; no need to pay at import). */
-export class Validators {
-  private readonly ajv: Ajv;
-  private readonly compiled = new Map<EventDefinition, ValidateFunction>();
-
-  constructor() {
-    this.ajv = new Ajv({ allErrors: true, strict: true });
-    addFormats(this.ajv, ['date', 'date-time']);
-  }
-
-  validate(definition: EventDefinition, properties: unknown): Validation {
-    let validator = this.compiled.get(definition);
-    if (!validator) {
-      validator = this.ajv.compile(definition.schema);
-      this.compiled.set(definition, validator);
-    }
-    if (validator(properties)) return { valid: true, errors: [] };
-    return { valid: false, errors: (validator.errors ?? []).map(toValidationError) };
-  }
-}
-
-function toValidationError(error: ErrorObject): ValidationError {
-  const extra =
-    error.keyword === 'additionalProperties'
-      ? ` (${String((error.params as { additionalProperty?: string }).additionalProperty)})`
-      : '';
-  return { path: error.instancePath || '/', message: `${error.message ?? error.keyword}${extra}` };
-}
+export { Validators, type Validation, type ValidationError } from './validators.ts';

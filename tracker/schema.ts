@@ -36,6 +36,58 @@ export function defineEvent<const D extends EventDefinition>(definition: D): D {
   return definition;
 }
 
+/** The events `track()` may emit, by name: each entry is the current version of that event. */
+export type EventRegistry = Readonly<Record<string, EventDefinition>>;
+
+const NAME = /^[a-z][a-z0-9_]*$/;
+const SCHEMAVER = /^[1-9]\d*-\d+-\d+$/;
+
+/**
+ * Declares a registry, checking the rules every registry follows: each key is its event's snake_case name, each
+ * version is SchemaVer (MODEL-REVISION-ADDITION), properties are flat scalars, and one property name has one type
+ * across all events (one lake column). A registry that breaks a rule throws here, at load, naming the event.
+ */
+export function defineEvents<const R extends EventRegistry>(events: R): R {
+  const types = new Map<string, string>();
+  for (const [key, definition] of Object.entries(events)) {
+    const where = `event ${JSON.stringify(key)}`;
+    if (definition.name !== key)
+      throw new Error(
+        `${where}: registered under a key other than its name ${JSON.stringify(definition.name)}`,
+      );
+    if (!NAME.test(key))
+      throw new Error(`${where}: a name must be snake_case (lowercase letters, digits, _)`);
+    if (!SCHEMAVER.test(definition.version)) {
+      throw new Error(
+        `${where}: version ${JSON.stringify(definition.version)} is not SchemaVer (e.g. 1-0-0)`,
+      );
+    }
+    const schema = definition.schema;
+    if (schema?.type !== 'object' || schema.additionalProperties !== false) {
+      throw new Error(`${where}: the schema must be {type: 'object', additionalProperties: false, …}`);
+    }
+    for (const required of schema.required) {
+      if (!Object.hasOwn(schema.properties, required))
+        throw new Error(`${where}: required property ${required} is not declared`);
+    }
+    for (const [property, scalar] of Object.entries(schema.properties)) {
+      if (!['string', 'integer', 'number', 'boolean'].includes(scalar.type)) {
+        throw new Error(`${where}: property ${property} must be a string, integer, number or boolean`);
+      }
+      const type =
+        scalar.type === 'string' ? `string:${'format' in scalar ? (scalar.format ?? '') : ''}` : scalar.type;
+      const seen = types.get(property);
+      if (seen !== undefined && seen !== type) {
+        throw new Error(
+          `${where}: property ${property} has another type in another event; one property name has one type`,
+        );
+      }
+      types.set(property, type);
+    }
+  }
+  return events;
+}
+
 type ValueOf<P> = P extends { enum: readonly (infer E)[] }
   ? E
   : P extends { type: 'string' }

@@ -18,14 +18,8 @@ import {
 import { flush as flushTelemetry, isStarted } from '../instrumentation/api.ts';
 import { ATTRIBUTES, EVENT_ATTRIBUTES, METRICS } from '../common/names.ts';
 import { ATTRIBUTE_VALUE_LIMIT, trackerConfig } from './config.ts';
-import {
-  currentDefinition,
-  Validators,
-  type EventName,
-  type EventProperties,
-  type ValidationError,
-} from './registry.ts';
-import type { EventDefinition } from './schema.ts';
+import { Validators, type ValidationError } from './validators.ts';
+import type { EventDefinition, EventRegistry, PropertiesOf } from './schema.ts';
 import type { DropReason, RejectReason, TrackCounts, TrackerFlushResult, TrackerOptions } from './types.ts';
 import { uuidv7 } from './uuidv7.ts';
 
@@ -33,7 +27,12 @@ const SCOPE = 'observatory.tracker';
 const MAX_NAME_LENGTH = 128;
 const WARN_INTERVAL_MS = 30_000;
 
-export class Tracker {
+/**
+ * A Tracker for one event registry (`events`): `track()`'s names and property types come from it, at compile time
+ * and at run time. Our services use ours (tracker/events/); a team passes its own, built with `defineEvents`.
+ */
+export class Tracker<E extends EventRegistry> {
+  private readonly events: E;
   private readonly logger: Logger;
   private readonly counter: Counter;
   private readonly validators: Validators | undefined;
@@ -45,7 +44,8 @@ export class Tracker {
   private shutdownResult: Promise<TrackerFlushResult> | undefined;
   private lastWarning = 0;
 
-  constructor(options: TrackerOptions = {}) {
+  constructor(options: TrackerOptions & { events: E }) {
+    this.events = options.events;
     const config = trackerConfig(options.env ?? process.env);
     this.maxEventBytes = options.maxEventBytes ?? config.maxEventBytes;
     this.timeoutMillis = options.timeoutMillis ?? config.timeoutMillis;
@@ -61,10 +61,10 @@ export class Tracker {
   }
 
   /**
-   * Records one business event. Names and property types are checked by the compiler against the registry
-   * (tracker/events/), and again at run time; an invalid event becomes a rejected record, never an exception.
+   * Records one business event. Names and property types are checked by the compiler against the registry, and
+   * again at run time; an invalid event becomes a rejected record, never an exception.
    */
-  track<N extends EventName>(name: N, properties: EventProperties<N>): void {
+  track<N extends keyof E & string>(name: N, properties: PropertiesOf<E[N]['schema']>): void {
     try {
       if (this.closed) return this.drop(name, 'shutdown');
       this.conformAndEmit(name, properties);
@@ -112,10 +112,10 @@ export class Tracker {
   }
 
   private conformAndEmit(name: string, properties: unknown): void {
-    const definition = typeof name === 'string' ? currentDefinition(name) : undefined;
+    const definition = this.definition(name);
     if (!definition) {
       return this.reject(name, undefined, properties, 'unknown_event', [
-        { path: '', message: `event ${JSON.stringify(name)} is not in the registry (tracker/events/)` },
+        { path: '', message: `event ${JSON.stringify(name)} is not in the registry` },
       ]);
     }
     let serialized: string;
@@ -196,7 +196,7 @@ export class Tracker {
   private drop(name: unknown, reason: DropReason, error?: unknown): void {
     try {
       this.tally.dropped++;
-      const known = typeof name === 'string' && currentDefinition(name) ? name : 'unknown';
+      const known = this.definition(name) ? (name as string) : 'unknown';
       this.counter.add(1, {
         [ATTRIBUTES.eventName]: known,
         [ATTRIBUTES.outcome]: 'dropped',
@@ -206,6 +206,11 @@ export class Tracker {
     } catch {
       // The last line of defence of a call that must never throw.
     }
+  }
+
+  /** The version `track()` emits for `name`, or undefined when the name is not registered. */
+  private definition(name: unknown): EventDefinition | undefined {
+    return typeof name === 'string' && Object.hasOwn(this.events, name) ? this.events[name] : undefined;
   }
 
   private result(completed: boolean, delivery: TrackerFlushResult['logs']): TrackerFlushResult {

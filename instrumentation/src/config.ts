@@ -1,34 +1,33 @@
 /**
  * Every default of the instrumentation in one place, read from the environment when called (never at import time).
- * Standard OTEL_* variables first; OBSERVATORY_* only for settings of our own. The OTLP exporters read their own
- * OTEL_EXPORTER_OTLP_* variables (endpoint, headers, timeout, per-signal forms); the SDK 3.x providers no longer read
- * the environment, so the rest is read here. A bad value warns (variable, value, fallback) and falls back.
+ * The NodeSDK reads most standard variables itself (sampler, propagators, resource detectors, span and log limits,
+ * `OTEL_SDK_DISABLED`); the OTLP exporters read theirs (endpoint, headers, timeout, compression). This module reads
+ * only what we build ourselves — the exporter choice per signal, batching and the metric interval — plus our own
+ * `OBSERVATORY_*` settings. Our defaults (the local Collector, a 4096-character value limit, a 10 s metric interval)
+ * apply only while the standard variable is unset: a standard variable always wins.
+ * A bad value warns (variable, value, fallback) and falls back.
  */
-import { shutdownTimeoutMs } from '../../common/config.ts';
+import { localStackPorts, shutdownTimeoutMs } from '../../common/config.ts';
 import { DiagLogLevel } from '@opentelemetry/api';
 import {
   readBoolean,
   readInteger,
   readList,
-  readNumber,
   readString,
+  warnOnce,
   type Env,
   type Warn,
 } from '../../common/env.ts';
 
-const INSTRUMENTATION_NAMES = ['http', 'express', 'undici', 'aws-sdk', 'pino', 'runtime-node'] as const;
-export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
+export type Signal = 'traces' | 'metrics' | 'logs';
+export const SIGNALS: readonly Signal[] = ['traces', 'metrics', 'logs'];
 
-const RESOURCE_DETECTOR_NAMES = ['env', 'host', 'os', 'process', 'serviceinstance'] as const;
-export type ResourceDetectorName = (typeof RESOURCE_DETECTOR_NAMES)[number];
+export type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
+const PROTOCOLS: readonly Protocol[] = ['http/protobuf', 'http/json', 'grpc'];
 
-export type SamplerName =
-  | 'always_on'
-  | 'always_off'
-  | 'traceidratio'
-  | 'parentbased_always_on'
-  | 'parentbased_always_off'
-  | 'parentbased_traceidratio';
+/** The exporters `OTEL_{TRACES,METRICS,LOGS}_EXPORTER` may name (comma-separated; `none` alone means none). */
+export type ExporterName = 'otlp' | 'console';
+const EXPORTERS: readonly (ExporterName | 'none')[] = ['otlp', 'console', 'none'];
 
 export interface BatchConfig {
   maxQueueSize: number;
@@ -38,43 +37,53 @@ export interface BatchConfig {
 }
 
 export interface InstrumentationConfig {
-  /** OTEL_SDK_DISABLED: start nothing; the app runs uninstrumented (the logger still logs to stdout). */
+  /** `OTEL_SDK_DISABLED`: start nothing; the app runs uninstrumented (the logger still logs to stdout). @default false */
   disabled: boolean;
+  /** `OTEL_LOG_LEVEL`: SDK diagnostics on stderr. @default warn (export errors are invisible below it) */
   logLevel: DiagLogLevel;
-  /** OTEL_EXPORTER_OTLP_PROTOCOL (or per signal): http/protobuf or http/json. */
-  protocol: 'http/protobuf' | 'http/json';
-  /** Base OTLP/HTTP endpoint used when neither OTEL_EXPORTER_OTLP_ENDPOINT nor a per-signal one is set. */
-  defaultEndpoint: string;
-  sampler: SamplerName;
-  samplerArg: number;
-  propagators: ('tracecontext' | 'baggage')[];
+  /** `OTEL_{TRACES,METRICS,LOGS}_EXPORTER`. @default otlp for each */
+  exporters: Record<Signal, ExporterName[]>;
+  /** `OTEL_EXPORTER_OTLP_{SIGNAL}_PROTOCOL`, then `OTEL_EXPORTER_OTLP_PROTOCOL`. @default http/protobuf */
+  protocols: Record<Signal, Protocol>;
+  /**
+   * The OTLP URL we pass per signal, or undefined when `OTEL_EXPORTER_OTLP_ENDPOINT` or the per-signal variable is
+   * set (the exporter reads it then). @default the local Collector on 127.0.0.1 (4318 for HTTP, 4317 for gRPC)
+   */
+  endpoints: Record<Signal, string | undefined>;
+  /** `OTEL_BSP_*`. @default queue 2048, batch 512, every 5000 ms, timeout 30000 ms */
   spans: BatchConfig;
+  /** `OTEL_BLRP_*`. @default queue 2048, batch 512, every 1000 ms, timeout 30000 ms */
   logs: BatchConfig;
-  /** OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT; the SDK's own default is unlimited. */
-  attributeValueLengthLimit: number;
+  /**
+   * The attribute value length limit we apply, or undefined when `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` (or the span /
+   * log record form) is set and the SDK applies that. @default 4096 (the SDK's own default is unlimited)
+   */
+  attributeValueLengthLimit: number | undefined;
+  /** `OTEL_METRIC_EXPORT_INTERVAL`. @default 10000 */
   metricExportIntervalMillis: number;
+  /** `OTEL_METRIC_EXPORT_TIMEOUT` (at most the interval). @default 10000 */
   metricExportTimeoutMillis: number;
-  resourceDetectors: ResourceDetectorName[];
-  instrumentations: InstrumentationName[];
-  /** OTEL_SERVICE_NAME. */
+  /** `OTEL_NODE_ENABLED_INSTRUMENTATIONS` is set: it alone decides the set (our curated defaults step aside). */
+  instrumentationsFromEnv: boolean;
+  /** `OTEL_SERVICE_NAME`. @default the name in the app's package.json */
   serviceName: string | undefined;
-  /** OTEL_RESOURCE_ATTRIBUTES, parsed (key=value pairs, comma-separated, values percent-decoded). */
+  /** `OTEL_RESOURCE_ATTRIBUTES`, parsed (key=value pairs, comma-separated, values percent-decoded). */
   resourceAttributes: Record<string, string>;
-  /** OBSERVATORY_STAGE: deployment.environment.name. */
+  /** `OBSERVATORY_STAGE`: deployment.environment.name. @default local */
   stage: string;
-  /** OBSERVATORY_SERVICE_NAMESPACE: service.namespace. */
+  /** `OBSERVATORY_SERVICE_NAMESPACE`: service.namespace. @default observatory */
   serviceNamespace: string;
-  /** OBSERVATORY_SERVICE_VERSION, else the version in the app's package.json. */
+  /** `OBSERVATORY_SERVICE_VERSION`. @default the version in the app's package.json */
   serviceVersion: string | undefined;
-  /** OBSERVATORY_COMMIT: vcs.ref.head.revision. */
+  /** `OBSERVATORY_COMMIT`: vcs.ref.head.revision. @default none */
   commit: string | undefined;
-  /** OBSERVATORY_BAGGAGE_SPAN_ATTRIBUTES: baggage keys copied onto every span started under them. */
+  /** `OBSERVATORY_BAGGAGE_SPAN_ATTRIBUTES`: baggage keys copied onto every span. @default user.id,session.id */
   baggageSpanAttributes: string[];
-  /** OBSERVATORY_SHUTDOWN_TIMEOUT_MS: the bound on flushing at SIGTERM/SIGINT and in shutdown(). */
+  /** `OBSERVATORY_SHUTDOWN_TIMEOUT_MS`: the bound on flushing at SIGTERM/SIGINT and in shutdown(). @default 5000 */
   shutdownTimeoutMillis: number;
-  /** OBSERVATORY_TRACERESPONSE: add the W3C `traceresponse` header to every HTTP response. */
+  /** `OBSERVATORY_TRACERESPONSE`: add the W3C `traceresponse` header to every HTTP response. @default true */
   traceResponse: boolean;
-  /** OBSERVATORY_LOG_LEVEL: the pino logger's level. */
+  /** `OBSERVATORY_LOG_LEVEL`: the pino logger's level. @default info */
   appLogLevel: string;
 }
 
@@ -88,14 +97,118 @@ const LOG_LEVELS: Record<string, DiagLogLevel> = {
   all: DiagLogLevel.ALL,
 };
 
-const SAMPLERS: readonly SamplerName[] = [
-  'always_on',
-  'always_off',
-  'traceidratio',
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-];
+export function instrumentationConfig(env: Env = process.env, warn?: Warn): InstrumentationConfig {
+  const say: Warn = warn ?? warnOnce;
+  return {
+    ...sdkSettings(env, say),
+    ...exportSettings(env, say),
+    ...serviceSettings(env, say),
+    ...observatorySettings(env, say),
+  };
+}
+
+/** Stage 1: whether to start, and how loud the SDK is. */
+function sdkSettings(env: Env, say: Warn) {
+  return {
+    disabled: readBoolean(env, 'OTEL_SDK_DISABLED', false, say),
+    logLevel: LOG_LEVELS[oneOf(env, 'OTEL_LOG_LEVEL', Object.keys(LOG_LEVELS), 'warn', say)]!,
+    instrumentationsFromEnv: readString(env, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS') !== undefined,
+  };
+}
+
+/** Stage 2: where each signal goes, how it is batched and bounded. */
+function exportSettings(env: Env, say: Warn) {
+  const protocols = perSignal((signal) => protocolOf(env, signal, say));
+  return {
+    exporters: perSignal((signal) => exportersOf(env, signal, say)),
+    protocols,
+    endpoints: perSignal((signal) => defaultEndpoint(env, signal, protocols[signal])),
+    spans: batch(env, 'OTEL_BSP', 5000, say),
+    logs: batch(env, 'OTEL_BLRP', 1000, say),
+    attributeValueLengthLimit: attributeLimit(env, say),
+    metricExportIntervalMillis: readInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', 10_000, { min: 100 }, say),
+    metricExportTimeoutMillis: readInteger(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 10_000, { min: 100 }, say),
+  };
+}
+
+/** Stage 3: who is speaking (our defaults for the resource; the SDK's env detector overrides them). */
+function serviceSettings(env: Env, say: Warn) {
+  return {
+    serviceName: readString(env, 'OTEL_SERVICE_NAME'),
+    resourceAttributes: parseResourceAttributes(readString(env, 'OTEL_RESOURCE_ATTRIBUTES'), say),
+    stage: readString(env, 'OBSERVATORY_STAGE') ?? 'local',
+    serviceNamespace: readString(env, 'OBSERVATORY_SERVICE_NAMESPACE') ?? 'observatory',
+    serviceVersion: readString(env, 'OBSERVATORY_SERVICE_VERSION'),
+    commit: readString(env, 'OBSERVATORY_COMMIT'),
+  };
+}
+
+/** Stage 4: the settings of our own layers. */
+function observatorySettings(env: Env, say: Warn) {
+  return {
+    baggageSpanAttributes: readList(env, 'OBSERVATORY_BAGGAGE_SPAN_ATTRIBUTES', ['user.id', 'session.id']),
+    shutdownTimeoutMillis: shutdownTimeoutMs(env, say),
+    traceResponse: readBoolean(env, 'OBSERVATORY_TRACERESPONSE', true, say),
+    appLogLevel: oneOf(
+      env,
+      'OBSERVATORY_LOG_LEVEL',
+      ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+      'info',
+      say,
+    ),
+  };
+}
+
+function perSignal<T>(read: (signal: Signal) => T): Record<Signal, T> {
+  return { traces: read('traces'), metrics: read('metrics'), logs: read('logs') };
+}
+
+function protocolOf(env: Env, signal: Signal, say: Warn): Protocol {
+  const name = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_PROTOCOL`;
+  const own = readString(env, name) === undefined ? 'OTEL_EXPORTER_OTLP_PROTOCOL' : name;
+  return oneOf(env, own, PROTOCOLS, 'http/protobuf', say);
+}
+
+function exportersOf(env: Env, signal: Signal, say: Warn): ExporterName[] {
+  const name = `OTEL_${signal.toUpperCase()}_EXPORTER`;
+  const chosen = new Set<ExporterName>();
+  const listed = readList(env, name, ['otlp']).map((item) => item.toLowerCase());
+  for (const item of listed) {
+    if (item === 'none') return [];
+    if ((EXPORTERS as readonly string[]).includes(item)) chosen.add(item as ExporterName);
+    else
+      say(
+        `${name} names unknown exporter ${JSON.stringify(item)} (known: ${EXPORTERS.join(', ')}); ignoring it`,
+      );
+  }
+  return [...chosen];
+}
+
+/** Our local default, only while neither the general nor the per-signal endpoint variable is set. */
+function defaultEndpoint(env: Env, signal: Signal, protocol: Protocol): string | undefined {
+  const perSignal = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`;
+  if (readString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') || readString(env, perSignal)) return undefined;
+  const ports = localStackPorts(env).collector;
+  return protocol === 'grpc'
+    ? `http://127.0.0.1:${ports.otlpGrpc}`
+    : `http://127.0.0.1:${ports.otlpHttp}/v1/${signal}`;
+}
+
+function attributeLimit(env: Env, say: Warn): number | undefined {
+  const standard = [
+    'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+    'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+    'OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  ];
+  for (const name of standard) {
+    if (readString(env, name) !== undefined) {
+      // Validated here only to warn; the SDK reads the value itself.
+      readInteger(env, name, 0, { min: 0 }, say);
+      return undefined;
+    }
+  }
+  return 4096;
+}
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, warn: Warn): T {
   const raw = readString(env, name)?.toLowerCase();
@@ -103,27 +216,6 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   if ((allowed as readonly string[]).includes(raw)) return raw as T;
   warn(`${name}=${JSON.stringify(raw)} is not one of ${allowed.join(', ')}; using ${fallback}`);
   return fallback;
-}
-
-function subsetOf<T extends string>(
-  env: Env,
-  name: string,
-  allowed: readonly T[],
-  fallback: T[],
-  warn: Warn,
-  extra: Record<string, T[]> = {},
-): T[] {
-  const raw = readString(env, name);
-  if (raw === undefined) return fallback;
-  const chosen = new Set<T>();
-  for (const item of readList(env, name, [])) {
-    const key = item.toLowerCase();
-    if (key in extra) extra[key]!.forEach((value) => chosen.add(value));
-    else if ((allowed as readonly string[]).includes(key)) chosen.add(key as T);
-    else
-      warn(`${name} names unknown entry ${JSON.stringify(item)} (known: ${allowed.join(', ')}); ignoring it`);
-  }
-  return [...chosen];
 }
 
 function batch(env: Env, prefix: 'OTEL_BSP' | 'OTEL_BLRP', scheduledDelay: number, warn: Warn): BatchConfig {
@@ -140,77 +232,6 @@ function batch(env: Env, prefix: 'OTEL_BSP' | 'OTEL_BLRP', scheduledDelay: numbe
     maxExportBatchSize,
     scheduledDelayMillis: readInteger(env, `${prefix}_SCHEDULE_DELAY`, scheduledDelay, { min: 0 }, warn),
     exportTimeoutMillis: readInteger(env, `${prefix}_EXPORT_TIMEOUT`, 30_000, { min: 0 }, warn),
-  };
-}
-
-export function instrumentationConfig(env: Env = process.env, warn?: Warn): InstrumentationConfig {
-  const say: Warn = warn ?? ((message) => process.stderr.write(`observatory: ${message}\n`));
-  const protocol = readString(env, 'OTEL_EXPORTER_OTLP_PROTOCOL')?.toLowerCase();
-  let chosenProtocol: InstrumentationConfig['protocol'] = 'http/protobuf';
-  if (protocol === 'http/json') chosenProtocol = 'http/json';
-  else if (protocol !== undefined && protocol !== 'http/protobuf') {
-    say(
-      `OTEL_EXPORTER_OTLP_PROTOCOL=${JSON.stringify(protocol)} is not supported here (http/protobuf, http/json); using http/protobuf`,
-    );
-  }
-  const propagators = subsetOf(
-    env,
-    'OTEL_PROPAGATORS',
-    ['tracecontext', 'baggage'] as const,
-    ['tracecontext', 'baggage'],
-    say,
-    {
-      none: [],
-    },
-  );
-  const disabledInstrumentations = subsetOf(
-    env,
-    'OTEL_NODE_DISABLED_INSTRUMENTATIONS',
-    INSTRUMENTATION_NAMES,
-    [],
-    say,
-  );
-  return {
-    disabled: readBoolean(env, 'OTEL_SDK_DISABLED', false, say),
-    logLevel: LOG_LEVELS[oneOf(env, 'OTEL_LOG_LEVEL', Object.keys(LOG_LEVELS), 'warn', say)]!,
-    protocol: chosenProtocol,
-    defaultEndpoint: 'http://127.0.0.1:4318',
-    sampler: oneOf(env, 'OTEL_TRACES_SAMPLER', SAMPLERS, 'parentbased_always_on', say),
-    samplerArg: readNumber(env, 'OTEL_TRACES_SAMPLER_ARG', 1, { min: 0, max: 1 }, say),
-    propagators,
-    spans: batch(env, 'OTEL_BSP', 5000, say),
-    logs: batch(env, 'OTEL_BLRP', 1000, say),
-    attributeValueLengthLimit: readInteger(env, 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', 4096, { min: 1 }, say),
-    metricExportIntervalMillis: readInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', 10_000, { min: 100 }, say),
-    metricExportTimeoutMillis: readInteger(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 10_000, { min: 100 }, say),
-    resourceDetectors: subsetOf(
-      env,
-      'OTEL_NODE_RESOURCE_DETECTORS',
-      RESOURCE_DETECTOR_NAMES,
-      ['env', 'host', 'process', 'serviceinstance'],
-      say,
-      {
-        all: [...RESOURCE_DETECTOR_NAMES],
-        none: [],
-      },
-    ),
-    instrumentations: INSTRUMENTATION_NAMES.filter((name) => !disabledInstrumentations.includes(name)),
-    serviceName: readString(env, 'OTEL_SERVICE_NAME'),
-    resourceAttributes: parseResourceAttributes(readString(env, 'OTEL_RESOURCE_ATTRIBUTES'), say),
-    stage: readString(env, 'OBSERVATORY_STAGE') ?? 'local',
-    serviceNamespace: readString(env, 'OBSERVATORY_SERVICE_NAMESPACE') ?? 'observatory',
-    serviceVersion: readString(env, 'OBSERVATORY_SERVICE_VERSION'),
-    commit: readString(env, 'OBSERVATORY_COMMIT'),
-    baggageSpanAttributes: readList(env, 'OBSERVATORY_BAGGAGE_SPAN_ATTRIBUTES', ['user.id', 'session.id']),
-    shutdownTimeoutMillis: shutdownTimeoutMs(env, say),
-    traceResponse: readBoolean(env, 'OBSERVATORY_TRACERESPONSE', true, say),
-    appLogLevel: oneOf(
-      env,
-      'OBSERVATORY_LOG_LEVEL',
-      ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
-      'info',
-      say,
-    ),
   };
 }
 

@@ -1,28 +1,12 @@
 /**
- * The service information every span, metric and log record carries. Our defaults (stage, namespace, version from
- * package.json, commit) come first; OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override them.
+ * The service information every span, metric and log record carries. Our defaults (stage, namespace, name and
+ * version from package.json, commit) are the NodeSDK's base resource; its detectors (OTEL_NODE_RESOURCE_DETECTORS,
+ * the env detector with OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES among them) override them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import {
-  defaultResource,
-  detectResources,
-  hostDetector,
-  osDetector,
-  processDetector,
-  resourceFromAttributes,
-  serviceInstanceIdDetector,
-  type Resource,
-  type ResourceDetector,
-} from '@opentelemetry/resources';
-import type { InstrumentationConfig, ResourceDetectorName } from './config.ts';
-
-const DETECTORS: Record<Exclude<ResourceDetectorName, 'env'>, ResourceDetector> = {
-  host: hostDetector,
-  os: osDetector,
-  process: processDetector,
-  serviceinstance: serviceInstanceIdDetector,
-};
+import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import type { InstrumentationConfig } from './config.ts';
 
 /** The service information alone (no detectors that resolve asynchronously): for log lines and enrichment. */
 export function serviceAttributes(
@@ -49,21 +33,16 @@ const SERVICE_KEYS = [
   'vcs.ref.head.revision',
 ] as const;
 
-export function buildResource(
+/** The SDK's defaults with ours on top; the NodeSDK merges the detected attributes over this. */
+export function baseResource(
   config: InstrumentationConfig,
   entry: string | undefined = process.argv[1],
 ): Resource {
-  const detectors = config.resourceDetectors.filter((name) => name !== 'env').map((name) => DETECTORS[name]);
-  // Later merges win: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES override our defaults and the detectors.
-  return defaultResource()
-    .merge(resourceFromAttributes(defaultAttributes(config, entry)))
-    .merge(detectResources({ detectors }))
-    .merge(resourceFromAttributes(fromEnvironment(config)));
+  return defaultResource().merge(resourceFromAttributes(defaultAttributes(config, entry)));
 }
 
-/** The `env` detector's job, from the config's environment rather than process.env. */
+/** What the `env` detector will add: for log lines, which are written before the detectors have run. */
 function fromEnvironment(config: InstrumentationConfig): Record<string, string> {
-  if (!config.resourceDetectors.includes('env')) return {};
   const attributes = { ...config.resourceAttributes };
   if (config.serviceName) attributes['service.name'] = config.serviceName;
   return attributes;

@@ -2,62 +2,85 @@
 import { DiagLogLevel } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { instrumentationConfig } from '../../instrumentation/src/config.ts';
-import { buildResource, serviceAttributes } from '../../instrumentation/src/resource.ts';
+import { baseResource, serviceAttributes } from '../../instrumentation/src/resource.ts';
 
 describe('instrumentationConfig', () => {
-  it('protects users by default: warn-level diagnostics, parent-based sampling, a 4096-character value limit', () => {
+  it('protects users by default: warn-level diagnostics, the local Collector, a 4096-character value limit', () => {
     const config = instrumentationConfig({}, () => {});
     expect(config.logLevel).toBe(DiagLogLevel.WARN);
-    expect(config.sampler).toBe('parentbased_always_on');
     expect(config.attributeValueLengthLimit).toBe(4096);
-    expect(config.protocol).toBe('http/protobuf');
+    expect(config.exporters).toEqual({ traces: ['otlp'], metrics: ['otlp'], logs: ['otlp'] });
+    expect(config.protocols).toEqual({
+      traces: 'http/protobuf',
+      metrics: 'http/protobuf',
+      logs: 'http/protobuf',
+    });
+    expect(config.endpoints).toEqual({
+      traces: 'http://127.0.0.1:4318/v1/traces',
+      metrics: 'http://127.0.0.1:4318/v1/metrics',
+      logs: 'http://127.0.0.1:4318/v1/logs',
+    });
     expect(config.spans).toEqual({
       maxQueueSize: 2048,
       maxExportBatchSize: 512,
       scheduledDelayMillis: 5000,
       exportTimeoutMillis: 30000,
     });
-    expect(config.instrumentations).toEqual(['http', 'express', 'undici', 'aws-sdk', 'pino', 'runtime-node']);
+    expect(config.metricExportIntervalMillis).toBe(10_000);
+    expect(config.instrumentationsFromEnv).toBe(false);
     expect(config.shutdownTimeoutMillis).toBe(5000);
   });
 
-  it('reads the standard variables', () => {
+  it('reads the standard variables, and a standard variable always wins over our default', () => {
     const config = instrumentationConfig(
       {
-        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-        OTEL_TRACES_SAMPLER_ARG: '0.1',
         OTEL_BSP_MAX_QUEUE_SIZE: '100',
         OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10',
         OTEL_BLRP_SCHEDULE_DELAY: '250',
         OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '256',
         OTEL_LOG_LEVEL: 'debug',
-        OTEL_PROPAGATORS: 'tracecontext',
-        OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'undici, runtime-node',
+        OTEL_TRACES_EXPORTER: 'console,otlp',
+        OTEL_METRICS_EXPORTER: 'none',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces',
         OTEL_METRIC_EXPORT_INTERVAL: '2000',
+        OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,fs',
       },
       () => {},
     );
-    expect(config.sampler).toBe('parentbased_traceidratio');
-    expect(config.samplerArg).toBe(0.1);
     expect(config.spans.maxQueueSize).toBe(100);
     expect(config.spans.maxExportBatchSize).toBe(10);
     expect(config.logs.scheduledDelayMillis).toBe(250);
-    expect(config.attributeValueLengthLimit).toBe(256);
+    // The SDK applies the standard limit itself; ours steps aside.
+    expect(config.attributeValueLengthLimit).toBeUndefined();
     expect(config.logLevel).toBe(DiagLogLevel.DEBUG);
-    expect(config.propagators).toEqual(['tracecontext']);
-    expect(config.instrumentations).toEqual(['http', 'express', 'aws-sdk', 'pino']);
-    expect(config.protocol).toBe('http/json');
+    expect(config.exporters).toEqual({ traces: ['console', 'otlp'], metrics: [], logs: ['otlp'] });
+    expect(config.protocols).toEqual({ traces: 'http/json', metrics: 'http/json', logs: 'grpc' });
+    // The per-signal endpoint variable is read by the exporter; the others keep our local default.
+    expect(config.endpoints).toEqual({
+      traces: undefined,
+      metrics: 'http://127.0.0.1:4318/v1/metrics',
+      logs: 'http://127.0.0.1:4317',
+    });
     expect(config.metricExportIntervalMillis).toBe(2000);
+    expect(config.instrumentationsFromEnv).toBe(true);
+  });
+
+  it('leaves every endpoint to the exporters when OTEL_EXPORTER_OTLP_ENDPOINT is set', () => {
+    const config = instrumentationConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://gateway:4318' }, () => {});
+    expect(config.endpoints).toEqual({ traces: undefined, metrics: undefined, logs: undefined });
   });
 
   it('treats an empty value as unset', () => {
     const warnings: string[] = [];
-    const config = instrumentationConfig({ OTEL_BSP_MAX_QUEUE_SIZE: '', OTEL_TRACES_SAMPLER: ' ' }, (m) =>
-      warnings.push(m),
+    const config = instrumentationConfig(
+      { OTEL_BSP_MAX_QUEUE_SIZE: '', OTEL_TRACES_EXPORTER: ' ', OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+      (m) => warnings.push(m),
     );
     expect(config.spans.maxQueueSize).toBe(2048);
-    expect(config.sampler).toBe('parentbased_always_on');
+    expect(config.exporters.traces).toEqual(['otlp']);
+    expect(config.endpoints.traces).toBe('http://127.0.0.1:4318/v1/traces');
     expect(warnings).toEqual([]);
   });
 
@@ -66,32 +89,29 @@ describe('instrumentationConfig', () => {
     const config = instrumentationConfig(
       {
         OTEL_BSP_MAX_QUEUE_SIZE: 'lots',
-        OTEL_TRACES_SAMPLER: 'sometimes',
-        OTEL_TRACES_SAMPLER_ARG: '2',
         OTEL_SDK_DISABLED: 'maybe',
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
-        OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'fs',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon',
+        OTEL_LOGS_EXPORTER: 'otlp,kafka',
       },
       (message) => warnings.push(message),
     );
     expect(config.spans.maxQueueSize).toBe(2048);
-    expect(config.sampler).toBe('parentbased_always_on');
-    expect(config.samplerArg).toBe(1);
     expect(config.disabled).toBe(false);
-    expect(config.protocol).toBe('http/protobuf');
+    expect(config.protocols.traces).toBe('http/protobuf');
+    expect(config.exporters.logs).toEqual(['otlp']);
     expect(warnings).toEqual([
-      'OTEL_EXPORTER_OTLP_PROTOCOL="grpc" is not supported here (http/protobuf, http/json); using http/protobuf',
-      'OTEL_NODE_DISABLED_INSTRUMENTATIONS names unknown entry "fs" (known: http, express, undici, aws-sdk, pino, runtime-node); ignoring it',
       'OTEL_SDK_DISABLED="maybe" is not true or false; using false',
-      'OTEL_TRACES_SAMPLER="sometimes" is not one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; using parentbased_always_on',
-      'OTEL_TRACES_SAMPLER_ARG="2" is not a number in [0, 1]; using 1',
+      'OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of http/protobuf, http/json, grpc; using http/protobuf',
+      'OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of http/protobuf, http/json, grpc; using http/protobuf',
+      'OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of http/protobuf, http/json, grpc; using http/protobuf',
+      'OTEL_LOGS_EXPORTER names unknown exporter "kafka" (known: otlp, console, none); ignoring it',
       'OTEL_BSP_MAX_QUEUE_SIZE="lots" is not an integer in [1, 9007199254740991]; using 2048',
     ]);
   });
 });
 
-describe('buildResource', () => {
-  it('puts the service information from the environment on the resource', async () => {
+describe('The resource defaults', () => {
+  it('puts our service information on the base resource, and the log lines see what the env detector adds', () => {
     const config = instrumentationConfig(
       {
         OTEL_SERVICE_NAME: 'catalog',
@@ -102,20 +122,12 @@ describe('buildResource', () => {
       },
       () => {},
     );
-    const resource = buildResource(config, import.meta.filename);
-    await resource.waitForAsyncAttributes?.();
-    expect(resource.attributes).toMatchObject({
-      'service.name': 'catalog',
+    expect(baseResource(config, import.meta.filename).attributes).toMatchObject({
       'service.version': '4.5.6',
-      'service.namespace': 'sat',
+      'service.namespace': 'observatory',
       'deployment.environment.name': 'staging',
       'vcs.ref.head.revision': 'abc123',
-      team: 'imagery',
-      owner: 'data eng',
       'telemetry.sdk.language': 'nodejs',
-      'host.name': expect.any(String),
-      'process.pid': process.pid,
-      'service.instance.id': expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
     expect(serviceAttributes(config, import.meta.filename)).toEqual({
       'service.name': 'catalog',
@@ -126,7 +138,7 @@ describe('buildResource', () => {
     });
   });
 
-  it("takes the version from the app's package.json when no variable sets it", () => {
+  it("takes the name and version from the app's package.json when no variable sets them", () => {
     const config = instrumentationConfig({}, () => {});
     const fixture = new URL('./fixtures/cjs-app.cjs', import.meta.url).pathname;
     expect(serviceAttributes(config, fixture)).toMatchObject({

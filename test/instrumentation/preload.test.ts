@@ -118,6 +118,20 @@ describe('The instrumentation preload', () => {
     expect(trace.spans.find((s) => s.spanID === spanId)?.operationName).toBe('GET /scenes/:id');
   });
 
+  it('sends all three signals over gRPC to the Collector on 4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc', async () => {
+    const service = `grpc-${randomUUID().slice(0, 8)}`;
+    const env = {
+      OTEL_SERVICE_NAME: service,
+      OBSERVATORY_STAGE: 'test',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    };
+    const { traceId, spanId, sceneId } = await serveOneRequest(
+      ['--require', './instrumentation', 'test/instrumentation/fixtures/cjs-app.cjs'],
+      env,
+    );
+    await expectAllSignals(service, traceId, spanId, sceneId);
+  });
+
   it('runs the app uninstrumented when OTEL_SDK_DISABLED=true: nothing reaches an OTLP endpoint', async () => {
     // A sink for every OTLP request. The same app with the SDK enabled shows that the sink would see its telemetry:
     // at SIGTERM the preload flushes every signal before the process exits.

@@ -21,8 +21,10 @@ const logs = new InMemoryLogRecordExporter();
 let telemetry: Telemetry;
 
 beforeAll(() => {
+  // The NodeSDK reads process.env itself.
+  vi.stubEnv('OTEL_SERVICE_NAME', 'sdk-test');
+  vi.stubEnv('OBSERVATORY_BAGGAGE_SPAN_ATTRIBUTES', 'user.id,session.id');
   telemetry = start({
-    env: { OTEL_SERVICE_NAME: 'sdk-test', OBSERVATORY_BAGGAGE_SPAN_ATTRIBUTES: 'user.id,session.id' },
     exporters: { spans, logs, metrics: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE) },
     handleSignals: false,
   })!;

@@ -56,6 +56,42 @@ describe('Shutdown and a missing Collector', () => {
     expect(trace.spans).toHaveLength(300);
   });
 
+  it.each([
+    { handler: 'once', ending: 'exit', preloadFirst: true },
+    { handler: 'on', ending: 'drain', preloadFirst: true },
+    { handler: 'once', ending: 'drain', preloadFirst: false },
+  ])(
+    "lets the app's own process.$handler('SIGTERM') handler finish ($ending, preload first: $preloadFirst), then delivers its spans",
+    async ({ handler, ending, preloadFirst }) => {
+      const fixture = 'test/instrumentation/fixtures/once-sigterm-app.cjs';
+      const args = preloadFirst
+        ? ['--require', './instrumentation', fixture]
+        : // Required before the preload; the main script is the same module, already loaded.
+          ['--require', `./${fixture}`, '--require', './instrumentation', fixture];
+      const app = spawnNode(args, {
+        OTEL_SERVICE_NAME: `shutdown-${handler}-${ending}`,
+        HANDLER: handler,
+        ENDING: ending,
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        OBSERVATORY_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_BOUND_MS),
+      });
+      running.push(app);
+      await app.waitForLine(/^READY$/);
+
+      const exit = await terminate(app);
+      // The handler ran to its end: 1 s of work, then the exit it chose (not the signal, not a kill).
+      const [, traceId] = await app.waitForLine(/^CLOSED ([0-9a-f]{32})$/);
+      expect(exit).toMatchObject({ code: 0, signal: null });
+      expect(exit.afterMs).toBeGreaterThanOrEqual(1000);
+      expect(exit.afterMs).toBeLessThan(1000 + EXIT_DEADLINE_MS);
+      // Its spans were flushed after it: the root and the ten steps.
+      const trace = await fetchTrace(traceId!, 11);
+      expect(trace.spans.map((s) => s.operationName).sort()).toEqual(
+        ['app.close', ...Array.from({ length: 10 }, (_, i) => `app.close.step-${i}`)].sort(),
+      );
+    },
+  );
+
   it('exits within the bound on SIGTERM when the Collector never answers', async () => {
     const app = spawnNode(['--require', './instrumentation', 'test/instrumentation/fixtures/spans-app.cjs'], {
       OTEL_SERVICE_NAME: 'shutdown-blackhole',

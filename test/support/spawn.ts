@@ -13,9 +13,21 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export function spawnNode(args: string[], env: Record<string, string> = {}): RunningApp {
-  const child = spawn(process.execPath, args, {
-    cwd: REPO_ROOT,
+/** Where and with which Node: a team's own folder and another Node line for the package tests. */
+export interface SpawnOptions {
+  /** @default the repository root */
+  cwd?: string;
+  /** @default this process' Node */
+  node?: string;
+}
+
+export function spawnNode(
+  args: string[],
+  env: Record<string, string> = {},
+  options: SpawnOptions = {},
+): RunningApp {
+  const child = spawn(options.node ?? process.execPath, args, {
+    cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, OTEL_METRIC_EXPORT_INTERVAL: '1000', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

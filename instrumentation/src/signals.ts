@@ -1,0 +1,36 @@
+/**
+ * What SIGTERM and SIGINT do to telemetry. The NodeSDK installs no handlers, and a naive one (shut down, then kill)
+ * cuts an app's own shutdown short and loses the spans it emits while closing. So:
+ * - the app has a handler of its own (`process.on` or `process.once`, registered before or after the preload): the
+ *   app decides. Telemetry stays up while the app closes, and is flushed after it — when the app calls
+ *   `process.exit()`, or when its event loop drains — within the shutdown bound;
+ * - the app has none: telemetry is flushed within the bound, then the signal is raised again with its default
+ *   action, so the process ends the way it would have without us.
+ */
+type Shutdown = () => Promise<unknown>;
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export function installSignalHandlers(shutdown: Shutdown): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    for (const name of SIGNALS) process.removeListener(name, onSignal);
+    // Ours runs first (prepended), so the app's listeners — `once` ones included — are all still registered here.
+    if (process.listenerCount(signal) > 0) flushAfterTheApp(shutdown);
+    else
+      void shutdown().finally(() => {
+        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+      });
+  };
+  for (const name of SIGNALS) process.prependListener(name, onSignal);
+}
+
+/** The app is closing: flush when it exits explicitly, or when nothing is left to run. */
+function flushAfterTheApp(shutdown: Shutdown): void {
+  const exit = process.exit.bind(process);
+  // Replaced for the rest of the process' life only: a signal has arrived, the app is on its way out.
+  process.exit = ((code?: number | string | null) => {
+    process.exit = exit;
+    void shutdown().finally(() => exit(code ?? undefined));
+  }) as typeof process.exit;
+  process.once('beforeExit', () => void shutdown());
+}
