@@ -414,7 +414,7 @@ describe('observatory trace, when the trace cannot be shown', () => {
     expect(result.code, result.err).toBe(EXIT_CODES.storeUnavailable);
     expect(result.out).toMatch(/trace-cli-store-test lonely/);
     expect(result.err).toMatch(
-      /logs and events unavailable: the S3 store at http:\/\/127\.0\.0\.1:\d+ could not be/,
+      /logs and events unavailable: the S3 store s3:\/\/observatory at http:\/\/127\.0\.0\.1:\d+ could not be/,
     );
   });
 
