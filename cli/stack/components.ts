@@ -48,6 +48,8 @@ export function stackEnvironment(config: StackConfig): Record<string, string> {
     OBSERVATORY_JAEGER_OTLP_HTTP_PORT: String(jaeger.otlpHttp),
     OBSERVATORY_JAEGER_HEALTH_PORT: String(jaeger.health),
     OBSERVATORY_JAEGER_METRICS_PORT: String(jaeger.metrics),
+    OBSERVATORY_JAEGER_DATA_DIR: join(config.stateDir, 'data', 'jaeger'),
+    OBSERVATORY_JAEGER_RETENTION: config.jaegerRetention,
     OBSERVATORY_PROMETHEUS_PORT: String(prometheus.port),
     OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL: prometheus.scrapeInterval,
     OBSERVATORY_S3_PORT: String(s3.port),
@@ -118,7 +120,7 @@ export function componentSpecs(config: StackConfig, binaries: Binaries): Compone
     },
     {
       name: 'jaeger',
-      description: 'Jaeger v2 all-in-one, in-memory store',
+      description: 'Jaeger v2 all-in-one, Badger store on disk (traces survive down/up)',
       binary: binaries.jaeger,
       args: ['--config', join(repoRoot, 'deploy', 'local', 'jaeger.yaml')],
       env,
@@ -137,6 +139,11 @@ export function componentSpecs(config: StackConfig, binaries: Binaries): Compone
         traces: local(jaeger.query, '/api/traces/{trace_id}'),
         otlpGrpc: `127.0.0.1:${jaeger.otlpGrpc}`,
         otlpHttp: local(jaeger.otlpHttp),
+      },
+      prepare: () => {
+        for (const dir of ['keys', 'values']) {
+          mkdirSync(join(env.OBSERVATORY_JAEGER_DATA_DIR!, dir), { recursive: true });
+        }
       },
     },
     {

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Env } from '../../common/env.ts';
 import { traceConfig, type TraceConfig } from './config.ts';
 import { JaegerClient, JaegerUnreachableError, type JaegerTrace } from './jaeger-client.ts';
+import { lakeTrace } from './lake-trace.ts';
 import { buildDocument } from './model.ts';
 import { formatMs, renderText } from './render.ts';
 import { SignalReader, StoreUnavailableError } from './signal-reader.ts';
@@ -28,7 +29,8 @@ export const TRACE_USAGE = `usage: observatory trace <command>
 
   trace <id> [--json] [--wait S]
                                one request's whole flow: its trace as a waterfall, its logs and its business
-                               events under the spans that emitted them, the critical path and a summary
+                               events under the spans that emitted them, the critical path and a summary;
+                               from the lake (curated/spans/, logs, events) when Jaeger no longer has it
   trace --last [--service S] [--errors] [--tag K=V]… [--limit N] [--json]
                                recent traces from Jaeger: ID, start, duration, spans, errors, root operation
 
@@ -42,7 +44,7 @@ export const TRACE_USAGE = `usage: observatory trace <command>
   --limit N   at most N traces (default 20)
 
   exit codes  0 shown   1 failed   2 bad usage or malformed ID   3 not found (Jaeger keeps the last
-              OBSERVATORY_JAEGER_MAX_TRACES traces in memory)   4 not arrived yet (within --wait)
+              OBSERVATORY_JAEGER_RETENTION, then the lake)   4 not arrived yet (within --wait)
               5 Jaeger unreachable   6 trace shown, but no logs/events found for it
               7 trace shown, but the S3 store could not be read for its logs and events
 `;
@@ -204,26 +206,39 @@ async function showTrace(
     trace = value;
     if (trace && !stable) notes.push(`the trace was still growing when the wait (${waitSeconds} s) ended`);
   }
+  let fromLake = false;
+  if (!trace) {
+    // Jaeger keeps OBSERVATORY_JAEGER_RETENTION; the lake keeps every span that was compacted.
+    trace = await lakeTraceOrNote(traceId, config, notes);
+    fromLake = trace !== undefined;
+  }
   if (!trace) {
     if (waitSeconds > 0) {
       say(
-        `trace ${traceId}: not arrived yet (waited ${waitSeconds} s). Spans reach Jaeger in batches ` +
-          `(OTEL_BSP_SCHEDULE_DELAY, 5 s by default); if the request is older than that, it may have been evicted: ` +
-          `Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory.`,
+        `trace ${traceId}: not arrived yet (waited ${waitSeconds} s), neither in Jaeger nor in the lake. Spans reach ` +
+          `Jaeger in batches (OTEL_BSP_SCHEDULE_DELAY, 5 s by default), and the lake after compaction ` +
+          `(npx observatory lake compact).`,
       );
       return EXIT_CODES.notArrived;
     }
     say(
-      `trace ${traceId}: not found — Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory ` +
-        `(OBSERVATORY_JAEGER_MAX_TRACES), so an older one may have been evicted; one sent in the last few seconds ` +
-        `may not have arrived yet: try --wait 30.`,
+      `trace ${traceId}: not found — neither Jaeger (it keeps traces for OBSERVATORY_JAEGER_RETENTION, 7 days by ` +
+        `default) nor the lake's curated/spans/ has it; spans reach the lake when raw/traces/ is compacted ` +
+        `(npx observatory lake compact), and one sent in the last few seconds may not have arrived yet: try --wait 30.` +
+        (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
     );
     return EXIT_CODES.notFound;
+  }
+  if (fromLake) {
+    notes.unshift(
+      'from the lake (curated/spans/): Jaeger no longer has this trace (older than its retention, or its store was reset)',
+    );
+    say(`trace ${traceId}: not in Jaeger — shown from the lake (curated/spans/)`);
   }
 
   const startMs = Math.min(...trace.spans.map((s) => s.startTime)) / 1000;
   const endMs = Math.max(...trace.spans.map((s) => s.startTime + s.duration)) / 1000;
-  const reader = new SignalReader(config);
+  const reader = new SignalReader(config, undefined, { curatedLogs: fromLake });
   let logs: LogEntry[] = [];
   let events: EventEntry[] = [];
   let storeProblem: string | undefined;
@@ -279,6 +294,20 @@ async function showTrace(
     return EXIT_CODES.noLogsOrEvents;
   }
   return EXIT_CODES.ok;
+}
+
+/** The trace from the lake, or undefined (with a note when the lake could not be read). */
+async function lakeTraceOrNote(
+  traceId: string,
+  config: TraceConfig,
+  notes: string[],
+): Promise<JaegerTrace | undefined> {
+  try {
+    return await lakeTrace(traceId, config);
+  } catch (error) {
+    notes.push(`the lake could not be read: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 export interface TraceListing {

@@ -4,8 +4,8 @@
  *   GET  /jobs/:id                                   → status, progress, cost, dead letters
  *   GET  /fleet                                      → sandboxes running / warm / waiting per function
  * A crop-statistics job ({kind: 'crop_stats'}, the default) has one chunk per catalog tile intersecting the area,
- * per day of the range; a compaction job ({kind: 'compaction', batch_size}) one chunk per batch of raw event objects
- * not compacted yet.
+ * per day of the range; a compaction job ({kind: 'compaction', batch_size}) one chunk per signal and arrival hour (at
+ * most batch_size raw objects each) not compacted yet.
  */
 import { context, propagation } from '@opentelemetry/api';
 import { logger, shutdown } from '../../instrumentation/api.ts';
@@ -14,7 +14,7 @@ import { invalid, notFound } from '../../common/http/errors.ts';
 import { bbox, intersects, tiles } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { dateRange, numberIn, objectBody, oneOf } from '../../common/http/validate.ts';
-import { lakeConfig, unprocessedKeys } from '../../lake/index.ts';
+import { lakeConfig, planCompaction } from '../../lake/index.ts';
 import type { CompactionPayload } from '../handlers/compaction.ts';
 import { etlConfig } from '../config.ts';
 import { LocalFleetDispatcher, type Dispatcher } from '../dispatch.ts';
@@ -57,10 +57,8 @@ app.post(
     const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
     if (kind === 'compaction') {
       const batch = numberIn(body.batch_size, 'batch_size', 1, 1000, 25);
-      const keys = await unprocessedKeys(S3Store.fromSettings(lakeConfig().s3), lakeConfig());
-      const chunks: ChunkPlan<CompactionPayload>[] = [];
-      for (let i = 0; i < keys.length; i += batch)
-        chunks.push({ payload: { keys: keys.slice(i, i + batch) } });
+      const plan = await planCompaction(S3Store.fromSettings(lakeConfig().s3), lakeConfig(), batch);
+      const chunks: ChunkPlan<CompactionPayload>[] = plan.map((payload) => ({ payload }));
       res.status(202).json(runner.submit('compaction', chunks, parent));
       return;
     }
