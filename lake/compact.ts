@@ -217,9 +217,11 @@ async function compactSignal(
   for (const group of staged) {
     const kept = await loadDeduplicated(context, group);
     const fresh = await dropExisting(context, group.table);
-    const files = await writeParquet(context, { table: group.table, columns: group.columns });
-    for (const key of files)
-      await context.onProgress({ stage: 'written', signal, table: group.table.name, key });
+    const files = await writeParquet(context, {
+      table: group.table,
+      columns: group.columns,
+      onUploaded: (key) => context.onProgress({ stage: 'written', signal, table: group.table.name, key }),
+    });
     result.files.push(...files);
     stats.rowsOut += fresh;
     stats.duplicates += group.rows - kept + (kept - fresh);
@@ -329,6 +331,8 @@ export interface WriteParquetOptions {
   table: TableSpec;
   /** The columns to write, in order; the partition keys become folders, not columns. */
   columns: Columns;
+  /** Told after each object is uploaded. */
+  onUploaded?: (key: string) => void | Promise<void>;
 }
 
 /** Stage 4, write: `fresh` as Parquet, one file per partition, each streamed to the bucket. Returns the keys. */
@@ -356,6 +360,7 @@ async function writeParquet(context: Context, options: WriteParquetOptions): Pro
     );
     await rm(file);
     written.push(key);
+    await options.onUploaded?.(key);
   }
   return written;
 }
