@@ -1,6 +1,6 @@
 /** `npm run bench -- <name> [options]`: runs one benchmark from bench/. */
 const [name, ...rest] = process.argv.slice(2);
-const benches = ['instrumentation', 'tracker', 'etl'];
+const benches = ['instrumentation', 'tracker', 'etl', 'lake'];
 if (!name || !benches.includes(name)) {
   process.stderr.write(`usage: npm run bench -- <${benches.join('|')}> [options]\n`);
   process.exit(2);

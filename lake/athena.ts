@@ -4,7 +4,7 @@
  * deploy/aws/athena/tables.sql is this output; a test keeps the two equal (`node lake/athena.ts > …` regenerates).
  */
 import { pathToFileURL } from 'node:url';
-import { propertyColumns } from '../tracker/index.ts';
+import { propertyColumns } from '../tracker/registry.ts';
 import { COMMON_COLUMNS, REJECTED_COLUMNS, registeredEventNames } from './flatten.ts';
 import { tableSpec, type Columns, type LakeType, type TableName } from './tables.ts';
 

@@ -23,27 +23,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { allDefinitions, columnType, COMMON_PROPERTY_COLUMNS, type ColumnType } from '../tracker/index.ts';
 import { syncPrefix } from './cache.ts';
 import { lakeConfig, signalOf, SIGNALS, type LakeConfig, type Signal } from './config.ts';
-import { COMMON_COLUMNS, Flattener, type OtlpLogsDocument } from './flatten.ts';
-import {
-  countDataPoints,
-  countLogRecords,
-  countSpans,
-  flattenLogs,
-  flattenMetrics,
-  flattenSpans,
-  type OtlpMetricsDocument,
-  type OtlpTracesDocument,
-  type Row,
-} from './flatten-telemetry.ts';
-import { tableSpec, type Columns, type LakeType, type TableName, type TableSpec } from './tables.ts';
+import { StagingWorker, type StagedGroup } from './staging.ts';
+import type { Columns, TableName, TableSpec } from './tables.ts';
 import { S3Store } from '../common/s3-store.ts';
 
 export interface CompactOptions {
@@ -103,15 +91,8 @@ interface Context {
   onProgress: NonNullable<CompactOptions['onProgress']>;
 }
 
-/** Rows of one table (and, for events, one event name) staged as NDJSON, with the columns they are read as. */
-interface StagedGroup {
-  table: TableSpec;
-  columns: Columns;
-  path: string;
-  rows: number;
-}
-
-const STAGING_FLUSH_BYTES = 1 << 20;
+/** Rows per Parquet row group: the writer buffers one per open partition, so smaller groups bound its memory. */
+const ROW_GROUP_ROWS = 16_384;
 /** The largest staged row (JSON) DuckDB accepts. */
 const MAX_ROW_BYTES = 8 << 20;
 
@@ -244,8 +225,8 @@ async function selectKeys(store: S3Store, config: LakeConfig, keys: string[]): P
 }
 
 /**
- * Stage 2a, read: each raw object in turn is fetched, flattened and appended to the staging files of its tables
- * (NDJSON on disk); only one object's rows are in memory at a time.
+ * Stage 2a, read: each raw object in turn is fetched here and handed to the staging worker (lake/staging.ts), which
+ * flattens it and appends its rows to NDJSON files on disk; only one object is in flight at a time.
  */
 async function stageObjects(
   context: Context,
@@ -253,61 +234,39 @@ async function stageObjects(
   keys: string[],
   stats: SignalStats,
 ): Promise<StagedGroup[]> {
-  const staging = new Staging(context.work);
-  const flattener = new Flattener();
-  for (const key of keys) {
-    for (const document of parseDocuments(key, await context.store.getText(key))) {
-      if (signal === 'events') {
-        const logs = document as OtlpLogsDocument;
-        const flat = flattener.flatten(logs);
-        stats.rowsIn += flat.records;
-        for (const { typed, ...row } of flat.events) {
-          await staging.add(`events/${row.event_name}`, tableSpec('events'), eventColumnsOf(row.event_name), {
-            ...row,
-            ...typed,
-          });
-        }
-        for (const row of flat.rejected) await staging.add('rejected', tableSpec('rejected'), undefined, row);
-      } else if (signal === 'logs') {
-        stats.rowsIn += countLogRecords(document as OtlpLogsDocument);
-        for (const row of flattenLogs(document as OtlpLogsDocument)) {
-          await staging.add('logs', tableSpec('logs'), undefined, row);
-        }
-      } else if (signal === 'metrics') {
-        stats.rowsIn += countDataPoints(document as OtlpMetricsDocument);
-        for (const row of flattenMetrics(document as OtlpMetricsDocument)) {
-          await staging.add('metrics', tableSpec('metrics'), undefined, row);
-        }
-      } else {
-        stats.rowsIn += countSpans(document as OtlpTracesDocument);
-        for (const row of flattenSpans(document as OtlpTracesDocument)) {
-          await staging.add('spans', tableSpec('spans'), undefined, row);
-        }
-      }
-    }
+  const worker = new StagingWorker(context.work, signal);
+  try {
+    for (const key of keys) stats.rowsIn += await worker.stage(key, await context.store.get(key));
+    return await worker.finish();
+  } finally {
+    await worker.close();
   }
-  return staging.finish();
-}
-
-/** Stage 2b, deduplicate: the staged rows into the `fresh` table, one row per key. Returns how many were kept. */
-async function loadDeduplicated(context: Context, group: StagedGroup): Promise<number> {
-  const { connection } = context;
-  const key = group.table.key.map(sqlIdentifier).join(', ');
-  await connection.run(
-    `CREATE OR REPLACE TABLE fresh AS SELECT DISTINCT ON (${key}) * FROM ${readStaged(group)}`,
-  );
-  await rm(group.path, { force: true });
-  return count(connection, 'SELECT count(*) FROM fresh');
 }
 
 /**
- * Stage 3, drop existing rows: keys already in the curated partitions the fresh rows land in (mirrored into the
- * local cache) are deleted from `fresh`. Returns how many rows are left.
+ * Stage 2b, deduplicate: the staged rows are loaded into the `staged` table, and `keep` gets the row ID of one row
+ * per key. Only the narrow key columns are hashed (wide rows with maps and lists would not spill as well), so DuckDB
+ * stays under its memory limit whatever the batch size. Returns how many rows are kept.
+ */
+async function loadDeduplicated(context: Context, group: StagedGroup): Promise<number> {
+  const { connection } = context;
+  const key = group.table.key.map(sqlIdentifier).join(', ');
+  await connection.run(`CREATE OR REPLACE TABLE staged AS SELECT * FROM ${readStaged(group)}`);
+  await rm(group.path, { force: true });
+  await connection.run(
+    `CREATE OR REPLACE TABLE keep AS SELECT min(rowid) AS rid FROM staged GROUP BY ${key}`,
+  );
+  return count(connection, 'SELECT count(*) FROM keep');
+}
+
+/**
+ * Stage 3, drop existing rows: keys already in the curated partitions the kept rows land in (mirrored into the
+ * local cache) are removed from `keep`. Returns how many rows are left.
  */
 async function dropExisting(context: Context, table: TableSpec): Promise<number> {
   const { connection, store, config } = context;
   const partitions = await connection.runAndReadAll(
-    `SELECT DISTINCT ${table.partitionBy.map(sqlIdentifier).join(', ')} FROM fresh`,
+    `SELECT DISTINCT ${table.partitionBy.map(sqlIdentifier).join(', ')} FROM staged`,
   );
   const files: string[] = [];
   for (const values of partitions.getRows()) {
@@ -317,14 +276,16 @@ async function dropExisting(context: Context, table: TableSpec): Promise<number>
   if (files.length > 0) {
     const key = table.key.map(sqlIdentifier).join(', ');
     const match = table.key
-      .map((c) => `fresh.${sqlIdentifier(c)} = existing.${sqlIdentifier(c)}`)
+      .map((c) => `staged.${sqlIdentifier(c)} = existing.${sqlIdentifier(c)}`)
       .join(' AND ');
     await connection.run(
-      `DELETE FROM fresh USING (SELECT DISTINCT ${key} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)) AS existing
-       WHERE ${match}`,
+      `DELETE FROM keep WHERE rid IN (
+         SELECT staged.rowid FROM staged
+           JOIN (SELECT DISTINCT ${key} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)) AS existing
+             ON ${match})`,
     );
   }
-  return count(connection, 'SELECT count(*) FROM fresh');
+  return count(connection, 'SELECT count(*) FROM keep');
 }
 
 export interface WriteParquetOptions {
@@ -335,16 +296,16 @@ export interface WriteParquetOptions {
   onUploaded?: (key: string) => void | Promise<void>;
 }
 
-/** Stage 4, write: `fresh` as Parquet, one file per partition, each streamed to the bucket. Returns the keys. */
+/** Stage 4, write: the kept rows as Parquet, one file per partition, each streamed to the bucket. Returns the keys. */
 async function writeParquet(context: Context, options: WriteParquetOptions): Promise<string[]> {
   const { connection, store, config, work } = context;
   const { table, columns } = options;
-  if ((await count(connection, 'SELECT count(*) FROM fresh')) === 0) return [];
+  if ((await count(connection, 'SELECT count(*) FROM keep')) === 0) return [];
   const output = join(work, `${table.name}-${randomUUID()}`);
   const names = columns.map(([name]) => sqlIdentifier(name)).join(', ');
   await connection.run(
-    `COPY (SELECT ${names} FROM fresh) TO ${sqlString(output)}
-     (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${table.partitionBy.join(', ')}), FILENAME_PATTERN 'part-{uuid}')`,
+    `COPY (SELECT ${names} FROM staged WHERE rowid IN (SELECT rid FROM keep)) TO ${sqlString(output)}
+     (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, PARTITION_BY (${table.partitionBy.join(', ')}), FILENAME_PATTERN 'part-{uuid}')`,
   );
   const written: string[] = [];
   for (const file of await listFiles(output)) {
@@ -399,93 +360,14 @@ async function closeContext(context: Context): Promise<void> {
   await rm(context.work, { recursive: true, force: true });
 }
 
-/** Appends rows to one NDJSON file per group, a megabyte at a time. */
-class Staging {
-  private readonly groups = new Map<string, StagedGroup & { buffer: string[]; bytes: number }>();
-  private readonly dir: string;
-
-  constructor(dir: string) {
-    this.dir = dir;
-  }
-
-  async add(name: string, table: TableSpec, columns: Columns | undefined, row: Row | object): Promise<void> {
-    let group = this.groups.get(name);
-    if (!group) {
-      group = {
-        table,
-        columns: columns ?? table.columns,
-        path: join(this.dir, `staged-${this.groups.size}.ndjson`),
-        rows: 0,
-        buffer: [],
-        bytes: 0,
-      };
-      this.groups.set(name, group);
-    }
-    const line = JSON.stringify(row);
-    group.buffer.push(line);
-    group.bytes += line.length + 1;
-    group.rows++;
-    if (group.bytes >= STAGING_FLUSH_BYTES) await this.flush(group);
-  }
-
-  async finish(): Promise<StagedGroup[]> {
-    for (const group of this.groups.values()) await this.flush(group);
-    return [...this.groups.values()].map(({ table, columns, path, rows }) => ({
-      table,
-      columns,
-      path,
-      rows,
-    }));
-  }
-
-  private async flush(group: { path: string; buffer: string[]; bytes: number }): Promise<void> {
-    if (group.buffer.length === 0) return;
-    await appendFile(group.path, `${group.buffer.join('\n')}\n`);
-    group.buffer = [];
-    group.bytes = 0;
-  }
-}
-
 function readStaged(group: StagedGroup): string {
   const columns = group.columns.map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ');
   // The reader's buffer is twice the largest row it accepts: the 16 MB default alone would take half the memory limit.
   return `read_json(${sqlString(group.path)}, format = 'newline_delimited', maximum_object_size = ${MAX_ROW_BYTES}, columns = {${columns}})`;
 }
 
-const COMMON_TYPES: [string, LakeType][] = COMMON_COLUMNS.map(([n, t]) => [n, t]);
-
-/** The events table's file columns for one event name: the common ones, its typed properties, the JSON. */
-function eventColumnsOf(eventName: string): Columns {
-  return [...COMMON_TYPES, ...Object.entries(typedColumns(eventName)), ['properties', 'VARCHAR']];
-}
-
-/** The typed property columns of one event name (every registered version of it). */
-export function typedColumns(eventName: string): Record<string, ColumnType> {
-  const columns: Record<string, ColumnType> = {};
-  for (const definition of allDefinitions().filter((d) => d.name === eventName)) {
-    for (const [property, schema] of Object.entries(definition.schema.properties)) {
-      if (!COMMON_PROPERTY_COLUMNS.has(property)) columns[property] = columnType(schema);
-    }
-  }
-  return columns;
-}
-
 function isRawObject(key: string): boolean {
   return key.endsWith('.json') || key.endsWith('.json.gz');
-}
-
-/** The awss3 exporter writes one OTLP JSON document per object, or several, one per line, when it batched requests. */
-function parseDocuments(key: string, text: string): unknown[] {
-  try {
-    return [JSON.parse(text)];
-  } catch {
-    const documents = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as unknown);
-    if (documents.length === 0) throw new Error(`raw object ${key} is not OTLP JSON`);
-    return documents;
-  }
 }
 
 function emptyResult(): CompactionResult {

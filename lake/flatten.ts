@@ -6,17 +6,18 @@
  * and IDs are hex strings (empty when there was no active span).
  */
 import { createHash } from 'node:crypto';
+import { EVENT_ATTRIBUTES } from '../common/names.ts';
+// The registry alone, not the Tracker: the compaction has no use for the SDK the Tracker loads (≈ 35 MB of RSS).
 import {
   allDefinitions,
   COMMON_PROPERTY_COLUMNS,
   currentDefinition,
-  EVENT_ATTRIBUTES,
   findDefinition,
   Validators,
   type ColumnType,
-  type EventDefinition,
   type ValidationError,
-} from '../tracker/index.ts';
+} from '../tracker/registry.ts';
+import type { EventDefinition } from '../tracker/schema.ts';
 
 export interface OtlpAnyValue {
   stringValue?: string;

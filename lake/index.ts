@@ -1,4 +1,4 @@
-export { compact, compactAll, planCompaction, unprocessedKeys, typedColumns } from './compact.ts';
+export { compact, compactAll, planCompaction, unprocessedKeys } from './compact.ts';
 export { queryLake, TABLE_NAMES } from './query.ts';
 export { ReadOnlySqlError } from './sql-guard.ts';
 export { formatCsv, formatJson, formatTable } from './format.ts';
@@ -6,7 +6,7 @@ export { athenaDdl } from './athena.ts';
 export { lakeConfig, signalOf, SIGNALS } from './config.ts';
 export { Flattener, decodeAnyValue } from './flatten.ts';
 export { flattenLogs, flattenMetrics, flattenSpans } from './flatten-telemetry.ts';
-export { tableSpecs } from './tables.ts';
+export { tableSpecs, typedColumns } from './tables.ts';
 export type {
   CompactOptions,
   CompactionChunk,

@@ -3,7 +3,13 @@
  * identify a row (the dedup key). The Parquet files (compact.ts), the DuckDB views (query.ts) and the Athena tables
  * (athena.ts) all derive from this list, so the three cannot drift apart.
  */
-import { propertyColumns, type ColumnType } from '../tracker/index.ts';
+import {
+  allDefinitions,
+  columnType,
+  COMMON_PROPERTY_COLUMNS,
+  propertyColumns,
+  type ColumnType,
+} from '../tracker/registry.ts';
 import type { Signal } from './config.ts';
 import { COMMON_COLUMNS, REJECTED_COLUMNS } from './flatten.ts';
 
@@ -148,4 +154,20 @@ export function tableSpec(name: TableName): TableSpec {
 /** A partition value as a path segment: `/` and other separators would split or escape the partition. */
 export function partitionValue(value: string): string {
   return value.replace(/[/\\=%\s]/g, '_') || '_';
+}
+
+/** The events table's file columns for one event name: the common ones, its typed properties, the JSON. */
+export function eventColumnsOf(eventName: string): Columns {
+  return [...COMMON_COLUMNS, ...Object.entries(typedColumns(eventName)), ['properties', 'VARCHAR']];
+}
+
+/** The typed property columns of one event name (every registered version of it). */
+export function typedColumns(eventName: string): Record<string, ColumnType> {
+  const columns: Record<string, ColumnType> = {};
+  for (const definition of allDefinitions().filter((d) => d.name === eventName)) {
+    for (const [property, schema] of Object.entries(definition.schema.properties)) {
+      if (!COMMON_PROPERTY_COLUMNS.has(property)) columns[property] = columnType(schema);
+    }
+  }
+  return columns;
 }
