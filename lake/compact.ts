@@ -194,24 +194,30 @@ async function compactSignal(
   result: CompactionResult,
 ): Promise<SignalStats> {
   const stats: SignalStats = { objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0 };
-  const staged = await stageObjects(context, signal, keys, stats);
-  for (const group of staged) {
-    const kept = await loadDeduplicated(context, group);
-    const fresh = await dropExisting(context, group.table);
-    const files = await writeParquet(context, {
-      table: group.table,
-      columns: group.columns,
-      onUploaded: (key) => context.onProgress({ stage: 'written', signal, table: group.table.name, key }),
-    });
-    result.files.push(...files);
-    stats.rowsOut += fresh;
-    stats.duplicates += group.rows - kept + (kept - fresh);
-    if (group.table.name === 'events') result.events += fresh;
-    if (group.table.name === 'rejected') result.rejected += fresh;
+  // In passes of about compactionPassRows rows: each pass is read, deduplicated (against the passes before it too,
+  // whose rows are in the curated zone by then), written and marked done, so no pass outgrows the memory limit.
+  for (let next = 0, pass = 0; next < keys.length; pass++) {
+    const staged = await stageObjects(context, signal, keys.slice(next), pass);
+    next += staged.keys.length;
+    stats.rowsIn += staged.rows;
+    for (const group of staged.groups) {
+      const kept = await loadDeduplicated(context, group);
+      const fresh = await dropExisting(context, group.table);
+      const files = await writeParquet(context, {
+        table: group.table,
+        columns: group.columns,
+        onUploaded: (key) => context.onProgress({ stage: 'written', signal, table: group.table.name, key }),
+      });
+      result.files.push(...files);
+      stats.rowsOut += fresh;
+      stats.duplicates += group.rows - kept + (kept - fresh);
+      if (group.table.name === 'events') result.events += fresh;
+      if (group.table.name === 'rejected') result.rejected += fresh;
+    }
+    await markDone(context, staged.keys);
+    stats.objects += staged.keys.length;
+    await context.onProgress({ stage: 'marked', signal, objects: staged.keys.length });
   }
-  await markDone(context, keys);
-  stats.objects = keys.length;
-  await context.onProgress({ stage: 'marked', signal, objects: keys.length });
   return stats;
 }
 
@@ -225,19 +231,28 @@ async function selectKeys(store: S3Store, config: LakeConfig, keys: string[]): P
 }
 
 /**
- * Stage 2a, read: each raw object in turn is fetched here and handed to the staging worker (lake/staging.ts), which
- * flattens it and appends its rows to NDJSON files on disk; only one object is in flight at a time.
+ * Stage 2a, read: raw objects are fetched here one at a time and handed to the staging worker (lake/staging.ts),
+ * which flattens them and appends their rows to NDJSON files on disk, until the pass holds compactionPassRows rows
+ * (at least one object). Returns the keys it took, the rows they held and the staged groups.
  */
 async function stageObjects(
   context: Context,
   signal: Signal,
   keys: string[],
-  stats: SignalStats,
-): Promise<StagedGroup[]> {
-  const worker = new StagingWorker(context.work, signal);
+  pass: number,
+): Promise<{ keys: string[]; rows: number; groups: StagedGroup[] }> {
+  const dir = join(context.work, `pass-${pass}`);
+  await mkdir(dir, { recursive: true });
+  const worker = new StagingWorker(dir, signal);
+  const taken: string[] = [];
+  let rows = 0;
   try {
-    for (const key of keys) stats.rowsIn += await worker.stage(key, await context.store.get(key));
-    return await worker.finish();
+    for (const key of keys) {
+      if (taken.length > 0 && rows >= context.config.compactionPassRows) break;
+      rows += await worker.stage(key, await context.store.get(key));
+      taken.push(key);
+    }
+    return { keys: taken, rows, groups: await worker.finish() };
   } finally {
     await worker.close();
   }

@@ -34,6 +34,11 @@ export interface LakeConfig {
    * stays bounded whatever the input size. `OBSERVATORY_LAKE_COMPACTION_MEMORY_MB`. @default 64
    */
   compactionMemoryMb: number;
+  /**
+   * Rows per compaction pass: a batch is read, deduplicated, written and marked done this many rows at a time, so a
+   * pass never outgrows the memory limit. `OBSERVATORY_LAKE_COMPACTION_PASS_ROWS`. @default 100000
+   */
+  compactionPassRows: number;
 }
 
 export function lakeConfig(env: Env = process.env): LakeConfig {
@@ -47,6 +52,7 @@ export function lakeConfig(env: Env = process.env): LakeConfig {
       min: 16,
       max: 65_536,
     }),
+    compactionPassRows: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_PASS_ROWS', 100_000, { min: 1 }),
   };
 }
 

@@ -51,6 +51,8 @@ export class StagingWorker {
     this.worker = new Worker(new URL(import.meta.url), {
       workerData: { role: WORKER_ROLE, dir, signal },
       resourceLimits: WORKER_LIMITS,
+      // No preload (`--require ./instrumentation`) in the worker: it only flattens; the thread that owns it traces.
+      execArgv: [],
     });
     this.worker.on('message', (reply: Reply) => this.settle((p) => p.resolve(reply)));
     this.worker.on('error', (error) => this.settle((p) => p.reject(error)));

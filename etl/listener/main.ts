@@ -4,8 +4,8 @@
  *   GET  /jobs/:id                                   → status, progress, cost, dead letters
  *   GET  /fleet                                      → sandboxes running / warm / waiting per function
  * A crop-statistics job ({kind: 'crop_stats'}, the default) has one chunk per catalog tile intersecting the area,
- * per day of the range; a compaction job ({kind: 'compaction', batch_size}) one chunk per signal and arrival hour (at
- * most batch_size raw objects each) not compacted yet.
+ * per day of the range; a compaction job ({kind: 'compaction', batch_size, signals?}) one chunk per signal and arrival
+ * hour (at most batch_size raw objects each) not compacted yet.
  */
 import { context, propagation } from '@opentelemetry/api';
 import { logger, shutdown } from '../../instrumentation/api.ts';
@@ -14,7 +14,7 @@ import { invalid, notFound } from '../../common/http/errors.ts';
 import { bbox, intersects, tiles } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { dateRange, numberIn, objectBody, oneOf } from '../../common/http/validate.ts';
-import { lakeConfig, planCompaction } from '../../lake/index.ts';
+import { lakeConfig, planCompaction, SIGNALS, type Signal } from '../../lake/index.ts';
 import type { CompactionPayload } from '../handlers/compaction.ts';
 import { etlConfig } from '../config.ts';
 import { LocalFleetDispatcher, type Dispatcher } from '../dispatch.ts';
@@ -57,7 +57,12 @@ app.post(
     const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
     if (kind === 'compaction') {
       const batch = numberIn(body.batch_size, 'batch_size', 1, 1000, 25);
-      const plan = await planCompaction(S3Store.fromSettings(lakeConfig().s3), lakeConfig(), batch);
+      const plan = await planCompaction(
+        S3Store.fromSettings(lakeConfig().s3),
+        lakeConfig(),
+        batch,
+        parseSignals(body.signals),
+      );
       const chunks: ChunkPlan<CompactionPayload>[] = plan.map((payload) => ({ payload }));
       res.status(202).json(runner.submit('compaction', chunks, parent));
       return;
@@ -95,6 +100,14 @@ app.get(
 app.get('/fleet', (_req, res) => {
   res.json(fleet.stats());
 });
+
+function parseSignals(value: unknown): readonly Signal[] {
+  if (value === undefined) return SIGNALS;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((s) => SIGNALS.includes(s as Signal))) {
+    throw invalid('signals', `expected a non-empty array of ${SIGNALS.join(', ')}`);
+  }
+  return value as Signal[];
+}
 
 function parseFault(value: unknown): { chunks: number[]; fault: Fault } | undefined {
   if (value === undefined) return undefined;
