@@ -92,7 +92,7 @@ async function compactLake(etl: string): Promise<QueryResult['rows']> {
       if (job.status !== 'queued' && job.status !== 'running') break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    return (await queryLake(LAKE_SUMMARY)).rows;
+    return (await queryLake(LAKE_SUMMARY, { tables: ['events'] })).rows;
   } catch (error) {
     say(`demo: lake compaction failed: ${(error as Error).message}`);
     return [];
