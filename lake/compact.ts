@@ -23,9 +23,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { syncPrefix } from './cache.ts';
@@ -194,7 +194,7 @@ async function compactSignal(
   result: CompactionResult,
 ): Promise<SignalStats> {
   const stats: SignalStats = { objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0 };
-  // In passes of about compactionPassRows rows: each pass is read, deduplicated (against the passes before it too,
+  // In passes of about compactionPassMb of staged rows: each pass is read, deduplicated (against the passes before it too,
   // whose rows are in the curated zone by then), written and marked done, so no pass outgrows the memory limit.
   for (let next = 0, pass = 0; next < keys.length; pass++) {
     const staged = await stageObjects(context, signal, keys.slice(next), pass);
@@ -232,7 +232,7 @@ async function selectKeys(store: S3Store, config: LakeConfig, keys: string[]): P
 
 /**
  * Stage 2a, read: raw objects are fetched here one at a time and handed to the staging worker (lake/staging.ts),
- * which flattens them and appends their rows to NDJSON files on disk, until the pass holds compactionPassRows rows
+ * which flattens them and appends their rows to NDJSON files on disk, until the pass holds compactionPassMb of rows
  * (at least one object). Returns the keys it took, the rows they held and the staged groups.
  */
 async function stageObjects(
@@ -246,10 +246,13 @@ async function stageObjects(
   const worker = new StagingWorker(dir, signal);
   const taken: string[] = [];
   let rows = 0;
+  let stagedBytes = 0;
   try {
     for (const key of keys) {
-      if (taken.length > 0 && rows >= context.config.compactionPassRows) break;
-      rows += await worker.stage(key, await context.store.get(key));
+      if (taken.length > 0 && stagedBytes >= context.config.compactionPassMb * 2 ** 20) break;
+      const staged = await worker.stage(key, await context.store.get(key));
+      rows += staged.rowsIn;
+      stagedBytes = staged.stagedBytes;
       taken.push(key);
     }
     return { keys: taken, rows, groups: await worker.finish() };
@@ -315,16 +318,28 @@ export interface WriteParquetOptions {
 async function writeParquet(context: Context, options: WriteParquetOptions): Promise<string[]> {
   const { connection, store, config, work } = context;
   const { table, columns } = options;
-  if ((await count(connection, 'SELECT count(*) FROM keep')) === 0) return [];
-  const output = join(work, `${table.name}-${randomUUID()}`);
-  const names = columns.map(([name]) => sqlIdentifier(name)).join(', ');
-  await connection.run(
-    `COPY (SELECT ${names} FROM staged WHERE rowid IN (SELECT rid FROM keep)) TO ${sqlString(output)}
-     (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, PARTITION_BY (${table.partitionBy.join(', ')}), FILENAME_PATTERN 'part-{uuid}')`,
+  const partitionList = table.partitionBy.map(sqlIdentifier).join(', ');
+  const partitions = await connection.runAndReadAll(
+    `SELECT DISTINCT ${partitionList} FROM staged WHERE rowid IN (SELECT rid FROM keep) ORDER BY ${partitionList}`,
   );
+  // One partition, one COPY: DuckDB's PARTITION_BY keeps a writer (a row group, a compressor) open per partition,
+  // which with dozens of metric names alone outgrew the memory limit.
+  const names = columns
+    .filter(([name]) => !table.partitionBy.includes(name))
+    .map(([name]) => sqlIdentifier(name))
+    .join(', ');
   const written: string[] = [];
-  for (const file of await listFiles(output)) {
-    const key = `${config.curatedPrefix}${table.name}/${relative(output, file).split('\\').join('/')}`;
+  for (const values of partitions.getRows()) {
+    const where = table.partitionBy
+      .map((column, i) => `${sqlIdentifier(column)} = ${sqlString(String(values[i]))}`)
+      .join(' AND ');
+    const path = table.partitionBy.map((column, i) => `${column}=${String(values[i])}`).join('/');
+    const key = `${config.curatedPrefix}${table.name}/${path}/part-${randomUUID()}.parquet`;
+    const file = join(work, `${randomUUID()}.parquet`);
+    await connection.run(
+      `COPY (SELECT ${names} FROM staged WHERE rowid IN (SELECT rid FROM keep) AND ${where}) TO ${sqlString(file)}
+       (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+    );
     await store.client.send(
       new PutObjectCommand({
         Bucket: store.bucket,
@@ -402,15 +417,6 @@ function emptyResult(): CompactionResult {
 async function count(connection: DuckDBConnection, sql: string): Promise<number> {
   const reader = await connection.runAndReadAll(sql);
   return Number(reader.getRows()[0]![0]);
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  await mkdir(dir, { recursive: true });
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.parquet')) out.push(join(entry.parentPath, entry.name));
-  }
-  return out.sort();
 }
 
 export function sqlString(value: string): string {

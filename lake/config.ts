@@ -35,10 +35,11 @@ export interface LakeConfig {
    */
   compactionMemoryMb: number;
   /**
-   * Rows per compaction pass: a batch is read, deduplicated, written and marked done this many rows at a time, so a
-   * pass never outgrows the memory limit. `OBSERVATORY_LAKE_COMPACTION_PASS_ROWS`. @default 100000
+   * Rows per compaction pass, in MB of staged NDJSON (wide rows — spans with many attributes — make fewer rows per
+   * pass): a batch is read, deduplicated, written and marked done a pass at a time, so no pass outgrows the memory
+   * limit. `OBSERVATORY_LAKE_COMPACTION_PASS_MB`. @default 16
    */
-  compactionPassRows: number;
+  compactionPassMb: number;
 }
 
 export function lakeConfig(env: Env = process.env): LakeConfig {
@@ -52,7 +53,7 @@ export function lakeConfig(env: Env = process.env): LakeConfig {
       min: 16,
       max: 65_536,
     }),
-    compactionPassRows: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_PASS_ROWS', 100_000, { min: 1 }),
+    compactionPassMb: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_PASS_MB', 16, { min: 1, max: 65_536 }),
   };
 }
 

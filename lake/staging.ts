@@ -38,7 +38,7 @@ const WORKER_LIMITS = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 
 
 type Request = { kind: 'object'; key: string; bytes: Uint8Array } | { kind: 'finish' };
 type Reply =
-  | { kind: 'staged'; rowsIn: number }
+  | { kind: 'staged'; rowsIn: number; stagedBytes: number }
   | { kind: 'finished'; groups: { table: TableName; columns: Columns; path: string; rows: number }[] }
   | { kind: 'error'; message: string };
 
@@ -61,13 +61,13 @@ export class StagingWorker {
     );
   }
 
-  /** Stages one raw object; returns the records, points or spans it held. */
-  async stage(key: string, bytes: Uint8Array): Promise<number> {
+  /** Stages one raw object; returns the records, points or spans it held, and the NDJSON bytes staged so far. */
+  async stage(key: string, bytes: Uint8Array): Promise<{ rowsIn: number; stagedBytes: number }> {
     // A copy of its own: a Buffer may be a slice of Node's shared pool, which cannot be transferred.
     const own = new Uint8Array(bytes);
     const reply = await this.request({ kind: 'object', key, bytes: own }, [own.buffer]);
     if (reply.kind !== 'staged') throw new Error('the staging worker answered out of turn');
-    return reply.rowsIn;
+    return { rowsIn: reply.rowsIn, stagedBytes: reply.stagedBytes };
   }
 
   /** Flushes every staging file; returns the groups to load. */
@@ -105,6 +105,8 @@ class Staging {
     { table: TableName; columns: Columns; path: string; rows: number; buffer: string[]; bytes: number }
   >();
   private readonly dir: string;
+  /** NDJSON bytes staged, every group. */
+  bytes = 0;
 
   constructor(dir: string) {
     this.dir = dir;
@@ -120,6 +122,7 @@ class Staging {
     const line = JSON.stringify(row);
     group.buffer.push(line);
     group.bytes += line.length + 1;
+    this.bytes += line.length + 1;
     group.rows++;
     if (group.bytes >= STAGING_FLUSH_BYTES) await flush(group);
   }
@@ -210,6 +213,7 @@ if (!isMainThread && (workerData as { role?: string } | undefined)?.role === WOR
       return {
         kind: 'staged',
         rowsIn: await stageObject(signal, request.key, request.bytes, staging, flattener),
+        stagedBytes: staging.bytes,
       };
     };
     answer().then(
