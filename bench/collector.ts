@@ -217,7 +217,8 @@ function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
-if (import.meta.main) {
+/** The command line (`npm run bench -- <name>` or `node bench/<name>.ts`). */
+export async function cli(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rates: { type: 'string', default: '10000,30000' },
@@ -233,3 +234,5 @@ if (import.meta.main) {
   const { printFigures } = await import('./report.ts');
   printFigures(figures);
 }
+
+if (import.meta.main) await cli();

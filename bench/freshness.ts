@@ -107,7 +107,8 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
-if (import.meta.main) {
+/** The command line (`npm run bench -- <name>` or `node bench/<name>.ts`). */
+export async function cli(): Promise<void> {
   const { values } = parseArgs({
     options: {
       requests: { type: 'string', default: '200' },
@@ -121,3 +122,5 @@ if (import.meta.main) {
   const { printFigures } = await import('./report.ts');
   printFigures(figures);
 }
+
+if (import.meta.main) await cli();

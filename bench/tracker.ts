@@ -153,7 +153,7 @@ async function compactionChild(n: number): Promise<void> {
   const runPrefix = `bench/${uuidv7()}/`;
   const config = {
     ...base,
-    rawPrefix: `${runPrefix}raw/events/`,
+    raw: { ...base.raw, events: `${runPrefix}raw/events/` },
     curatedPrefix: `${runPrefix}curated/`,
     manifestPrefix: `${runPrefix}lake/manifest/`,
   };
@@ -161,7 +161,7 @@ async function compactionChild(n: number): Promise<void> {
   const keys: string[] = [];
   for (let offset = 0; offset < n; offset += perObject) {
     const count = Math.min(perObject, n - offset);
-    const key = `${config.rawPrefix}year=2026/month=11/day=01/hour=00/bench-${offset}.json.gz`;
+    const key = `${config.raw.events}year=2026/month=11/day=01/hour=00/bench-${offset}.json.gz`;
     await store.put(key, gzipSync(JSON.stringify(rawDocument(count, offset))), 'application/json');
     keys.push(key);
   }

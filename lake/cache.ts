@@ -1,10 +1,15 @@
 /**
  * Local copies of curated objects, because DuckDB reads s3:// only through httpfs, a run-time download that fails
- * offline. Curated objects are immutable (`part-<uuid>`), so a file present locally is current; files whose object
- * is gone are removed, so the cache never shows rows the bucket no longer has.
+ * offline. Each copy remembers the ETag of the object it was fetched from (a `.etag` file beside it): a copy is
+ * fetched again only when the bucket's ETag differs, and copies whose object is gone are removed, so the cache
+ * never shows rows the bucket no longer has. Downloads stream to disk: a large object never sits in memory.
  */
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { LakeConfig } from './config.ts';
 import type { S3Store } from '../common/s3-store.ts';
 
@@ -18,20 +23,35 @@ export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: str
     const path = join(config.cacheDir, object.key);
     wanted.add(path);
     paths.push(path);
-    if ((await size(path)) === object.size) continue;
+    if ((await cachedEtag(path)) === object.etag && (await size(path)) === object.size) continue;
     await mkdir(dirname(path), { recursive: true });
     // Written aside and renamed: a concurrent reader never sees half a Parquet file.
     const partial = `${path}.${process.pid}.partial`;
-    await writeFile(partial, await store.get(object.key));
+    await download(store, object.key, partial);
     await rename(partial, path);
+    await writeFile(`${path}.etag`, object.etag);
   }
   for (const path of await localFiles(join(config.cacheDir, prefix))) {
     // A file newer than our listing was fetched by a concurrent sync that saw a newer object: not stale.
     if (!wanted.has(path) && ((await stat(path).catch(() => undefined))?.mtimeMs ?? Infinity) < listedAt) {
       await rm(path, { force: true });
+      await rm(`${path}.etag`, { force: true });
     }
   }
   return paths.sort();
+}
+
+async function download(store: S3Store, key: string, path: string): Promise<void> {
+  const response = await store.client.send(new GetObjectCommand({ Bucket: store.bucket, Key: key }));
+  await pipeline(response.Body as Readable, createWriteStream(path));
+}
+
+async function cachedEtag(path: string): Promise<string | undefined> {
+  try {
+    return (await readFile(`${path}.etag`, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 async function size(path: string): Promise<number | undefined> {

@@ -1,40 +1,67 @@
 /**
  * The lake's defaults in one place, read when called: the S3 store (common/config.ts decides local or cloud), the
- * zone prefixes and the local Parquet cache that queries read (DuckDB cannot read s3:// offline).
+ * zone prefixes, the local Parquet cache that queries read (DuckDB cannot read s3:// offline) and the memory the
+ * compaction may use.
  */
 import { join, resolve } from 'node:path';
 import { s3Settings, type S3Settings } from '../common/config.ts';
 import { readInteger, readString, type Env } from '../common/env.ts';
 import { STATE_ROOT } from '../common/paths.ts';
 
+/** The four signals the Collector writes to the raw zone, each compacted into its own curated table(s). */
+export type Signal = 'events' | 'logs' | 'metrics' | 'traces';
+export const SIGNALS: readonly Signal[] = ['events', 'logs', 'metrics', 'traces'];
+
 export interface LakeConfig {
   /** The store the lake lives in. */
   s3: S3Settings;
-  /** Where the Collector writes business events (OTLP JSON, gzip, hourly by arrival). @default raw/events/ */
-  rawPrefix: string;
-  /** Parquet, Hive-style partitions by event time: events/event_name=…/dt=…/, rejected/reason=…/dt=…/. @default curated/ */
+  /**
+   * Where the Collector's awss3 exporters write each signal (OTLP JSON, gzip, hourly by arrival:
+   * `<prefix>year=…/month=…/day=…/hour=…/`). @default raw/events/, raw/logs/, raw/metrics/, raw/traces/
+   */
+  raw: Record<Signal, string>;
+  /**
+   * Parquet, Hive-style partitions by event time: events/event_name=…/dt=…/, rejected/reason=…/dt=…/, logs/dt=…/,
+   * metrics/metric_name=…/dt=…/, spans/dt=…/. @default curated/
+   */
   curatedPrefix: string;
   /** One marker object per compacted raw object: `<manifestPrefix><raw key>.json`. @default lake/manifest/ */
   manifestPrefix: string;
-  /**
-   * Local copies of the curated objects, mirrored before each query; one folder per bucket, because a sync removes
-   * the files its bucket does not have. `OBSERVATORY_LAKE_CACHE_DIR`. @default .observatory/lake-cache/<bucket>
-   */
+  /** Local copies of the curated objects, mirrored before each query. `OBSERVATORY_LAKE_CACHE_DIR`. @default .observatory/lake-cache */
   cacheDir: string;
-  /** Raw objects per batch of `observatory lake compact`. `OBSERVATORY_LAKE_COMPACT_BATCH`. @default 25 */
-  batchSize: number;
+  /**
+   * DuckDB's memory limit during compaction, in MB; beyond it DuckDB spills to a temporary folder, so the process
+   * stays bounded whatever the input size. `OBSERVATORY_LAKE_COMPACTION_MEMORY_MB`. @default 64
+   */
+  compactionMemoryMb: number;
+  /**
+   * Rows per compaction pass, in MB of staged NDJSON (wide rows — spans with many attributes — make fewer rows per
+   * pass): a batch is read, deduplicated, written and marked done a pass at a time, so no pass outgrows the memory
+   * limit. `OBSERVATORY_LAKE_COMPACTION_PASS_MB`. @default 16
+   */
+  compactionPassMb: number;
 }
 
 export function lakeConfig(env: Env = process.env): LakeConfig {
   const s3 = s3Settings(env);
   return {
     s3,
-    rawPrefix: 'raw/events/',
+    raw: { events: 'raw/events/', logs: 'raw/logs/', metrics: 'raw/metrics/', traces: 'raw/traces/' },
     curatedPrefix: 'curated/',
     manifestPrefix: 'lake/manifest/',
+    // One cache folder per bucket: a sync deletes the files its bucket lacks, so two buckets must not share one.
     cacheDir: resolve(
       readString(env, 'OBSERVATORY_LAKE_CACHE_DIR') ?? join(STATE_ROOT, 'lake-cache', s3.bucket),
     ),
-    batchSize: readInteger(env, 'OBSERVATORY_LAKE_COMPACT_BATCH', 25, { min: 1, max: 10_000 }),
+    compactionMemoryMb: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_MEMORY_MB', 64, {
+      min: 16,
+      max: 65_536,
+    }),
+    compactionPassMb: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_PASS_MB', 16, { min: 1, max: 65_536 }),
   };
+}
+
+/** The signal whose raw prefix the key is under, if any. */
+export function signalOf(config: LakeConfig, key: string): Signal | undefined {
+  return SIGNALS.find((signal) => key.startsWith(config.raw[signal]));
 }

@@ -6,19 +6,20 @@
  * and IDs are hex strings (empty when there was no active span).
  */
 import { createHash } from 'node:crypto';
+import { EVENT_ATTRIBUTES } from '../common/names.ts';
+// The registry alone, not the Tracker: the compaction has no use for the SDK the Tracker loads (≈ 35 MB of RSS).
 import {
   allDefinitions,
   COMMON_PROPERTY_COLUMNS,
   currentDefinition,
-  EVENT_ATTRIBUTES,
   findDefinition,
   Validators,
   type ColumnType,
-  type EventDefinition,
   type ValidationError,
-} from '../tracker/index.ts';
+} from '../tracker/registry.ts';
+import type { EventDefinition } from '../tracker/schema.ts';
 
-interface OtlpAnyValue {
+export interface OtlpAnyValue {
   stringValue?: string;
   intValue?: string | number;
   doubleValue?: number | string;
@@ -27,13 +28,15 @@ interface OtlpAnyValue {
   arrayValue?: { values?: OtlpAnyValue[] };
   kvlistValue?: { values?: OtlpKeyValue[] };
 }
-interface OtlpKeyValue {
+export interface OtlpKeyValue {
   key: string;
   value?: OtlpAnyValue;
 }
-interface OtlpLogRecord {
+export interface OtlpLogRecord {
   timeUnixNano?: string | number;
   observedTimeUnixNano?: string | number;
+  severityText?: string;
+  severityNumber?: number;
   eventName?: string;
   body?: OtlpAnyValue;
   attributes?: OtlpKeyValue[];
@@ -43,7 +46,7 @@ interface OtlpLogRecord {
 export interface OtlpLogsDocument {
   resourceLogs?: {
     resource?: { attributes?: OtlpKeyValue[] };
-    scopeLogs?: { logRecords?: OtlpLogRecord[] }[];
+    scopeLogs?: { scope?: { name?: string }; logRecords?: OtlpLogRecord[] }[];
   }[];
 }
 
@@ -128,13 +131,13 @@ export function decodeAnyValue(value: OtlpAnyValue | undefined): unknown {
   return null;
 }
 
-function decodeKeyValues(values: OtlpKeyValue[] | undefined): Record<string, unknown> {
+export function decodeKeyValues(values: OtlpKeyValue[] | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const kv of values ?? []) out[kv.key] = decodeAnyValue(kv.value);
   return out;
 }
 
-const asString = (value: unknown): string | null =>
+export const asString = (value: unknown): string | null =>
   value === null || value === undefined || value === '' ? null : String(value);
 
 export class Flattener {
@@ -154,83 +157,121 @@ export class Flattener {
     return result;
   }
 
+  /** One record: a row rejected by its producer, rejected here, or accepted with its typed columns. */
   private flattenRecord(record: OtlpLogRecord, resource: Record<string, unknown>, out: FlattenResult): void {
     const attributes = decodeKeyValues(record.attributes);
-    const name = record.eventName ?? '';
-    const time = eventTime(record);
-    const version = asString(attributes[EVENT_ATTRIBUTES.schemaVersion]);
-    const common: CommonRow = {
-      // A producer without our IDs still dedups: the same record redelivered hashes to the same ID.
-      event_id: asString(attributes[EVENT_ATTRIBUTES.id]) ?? contentId(record, resource),
-      event_name: name,
-      schema_version: version,
-      event_time: time.replace('T', ' ').replace('Z', ''),
-      dt: time.slice(0, 10),
-      trace_id: asString(record.traceId),
-      span_id: asString(record.spanId),
-      service_name: asString(resource['service.name']),
-      service_version: asString(resource['service.version']),
-      deployment_environment: asString(
-        resource['deployment.environment.name'] ?? resource['deployment.environment'],
-      ),
-      user_id: null,
-    };
-
+    const common = commonRow(record, resource, attributes);
     const reason = asString(attributes[EVENT_ATTRIBUTES.rejectedReason]);
     if (reason) {
-      const payload = asString(attributes[EVENT_ATTRIBUTES.payload]) ?? '';
-      out.rejected.push({
-        ...common,
-        user_id: userIdFrom(payload),
-        reason,
-        errors: asString(attributes[EVENT_ATTRIBUTES.errors]) ?? '[]',
-        payload,
-        payload_truncated: attributes[EVENT_ATTRIBUTES.payloadTruncated] === true,
-      });
+      out.rejected.push(rejectedByProducer(common, reason, attributes));
       return;
     }
-
     const properties = decodeAnyValue(record.body);
-    const reject = (why: string, errors: ValidationError[]) => {
-      const payload = JSON.stringify(properties) ?? 'null';
-      out.rejected.push({
-        ...common,
-        user_id: userIdFrom(payload),
-        reason: why,
-        errors: JSON.stringify(errors),
-        payload,
-        payload_truncated: false,
-      });
-    };
-    const definition: EventDefinition | undefined = version
-      ? findDefinition(name, version)
-      : currentDefinition(name);
+    const checked = this.check(common, properties);
+    if ('reason' in checked)
+      out.rejected.push(rejectedRow(common, properties, checked.reason, checked.errors));
+    else out.events.push(acceptedRow(common, checked.definition, properties as Record<string, unknown>));
+  }
+
+  /** The registry's verdict on a record: its definition, or why it is rejected. */
+  private check(
+    common: CommonRow,
+    properties: unknown,
+  ): { definition: EventDefinition } | { reason: string; errors: ValidationError[] } {
+    const name = common.event_name;
+    const version = common.schema_version;
+    const definition = version ? findDefinition(name, version) : currentDefinition(name);
     if (!definition) {
-      if (currentDefinition(name)) {
-        return reject('unknown_schema_version', [
-          { path: '', message: `event ${name} has no registered version ${String(version)}` },
-        ]);
-      }
-      return reject('unknown_event', [
-        { path: '', message: `event ${JSON.stringify(name)} is not in the registry` },
-      ]);
+      return currentDefinition(name)
+        ? {
+            reason: 'unknown_schema_version',
+            errors: [{ path: '', message: `event ${name} has no registered version ${String(version)}` }],
+          }
+        : {
+            reason: 'unknown_event',
+            errors: [{ path: '', message: `event ${JSON.stringify(name)} is not in the registry` }],
+          };
     }
     const validation = this.validators.validate(definition, properties);
-    if (!validation.valid) return reject('schema_violation', validation.errors);
-
-    const props = properties as Record<string, unknown>;
-    const typed: Record<string, unknown> = {};
-    for (const property of Object.keys(definition.schema.properties)) {
-      if (!COMMON_PROPERTY_COLUMNS.has(property)) typed[property] = props[property] ?? null;
-    }
-    out.events.push({
-      ...common,
-      schema_version: definition.version,
-      user_id: asString(props.user_id),
-      properties: JSON.stringify(props),
-      typed,
-    });
+    return validation.valid ? { definition } : { reason: 'schema_violation', errors: validation.errors };
   }
+}
+
+/** The columns every row has, from the record, its resource and its `event.*` attributes. */
+function commonRow(
+  record: OtlpLogRecord,
+  resource: Record<string, unknown>,
+  attributes: Record<string, unknown>,
+): CommonRow {
+  const time = eventTime(record);
+  return {
+    // A producer without our IDs still dedups: the same record redelivered hashes to the same ID.
+    event_id: asString(attributes[EVENT_ATTRIBUTES.id]) ?? contentId(record, resource),
+    event_name: record.eventName ?? '',
+    schema_version: asString(attributes[EVENT_ATTRIBUTES.schemaVersion]),
+    event_time: time.replace('T', ' ').replace('Z', ''),
+    dt: time.slice(0, 10),
+    trace_id: asString(record.traceId),
+    span_id: asString(record.spanId),
+    service_name: asString(resource['service.name']),
+    service_version: asString(resource['service.version']),
+    deployment_environment: asString(
+      resource['deployment.environment.name'] ?? resource['deployment.environment'],
+    ),
+    user_id: null,
+  };
+}
+
+/** A record the Tracker already rejected: its reason, errors and (possibly truncated) payload ride as attributes. */
+function rejectedByProducer(
+  common: CommonRow,
+  reason: string,
+  attributes: Record<string, unknown>,
+): RejectedRow {
+  const payload = asString(attributes[EVENT_ATTRIBUTES.payload]) ?? '';
+  return {
+    ...common,
+    user_id: userIdFrom(payload),
+    reason,
+    errors: asString(attributes[EVENT_ATTRIBUTES.errors]) ?? '[]',
+    payload,
+    payload_truncated: attributes[EVENT_ATTRIBUTES.payloadTruncated] === true,
+  };
+}
+
+function rejectedRow(
+  common: CommonRow,
+  properties: unknown,
+  reason: string,
+  errors: ValidationError[],
+): RejectedRow {
+  const payload = JSON.stringify(properties) ?? 'null';
+  return {
+    ...common,
+    user_id: userIdFrom(payload),
+    reason,
+    errors: JSON.stringify(errors),
+    payload,
+    payload_truncated: false,
+  };
+}
+
+function acceptedRow(
+  common: CommonRow,
+  definition: EventDefinition,
+  props: Record<string, unknown>,
+): EventRow {
+  const typed: Record<string, unknown> = {};
+  for (const property of Object.keys(definition.schema.properties)) {
+    if (!COMMON_PROPERTY_COLUMNS.has(property)) typed[property] = props[property] ?? null;
+  }
+  return {
+    ...common,
+    schema_version: definition.version,
+    user_id: asString(props.user_id),
+    properties: JSON.stringify(props),
+    typed,
+  };
 }
 
 /** ISO-8601 UTC of the record's time (event time), falling back to when the SDK observed it. */
@@ -247,7 +288,7 @@ function eventTime(record: OtlpLogRecord): string {
   return new Date(0).toISOString();
 }
 
-function contentId(record: OtlpLogRecord, resource: Record<string, unknown>): string {
+export function contentId(record: unknown, resource: Record<string, unknown>): string {
   const hex = createHash('sha256')
     .update(JSON.stringify([record, resource]))
     .digest('hex');

@@ -27,3 +27,17 @@ export function formatTable(result: QueryResult): string {
   out.push(`(${result.rows.length} ${result.rows.length === 1 ? 'row' : 'rows'})`);
   return `${out.join('\n')}\n`;
 }
+
+/** RFC 4180 CSV: a header line, then one line per row; maps and lists as JSON. */
+export function formatCsv(result: QueryResult): string {
+  const cell = (value: unknown): string => {
+    if (value === null || value === undefined) return '';
+    const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const lines = [
+    result.columns.map(cell).join(','),
+    ...result.rows.map((row) => result.columns.map((c) => cell(row[c])).join(',')),
+  ];
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,11 +1,22 @@
-export { compact, compactAll, unprocessedKeys, typedColumns } from './compact.ts';
-export { queryLake, ReadOnlyQueryError } from './query.ts';
-export { formatJson, formatTable } from './format.ts';
+export { compact, compactAll, planCompaction, unprocessedKeys } from './compact.ts';
+export { queryLake, TABLE_NAMES } from './query.ts';
+export { ReadOnlySqlError } from './sql-guard.ts';
+export { formatCsv, formatJson, formatTable } from './format.ts';
 export { athenaDdl } from './athena.ts';
-export { lakeConfig } from './config.ts';
+export { lakeConfig, signalOf, SIGNALS } from './config.ts';
 export { Flattener, decodeAnyValue, parseOtlpLogs } from './flatten.ts';
-export type { CompactOptions, CompactionResult } from './compact.ts';
+export { flattenLogs, flattenMetrics, flattenSpans } from './flatten-telemetry.ts';
+export { tableSpecs, typedColumns } from './tables.ts';
+export type {
+  CompactOptions,
+  CompactionChunk,
+  CompactionProgress,
+  CompactionResult,
+  SignalStats,
+} from './compact.ts';
 export type { QueryOptions, QueryResult, JsonValue } from './query.ts';
 export type { AthenaOptions } from './athena.ts';
-export type { LakeConfig } from './config.ts';
+export type { LakeConfig, Signal } from './config.ts';
 export type { EventRow, RejectedRow, OtlpLogsDocument } from './flatten.ts';
+export type { OtlpMetricsDocument, OtlpTracesDocument } from './flatten-telemetry.ts';
+export type { TableName, TableSpec } from './tables.ts';

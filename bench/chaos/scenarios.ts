@@ -357,7 +357,7 @@ export async function storeOutage(stack: ChaosStack, timings: Timings): Promise<
       details: {
         trackerCounts: tracked,
         missing: accepted.filter((id) => !raw.has(id)).slice(0, 5),
-        compactedBatches: compaction.batches,
+        compactedObjects: compaction.objects,
         curatedRows: [...curated.values()].reduce((a, b) => a + b, 0),
         curatedMissing: accepted.filter((id) => !curated.has(id)).length,
         curatedTwice: [...curated.values()].filter((n) => n > 1).length,

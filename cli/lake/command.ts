@@ -1,17 +1,20 @@
 /**
- * `observatory lake compact [--json]` and `observatory lake query "<SQL>" [--json]`.
- * Usage errors print what was wrong and the usage, exit 2; a failed query or compaction prints the error, exit 1.
+ * `observatory lake compact [--json]` and `observatory lake query "<SQL>" [--json|--csv]`.
+ * Usage errors and refused SQL (anything but read-only queries over the lake's tables) print what was wrong, exit 2;
+ * a failed query or compaction prints the error, exit 1.
  */
-import { compactAll } from '../../lake/compact.ts';
-import { formatJson, formatTable } from '../../lake/format.ts';
-import { queryLake } from '../../lake/query.ts';
-import { parseOptions } from '../args.ts';
+import { compactAll, type CompactionResult } from '../../lake/compact.ts';
+import { formatCsv, formatJson, formatTable } from '../../lake/format.ts';
+import { queryLake, TABLE_NAMES } from '../../lake/query.ts';
+import { ReadOnlySqlError } from '../../lake/sql-guard.ts';
 
 export const LAKE_USAGE = `usage: observatory lake <command>
 
-  lake compact [--json]          compact every raw event object not compacted yet into curated Parquet,
-                                 in batches of OBSERVATORY_LAKE_COMPACT_BATCH (25) objects
-  lake query "<SQL>" [--json]    run SQL over the views events and rejected (DuckDB), print a table or JSON
+  lake compact [--json]                 compact every raw object (events, logs, metrics, traces) not compacted yet
+                                        into curated Parquet; prints rows in/out and duplicates per signal
+  lake query "<SQL>" [--json|--csv]     run read-only SQL (DuckDB) over the tables ${TABLE_NAMES.join(', ')};
+                                        prints a table, JSON or CSV. Writes, settings, extensions and reading
+                                        files or URLs outside the lake are refused (exit 2)
 `;
 
 interface Io {
@@ -24,6 +27,8 @@ const processIo: Io = {
   err: (text) => process.stderr.write(text),
 };
 
+const FLAGS = ['--json', '--csv'];
+
 export async function lakeCommand(args: string[], io: Io = processIo): Promise<number> {
   const [sub, ...rest] = args;
   const usage = (message: string) => {
@@ -34,36 +39,25 @@ export async function lakeCommand(args: string[], io: Io = processIo): Promise<n
     io.out(LAKE_USAGE);
     return 0;
   }
-  let json: boolean;
-  let positional: string[];
-  try {
-    // Strict, as every verb: an unknown flag or a missing value is a usage error (cli/args.ts).
-    const parsed = parseOptions(rest, [], ['json'], true);
-    json = parsed.values.json === true;
-    positional = parsed.positionals;
-  } catch (error) {
-    const unknown = /Unknown option '([^']+)'/.exec((error as Error).message)?.[1];
-    return usage(unknown ? `${sub} does not take ${unknown}` : `${sub}: ${(error as Error).message}`);
-  }
+  const json = rest.includes('--json');
+  const csv = rest.includes('--csv');
+  const positional = rest.filter((arg) => !FLAGS.includes(arg));
+  const unknownFlag = positional.find((arg) => arg.startsWith('--'));
   try {
     switch (sub) {
       case undefined:
         return usage('lake needs a sub-command (compact or query)');
       case 'compact': {
+        if (unknownFlag || csv) return usage(`compact does not take ${unknownFlag ?? '--csv'}`);
         if (positional.length > 0)
           return usage(`compact takes no arguments, got ${JSON.stringify(positional[0])}`);
         const result = await compactAll();
-        if (json) io.out(`${JSON.stringify(result, null, 2)}\n`);
-        else {
-          io.out(
-            `compacted ${result.objects} raw objects in ${result.batches} batches (${result.skipped} already done): ${result.records} records → ` +
-              `${result.events} event rows, ${result.rejected} rejected rows, ${result.duplicates} duplicates left out, ` +
-              `${result.files.length} Parquet files\n`,
-          );
-        }
+        io.out(json ? `${JSON.stringify(result, null, 2)}\n` : compactionSummary(result));
         return 0;
       }
       case 'query': {
+        if (unknownFlag) return usage(`query does not take ${unknownFlag}`);
+        if (json && csv) return usage('query takes --json or --csv, not both');
         if (positional.length === 0 || positional[0]!.trim() === '') {
           return usage(
             'query needs the SQL as one argument, e.g. observatory lake query "SELECT count(*) FROM events"',
@@ -73,14 +67,32 @@ export async function lakeCommand(args: string[], io: Io = processIo): Promise<n
           return usage(`query takes the SQL as one quoted argument; got ${positional.length} arguments`);
         }
         const result = await queryLake(positional[0]!);
-        io.out(json ? formatJson(result) : formatTable(result));
+        io.out(json ? formatJson(result) : csv ? formatCsv(result) : formatTable(result));
         return 0;
       }
       default:
         return usage(`unknown lake sub-command ${JSON.stringify(sub)}`);
     }
   } catch (error) {
+    if (error instanceof ReadOnlySqlError) {
+      io.err(`observatory lake query: refused: ${error.message}\n`);
+      return 2;
+    }
     io.err(`observatory lake ${sub}: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
+}
+
+function compactionSummary(result: CompactionResult): string {
+  const lines = [
+    `compacted ${result.objects} raw objects (${result.skipped} already done), ${result.files.length} Parquet files written`,
+  ];
+  for (const [signal, s] of Object.entries(result.signals)) {
+    lines.push(
+      `  ${signal.padEnd(8)} ${String(s.objects).padStart(6)} objects  ${String(s.rowsIn).padStart(9)} rows in  ` +
+        `${String(s.rowsOut).padStart(9)} rows out  ${String(s.duplicates).padStart(7)} duplicates dropped`,
+    );
+  }
+  lines.push(`  (events: ${result.events} accepted, ${result.rejected} rejected)`);
+  return `${lines.join('\n')}\n`;
 }

@@ -51,6 +51,8 @@ export function stackEnvironment(config: StackConfig): Record<string, string> {
     OBSERVATORY_JAEGER_OTLP_HTTP_PORT: String(jaeger.otlpHttp),
     OBSERVATORY_JAEGER_HEALTH_PORT: String(jaeger.health),
     OBSERVATORY_JAEGER_METRICS_PORT: String(jaeger.metrics),
+    OBSERVATORY_JAEGER_DATA_DIR: join(config.stateDir, 'data', 'jaeger'),
+    OBSERVATORY_JAEGER_RETENTION: config.jaegerRetention,
     OBSERVATORY_PROMETHEUS_PORT: String(prometheus.port),
     OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL: prometheus.scrapeInterval,
     OBSERVATORY_S3_PORT: String(s3.port),
@@ -140,7 +142,7 @@ function jaegerSpec(config: StackConfig, binaries: Binaries, env: Record<string,
   const { jaeger, repoRoot } = config;
   return {
     name: 'jaeger',
-    description: 'Jaeger v2 all-in-one, in-memory store',
+    description: 'Jaeger v2 all-in-one, Badger store on disk (traces survive down/up)',
     binary: binaries.jaeger,
     args: ['--config', join(repoRoot, 'deploy', 'local', 'jaeger.yaml')],
     env,
@@ -152,6 +154,11 @@ function jaegerSpec(config: StackConfig, binaries: Binaries, env: Record<string,
       traces: local(jaeger.query, '/api/traces/{trace_id}'),
       otlpGrpc: `127.0.0.1:${jaeger.otlpGrpc}`,
       otlpHttp: local(jaeger.otlpHttp),
+    },
+    prepare: () => {
+      for (const dir of ['keys', 'values']) {
+        mkdirSync(join(config.stateDir, 'data', 'jaeger', dir), { recursive: true });
+      }
     },
   };
 }

@@ -68,6 +68,11 @@ export interface StackConfig {
   sqs: { port: number; region: string };
   /** How often spanmetrics flushes (the Collector's default is 60 s, too slow to look at). @default 5s */
   spanmetricsFlushInterval: string;
+  /**
+   * How long Jaeger's Badger store keeps spans (a Go duration); older ones remain in the lake.
+   * `OBSERVATORY_JAEGER_RETENTION`. @default 168h (7 days)
+   */
+  jaegerRetention: string;
   /** How long `up` waits for one component to become healthy, in milliseconds. */
   startTimeoutMs: number;
 }
@@ -101,6 +106,7 @@ export function stackConfig(env: Env = process.env): StackConfig {
     },
     sqs: { port: ports.sqs, region: LOCAL_REGION },
     spanmetricsFlushInterval: readString(env, 'OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL') ?? '5s',
+    jaegerRetention: readString(env, 'OBSERVATORY_JAEGER_RETENTION') ?? '168h',
     startTimeoutMs: 90_000,
   };
 }

@@ -31,7 +31,8 @@ export const TRACE_USAGE = `usage: observatory trace <command>
 
   trace <id> [--json] [--wait S]
                                one request's whole flow: its trace as a waterfall, its logs and its business
-                               events under the spans that emitted them, the critical path and a summary
+                               events under the spans that emitted them, the critical path and a summary;
+                               from the lake (curated/spans/, logs, events) when Jaeger no longer has it
   trace --last [--service S] [--errors] [--tag K=V]… [--limit N] [--json]
                                recent traces from Jaeger: ID, start, duration, spans, errors, root operation
 
@@ -45,7 +46,7 @@ export const TRACE_USAGE = `usage: observatory trace <command>
   --limit N   at most N traces (default 20)
 
   exit codes  0 shown   1 failed   2 bad usage or malformed ID   3 not found (Jaeger keeps the last
-              OBSERVATORY_JAEGER_MAX_TRACES traces in memory)   4 not arrived yet (within --wait)
+              OBSERVATORY_JAEGER_RETENTION, then the lake)   4 not arrived yet (within --wait)
               5 Jaeger unreachable   6 trace shown, but no logs/events found for it
               7 trace shown, but the S3 store could not be read for its logs and events
 `;
@@ -174,7 +175,9 @@ async function showTrace(
   io: TraceIo,
 ): Promise<number> {
   const lookup = await buildTraceDocument(traceId, { config, jaeger, waitSeconds });
-  if (!lookup.found) return sayNotFound(traceId, waitSeconds, config, io);
+  if (!lookup.found) return sayNotFound(traceId, waitSeconds, lookup.notes, io);
+  if (lookup.source === 'lake')
+    io.err(`observatory trace: trace ${traceId}: not in Jaeger — shown from the lake (curated/spans/)\n`);
   io.out(
     json
       ? `${JSON.stringify(lookup.document, null, 2)}\n`
@@ -183,20 +186,21 @@ async function showTrace(
   return finalStatus(lookup, waitSeconds, config, io);
 }
 
-function sayNotFound(traceId: string, waitSeconds: number, config: TraceConfig, io: TraceIo): number {
+function sayNotFound(traceId: string, waitSeconds: number, notes: string[], io: TraceIo): number {
   const say = (message: string) => io.err(`observatory trace: ${message}\n`);
   if (waitSeconds > 0) {
     say(
-      `trace ${traceId}: not arrived yet (waited ${waitSeconds} s). Spans reach Jaeger in batches ` +
-        `(OTEL_BSP_SCHEDULE_DELAY, 5 s by default); if the request is older than that, it may have been evicted: ` +
-        `Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory.`,
+      `trace ${traceId}: not arrived yet (waited ${waitSeconds} s), neither in Jaeger nor in the lake. Spans reach ` +
+        `Jaeger in batches (OTEL_BSP_SCHEDULE_DELAY, 5 s by default), and the lake after compaction ` +
+        `(npx observatory lake compact).`,
     );
     return EXIT_CODES.notArrived;
   }
   say(
-    `trace ${traceId}: not found — Jaeger keeps the last ${config.jaegerMaxTraces} traces in memory ` +
-      `(OBSERVATORY_JAEGER_MAX_TRACES), so an older one may have been evicted; one sent in the last few seconds ` +
-      `may not have arrived yet: try --wait 30.`,
+    `trace ${traceId}: not found — neither Jaeger (it keeps traces for OBSERVATORY_JAEGER_RETENTION, 7 days by ` +
+      `default) nor the lake's curated/spans/ has it; spans reach the lake when raw/traces/ is compacted ` +
+      `(npx observatory lake compact), and one sent in the last few seconds may not have arrived yet: try --wait 30.` +
+      (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
   );
   return EXIT_CODES.notFound;
 }

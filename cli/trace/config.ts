@@ -10,8 +10,6 @@ import { lakeConfig, type LakeConfig } from '../../lake/index.ts';
 export interface TraceConfig {
   /** Jaeger's query API. `OBSERVATORY_JAEGER_URL`. @default http://127.0.0.1:<OBSERVATORY_JAEGER_QUERY_PORT> */
   jaegerUrl: string;
-  /** How many traces Jaeger's in-memory store keeps (older ones are evicted): said in "not found". @default 100000 */
-  jaegerMaxTraces: number;
   /** The S3 store and the curated lake. */
   lake: LakeConfig;
   /** App logs as the Collector writes them: OTLP JSON, gzip, hourly partitions by arrival time. */
@@ -40,7 +38,6 @@ export function traceConfig(env: Env = process.env): TraceConfig {
   return {
     jaegerUrl:
       readString(env, 'OBSERVATORY_JAEGER_URL') ?? `http://127.0.0.1:${localStackPorts(env).jaeger.query}`,
-    jaegerMaxTraces: readInteger(env, 'OBSERVATORY_JAEGER_MAX_TRACES', 100_000, { min: 1 }),
     lake: lakeConfig(env),
     logsPrefix: 'raw/logs/',
     eventsPrefix: 'raw/events/',

@@ -6,6 +6,7 @@
 import { pollUntil, PollTimeoutError } from '../../common/poll.ts';
 import { traceConfig, type TraceConfig } from './config.ts';
 import { JaegerClient, type JaegerTrace } from './jaeger-client.ts';
+import { lakeTrace } from './lake-trace.ts';
 import { buildDocument } from './model.ts';
 import { SignalReader, StoreUnavailableError } from './signal-reader.ts';
 import { parseTraceId } from './trace-id.ts';
@@ -37,10 +38,14 @@ export type TraceLookup =
       /** The trace's time span in ms since the epoch: logs and events were looked for around it. */
       startMs: number;
       endMs: number;
+      /** Where the spans came from: Jaeger, or the lake's curated/spans/ when Jaeger no longer has the trace. */
+      source: 'jaeger' | 'lake';
     }
   | {
-      /** Jaeger does not have the trace (evicted, or not arrived yet within the wait). */
+      /** Neither Jaeger nor the lake has the trace (not arrived yet within the wait, or never compacted). */
       found: false;
+      /** Why the lake could not be asked, when it could not. */
+      notes: string[];
     };
 
 /**
@@ -58,19 +63,41 @@ export async function buildTraceDocument(
   const waitSeconds = options.waitSeconds ?? 0;
   const deadline = Date.now() + waitSeconds * 1000;
   const fetched = await fetchTrace(id, jaeger, config, waitSeconds, deadline);
-  if (!fetched.trace) return { found: false };
-  const { trace } = fetched;
+  let { trace } = fetched;
+  let source: 'jaeger' | 'lake' = 'jaeger';
+  if (!trace) {
+    // Jaeger keeps OBSERVATORY_JAEGER_RETENTION; the lake keeps every span that was compacted.
+    const fromLake = await traceFromLake(id, config);
+    if (!fromLake.trace) return { found: false, notes: fromLake.notes };
+    trace = fromLake.trace;
+    source = 'lake';
+    fetched.notes.unshift(
+      'from the lake (curated/spans/): Jaeger no longer has this trace (older than its retention, or its store was reset)',
+    );
+  }
   const startMs = Math.min(...trace.spans.map((s) => s.startTime)) / 1000;
   const endMs = Math.max(...trace.spans.map((s) => s.startTime + s.duration)) / 1000;
   if (options.signals === false) {
     const document = buildDocument(trace, [], [], fetched.notes);
-    return { found: true, document, storeProblem: undefined, startMs, endMs };
+    return { found: true, document, storeProblem: undefined, startMs, endMs, source };
   }
-  const reader = options.reader ?? new SignalReader(config);
+  const reader = options.reader ?? new SignalReader(config, undefined, { curatedLogs: source === 'lake' });
   const signals = await readSignals(reader, id, { startMs, endMs }, config, waitSeconds, deadline);
   const notes = [...fetched.notes, ...signals.notes];
   const document = buildDocument(trace, signals.logs, signals.events, notes);
-  return { found: true, document, storeProblem: signals.storeProblem, startMs, endMs };
+  return { found: true, document, storeProblem: signals.storeProblem, startMs, endMs, source };
+}
+
+/** Stage 1b: the trace from the lake's curated spans, or undefined (with a note when the lake could not be read). */
+async function traceFromLake(
+  traceId: string,
+  config: TraceConfig,
+): Promise<{ trace: JaegerTrace | undefined; notes: string[] }> {
+  try {
+    return { trace: await lakeTrace(traceId, config), notes: [] };
+  } catch (error) {
+    return { trace: undefined, notes: [`the lake could not be read: ${(error as Error).message}`] };
+  }
 }
 
 /** Stage 1: the trace from Jaeger, once or (with a wait) once it has stopped growing. */

@@ -56,15 +56,23 @@ export class SignalReader {
   /** Raw object key → its records of this trace (objects never change). */
   private readonly read = new Map<string, Found[]>();
 
-  constructor(config: TraceConfig, store: S3Store = S3Store.fromSettings(config.lake.s3)) {
+  private readonly curatedLogs: boolean;
+
+  /** `curatedLogs`: also read the lake's logs table (for a trace whose raw objects may be gone). */
+  constructor(
+    config: TraceConfig,
+    store: S3Store = S3Store.fromSettings(config.lake.s3),
+    options: { curatedLogs?: boolean } = {},
+  ) {
     this.config = config;
     this.store = store;
+    this.curatedLogs = options.curatedLogs ?? false;
   }
 
   /** App log records of the trace, read from raw/logs/ objects that arrived in [startMs − before, endMs + after]. */
   async logs(traceId: string, startMs: number, endMs: number): Promise<LogEntry[]> {
     const found = await this.scan(this.config.logsPrefix, traceId, startMs, endMs);
-    return found
+    const raw: LogEntry[] = found
       .filter((f) => !f.record.eventName)
       .map((f) => ({
         time: isoFromNanos(f.record.timeUnixNano, f.record.observedTimeUnixNano),
@@ -77,6 +85,36 @@ export class SignalReader {
         span_id: f.record.spanId || null,
         placed: false,
       }));
+    if (!this.curatedLogs) return raw;
+    // The same record can be both compacted and still in raw/logs/: one entry per time, span and body.
+    const identity = (l: LogEntry) => `${l.time}|${l.span_id}|${JSON.stringify(l.body)}`;
+    const curated = await this.curatedLogRows(traceId);
+    const seen = new Set(curated.map(identity));
+    return [...curated, ...raw.filter((l) => !seen.has(identity(l)))];
+  }
+
+  private async curatedLogRows(traceId: string): Promise<LogEntry[]> {
+    // traceId is 32 validated hex digits: safe to inline.
+    const result = await queryLake(
+      `SELECT epoch_ms(time) AS ms, service_name, severity_text, severity_number, body, attributes, span_id
+         FROM logs WHERE trace_id = '${traceId}' ORDER BY time`,
+      { config: this.config.lake, store: this.store, tables: ['logs'] },
+    );
+    return result.rows.map((row) => ({
+      time: new Date(Number(row.ms)).toISOString(),
+      service: stringOrNull(row.service_name),
+      severity: row.severity_text
+        ? String(row.severity_text).toUpperCase()
+        : severityOf({ severityNumber: Number(row.severity_number ?? 0) }),
+      body: parseJson(row.body),
+      attributes: Object.fromEntries(
+        Object.entries((row.attributes ?? {}) as Record<string, unknown>).filter(
+          ([key]) => !RESOURCE_ECHO.test(key),
+        ),
+      ),
+      span_id: stringOrNull(row.span_id),
+      placed: false,
+    }));
   }
 
   /**
@@ -124,12 +162,12 @@ export class SignalReader {
     const accepted = await queryLake(
       `SELECT event_id, event_name, event_time, span_id, service_name, schema_version, properties
          FROM events WHERE trace_id = '${traceId}'`,
-      { config: this.config.lake, store: this.store },
+      { config: this.config.lake, store: this.store, tables: ['events', 'rejected'] },
     );
     const rejected = await queryLake(
       `SELECT event_id, event_name, event_time, span_id, service_name, schema_version, reason, payload
          FROM rejected WHERE trace_id = '${traceId}'`,
-      { config: this.config.lake, store: this.store, sync: false },
+      { config: this.config.lake, store: this.store, sync: false, tables: ['events', 'rejected'] },
     );
     const entry = (
       row: Record<string, JsonValue>,

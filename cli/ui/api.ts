@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { queryLake, ReadOnlyQueryError } from '../../lake/index.ts';
+import { queryLake, ReadOnlySqlError } from '../../lake/index.ts';
 import {
   buildTraceDocument,
   JaegerClient,
@@ -116,8 +116,8 @@ export class Api {
     if (!lookup.found) {
       throw new ApiError(
         404,
-        `trace ${traceId} not found — Jaeger keeps the last ${this.config.trace.jaegerMaxTraces} traces in ` +
-          'memory, so an older one may have been evicted; one sent in the last few seconds may not have arrived yet.',
+        `trace ${traceId} not found — neither Jaeger (it keeps traces for OBSERVATORY_JAEGER_RETENTION) nor the ` +
+          "lake's curated spans have it; one sent in the last few seconds may not have arrived yet.",
       );
     }
     return lookup.document;
@@ -224,7 +224,7 @@ export class Api {
     }
     const started = Date.now();
     try {
-      const result = await queryLake(sql, { config: this.config.trace.lake, readOnly: true });
+      const result = await queryLake(sql, { config: this.config.trace.lake });
       return {
         ...result,
         rows: result.rows.slice(0, MAX_LAKE_ROWS),
@@ -233,9 +233,9 @@ export class Api {
         elapsed_ms: Date.now() - started,
       };
     } catch (error) {
-      if (error instanceof ReadOnlyQueryError) throw new ApiError(400, error.message);
+      if (error instanceof ReadOnlySqlError) throw new ApiError(400, error.message);
       // DuckDB's own message (syntax, unknown column, refused file access) is what the user needs to see.
-      throw new ApiError(400, (error as Error).message);
+      throw new ApiError(400, error instanceof Error ? error.message : String(error));
     }
   }
 }

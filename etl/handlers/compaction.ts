@@ -1,13 +1,18 @@
 /**
- * The lake-compaction worker: one chunk is a batch of raw event objects, compacted into curated Parquet by the lake's
- * transform (lake/compact.ts). Idempotent: compacted objects carry a manifest marker and rows are deduplicated by
- * event ID, so a retried chunk changes nothing.
+ * The lake-compaction worker: one chunk is a batch of raw objects of one signal and one arrival hour, compacted into
+ * curated Parquet by the lake's transform (lake/compact.ts). Idempotent: compacted objects carry a manifest marker
+ * and rows are deduplicated by key, so a retried chunk changes nothing. The span reports rows in/out and the
+ * duplicates dropped.
  */
 import { trace } from '@opentelemetry/api';
-import { compact, type CompactionResult } from '../../lake/index.ts';
+import { compact, type CompactionResult, type Signal } from '../../lake/index.ts';
 import type { Handler } from '../types.ts';
 
 export interface CompactionPayload {
+  /** The signal of every key (the listener plans one signal and one hour per chunk). */
+  signal?: Signal;
+  /** The arrival-hour folder the keys are in. */
+  hour?: string;
   keys: string[];
 }
 
@@ -16,12 +21,21 @@ export const handler: Handler<
   Omit<CompactionResult, 'files'> & { files: number }
 > = async (event) => {
   const result = await compact(event.payload.keys);
-  trace.getActiveSpan()?.setAttributes({
+  const span = trace.getActiveSpan();
+  span?.setAttributes({
     'lake.objects': result.objects,
     'lake.records': result.records,
     'lake.events': result.events,
     'lake.rejected': result.rejected,
     'lake.duplicates': result.duplicates,
   });
+  if (event.payload.signal) {
+    const stats = result.signals[event.payload.signal];
+    span?.setAttributes({
+      'lake.signal': event.payload.signal,
+      'lake.rows_in': stats.rowsIn,
+      'lake.rows_out': stats.rowsOut,
+    });
+  }
   return { ...result, files: result.files.length };
 };

@@ -6,8 +6,8 @@
  * A job the fleet's queue has no room for gets 429 with Retry-After.
  *   GET  /fleet                                      → sandboxes running / warm / waiting per function
  * A crop-statistics job ({kind: 'crop_stats'}, the default) has one chunk per catalog tile intersecting the area,
- * per day of the range; a compaction job ({kind: 'compaction', batch_size}) one chunk per batch of raw event objects
- * not compacted yet.
+ * per day of the range; a compaction job ({kind: 'compaction', batch_size, signals?}) one chunk per signal and arrival
+ * hour (at most batch_size raw objects each) not compacted yet.
  */
 import { context, propagation } from '@opentelemetry/api';
 import { logger, shutdown } from '../../instrumentation/api.ts';
@@ -16,7 +16,7 @@ import { invalid, notFound, tooBusy } from '../../common/http/errors.ts';
 import { bbox, intersects, tiles } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { dateRange, numberIn, objectBody, oneOf } from '../../common/http/validate.ts';
-import { lakeConfig, unprocessedKeys } from '../../lake/index.ts';
+import { lakeConfig, planCompaction, SIGNALS, type Signal } from '../../lake/index.ts';
 import type { CompactionPayload } from '../handlers/compaction.ts';
 import { etlConfig } from '../config.ts';
 import { LocalFleetDispatcher, type Dispatcher } from '../dispatch.ts';
@@ -62,10 +62,13 @@ app.post(
     const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
     if (kind === 'compaction') {
       const batch = numberIn(body.batch_size, 'batch_size', 1, 1000, 25);
-      const keys = await unprocessedKeys(S3Store.fromSettings(lakeConfig().s3), lakeConfig());
-      const chunks: ChunkPlan<CompactionPayload>[] = [];
-      for (let i = 0; i < keys.length; i += batch)
-        chunks.push({ payload: { keys: keys.slice(i, i + batch) } });
+      const plan = await planCompaction(
+        S3Store.fromSettings(lakeConfig().s3),
+        lakeConfig(),
+        batch,
+        parseSignals(body.signals),
+      );
+      const chunks: ChunkPlan<CompactionPayload>[] = plan.map((payload) => ({ payload }));
       res.status(202).json(submit('compaction', chunks, parent));
       return;
     }
@@ -103,6 +106,14 @@ app.get(
 app.get('/fleet', (_req, res) => {
   res.json(fleet.stats());
 });
+
+function parseSignals(value: unknown): readonly Signal[] {
+  if (value === undefined) return SIGNALS;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((s) => SIGNALS.includes(s as Signal))) {
+    throw invalid('signals', `expected a non-empty array of ${SIGNALS.join(', ')}`);
+  }
+  return value as Signal[];
+}
 
 /** A job the fleet has no room for is refused whole, with when to come back: 429 and Retry-After. */
 function submit(...args: Parameters<JobRunner['submit']>): JobView {

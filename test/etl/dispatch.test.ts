@@ -209,7 +209,7 @@ describe.each<Mode>(['fleet', 'sqs'])('An ETL job dispatched by %s', (mode) => {
       const { text } = await findObjectContaining('raw/events/', crop.id, 15_000);
       return text.split(crop.id).length - 1 >= 2 ? true : undefined;
     });
-    const compaction = await runJob({ kind: 'compaction', batch_size: 50 });
+    const compaction = await runJob({ kind: 'compaction', batch_size: 50, signals: ['events'] });
     expect(compaction.kind).toBe('compaction');
     expect(compaction.status).toBe('done');
     const result = await queryLake(

@@ -252,28 +252,10 @@ describe('Compaction', () => {
     const user = `all-${run}`;
     const prefix = `${HOUR}lake-test-${run}-`;
     await putRaw(document([search(user)]));
-    const config = { ...lakeConfig(), rawPrefix: prefix };
-    const result = await compactAll({ ...options(), config });
+    const config = { ...lakeConfig(), raw: { ...lakeConfig().raw, events: prefix } };
+    const result = await compactAll({ ...options(), config, signals: ['events'] });
     expect(result.objects).toBe(1);
-    expect((await compactAll({ ...options(), config })).objects).toBe(0);
-  });
-
-  it('compacts the backlog in batches of batchSize objects, each batch marked done', async () => {
-    const prefix = `${HOUR}lake-batch-${run}-`;
-    const user = `batch-${run}`;
-    for (let i = 0; i < 5; i++)
-      await store().put(
-        `${prefix}${i}.json.gz`,
-        gzipSync(JSON.stringify(document([search(user)]))),
-        'application/json',
-      );
-    const config = { ...lakeConfig(), rawPrefix: prefix };
-    const result = await compactAll({ ...options(), config, batchSize: 2 });
-    expect(result).toMatchObject({ objects: 5, batches: 3, records: 5, events: 5 });
-    expect(await compactAll({ ...options(), config, batchSize: 2 })).toMatchObject({
-      objects: 0,
-      batches: 0,
-    });
+    expect((await compactAll({ ...options(), config, signals: ['events'] })).objects).toBe(0);
   });
 });
 
@@ -290,7 +272,8 @@ describe('observatory lake', () => {
       [['frobnicate'], /unknown lake sub-command "frobnicate"/],
       [['query'], /query needs the SQL/],
       [['query', 'SELECT 1', 'extra'], /one quoted argument; got 2/],
-      [['query', 'SELECT 1', '--csv'], /does not take --csv/],
+      [['query', 'SELECT 1', '--tsv'], /does not take --tsv/],
+      [['query', 'SELECT 1', '--csv', '--json'], /--json or --csv, not both/],
       [['compact', 'now'], /compact takes no arguments/],
     ];
     for (const [args, message] of cases) {

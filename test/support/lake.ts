@@ -42,3 +42,25 @@ export async function rawKeysForTrace(traceId: string, count: number, timeoutMs 
     { timeoutMs, intervalMs: 500 },
   );
 }
+
+/** The hourly raw prefixes of a signal for the last two hours (UTC). */
+export function recentSignalPrefixes(
+  signal: 'events' | 'logs' | 'metrics' | 'traces',
+  now = new Date(),
+): string[] {
+  return recentRawPrefixes(now).map((prefix) => prefix.replace(/^raw\/events\//, `raw/${signal}/`));
+}
+
+/** The keys of every raw object of the signal (last two hours) whose text contains `needle`. */
+export async function rawKeysContaining(
+  signal: 'events' | 'logs' | 'metrics' | 'traces',
+  needle: string,
+): Promise<string[]> {
+  const keys: string[] = [];
+  for (const prefix of recentSignalPrefixes(signal)) {
+    for (const key of await listKeys(prefix)) {
+      if ((await readObject(key)).includes(needle)) keys.push(key);
+    }
+  }
+  return keys;
+}

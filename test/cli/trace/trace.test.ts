@@ -385,12 +385,13 @@ async function sendLonelySpan(service: string): Promise<string> {
 }
 
 describe('observatory trace, when the trace cannot be shown', () => {
-  it('says "not found" and how many traces Jaeger keeps, for an unknown ID', async () => {
-    const result = await run([randomBytes(16).toString('hex')], {
-      env: { OBSERVATORY_JAEGER_MAX_TRACES: '' },
-    });
+  it('says "not found" in Jaeger nor in the lake, and how long Jaeger keeps traces, for an unknown ID', async () => {
+    const result = await run([randomBytes(16).toString('hex')]);
     expect(result.code).toBe(EXIT_CODES.notFound);
-    expect(result.err).toContain('not found — Jaeger keeps the last 100000 traces in memory');
+    expect(result.err).toContain(
+      'not found — neither Jaeger (it keeps traces for OBSERVATORY_JAEGER_RETENTION',
+    );
+    expect(result.err).toContain("nor the lake's curated/spans/ has it");
   });
 
   it('says "not arrived yet" once --wait has passed, for an unknown ID', async () => {
