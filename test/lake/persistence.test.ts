@@ -233,7 +233,9 @@ describe('observatory trace', () => {
       ['lake-persist', 'client', 'GET', 'unset'],
       ['lake-persist', 'internal', 'plan tiles', 'error'],
     ]);
-    expect(spans[2]!.exceptions).toEqual([{ type: 'StaleIndexError', message: 'tile index stale' }]);
+    expect(spans[2]!.exceptions).toEqual([
+      { type: 'StaleIndexError', message: 'tile index stale', stacktrace: null },
+    ]);
     expect(spans[0]!.duration_ms).toBe(300);
     expect(doc.logs).toEqual([expect.objectContaining({ body: logLine, span_id: grandchild, placed: true })]);
     expect(doc.events).toEqual([
