@@ -88,7 +88,8 @@ export async function runCollectorBench(options: {
     for (const rate of options.rates) {
       const run = await oneRun(variant, rate, options.seconds);
       process.stderr.write(
-        `collector ${variant} @ ${rate}/s: ${corePer10k(run, options.seconds).toFixed(3)} core per 10k spans/s, ` +
+        `collector ${variant} @ ${rate}/s (sent ${(run.sent / options.seconds).toFixed(0)}/s): ` +
+          `${corePer10k(run, options.seconds).toFixed(3)} core per 10k spans/s, ` +
           `accepted ${run.accepted}/${run.sent}, peak RSS ${run.peakRssMiB.toFixed(0)} MiB\n`,
       );
       runs.push(run);
@@ -97,9 +98,12 @@ export async function runCollectorBench(options: {
   return { runs, figures: figuresOf(runs, options.seconds) };
 }
 
-/** Cores used per 10 000 spans/s = CPU seconds ÷ wall seconds ÷ (rate ÷ 10 000). */
-function corePer10k(run: CollectorRun, seconds: number): number {
-  return run.cpuSeconds / seconds / (run.rate / 10_000);
+/**
+ * Cores used per 10 000 spans/s, from what was really sent (a load client that falls behind sends fewer):
+ * CPU seconds ÷ (spans sent ÷ 10 000).
+ */
+function corePer10k(run: CollectorRun, _seconds: number): number {
+  return run.sent === 0 ? NaN : (run.cpuSeconds * 10_000) / run.sent;
 }
 
 function figuresOf(runs: CollectorRun[], seconds: number): Figure[] {
