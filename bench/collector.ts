@@ -16,26 +16,10 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../common/paths.ts';
 import { sleep } from '../common/poll.ts';
-import { stackConfig } from '../cli/stack/config.ts';
+import { portEnvironment, stackConfig } from '../cli/stack/config.ts';
 import { Stack } from '../cli/stack/stack.ts';
 import type { Figure } from './report.ts';
 
-const PORT_NAMES = [
-  'COLLECTOR_OTLP_GRPC',
-  'COLLECTOR_OTLP_HTTP',
-  'COLLECTOR_HEALTH',
-  'COLLECTOR_METRICS',
-  'COLLECTOR_PROMETHEUS',
-  'JAEGER_QUERY',
-  'JAEGER_QUERY_GRPC',
-  'JAEGER_OTLP_GRPC',
-  'JAEGER_OTLP_HTTP',
-  'JAEGER_HEALTH',
-  'JAEGER_METRICS',
-  'PROMETHEUS',
-  'S3',
-  'SQS',
-];
 const BASE_PORT = 26000;
 
 interface PipelineConfig {
@@ -176,7 +160,7 @@ function figuresOf(runs: CollectorRun[], seconds: number): Figure[] {
 async function oneRun(variant: string, rate: number, seconds: number): Promise<CollectorRun> {
   const stateDir = mkdtempSync(join(tmpdir(), 'observatory-bench-collector-'));
   const env: Record<string, string | undefined> = { ...process.env, OBSERVATORY_STACK_DIR: stateDir };
-  PORT_NAMES.forEach((name, i) => (env[`OBSERVATORY_${name}_PORT`] = String(BASE_PORT + i)));
+  Object.assign(env, portEnvironment(BASE_PORT));
   const change = VARIANTS[variant];
   if (!change)
     throw new Error(`unknown variant ${variant}; expected one of ${Object.keys(VARIANTS).join(', ')}`);

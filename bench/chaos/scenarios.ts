@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { sleep } from '../../common/poll.ts';
 import { S3Store } from '../../common/s3-store.ts';
-import { stackConfig } from '../../cli/stack/config.ts';
+import { portEnvironment, stackConfig } from '../../cli/stack/config.ts';
 import { Stack } from '../../cli/stack/stack.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
 import { seed } from '../../imagery/scenes.ts';
@@ -52,23 +52,6 @@ export interface Figures {
 export const SPANS_PER_REQUEST = 3;
 const MiB = 1024 * 1024;
 
-const PORT_NAMES = [
-  'COLLECTOR_OTLP_GRPC',
-  'COLLECTOR_OTLP_HTTP',
-  'COLLECTOR_HEALTH',
-  'COLLECTOR_METRICS',
-  'COLLECTOR_PROMETHEUS',
-  'JAEGER_QUERY',
-  'JAEGER_QUERY_GRPC',
-  'JAEGER_OTLP_GRPC',
-  'JAEGER_OTLP_HTTP',
-  'JAEGER_HEALTH',
-  'JAEGER_METRICS',
-  'PROMETHEUS',
-  'S3',
-  'SQS',
-];
-
 /** A stack on ports base..base+13 with its own state folder, so other stacks and tests are not disturbed. */
 export class ChaosStack {
   readonly stack: Stack;
@@ -77,7 +60,7 @@ export class ChaosStack {
 
   constructor(base: number, say: (line: string) => void = () => {}) {
     this.env = { OBSERVATORY_STACK_DIR: mkdtempSync(join(tmpdir(), 'observatory-chaos-')) };
-    PORT_NAMES.forEach((name, i) => (this.env[`OBSERVATORY_${name}_PORT`] = String(base + i)));
+    Object.assign(this.env, portEnvironment(base));
     this.stack = new Stack({
       config: stackConfig({ ...process.env, OBSERVATORY_COLLECTOR_CONFIG: undefined, ...this.env }),
       say,

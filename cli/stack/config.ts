@@ -122,3 +122,29 @@ export function collectorBuildKey(repoRoot: string = REPO_ROOT): string {
   const digest = createHash('sha256').update(JSON.stringify(manifest)).digest('hex').slice(0, 12);
   return `otelcol-${VERSIONS.ocb}-${digest}`;
 }
+
+/** The port variables of every local-stack component, in a fixed order (collector, Jaeger, Prometheus, S3, SQS). */
+const PORT_NAMES = [
+  'COLLECTOR_OTLP_GRPC',
+  'COLLECTOR_OTLP_HTTP',
+  'COLLECTOR_HEALTH',
+  'COLLECTOR_METRICS',
+  'COLLECTOR_PROMETHEUS',
+  'JAEGER_QUERY',
+  'JAEGER_QUERY_GRPC',
+  'JAEGER_OTLP_GRPC',
+  'JAEGER_OTLP_HTTP',
+  'JAEGER_HEALTH',
+  'JAEGER_METRICS',
+  'PROMETHEUS',
+  'S3',
+  'SQS',
+] as const;
+
+/**
+ * The environment that puts a whole stack on ports base..base+13, for stacks of their own beside the shared one
+ * (tests, benchmarks): `OBSERVATORY_<COMPONENT>_PORT` for every component.
+ */
+export function portEnvironment(base: number): Record<string, string> {
+  return Object.fromEntries(PORT_NAMES.map((name, i) => [`OBSERVATORY_${name}_PORT`, String(base + i)]));
+}

@@ -8,27 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Store } from '../../common/s3-store.ts';
-import { stackConfig } from '../../cli/stack/config.ts';
+import { portEnvironment, stackConfig } from '../../cli/stack/config.ts';
 import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
 import { findObjectContaining, listKeys, readObject, type JaegerTrace, type PromSample } from './backends.ts';
 import { pollUntil } from './poll.ts';
-
-const PORT_NAMES = [
-  'COLLECTOR_OTLP_GRPC',
-  'COLLECTOR_OTLP_HTTP',
-  'COLLECTOR_HEALTH',
-  'COLLECTOR_METRICS',
-  'COLLECTOR_PROMETHEUS',
-  'JAEGER_QUERY',
-  'JAEGER_QUERY_GRPC',
-  'JAEGER_OTLP_GRPC',
-  'JAEGER_OTLP_HTTP',
-  'JAEGER_HEALTH',
-  'JAEGER_METRICS',
-  'PROMETHEUS',
-  'S3',
-  'SQS',
-];
 
 export class IsolatedStack {
   readonly stack: Stack;
@@ -41,7 +24,7 @@ export class IsolatedStack {
       OBSERVATORY_COLLECTOR_CONFIG: undefined,
       ...extra,
     };
-    PORT_NAMES.forEach((name, i) => (env[`OBSERVATORY_${name}_PORT`] = String(base + i)));
+    Object.assign(env, portEnvironment(base));
     this.stack = new Stack({ config: stackConfig(env), say: () => {} });
   }
 
