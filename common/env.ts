@@ -34,15 +34,14 @@ export function readInteger(
   bounds: { min?: number; max?: number } = {},
   warn: Warn = defaultWarn,
 ): number {
-  const raw = readString(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
   const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = bounds;
-  if (!/^-?\d+$/.test(raw) || value < min || value > max) {
-    warn(`${name}=${JSON.stringify(raw)} is not an integer in [${min}, ${max}]; using ${fallback}`);
-    return fallback;
-  }
-  return value;
+  return readBounded(
+    env,
+    name,
+    fallback,
+    { min, max, kind: 'an integer', valid: (raw) => /^-?\d+$/.test(raw) },
+    warn,
+  );
 }
 
 export function readPort(env: Env, name: string, fallback: number, warn: Warn = defaultWarn): number {
@@ -56,12 +55,31 @@ export function readNumber(
   bounds: { min?: number; max?: number } = {},
   warn: Warn = defaultWarn,
 ): number {
+  const { min = -Infinity, max = Infinity } = bounds;
+  return readBounded(
+    env,
+    name,
+    fallback,
+    { min, max, kind: 'a number', valid: (raw) => Number.isFinite(Number(raw)) },
+    warn,
+  );
+}
+
+/** A number within [min, max] that `valid` accepts; anything else warns with the variable, value and fallback. */
+function readBounded(
+  env: Env,
+  name: string,
+  fallback: number,
+  rule: { min: number; max: number; kind: string; valid: (raw: string) => boolean },
+  warn: Warn,
+): number {
   const raw = readString(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  const { min = -Infinity, max = Infinity } = bounds;
-  if (!Number.isFinite(value) || value < min || value > max) {
-    warn(`${name}=${JSON.stringify(raw)} is not a number in [${min}, ${max}]; using ${fallback}`);
+  if (!rule.valid(raw) || value < rule.min || value > rule.max) {
+    warn(
+      `${name}=${JSON.stringify(raw)} is not ${rule.kind} in [${rule.min}, ${rule.max}]; using ${fallback}`,
+    );
     return fallback;
   }
   return value;
