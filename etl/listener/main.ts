@@ -46,7 +46,10 @@ if (config.dispatch === 'sqs') {
     eventSource.start();
   }
 }
-const runner = new JobRunner(config, dispatcher, S3Store.fromSettings(config.s3));
+// One store and one lake config for the process: jobs, their results and compaction planning share them.
+const store = S3Store.fromSettings(config.s3);
+const lake = lakeConfig();
+const runner = new JobRunner(config, dispatcher, store);
 const app = createApp({ name: 'etl-listener', logger, bodyLimit: config.bodyLimit });
 
 app.post(
@@ -62,12 +65,7 @@ app.post(
     const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
     if (kind === 'compaction') {
       const batch = numberIn(body.batch_size, 'batch_size', 1, 1000, 25);
-      const plan = await planCompaction(
-        S3Store.fromSettings(lakeConfig().s3),
-        lakeConfig(),
-        batch,
-        parseSignals(body.signals),
-      );
+      const plan = await planCompaction(store, lake, batch, parseSignals(body.signals));
       const chunks: ChunkPlan<CompactionPayload>[] = plan.map((payload) => ({ payload }));
       res.status(202).json(submit('compaction', chunks, parent));
       return;
