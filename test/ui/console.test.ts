@@ -397,9 +397,9 @@ describe('a dashboard with a panel type the console does not draw', () => {
       }),
     );
     const other = await startUi({ ...uiConfig(), port: 0, dashboardsDir: dir });
+    const watched = await watchedPage(browser);
+    opened.push(watched);
     try {
-      const watched = await watchedPage(browser);
-      opened.push(watched);
       await watched.page.goto(`${other.url}/dashboards/test-mixed`, { waitUntil: 'load' });
       expect(await settled(watched.page)).toBe('loaded');
       const pie = await watched.page.$eval('.panel[data-panel-type="piechart"]', (el) => ({
@@ -412,6 +412,8 @@ describe('a dashboard with a panel type the console does not draw', () => {
         await watched.page.$eval('.panel[data-panel-type="stat"]', (el) => (el as HTMLElement).dataset.state),
       ).toBe('data');
     } finally {
+      // The page refreshes its panels on a timer: closed before its console, or it would poll a closed port.
+      await watched.page.close();
       await other.close();
       rmSync(dir, { recursive: true, force: true });
     }

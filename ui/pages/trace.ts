@@ -249,13 +249,15 @@ function renderWaterfall(
           'span',
           {
             class: 'duration',
-            // Right of the bar when there is room, else left of it, else inside its end.
+            // Right of the bar when there is room, else left of it, else inside its end. The label
+            // never reaches past the room it has (a narrow window ellipsises it, nothing overflows).
             style:
               left + width <= 82
-                ? `left:${left + width}%`
+                ? `left:${left + width}%;max-width:calc(${100 - left - width}% - 4px)`
                 : left >= 14
-                  ? `right:${100 - left}%;margin-right:4px`
-                  : `right:${Math.max(100 - left - width, 0)}%;margin-right:4px;color:#fff`,
+                  ? `right:${100 - left}%;margin-right:4px;max-width:calc(${left}% - 4px)`
+                  : `right:${Math.max(100 - left - width, 0)}%;margin-right:4px;color:#fff;` +
+                    `max-width:calc(${Math.min(left + width, 100)}% - 4px)`,
           },
           formatMs(span.duration_ms),
         ),
