@@ -1,6 +1,16 @@
 /** `npm run bench -- <name> [options]`: runs one benchmark from bench/. */
 const [name, ...rest] = process.argv.slice(2);
-const benches = ['instrumentation', 'tracker', 'etl', 'lake', 'chaos', 'tiers', 'collector', 'freshness'];
+const benches = [
+  'instrumentation',
+  'profile',
+  'tracker',
+  'etl',
+  'lake',
+  'chaos',
+  'tiers',
+  'collector',
+  'freshness',
+];
 if (!name || !benches.includes(name)) {
   process.stderr.write(`usage: npm run bench -- <${benches.join('|')}> [options]\n`);
   process.exit(2);

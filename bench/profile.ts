@@ -1,0 +1,65 @@
+/**
+ * Where the preload's time goes: the bench's Express app under `--require ./instrumentation` (or uninstrumented),
+ * loaded by autocannon after a warm-up, profiled with `--cpu-prof` over the measured window only (the profile is
+ * started and stopped around it through the inspector), then its top self-time frames printed. Needs the stack up
+ * (`npx observatory stack up`) so that telemetry is really exported.
+ *
+ *   npm run bench -- profile [--seconds 10] [--warmup 6] [--connections 16] [--top 10] [--plain] [--out file]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
+import { selfTime } from './lib/cpu-profile.ts';
+
+export async function cli(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '6' },
+      connections: { type: 'string', default: '16' },
+      top: { type: 'string', default: '10' },
+      plain: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
+  });
+  const dir = join(STATE_ROOT, 'bench', 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const file = values.out ?? join(dir, `${values.plain ? 'plain' : 'preload'}-${Date.now()}.cpuprofile`);
+  const app = join(REPO_ROOT, 'bench', 'fixtures', 'app.cjs');
+  const child = spawn(process.execPath, [...(values.plain ? [] : ['--require', './instrumentation']), app], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, OTEL_SERVICE_NAME: 'bench-app', BENCH_PROFILE_FILE: file },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const match = chunk.toString().match(/LISTENING (\d+)/);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', () => reject(new Error('the app exited before listening')));
+  });
+  const url = `http://127.0.0.1:${port}/api/scenes/S2A_MSIL2A_20260601`;
+  const connections = Number(values.connections);
+  await autocannon({ url, connections, duration: Number(values.warmup) });
+  const ask = (message: string) =>
+    new Promise<void>((resolve) => {
+      child.once('message', () => resolve());
+      child.send(message);
+    });
+  await ask('profile-start');
+  const result = await autocannon({ url, connections, duration: Number(values.seconds) });
+  await ask('profile-stop');
+  child.kill('SIGKILL');
+  const { totalMs, frames } = selfTime(file, Number(values.top));
+  process.stdout.write(
+    `${values.plain ? 'uninstrumented' : 'preload'}: ${result.requests.average.toFixed(0)} req/s; ${result.requests.total} requests, ` +
+      `${(totalMs / 1000).toFixed(1)} s profiled (${file})\n\n| self time | share | frame |\n| --- | --- | --- |\n`,
+  );
+  for (const f of frames)
+    process.stdout.write(`| ${f.selfMs.toFixed(0)} ms | ${f.share.toFixed(1)} % | \`${f.frame}\` |\n`);
+}
+
+if (import.meta.main) await cli();
