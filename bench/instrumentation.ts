@@ -1,89 +1,108 @@
 /**
- * Request overhead of the preload: the same Express app uninstrumented, under the old hand-composed preload (the
- * `instrumentation/` and `common/` of `--baseline`, extracted with `git archive`), and under the current NodeSDK
- * preload, measured side by side in one run (rounds interleaved, so machine noise hits every variant alike). Reports
- * the median throughput of each variant, its ratio to the uninstrumented app, and new against old. Needs the stack up
- * (`npx observatory stack up`) so that telemetry is really exported.
+ * What the preload costs a request (issue 17, P1), measured side by side in one run, rounds interleaved so machine
+ * noise hits every variant alike. Needs the local stack (started if down): telemetry is really exported and the
+ * Collector's work is part of the cost.
  *
- *   npm run bench -- instrumentation [--seconds 8] [--rounds 3] [--connections 16] [--warmup 6] [--baseline <ref>]
+ * P1a: a plain Express JSON route (bench/fixtures/app.cjs) uninstrumented, under `--require ./instrumentation`
+ * (every request traced and exported, metrics and logs on) and under the zero-code anchor
+ * (`--require @opentelemetry/auto-instrumentations-node/register`): throughput, p99, the app's CPU per request and
+ * the Collector's CPU per request.
  *
- * The warm-up is long on purpose: the NodeSDK preload loads more modules, and a short warm-up charges the tail of
- * its start-up (JIT, lazily loaded code, the first major GCs) to the measured requests. Start-up is reported apart.
+ * P1b: the demo's gateway search route (N+1 off, limit 5) with every service of the platform under the preload,
+ * against the same platform with `OTEL_SDK_DISABLED=true`: the highest throughput, then p50 and p99 of both at half
+ * of the uninstrumented maximum rate.
+ *
+ *   npm run bench -- instrumentation [--only p1a,p1b] [--seconds 8] [--rounds 3] [--connections 16] [--warmup 5]
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
-import { printFigures } from './report.ts';
+import { REPO_ROOT } from '../common/paths.ts';
+import { startPlatform, type Platform } from '../cli/demo/platform.ts';
+import { Stack } from '../cli/stack/stack.ts';
+import { printFigures, type Figure } from './report.ts';
 
-/** main's HEAD before the NodeSDK preload (issue 12): the hand-composed SDK setup. */
-const OLD_PRELOAD = '92b10e9';
-
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '8' },
-    rounds: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '16' },
-    baseline: { type: 'string', default: OLD_PRELOAD },
-    warmup: { type: 'string', default: '6' },
-  },
-  allowPositionals: true,
-});
-
-interface Variant {
-  name: string;
-  args: string[];
-  env: Record<string, string>;
+interface Options {
+  seconds: number;
+  rounds: number;
+  connections: number;
+  warmup: number;
 }
-
-/** The old preload's files at `ref`, inside the repository (its node_modules resolve) but in the git-ignored state. */
-function extractPreload(ref: string): string {
-  const dir = join(STATE_ROOT, 'bench', `preload-${ref}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const archive = execFileSync('git', ['archive', ref, 'instrumentation', 'common'], { cwd: REPO_ROOT });
-  execFileSync('tar', ['-x', '-C', dir], { input: archive });
-  return join(dir, 'instrumentation');
-}
-
-const app = join(REPO_ROOT, 'bench', 'fixtures', 'app.cjs');
-const oldPreload = extractPreload(values.baseline!);
-const SAMPLED = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
-const variants: Variant[] = [
-  { name: 'uninstrumented', args: [app], env: {} },
-  { name: `old preload (${values.baseline})`, args: ['--require', oldPreload, app], env: {} },
-  { name: 'NodeSDK preload', args: ['--require', './instrumentation', app], env: {} },
-  {
-    name: `old preload (${values.baseline}), 10 % sampled`,
-    args: ['--require', oldPreload, app],
-    env: SAMPLED,
-  },
-  { name: 'NodeSDK preload, 10 % sampled', args: ['--require', './instrumentation', app], env: SAMPLED },
-];
 
 interface Sample {
-  /** Requests per second over the measured window. */
   rps: number;
-  /** CPU time (user + system) the app process spent per request over the same window, in µs. */
-  cpuUs: number;
-  /** From spawn to the app's LISTENING line, in ms. */
-  startMs: number;
+  p50: number;
+  p99: number;
+  /** CPU (user + system) per request, in µs, of the app and of the Collector. */
+  appCpuUs: number;
+  collectorCpuUs: number;
 }
 
-/** The app's user + system CPU time so far, in µs (Linux /proc; clock ticks of 10 ms). */
-function cpuMicros(pid: number): number {
+/** A process's user + system CPU time so far, in µs (Linux /proc; clock ticks of 10 ms). */
+function cpuMicros(pid: number | undefined): number {
+  if (!pid) return 0;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // After "pid (comm) ", utime and stime are the 12th and 13th fields.
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
-async function measure(variant: Variant, seconds: number, connections: number): Promise<Sample> {
-  const spawned = performance.now();
-  const child = spawn(process.execPath, variant.args, {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Runs autocannon against `url` and returns what it measured, CPU per request of the pids included. */
+async function load(
+  url: string,
+  options: { connections: number; seconds: number; rate?: number },
+  pids: { app?: number[]; collector?: number },
+): Promise<Sample> {
+  const before = {
+    app: (pids.app ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0),
+    collector: cpuMicros(pids.collector),
+  };
+  const result = await autocannon({
+    url,
+    connections: options.connections,
+    duration: options.seconds,
+    ...(options.rate ? { overallRate: options.rate } : {}),
+  });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
+    throw new Error(
+      `${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load`,
+    );
+  const appCpu = (pids.app ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0) - before.app;
+  const collectorCpu = cpuMicros(pids.collector) - before.collector;
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    appCpuUs: appCpu / result.requests.total,
+    collectorCpuUs: collectorCpu / result.requests.total,
+  };
+}
+
+/** The running Collector's pid, from the stack's own status. */
+async function collectorPid(stack: Stack): Promise<number | undefined> {
+  const status = await stack.status();
+  return status.components.find((c) => c.name === 'collector')?.pid ?? undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------- P1a
+
+const APP = join(REPO_ROOT, 'bench', 'fixtures', 'app.cjs');
+const P1A_VARIANTS = [
+  { name: 'uninstrumented', args: [] as string[] },
+  { name: 'preload', args: ['--require', './instrumentation'] },
+  { name: 'zero-code anchor', args: ['--require', '@opentelemetry/auto-instrumentations-node/register'] },
+];
+
+async function p1aRound(
+  variant: (typeof P1A_VARIANTS)[number],
+  options: Options,
+  collector: number | undefined,
+): Promise<Sample> {
+  const child = spawn(process.execPath, [...variant.args, APP], {
     cwd: REPO_ROOT,
-    env: { ...process.env, OTEL_SERVICE_NAME: 'bench-app', ...variant.env },
+    env: { ...process.env, OTEL_SERVICE_NAME: 'bench-app' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -94,94 +113,198 @@ async function measure(variant: Variant, seconds: number, connections: number): 
       });
       child.once('exit', () => reject(new Error(`${variant.name} exited before listening`)));
     });
-    const startMs = performance.now() - spawned;
     const url = `http://127.0.0.1:${port}/api/scenes/S2A_MSIL2A_20260601`;
-    await autocannon({ url, connections, duration: Number(values.warmup) }); // JIT, pools, start-up's tail
-    const cpuBefore = cpuMicros(child.pid!);
-    const result = await autocannon({ url, connections, duration: seconds });
-    const cpu = cpuMicros(child.pid!) - cpuBefore;
-    if (result.non2xx > 0 || result.errors > 0)
-      throw new Error(`${variant.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-    return { rps: result.requests.average, cpuUs: cpu / result.requests.total, startMs };
+    // The warm-up takes the start-up's tail (JIT, lazily loaded code, first major GCs) off the measured requests.
+    await autocannon({ url, connections: options.connections, duration: options.warmup });
+    return await load(url, options, { app: [child.pid!], collector });
   } finally {
-    child.kill('SIGTERM');
+    child.kill('SIGKILL');
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+async function p1a(options: Options, collector: number | undefined): Promise<Figure[]> {
+  const samples = new Map<string, Sample[]>(P1A_VARIANTS.map((v) => [v.name, []]));
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const variant of P1A_VARIANTS) {
+      const sample = await p1aRound(variant, options, collector);
+      samples.get(variant.name)!.push(sample);
+      process.stderr.write(
+        `P1a round ${round}/${options.rounds} ${variant.name}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ` +
+          `app ${sample.appCpuUs.toFixed(0)} µs/request, Collector ${sample.collectorCpuUs.toFixed(0)} µs/request\n`,
+      );
+    }
+  }
+  const of = (name: string, key: keyof Sample) => median(samples.get(name)!.map((s) => s[key]));
+  const base = 'uninstrumented';
+  const anchorRatio = of('zero-code anchor', 'rps') / of(base, 'rps');
+  return [
+    {
+      id: 'P1a',
+      figure: 'P1a plain Express route, throughput under the preload',
+      ours: of('preload', 'rps'),
+      baseline: of(base, 'rps'),
+      baselineName: base,
+      unit: 'req/s',
+      target: 0.5,
+      targetIsRatio: true,
+      better: 'higher',
+      note: `zero-code anchor ${of('zero-code anchor', 'rps').toFixed(0)} req/s, ${anchorRatio.toFixed(2)}×`,
+    },
+    {
+      id: 'P1a.anchor',
+      figure: 'P1a plain Express route, throughput under the zero-code anchor',
+      ours: of('zero-code anchor', 'rps'),
+      baseline: of(base, 'rps'),
+      baselineName: base,
+      unit: 'req/s',
+      better: 'higher',
+    },
+    {
+      id: 'P1a.p99',
+      figure: 'P1a plain Express route, p99 at full load under the preload',
+      ours: of('preload', 'p99'),
+      baseline: of(base, 'p99'),
+      baselineName: base,
+      unit: 'ms',
+      better: 'lower',
+    },
+    {
+      id: 'P1a.app-cpu',
+      figure: 'P1a app CPU per request under the preload',
+      ours: of('preload', 'appCpuUs'),
+      baseline: of(base, 'appCpuUs'),
+      baselineName: base,
+      unit: 'µs',
+      better: 'lower',
+      note: `anchor ${of('zero-code anchor', 'appCpuUs').toFixed(0)} µs`,
+    },
+    {
+      id: 'P1a.collector-cpu',
+      figure: 'P1a Collector CPU per request (its span, metrics share)',
+      ours: of('preload', 'collectorCpuUs'),
+      unit: 'µs',
+      better: 'lower',
+      note: `anchor ${of('zero-code anchor', 'collectorCpuUs').toFixed(0)} µs`,
+    },
+  ];
+}
 
-const seconds = Number(values.seconds);
-const rounds = Number(values.rounds);
-const connections = Number(values.connections);
-const results = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
-for (let round = 1; round <= rounds; round++) {
-  for (const variant of variants) {
-    const sample = await measure(variant, seconds, connections);
-    results.get(variant.name)!.push(sample);
-    process.stderr.write(
-      `round ${round}/${rounds} ${variant.name}: ${sample.rps.toFixed(0)} req/s, ${sample.cpuUs.toFixed(0)} µs CPU per request, started in ${sample.startMs.toFixed(0)} ms\n`,
-    );
+// ---------------------------------------------------------------------------------------------------------- P1b
+
+const SEARCH = '/api/scenes?bbox=2,48,3,49&from=2026-06-01&to=2026-06-03&limit=5';
+
+async function p1b(options: Options, collector: number | undefined): Promise<Figure[]> {
+  // Both platforms run at once on free ports; the one not under load idles. N+1 off, as the issue measures it.
+  const started: Record<string, { platform: Platform; pids: number[] }> = {};
+  const env = { OBSERVATORY_DEMO_N_PLUS_ONE: 'false' };
+  try {
+    for (const [name, extra] of [
+      ['uninstrumented', { OTEL_SDK_DISABLED: 'true' }],
+      ['preload', {}],
+    ] as const) {
+      const platform = await startPlatform({ freePorts: true, env: { ...env, ...extra } });
+      started[name] = { platform, pids: platform.pids };
+    }
+    const url = (name: string) => `${started[name]!.platform.urls.gateway}${SEARCH}`;
+    for (const name of Object.keys(started))
+      await autocannon({ url: url(name), connections: options.connections, duration: options.warmup });
+    const max = new Map<string, Sample[]>(Object.keys(started).map((name) => [name, []]));
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const name of Object.keys(started)) {
+        const sample = await load(url(name), options, { app: started[name]!.pids, collector });
+        max.get(name)!.push(sample);
+        process.stderr.write(
+          `P1b round ${round}/${options.rounds} ${name}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ` +
+            `services ${sample.appCpuUs.toFixed(0)} µs/request\n`,
+        );
+      }
+    }
+    const rps = (name: string) => median(max.get(name)!.map((s) => s.rps));
+    // Latency at half of the uninstrumented maximum, the same fixed rate for both.
+    const rate = Math.max(1, Math.round(rps('uninstrumented') / 2));
+    const half = new Map<string, Sample[]>(Object.keys(started).map((name) => [name, []]));
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const name of Object.keys(started)) {
+        const sample = await load(url(name), { ...options, rate }, {});
+        half.get(name)!.push(sample);
+        process.stderr.write(
+          `P1b at ${rate} req/s, round ${round}/${options.rounds} ${name}: p50 ${sample.p50} ms, p99 ${sample.p99} ms\n`,
+        );
+      }
+    }
+    const at = (name: string, key: 'p50' | 'p99') => median(half.get(name)!.map((s) => s[key]));
+    const base = 'uninstrumented';
+    return [
+      {
+        id: 'P1b',
+        figure: 'P1b gateway search, throughput with every service under the preload',
+        ours: rps('preload'),
+        baseline: rps(base),
+        baselineName: 'OTEL_SDK_DISABLED=true',
+        unit: 'req/s',
+        target: 0.8,
+        targetIsRatio: true,
+        better: 'higher',
+      },
+      {
+        id: 'P1b.p99',
+        figure: `P1b gateway search, p99 at half the uninstrumented maximum (${rate} req/s)`,
+        ours: at('preload', 'p99'),
+        baseline: at(base, 'p99'),
+        baselineName: 'OTEL_SDK_DISABLED=true',
+        unit: 'ms',
+        target: 1.25,
+        targetIsRatio: true,
+        better: 'lower',
+      },
+      {
+        id: 'P1b.p50',
+        figure: `P1b gateway search, p50 at ${rate} req/s (target: uninstrumented + 1 ms)`,
+        ours: at('preload', 'p50'),
+        baseline: at(base, 'p50'),
+        baselineName: 'OTEL_SDK_DISABLED=true',
+        unit: 'ms',
+        target: at(base, 'p50') + 1,
+        better: 'lower',
+      },
+    ];
+  } finally {
+    await Promise.all(Object.values(started).map(({ platform }) => platform.stop()));
   }
 }
-// Throughput swings with whatever else runs on a shared machine; the app's own CPU time per request does much less,
-// so the comparison of the two preloads rests on it.
-const rps = (name: string) => median(results.get(name)!.map((s) => s.rps));
-const cpu = (name: string) => median(results.get(name)!.map((s) => s.cpuUs));
-const start = (name: string) => median(results.get(name)!.map((s) => s.startMs));
-const baseRps = rps('uninstrumented');
-const baseCpu = cpu('uninstrumented');
-process.stdout.write(
-  `\n| variant | median req/s | ratio to uninstrumented | median CPU µs per request | added µs per request | start-up ms |\n| --- | --- | --- | --- | --- | --- |\n`,
-);
-for (const { name } of variants) {
+
+/** The command line (`npm run bench -- instrumentation` or `node bench/instrumentation.ts`). */
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      only: { type: 'string', default: 'p1a,p1b' },
+      seconds: { type: 'string', default: '8' },
+      rounds: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '16' },
+      warmup: { type: 'string', default: '5' },
+    },
+  });
+  const options: Options = {
+    seconds: Number(values.seconds),
+    rounds: Number(values.rounds),
+    connections: Number(values.connections),
+    warmup: Number(values.warmup),
+  };
+  const stack = new Stack({ say: () => {} });
+  if (!(await stack.up()).healthy) throw new Error('the local stack is not healthy');
+  const collector = await collectorPid(stack);
+  const only = values.only.split(',');
+  const figures = [
+    ...(only.includes('p1a') ? await p1a(options, collector) : []),
+    ...(only.includes('p1b') ? await p1b(options, collector) : []),
+  ];
   process.stdout.write(
-    `| ${name} | ${rps(name).toFixed(0)} | ${(rps(name) / baseRps).toFixed(2)}× | ${cpu(name).toFixed(0)} | ${(cpu(name) - baseCpu).toFixed(0)} | ${start(name).toFixed(0)} |\n`,
+    `\n${options.rounds} interleaved rounds of ${options.seconds} s after ${options.warmup} s of warm-up, ` +
+      `${options.connections} connections, Node ${process.version}\n`,
   );
+  printFigures(figures);
+  return figures;
 }
-process.stdout.write(
-  `\n${rounds} interleaved rounds of ${seconds} s, ${connections} connections, Node ${process.version}\n`,
-);
-// The new preload must not cost more than the old one: CPU per request, each the median of the run.
-const name = (index: number) => variants[index]!.name;
-printFigures([
-  {
-    id: 'I1',
-    figure: 'NodeSDK preload, CPU per request, every request traced',
-    ours: cpu(name(2)),
-    baseline: cpu(name(1)),
-    baselineName: 'old preload',
-    unit: 'µs',
-    target: 1,
-    targetIsRatio: true,
-    better: 'lower',
-  },
-  {
-    id: 'I2',
-    figure: 'NodeSDK preload, CPU per request, 10 % sampled',
-    ours: cpu(name(4)),
-    baseline: cpu(name(3)),
-    baselineName: 'old preload',
-    unit: 'µs',
-    target: 1,
-    targetIsRatio: true,
-    better: 'lower',
-  },
-  {
-    id: 'I4',
-    figure: 'NodeSDK preload, start-up to listening',
-    ours: start(name(2)),
-    baseline: start(name(1)),
-    baselineName: 'old preload',
-    unit: 'ms',
-    better: 'lower',
-  },
-  {
-    id: 'I3',
-    figure: 'NodeSDK preload, throughput, every request traced',
-    ours: rps(name(2)),
-    baseline: rps(name(1)),
-    baselineName: 'old preload',
-    unit: 'req/s',
-    better: 'higher',
-  },
-]);
+
+if (import.meta.main) await cli();

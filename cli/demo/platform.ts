@@ -25,6 +25,8 @@ export interface PlatformOptions {
 export interface Platform {
   urls: Record<ServiceName | 'etl', string>;
   logDir: string;
+  /** The process ids of the services and the listener (benchmarks read their CPU and memory). */
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -84,7 +86,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     await stop();
     throw error;
   }
-  return { urls, logDir, stop };
+  return { urls, logDir, pids: children.map((child) => child.pid!), stop };
 }
 
 const ENTRY: Record<ServiceName | 'etl', { script: string; serviceName: string }> = {
