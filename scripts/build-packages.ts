@@ -23,6 +23,8 @@ interface PackageSpec {
   /** Import specifiers rewritten in the compiled files: a sibling package instead of a relative path. */
   rewrites?: Record<string, string>;
   peers?: Record<string, string>;
+  /** Packages loaded lazily (by a computed name, so the import scan cannot see them). */
+  lazy?: string[];
 }
 
 const root = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
@@ -36,7 +38,7 @@ const PACKAGES: PackageSpec[] = [
     name: '@observatory/instrumentation',
     dir: 'instrumentation',
     description:
-      'One preload for traces, metrics and logs over OTLP: the OpenTelemetry NodeSDK with curated auto-instrumentations, the traceresponse header and a correlated pino logger.',
+      'One preload for traces, metrics and logs over OTLP: the OpenTelemetry SDK with curated auto-instrumentations, the traceresponse header and a correlated pino logger.',
     entries: {
       '.': { file: 'instrumentation/index.js', types: 'instrumentation/index.d.ts', require: true },
       './register': {
@@ -46,6 +48,15 @@ const PACKAGES: PackageSpec[] = [
       },
       './api': { file: 'instrumentation/api.js', types: 'instrumentation/api.d.ts', require: true },
     },
+    // instrumentation/src/lazy.ts loads these when the configuration chooses them; the library instrumentations
+    // come with auto-instrumentations-node.
+    lazy: [
+      ...['trace', 'metrics', 'logs'].flatMap((signal) =>
+        ['grpc', 'http', 'proto'].map((flavour) => `@opentelemetry/exporter-${signal}-otlp-${flavour}`),
+      ),
+      '@opentelemetry/propagator-b3',
+      '@opentelemetry/auto-instrumentations-node',
+    ],
   },
   {
     name: '@observatory/tracker',
@@ -67,7 +78,7 @@ function compile(): void {
   if (result.status !== 0) throw new Error('tsc failed to compile the packages (see above)');
 }
 
-const SPECIFIERS = /(?:from\s*|import\s*\(\s*|require\(\s*|import\s+)['"]([^'"]+)['"]/g;
+const SPECIFIERS = /(?:from\s*|import\s*\(\s*|require(?:\.resolve)?\(\s*|import\s+)['"]([^'"]+)['"]/g;
 
 /** The compiled files reachable from the entries (relative imports followed), and the bare packages they import. */
 function reach(spec: PackageSpec): { files: Set<string>; packages: Set<string> } {
@@ -106,7 +117,7 @@ function assemble(spec: PackageSpec): string {
     writeFileSync(target, rewrite(readFileSync(target, 'utf8'), spec));
   }
   const dependencies: Record<string, string> = {};
-  for (const name of [...packages].sort()) {
+  for (const name of [...new Set([...packages, ...(spec.lazy ?? [])])].sort()) {
     if (spec.peers?.[name]) continue;
     const version = root.dependencies[name];
     if (!version)

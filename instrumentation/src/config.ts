@@ -13,6 +13,7 @@ import {
   readBoolean,
   readInteger,
   readList,
+  readNumber,
   readString,
   warnOnce,
   type Env,
@@ -63,8 +64,16 @@ export interface InstrumentationConfig {
   metricExportIntervalMillis: number;
   /** `OTEL_METRIC_EXPORT_TIMEOUT` (at most the interval). @default 10000 */
   metricExportTimeoutMillis: number;
+  /** `OTEL_TRACES_SAMPLER`: a standard sampler name. @default parentbased_always_on (the SDK's) */
+  sampler: string | undefined;
+  /** `OTEL_TRACES_SAMPLER_ARG`: the ratio of the ratio samplers, 0–1. @default 1 */
+  samplerArg: number;
   /** `OTEL_NODE_ENABLED_INSTRUMENTATIONS` is set: it alone decides the set (our curated defaults step aside). */
   instrumentationsFromEnv: boolean;
+  /** `OTEL_NODE_ENABLED_INSTRUMENTATIONS`: short names (`http,express`). @default every upstream one but fs, host-metrics */
+  enabledInstrumentations: string[] | undefined;
+  /** `OTEL_NODE_DISABLED_INSTRUMENTATIONS`: short names turned off. @default none */
+  disabledInstrumentations: string[];
   /** `OTEL_SERVICE_NAME`. @default the name in the app's package.json */
   serviceName: string | undefined;
   /** `OTEL_RESOURCE_ATTRIBUTES`, parsed (key=value pairs, comma-separated, values percent-decoded). */
@@ -112,7 +121,11 @@ function sdkSettings(env: Env, say: Warn) {
   return {
     disabled: readBoolean(env, 'OTEL_SDK_DISABLED', false, say),
     logLevel: LOG_LEVELS[oneOf(env, 'OTEL_LOG_LEVEL', Object.keys(LOG_LEVELS), 'warn', say)]!,
+    sampler: readString(env, 'OTEL_TRACES_SAMPLER')?.toLowerCase(),
+    samplerArg: readNumber(env, 'OTEL_TRACES_SAMPLER_ARG', 1, { min: 0, max: 1 }, say),
     instrumentationsFromEnv: readString(env, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS') !== undefined,
+    enabledInstrumentations: names(readString(env, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS')),
+    disabledInstrumentations: names(readString(env, 'OTEL_NODE_DISABLED_INSTRUMENTATIONS')) ?? [],
   };
 }
 
@@ -165,8 +178,8 @@ function perSignal<T>(read: (signal: Signal) => T): Record<Signal, T> {
 
 function protocolOf(env: Env, signal: Signal, say: Warn): Protocol {
   const name = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_PROTOCOL`;
-  const own = readString(env, name) === undefined ? 'OTEL_EXPORTER_OTLP_PROTOCOL' : name;
-  return oneOf(env, own, PROTOCOLS, 'http/protobuf', say);
+  if (readString(env, name) !== undefined) return oneOf(env, name, PROTOCOLS, 'http/protobuf', say);
+  return oneOf(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', PROTOCOLS, 'http/protobuf', say);
 }
 
 function exportersOf(env: Env, signal: Signal, say: Warn): ExporterName[] {
@@ -195,19 +208,30 @@ function defaultEndpoint(env: Env, signal: Signal, protocol: Protocol): string |
 }
 
 function attributeLimit(env: Env, say: Warn): number | undefined {
-  const standard = [
-    'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
-    'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
-    'OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT',
-  ];
-  for (const name of standard) {
-    if (readString(env, name) !== undefined) {
-      // Validated here only to warn; the SDK reads the value itself.
+  const standard = {
+    OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: readString(env, 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+    OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: readString(env, 'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+    OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT: readString(
+      env,
+      'OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+    ),
+  };
+  for (const [name, value] of Object.entries(standard)) {
+    if (value !== undefined) {
+      // Validated here only to warn; the SDK's limits take the value itself (sdk.ts).
       readInteger(env, name, 0, { min: 0 }, say);
       return undefined;
     }
   }
   return 4096;
+}
+
+/** A comma-separated list of instrumentation names, as upstream splits it; undefined when unset. */
+function names(raw: string | undefined): string[] | undefined {
+  return raw
+    ?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T, warn: Warn): T {

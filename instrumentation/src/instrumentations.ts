@@ -1,21 +1,79 @@
 /**
- * The curated instrumentation set, on top of `getNodeAutoInstrumentations`: every library instrumentation the
- * upstream package ships is on for the libraries the app has installed (a team using pg, redis, kafkajs, mongodb or
- * grpc gets those spans without touching our code), except the few below that cost more than they tell.
+ * The curated instrumentation set: every library instrumentation that `@opentelemetry/auto-instrumentations-node`
+ * ships is on for the libraries the app has installed (a team using pg, redis, kafkajs, mongodb or grpc gets those
+ * spans without touching our code), except the few below that cost more than they tell.
  * `OTEL_NODE_DISABLED_INSTRUMENTATIONS` turns more off; `OTEL_NODE_ENABLED_INSTRUMENTATIONS`, when set, is the whole
- * list and our curation steps aside. docs/instrumentation.md lists the set; a unit test keeps the two in step.
+ * list and our curation steps aside — the same variables, names and precedence as upstream's
+ * `getNodeAutoInstrumentations`. docs/instrumentation.md lists the set; a unit test keeps the two in step.
+ *
+ * Unlike upstream's function, which imports all forty instrumentation packages (and the cloud resource detectors)
+ * whether the app uses them or not, each package is loaded only when its instrumentation is created: a process
+ * pays in memory and start-up only for the libraries it has.
  */
 import { existsSync } from 'node:fs';
 import { ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import type { Span } from '@opentelemetry/api';
-import {
-  getNodeAutoInstrumentations,
-  type InstrumentationConfigMap,
-} from '@opentelemetry/auto-instrumentations-node';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { diag, type Span } from '@opentelemetry/api';
+import type {
+  Instrumentation,
+  InstrumentationConfig as UpstreamConfig,
+} from '@opentelemetry/instrumentation';
 import type { InstrumentationConfig } from './config.ts';
+import { loadPackage } from './lazy.ts';
 import { formatTraceResponse } from './traceresponse.ts';
+
+/**
+ * Every instrumentation of `@opentelemetry/auto-instrumentations-node` 0.82.0, by the short name the variables use
+ * (`@opentelemetry/instrumentation-<name>`), with the class its package exports (a unit test checks the list
+ * against upstream's own map).
+ */
+export const UPSTREAM: Record<string, string> = {
+  amqplib: 'AmqplibInstrumentation',
+  'aws-lambda': 'AwsLambdaInstrumentation',
+  'aws-sdk': 'AwsInstrumentation',
+  bunyan: 'BunyanInstrumentation',
+  'cassandra-driver': 'CassandraDriverInstrumentation',
+  connect: 'ConnectInstrumentation',
+  cucumber: 'CucumberInstrumentation',
+  dataloader: 'DataloaderInstrumentation',
+  dns: 'DnsInstrumentation',
+  express: 'ExpressInstrumentation',
+  fs: 'FsInstrumentation',
+  'generic-pool': 'GenericPoolInstrumentation',
+  graphql: 'GraphQLInstrumentation',
+  grpc: 'GrpcInstrumentation',
+  hapi: 'HapiInstrumentation',
+  'host-metrics': 'HostMetricsInstrumentation',
+  http: 'HttpInstrumentation',
+  ioredis: 'IORedisInstrumentation',
+  kafkajs: 'KafkaJsInstrumentation',
+  knex: 'KnexInstrumentation',
+  koa: 'KoaInstrumentation',
+  'lru-memoizer': 'LruMemoizerInstrumentation',
+  memcached: 'MemcachedInstrumentation',
+  mongodb: 'MongoDBInstrumentation',
+  mongoose: 'MongooseInstrumentation',
+  mysql2: 'MySQL2Instrumentation',
+  mysql: 'MySQLInstrumentation',
+  'nestjs-core': 'NestInstrumentation',
+  net: 'NetInstrumentation',
+  openai: 'OpenAIInstrumentation',
+  oracledb: 'OracleInstrumentation',
+  pg: 'PgInstrumentation',
+  pino: 'PinoInstrumentation',
+  redis: 'RedisInstrumentation',
+  restify: 'RestifyInstrumentation',
+  router: 'RouterInstrumentation',
+  'runtime-node': 'RuntimeNodeInstrumentation',
+  'socket.io': 'SocketIoInstrumentation',
+  tedious: 'TediousInstrumentation',
+  undici: 'UndiciInstrumentation',
+  winston: 'WinstonInstrumentation',
+};
+
+/** Off unless `OTEL_NODE_ENABLED_INSTRUMENTATIONS` names them, as upstream. */
+const UPSTREAM_EXCLUDED = ['fs', 'host-metrics'];
 
 /** Off unless `OTEL_NODE_ENABLED_INSTRUMENTATIONS` names them; the reason is in docs/instrumentation.md. */
 export const CURATED_OFF = [
@@ -106,31 +164,80 @@ const REDACTED_QUERY_PARAMS = [
   'email',
 ];
 
-export function instrumentations(config: InstrumentationConfig): Instrumentation[] {
-  const curated: InstrumentationConfigMap = {
-    '@opentelemetry/instrumentation-http': {
+/** Our settings for the instrumentations we tune; the others take upstream's defaults. */
+function curatedConfigs(
+  config: InstrumentationConfig,
+): Record<string, UpstreamConfig & Record<string, unknown>> {
+  return {
+    http: {
       redactedQueryParamsServer: REDACTED_QUERY_PARAMS,
       responseHook: config.traceResponse ? addTraceResponse : undefined,
     },
     // Per-layer spans (middleware, router, handler) cost most of Express' overhead and say little;
     // http.route is still set on the server span.
-    '@opentelemetry/instrumentation-express': {
-      ignoreLayersType: ['middleware', 'router', 'request_handler'] as never,
-    },
-    '@opentelemetry/instrumentation-aws-sdk': { suppressInternalInstrumentation: true },
-    '@opentelemetry/instrumentation-runtime-node': { monitoringPrecision: 5000 },
+    express: { ignoreLayersType: ['middleware', 'router', 'request_handler'] },
+    'aws-sdk': { suppressInternalInstrumentation: true },
+    'runtime-node': { monitoringPrecision: 5000 },
   };
+}
+
+/** The short names of the instrumentations to create, by upstream's rules and then our curation. */
+export function chosen(config: InstrumentationConfig): string[] {
+  for (const name of [...(config.enabledInstrumentations ?? []), ...config.disabledInstrumentations]) {
+    if (!(name in UPSTREAM))
+      diag.error(`Provided instrumentation name "@opentelemetry/instrumentation-${name}" not found`);
+  }
+  const enabled =
+    config.enabledInstrumentations ?? Object.keys(UPSTREAM).filter((n) => !UPSTREAM_EXCLUDED.includes(n));
+  let names = Object.keys(UPSTREAM).filter(
+    (name) => enabled.includes(name) && !config.disabledInstrumentations.includes(name),
+  );
   if (!config.instrumentationsFromEnv) {
     const folders = appFolders();
-    const absent = Object.entries(TARGETS)
-      .filter(([, modules]) => !modules.some((module) => installed(module, folders)))
-      .map(([name]) => name);
-    for (const name of [...CURATED_OFF, ...absent]) {
-      const key = `@opentelemetry/instrumentation-${name}` as keyof InstrumentationConfigMap;
-      curated[key] = { ...curated[key], enabled: false } as never;
+    names = names.filter(
+      (name) =>
+        !(CURATED_OFF as readonly string[]).includes(name) &&
+        (TARGETS[name] === undefined || TARGETS[name].some((module) => installed(module, folders))),
+    );
+  }
+  return names;
+}
+
+export function instrumentations(config: InstrumentationConfig): Instrumentation[] {
+  const configs = curatedConfigs(config);
+  const created: Instrumentation[] = [];
+  for (const name of chosen(config)) {
+    try {
+      const Class = load(name);
+      created.push(new Class(configs[name] ?? {}));
+    } catch (error) {
+      diag.error(`instrumentation ${name} could not be created`, error);
     }
   }
-  return getNodeAutoInstrumentations(curated);
+  return created;
+}
+
+type InstrumentationClass = new (config: UpstreamConfig) => Instrumentation;
+
+const require = createRequire(import.meta.url);
+
+/**
+ * An instrumentation's class, its package loaded now. The ES build is loaded where it resolves from here (require of
+ * an ES module, synchronous), so it shares the SDK modules already loaded; else the package is looked up the way
+ * `auto-instrumentations-node` finds its own dependencies (a non-hoisting package manager).
+ */
+function load(name: string): InstrumentationClass {
+  const specifier = `@opentelemetry/instrumentation-${name}`;
+  let exports: Record<string, unknown>;
+  try {
+    exports = loadPackage<Record<string, unknown>>(specifier);
+  } catch {
+    const upstream = require.resolve('@opentelemetry/auto-instrumentations-node');
+    exports = createRequire(upstream)(specifier) as Record<string, unknown>;
+  }
+  const Class = exports[UPSTREAM[name]!];
+  if (typeof Class !== 'function') throw new Error(`${specifier} exports no ${UPSTREAM[name]}`);
+  return Class as InstrumentationClass;
 }
 
 /** Server spans only: the header must be set before the response is sent, and the hook runs at request start. */

@@ -6,15 +6,6 @@
  */
 import type { Context } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
-import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPMetricExporter as GrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import {
   BatchLogRecordProcessor,
   ConsoleLogRecordExporter,
@@ -39,6 +30,7 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { InstrumentationConfig } from './config.ts';
 import type { DeliveryCounter, Signal as CountedSignal } from './delivery-counter.ts';
+import { loadPackage } from './lazy.ts';
 
 /** Unit tests pass in-memory exporters; they replace the configured OTLP exporters (console ones stay). */
 export interface ExporterOverrides {
@@ -120,40 +112,38 @@ function logRecordProcessors(
   return processors;
 }
 
+/**
+ * The OTLP exporter package for a signal and protocol, loaded only when chosen: the three flavours of three signals
+ * are nine packages, and the gRPC ones bring gRPC itself (≈ 10 MiB a process never needs over HTTP).
+ */
+const PACKAGES = {
+  traces: 'trace',
+  metrics: 'metrics',
+  logs: 'logs',
+} as const;
+
+const FLAVOURS: Record<string, string> = { grpc: 'grpc', 'http/json': 'http' };
+
+type Constructor<T> = new (config: { url?: string }) => T;
+
+function otlpExporter<T>(config: InstrumentationConfig, signal: keyof typeof PACKAGES, className: string): T {
+  const flavour = FLAVOURS[config.protocols[signal]] ?? 'proto';
+  const exports = loadPackage<Record<string, Constructor<T>>>(
+    `@opentelemetry/exporter-${PACKAGES[signal]}-otlp-${flavour}`,
+  );
+  return new exports[className]!({ url: config.endpoints[signal] });
+}
+
 function otlpSpanExporter(config: InstrumentationConfig): SpanExporter {
-  const url = config.endpoints.traces;
-  switch (config.protocols.traces) {
-    case 'grpc':
-      return new GrpcTraceExporter({ url });
-    case 'http/json':
-      return new JsonTraceExporter({ url });
-    default:
-      return new ProtoTraceExporter({ url });
-  }
+  return otlpExporter<SpanExporter>(config, 'traces', 'OTLPTraceExporter');
 }
 
 function otlpMetricExporter(config: InstrumentationConfig): PushMetricExporter {
-  const url = config.endpoints.metrics;
-  switch (config.protocols.metrics) {
-    case 'grpc':
-      return new GrpcMetricExporter({ url });
-    case 'http/json':
-      return new JsonMetricExporter({ url });
-    default:
-      return new ProtoMetricExporter({ url });
-  }
+  return otlpExporter<PushMetricExporter>(config, 'metrics', 'OTLPMetricExporter');
 }
 
 function otlpLogExporter(config: InstrumentationConfig): LogRecordExporter {
-  const url = config.endpoints.logs;
-  switch (config.protocols.logs) {
-    case 'grpc':
-      return new GrpcLogExporter({ url });
-    case 'http/json':
-      return new JsonLogExporter({ url });
-    default:
-      return new ProtoLogExporter({ url });
-  }
+  return otlpExporter<LogRecordExporter>(config, 'logs', 'OTLPLogExporter');
 }
 
 /** The same exporter, with every export's outcome counted. */

@@ -1,9 +1,16 @@
 /**
- * Starts the one OpenTelemetry setup every service and worker loads: the NodeSDK with the curated
- * auto-instrumentations, reading the standard OTEL_* variables. Our layers stay thin and on top: the baggage
- * allow-list processor, the `traceresponse` header (in the http instrumentation's hook), counted deliveries, local
- * defaults that any standard variable overrides, a bounded flush and shutdown, and signal handling that lets the app
- * close first. Telemetry never takes the app down: a start failure logs one line and leaves the app uninstrumented.
+ * Starts the one OpenTelemetry setup every service and worker loads: the SDK's tracer, meter and logger providers
+ * with the curated instrumentations, reading the standard OTEL_* variables. Our layers stay thin and on top: the
+ * baggage allow-list processor, the `traceresponse` header (in the http instrumentation's hook), counted
+ * deliveries, local defaults that any standard variable overrides, a bounded flush and shutdown, and signal
+ * handling that lets the app close first. Telemetry never takes the app down: a start failure logs one line and
+ * leaves the app uninstrumented.
+ *
+ * The providers are composed here as `NodeSDK.start()` composes them (same defaults, same variables, same order:
+ * detected resource attributes over ours, the standard sampler and limit variables), without importing the NodeSDK:
+ * its module loads every exporter flavour, gRPC, Zipkin, Prometheus and the declarative-configuration parser, which
+ * cost a process ≈ 40 MiB and a second of start-up whether it uses them or not. Here only what the configuration
+ * chooses is loaded.
  */
 import { withTimeout } from '../../common/async.ts';
 import {
@@ -16,15 +23,37 @@ import {
   trace,
   type TextMapPropagator,
 } from '@opentelemetry/api';
-import { CompositePropagator, W3CBaggagePropagator } from '@opentelemetry/core';
-import { getResourceDetectors } from '@opentelemetry/auto-instrumentations-node';
-import { NodeSDK, type NodeSDKConfiguration } from '@opentelemetry/sdk-node';
+import { CompositePropagator, getNumberFromEnv, W3CBaggagePropagator } from '@opentelemetry/core';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import {
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  serviceInstanceIdDetector,
+  type Resource,
+  type ResourceDetector,
+} from '@opentelemetry/resources';
+import { LoggerProvider } from '@opentelemetry/sdk-logs';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+  type SpanLimits,
+} from '@opentelemetry/sdk-trace';
 import { BaggageSpanProcessor } from './baggage-span-processor.ts';
+import { ObservatoryContextManager } from './context-manager.ts';
 import { instrumentationConfig, type InstrumentationConfig } from './config.ts';
 import { DeliveryCounter } from './delivery-counter.ts';
 import { instrumentations } from './instrumentations.ts';
 import { buildPipelines, type ExporterOverrides, type Pipelines } from './pipelines.ts';
 import { baseResource, serviceAttributes } from './resource.ts';
+import { loadPackage } from './lazy.ts';
 import { installSignalHandlers } from './signals.ts';
 import { W3CTraceContextLevel2Propagator } from './w3c-propagator.ts';
 
@@ -63,7 +92,7 @@ export function currentTelemetry(): Telemetry | undefined {
 export function start(options: StartOptions = {}): Telemetry | undefined {
   const holder = globalThis as GlobalWithTelemetry;
   if (holder[GLOBAL_KEY] !== undefined) return holder[GLOBAL_KEY] ?? undefined;
-  const started: { sdk?: NodeSDK } = {};
+  const started: { sdk?: Providers } = {};
   try {
     const config = instrumentationConfig(process.env);
     if (config.disabled) {
@@ -90,58 +119,167 @@ export function start(options: StartOptions = {}): Telemetry | undefined {
 function createTelemetry(
   config: InstrumentationConfig,
   options: StartOptions,
-  started: { sdk?: NodeSDK },
+  started: { sdk?: Providers },
 ): Telemetry {
   diag.setLogger(new DiagConsoleLogger(), { logLevel: config.logLevel, suppressOverrideMessage: true });
   const counter = new DeliveryCounter();
   const pipelines = buildPipelines(config, counter, options.exporters);
-  const sdk = new NodeSDK(sdkConfiguration(config, pipelines));
+  const sdk = startProviders(config, pipelines);
   started.sdk = sdk;
-  sdk.start();
   return handle(config, sdk, pipelines, counter);
 }
 
-/** What we hand the NodeSDK; everything left out it reads from the standard variables. */
-function sdkConfiguration(
-  config: InstrumentationConfig,
-  pipelines: Pipelines,
-): Partial<NodeSDKConfiguration> {
-  return {
-    resource: baseResource(config),
-    // The upstream list knows the cloud detectors too (aws, gcp, azure, container); the NodeSDK's own does not.
-    ...(process.env.OTEL_NODE_RESOURCE_DETECTORS?.trim()
-      ? { resourceDetectors: getResourceDetectors() }
-      : {}),
+interface Providers {
+  shutdown(): Promise<void>;
+}
+
+/** What `NodeSDK.start()` does, in its order, with our configuration. */
+function startProviders(config: InstrumentationConfig, pipelines: Pipelines): Providers {
+  const contextManager = new ObservatoryContextManager();
+  contextManager.enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(propagatorFromEnv());
+  // Detected attributes (OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME among them) win over our defaults.
+  const resource: Resource = baseResource(config).merge(detectResources({ detectors: resourceDetectors() }));
+  const providers: { shutdown(): Promise<void> }[] = [];
+  const meterProvider =
+    pipelines.metricReaders.length > 0
+      ? new MeterProvider({ resource, readers: pipelines.metricReaders })
+      : undefined;
+  if (meterProvider) {
+    metrics.setGlobalMeterProvider(meterProvider);
+    providers.push(meterProvider);
+  }
+  const tracerProvider = new TracerProvider({
+    resource,
+    sampler: sampler(config),
+    spanLimits: {
+      ...spanLimitsFromEnv(),
+      // Our default, only while no standard limit variable is set (config.ts decides).
+      ...(config.attributeValueLengthLimit !== undefined
+        ? { attributeValueLengthLimit: config.attributeValueLengthLimit }
+        : {}),
+    },
     spanProcessors: [new BaggageSpanProcessor(config.baggageSpanAttributes), ...pipelines.spanProcessors],
-    metricReaders: pipelines.metricReaders,
-    logRecordProcessors: pipelines.logRecordProcessors,
-    // The SDK merges this over the limits it reads from the environment, so it is passed only when none is set.
-    ...(config.attributeValueLengthLimit !== undefined
-      ? { spanLimits: { attributeValueLengthLimit: config.attributeValueLengthLimit } }
-      : {}),
+  });
+  trace.setGlobalTracerProvider(tracerProvider);
+  providers.push(tracerProvider);
+  const loggerProvider = new LoggerProvider({
+    resource,
+    logRecordLimits: {
+      attributeCountLimit:
+        nonNegative('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT') ?? nonNegative('OTEL_ATTRIBUTE_COUNT_LIMIT'),
+      attributeValueLengthLimit:
+        nonNegative('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
+        nonNegative('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+    },
+    processors: pipelines.logRecordProcessors,
+  });
+  logs.setGlobalLoggerProvider(loggerProvider);
+  providers.push(loggerProvider);
+  // After the providers, so that each instrumentation holds the SDK's tracer and meter, not the API's proxies.
+  registerInstrumentations({
     instrumentations: instrumentations(config),
-    ...w3cPropagator(),
-  };
+    tracerProvider,
+    meterProvider: meterProvider ?? metrics.getMeterProvider(),
+    loggerProvider,
+  });
+  return { shutdown: () => Promise.all(providers.map((p) => p.shutdown())).then(() => {}) };
 }
 
 /**
- * W3C Trace Context through our conformant propagator (w3c-propagator.ts: an invalid tracestate dropped whole, the
- * Level 2 random flag kept) wherever the propagators are W3C only — the default, or OTEL_PROPAGATORS naming only
- * tracecontext and baggage. Any other list (b3, jaeger, …) is left to the NodeSDK, which builds it from the variable.
+ * `OTEL_NODE_RESOURCE_DETECTORS` as upstream reads it (auto-instrumentations-node knows the cloud detectors too:
+ * aws, gcp, azure, alibaba, container — loaded only when the variable is set); unset, the NodeSDK's defaults.
  */
-function w3cPropagator(): Partial<NodeSDKConfiguration> {
+function resourceDetectors(): ResourceDetector[] {
+  if (process.env.OTEL_NODE_RESOURCE_DETECTORS?.trim()) {
+    const upstream = loadPackage<{ getResourceDetectors(): ResourceDetector[] }>(
+      '@opentelemetry/auto-instrumentations-node',
+    );
+    return upstream.getResourceDetectors();
+  }
+  return [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector];
+}
+
+/** The standard sampler (`OTEL_TRACES_SAMPLER`, `_ARG`, read by config.ts); unset, the SDK's default. */
+function sampler(config: InstrumentationConfig): Sampler | undefined {
+  const ratio = config.samplerArg;
+  switch (config.sampler) {
+    case undefined:
+      return undefined;
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'parentbased_always_on':
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    default:
+      diag.error(
+        `unknown OTEL_TRACES_SAMPLER value "${config.sampler}", using the default (parentbased_always_on)`,
+      );
+      return undefined;
+  }
+}
+
+/** The span limit variables, as the NodeSDK reads them. */
+function spanLimitsFromEnv(): SpanLimits {
+  return {
+    attributeCountLimit:
+      getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT'),
+    attributeValueLengthLimit:
+      getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
+      getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+    eventCountLimit: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT'),
+    linkCountLimit: getNumberFromEnv('OTEL_SPAN_LINK_COUNT_LIMIT'),
+    attributePerEventCountLimit:
+      getNumberFromEnv('OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT') ??
+      getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT'),
+    attributePerLinkCountLimit:
+      getNumberFromEnv('OTEL_LINK_ATTRIBUTE_COUNT_LIMIT') ??
+      getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT'),
+  };
+}
+
+function nonNegative(name: string): number | undefined {
+  const value = getNumberFromEnv(name);
+  return value !== undefined && value >= 0 ? value : undefined;
+}
+
+/**
+ * `OTEL_PROPAGATORS` (default `tracecontext,baggage`), as the NodeSDK reads it, with W3C Trace Context through our
+ * conformant propagator (w3c-propagator.ts: an invalid tracestate dropped whole, the Level 2 random flag kept).
+ * `b3` and `b3multi` load the B3 propagator package only when named; `none` alone turns propagation off.
+ */
+function propagatorFromEnv(): TextMapPropagator {
   const raw = process.env.OTEL_PROPAGATORS?.trim();
-  const names = raw ? raw.split(',').map((name) => name.trim().toLowerCase()) : ['tracecontext', 'baggage'];
-  if (!names.every((name) => name === 'tracecontext' || name === 'baggage' || name === 'none')) return {};
+  const names = [
+    ...new Set(raw ? raw.split(',').map((name) => name.trim().toLowerCase()) : ['tracecontext', 'baggage']),
+  ];
   const chosen: TextMapPropagator[] = [];
-  if (names.includes('tracecontext')) chosen.push(new W3CTraceContextLevel2Propagator());
-  if (names.includes('baggage')) chosen.push(new W3CBaggagePropagator());
-  return { textMapPropagator: new CompositePropagator({ propagators: chosen }) };
+  if (!names.includes('none')) {
+    for (const name of names) {
+      if (name === 'tracecontext') chosen.push(new W3CTraceContextLevel2Propagator());
+      else if (name === 'baggage') chosen.push(new W3CBaggagePropagator());
+      else if (name === 'b3' || name === 'b3multi') {
+        const b3 = loadPackage<typeof import('@opentelemetry/propagator-b3')>('@opentelemetry/propagator-b3');
+        chosen.push(
+          new b3.B3Propagator(name === 'b3multi' ? { injectEncoding: b3.B3InjectEncoding.MULTI_HEADER } : {}),
+        );
+      } else diag.warn(`Propagator "${name}" requested through environment variable is unavailable.`);
+    }
+  }
+  return new CompositePropagator({ propagators: chosen });
 }
 
 function handle(
   config: InstrumentationConfig,
-  sdk: NodeSDK,
+  sdk: Providers,
   pipelines: Pipelines,
   counter: DeliveryCounter,
 ): Telemetry {

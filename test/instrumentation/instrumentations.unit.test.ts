@@ -3,8 +3,18 @@ import { createRequire } from 'node:module';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { instrumentationConfig } from '../../instrumentation/src/config.ts';
-import { CURATED_OFF, instrumentations, TARGETS } from '../../instrumentation/src/instrumentations.ts';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../common/paths.ts';
+import {
+  CURATED_OFF,
+  instrumentations,
+  TARGETS,
+  UPSTREAM,
+} from '../../instrumentation/src/instrumentations.ts';
 
+const FIXTURE = join(REPO_ROOT, 'test', 'instrumentation', 'fixtures', 'list-modules.cjs');
 const created: Instrumentation[] = [];
 afterEach(() => {
   for (const instrumentation of created.splice(0)) instrumentation.disable();
@@ -20,6 +30,51 @@ function names(env: Record<string, string>): string[] {
 }
 
 describe('The curated instrumentation set', () => {
+  it('knows every instrumentation upstream ships, each by the class its package exports', () => {
+    const upstreamPath = createRequire(import.meta.url).resolve('@opentelemetry/auto-instrumentations-node');
+    const manifest = JSON.parse(
+      readFileSync(upstreamPath.replace(/dist\/index\.c?js$/, 'package.json'), 'utf8'),
+    ) as { dependencies: Record<string, string> };
+    const shipped = Object.keys(manifest.dependencies)
+      .filter((name) => name.startsWith('@opentelemetry/instrumentation-'))
+      .map((name) => name.replace('@opentelemetry/instrumentation-', ''));
+    expect(Object.keys(UPSTREAM).sort()).toEqual(shipped.sort());
+    const load = createRequire(upstreamPath);
+    for (const [name, className] of Object.entries(UPSTREAM)) {
+      const exports = load(`@opentelemetry/instrumentation-${name}`) as Record<string, unknown>;
+      expect(typeof exports[className], `${name} exports ${className}`).toBe('function');
+    }
+  });
+
+  it('loads only the packages its configuration chooses: no gRPC over HTTP, no instrumentation of absent libraries', () => {
+    const loaded = (env: Record<string, string>) =>
+      (
+        JSON.parse(
+          execFileSync(process.execPath, ['--require', './instrumentation', FIXTURE], {
+            cwd: REPO_ROOT,
+            env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', ...env },
+          }).toString(),
+        ) as string[]
+      ).map((file) => file.match(/node_modules\/(@opentelemetry\/[^/]+|@grpc\/grpc-js)\//)?.[1] ?? '');
+    const proto = loaded({});
+    expect(proto).toEqual(
+      expect.arrayContaining([
+        '@opentelemetry/instrumentation-http',
+        '@opentelemetry/exporter-trace-otlp-proto',
+      ]),
+    );
+    expect(
+      proto.filter((name) =>
+        /@grpc\/grpc-js|otlp-grpc|exporter-.*-otlp-http|instrumentation-(pg|mongodb|kafkajs)$/.test(name),
+      ),
+    ).toEqual([]);
+    const grpc = loaded({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http' });
+    expect(grpc).toEqual(
+      expect.arrayContaining(['@opentelemetry/exporter-trace-otlp-grpc', '@grpc/grpc-js']),
+    );
+    expect(grpc.filter((name) => /exporter-.*-otlp-proto|instrumentation-express$/.test(name))).toEqual([]);
+  });
+
   it('names the modules each library instrumentation patches exactly as the instrumentation does', () => {
     // Resolved the way the auto-instrumentations package resolves its own dependencies.
     const load = createRequire(
