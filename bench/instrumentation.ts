@@ -13,6 +13,10 @@
  * of the uninstrumented maximum rate.
  *
  *   npm run bench -- instrumentation [--only p1a,p1b] [--seconds 8] [--rounds 3] [--connections 16] [--warmup 5]
+ *                                    [--preload <label>=<path>]…
+ *
+ * `--preload` adds a variant to P1a: another preload (e.g. an earlier commit's `instrumentation/`, checked out with
+ * `git worktree add`) measured in the same rounds, so a change is compared before and after side by side.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -95,8 +99,13 @@ const P1A_VARIANTS = [
   { name: 'zero-code anchor', args: ['--require', '@opentelemetry/auto-instrumentations-node/register'] },
 ];
 
+interface P1aVariant {
+  name: string;
+  args: string[];
+}
+
 async function p1aRound(
-  variant: (typeof P1A_VARIANTS)[number],
+  variant: P1aVariant,
   options: Options,
   collector: number | undefined,
 ): Promise<Sample> {
@@ -122,10 +131,11 @@ async function p1aRound(
   }
 }
 
-async function p1a(options: Options, collector: number | undefined): Promise<Figure[]> {
-  const samples = new Map<string, Sample[]>(P1A_VARIANTS.map((v) => [v.name, []]));
+async function p1a(options: Options, collector: number | undefined, extra: P1aVariant[]): Promise<Figure[]> {
+  const variants = [...P1A_VARIANTS, ...extra];
+  const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   for (let round = 1; round <= options.rounds; round++) {
-    for (const variant of P1A_VARIANTS) {
+    for (const variant of variants) {
       const sample = await p1aRound(variant, options, collector);
       samples.get(variant.name)!.push(sample);
       process.stderr.write(
@@ -137,7 +147,18 @@ async function p1a(options: Options, collector: number | undefined): Promise<Fig
   const of = (name: string, key: keyof Sample) => median(samples.get(name)!.map((s) => s[key]));
   const base = 'uninstrumented';
   const anchorRatio = of('zero-code anchor', 'rps') / of(base, 'rps');
+  const extraFigures: Figure[] = extra.map((variant) => ({
+    id: `P1a.${variant.name}`,
+    figure: `P1a plain Express route, throughput under ${variant.name}`,
+    ours: of(variant.name, 'rps'),
+    baseline: of(base, 'rps'),
+    baselineName: base,
+    unit: 'req/s',
+    better: 'higher',
+    note: `app ${of(variant.name, 'appCpuUs').toFixed(0)} µs/request, Collector ${of(variant.name, 'collectorCpuUs').toFixed(0)} µs/request`,
+  }));
   return [
+    ...extraFigures,
     {
       id: 'P1a',
       figure: 'P1a plain Express route, throughput under the preload',
@@ -283,7 +304,13 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '16' },
       warmup: { type: 'string', default: '5' },
+      preload: { type: 'string', multiple: true, default: [] },
     },
+  });
+  const extra = values.preload.map((spec) => {
+    const [label, path] = spec.split('=');
+    if (!label || !path) throw new Error(`--preload ${spec}: expected <label>=<path to a preload>`);
+    return { name: label, args: ['--require', path] };
   });
   const options: Options = {
     seconds: Number(values.seconds),
@@ -296,7 +323,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   const collector = await collectorPid(stack);
   const only = values.only.split(',');
   const figures = [
-    ...(only.includes('p1a') ? await p1a(options, collector) : []),
+    ...(only.includes('p1a') ? await p1a(options, collector, extra) : []),
     ...(only.includes('p1b') ? await p1b(options, collector) : []),
   ];
   process.stdout.write(
