@@ -42,6 +42,8 @@ interface Sample {
   /** CPU (user + system) per request, in µs, of the app and of the Collector. */
   appCpuUs: number;
   collectorCpuUs: number;
+  /** CPU per request of the rest of the stack (Jaeger, the S3 store, Prometheus, the SQS server), in µs. */
+  backendsCpuUs: number;
 }
 
 /** A process's user + system CPU time so far, in µs (Linux /proc; clock ticks of 10 ms). */
@@ -57,11 +59,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function load(
   url: string,
   options: { connections: number; seconds: number; rate?: number },
-  pids: { app?: number[]; collector?: number },
+  pids: { app?: number[]; collector?: number; backends?: number[] },
 ): Promise<Sample> {
   const before = {
     app: (pids.app ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0),
     collector: cpuMicros(pids.collector),
+    backends: (pids.backends ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0),
   };
   const result = await autocannon({
     url,
@@ -75,19 +78,25 @@ async function load(
     );
   const appCpu = (pids.app ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0) - before.app;
   const collectorCpu = cpuMicros(pids.collector) - before.collector;
+  const backendsCpu = (pids.backends ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0) - before.backends;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     appCpuUs: appCpu / result.requests.total,
     collectorCpuUs: collectorCpu / result.requests.total,
+    backendsCpuUs: backendsCpu / result.requests.total,
   };
 }
 
-/** The running Collector's pid, from the stack's own status. */
-async function collectorPid(stack: Stack): Promise<number | undefined> {
+/** The running stack's pids, from its own status: the Collector's, and the other components'. */
+async function stackPids(stack: Stack): Promise<{ collector?: number; backends: number[] }> {
   const status = await stack.status();
-  return status.components.find((c) => c.name === 'collector')?.pid ?? undefined;
+  const pid = (name: string) => status.components.find((c) => c.name === name)?.pid ?? undefined;
+  return {
+    collector: pid('collector'),
+    backends: status.components.filter((c) => c.name !== 'collector' && c.pid).map((c) => c.pid!),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------- P1a
@@ -214,7 +223,10 @@ async function p1a(options: Options, collector: number | undefined, extra: P1aVa
 
 const SEARCH = '/api/scenes?bbox=2,48,3,49&from=2026-06-01&to=2026-06-03&limit=5';
 
-async function p1b(options: Options, collector: number | undefined): Promise<Figure[]> {
+async function p1b(
+  options: Options,
+  stackPid: { collector?: number; backends: number[] },
+): Promise<Figure[]> {
   // Both platforms run at once on free ports; the one not under load idles. N+1 off, as the issue measures it.
   const started: Record<string, { platform: Platform; pids: number[] }> = {};
   const env = { OBSERVATORY_DEMO_N_PLUS_ONE: 'false' };
@@ -232,15 +244,18 @@ async function p1b(options: Options, collector: number | undefined): Promise<Fig
     const max = new Map<string, Sample[]>(Object.keys(started).map((name) => [name, []]));
     for (let round = 1; round <= options.rounds; round++) {
       for (const name of Object.keys(started)) {
-        const sample = await load(url(name), options, { app: started[name]!.pids, collector });
+        const sample = await load(url(name), options, { app: started[name]!.pids, ...stackPid });
         max.get(name)!.push(sample);
         process.stderr.write(
           `P1b round ${round}/${options.rounds} ${name}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ` +
-            `services ${sample.appCpuUs.toFixed(0)} µs/request\n`,
+            `services ${sample.appCpuUs.toFixed(0)} µs/request, Collector ${sample.collectorCpuUs.toFixed(0)} µs, ` +
+            `Jaeger + S3 + Prometheus + SQS ${sample.backendsCpuUs.toFixed(0)} µs\n`,
         );
       }
     }
     const rps = (name: string) => median(max.get(name)!.map((s) => s.rps));
+    const cpu = (name: string, key: 'appCpuUs' | 'collectorCpuUs' | 'backendsCpuUs') =>
+      median(max.get(name)!.map((s) => s[key]));
     // Latency at half of the uninstrumented maximum, the same fixed rate for both.
     const rate = Math.max(1, Math.round(rps('uninstrumented') / 2));
     const half = new Map<string, Sample[]>(Object.keys(started).map((name) => [name, []]));
@@ -266,6 +281,9 @@ async function p1b(options: Options, collector: number | undefined): Promise<Fig
         target: 0.8,
         targetIsRatio: true,
         better: 'higher',
+        note:
+          `CPU per search: services ${cpu('preload', 'appCpuUs').toFixed(0)} µs vs ${cpu(base, 'appCpuUs').toFixed(0)}, ` +
+          `Collector ${cpu('preload', 'collectorCpuUs').toFixed(0)} µs, other backends ${cpu('preload', 'backendsCpuUs').toFixed(0)} µs vs ${cpu(base, 'backendsCpuUs').toFixed(0)}`,
       },
       {
         id: 'P1b.p99',
@@ -320,11 +338,11 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   };
   const stack = new Stack({ say: () => {} });
   if (!(await stack.up()).healthy) throw new Error('the local stack is not healthy');
-  const collector = await collectorPid(stack);
+  const pids = await stackPids(stack);
   const only = values.only.split(',');
   const figures = [
-    ...(only.includes('p1a') ? await p1a(options, collector, extra) : []),
-    ...(only.includes('p1b') ? await p1b(options, collector) : []),
+    ...(only.includes('p1a') ? await p1a(options, pids.collector, extra) : []),
+    ...(only.includes('p1b') ? await p1b(options, pids) : []),
   ];
   process.stdout.write(
     `\n${options.rounds} interleaved rounds of ${options.seconds} s after ${options.warmup} s of warm-up, ` +
