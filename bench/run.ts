@@ -134,7 +134,9 @@ async function fullRun(argv: string[]): Promise<number> {
       const began = performance.now();
       try {
         if (!exportsCli(name)) {
-          log(`${name}: skipped — bench/${name}.ts does not export cli(argv) yet`);
+          const skipped = `bench/${name}.ts does not export cli(argv) yet`;
+          log(`${name}: skipped — ${skipped}`);
+          outcomes.push({ name, argv: options, seconds: 0, figures: [], skipped });
           continue;
         }
         log(`${name} ${options.join(' ')}`.trim());

@@ -20,6 +20,8 @@ export interface BenchOutcome {
   seconds: number;
   figures: Figure[];
   error?: string;
+  /** Why it did not run, when it was skipped (not a failure). */
+  skipped?: string;
 }
 
 export interface RunReport {
@@ -28,7 +30,15 @@ export interface RunReport {
   commit: string;
   quick: boolean;
   machine: Machine;
-  benches: { name: string; argv: string[]; seconds: number; ok: boolean; error?: string; figures: number }[];
+  benches: {
+    name: string;
+    argv: string[];
+    seconds: number;
+    ok: boolean;
+    error?: string;
+    skipped?: string;
+    figures: number;
+  }[];
   figures: ReturnType<typeof figureJson>[];
 }
 
@@ -66,10 +76,18 @@ export function runReport(facts: {
       seconds: Math.round(o.seconds),
       ok: o.error === undefined && !o.figures.some((f) => f.failed !== undefined),
       ...(o.error === undefined ? {} : { error: o.error }),
+      ...(o.skipped === undefined ? {} : { skipped: o.skipped }),
       figures: o.figures.length,
     })),
     figures: mergeFigures(facts.outcomes).map(figureJson),
   };
+}
+
+function resultOf(bench: RunReport['benches'][number]): string {
+  if (bench.skipped !== undefined) return `skipped: ${bench.skipped}`;
+  if (!bench.ok)
+    return `failed${bench.error ? `: ${bench.error.split('\n')[0]!.replaceAll('|', '\\|')}` : ' (see its failed rows)'}`;
+  return `${bench.figures} figure${bench.figures === 1 ? '' : 's'}`;
 }
 
 const loads = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
@@ -88,7 +106,7 @@ export function markdownReport(report: RunReport, figures: Figure[]): string {
     '| --- | --- | --- | --- |',
     ...report.benches.map(
       (b) =>
-        `| ${b.name} | ${b.argv.length ? `\`${b.argv.join(' ')}\`` : '(defaults)'} | ${b.seconds} | ${b.ok ? `${b.figures} figures` : `failed${b.error ? `: ${b.error.split('\n')[0]!.replaceAll('|', '\\|')}` : ''}`} |`,
+        `| ${b.name} | ${b.argv.length ? `\`${b.argv.join(' ')}\`` : '(defaults)'} | ${b.seconds} | ${resultOf(b)} |`,
     ),
     '',
     tableOf(figures),

@@ -84,9 +84,10 @@ describe('the full run', () => {
     { name: 'instrumentation', argv: [], seconds: 200.4, figures: [p1a] },
     { name: 'etl', argv: ['--sizes', '1,2'], seconds: 3.2, figures: [], error: 'the stack is not healthy' },
     { name: 'memory', argv: [], seconds: 400, figures: [idle, untargeted] },
+    { name: 'profile', argv: [], seconds: 0, figures: [], skipped: 'no cli yet' },
   ];
 
-  it('keeps every bench’s figures in run order and a failed bench as one failed row', () => {
+  it('keeps every bench’s figures in run order and a failed bench as one failed row; a skipped one is no failure', () => {
     const merged = mergeFigures(outcomes);
     expect(merged.map((f) => f.id)).toEqual(['P1a', 'etl', 'MEM.idle.preload', 'x']);
     expect(merged[1]).toMatchObject({ figure: 'etl bench', failed: 'the stack is not healthy' });
@@ -130,6 +131,7 @@ describe('the full run', () => {
         figures: 0,
       },
       { name: 'memory', argv: [], seconds: 400, ok: true, figures: 2 },
+      { name: 'profile', argv: [], seconds: 0, ok: true, skipped: 'no cli yet', figures: 0 },
     ]);
     expect(json.figures[0]).toMatchObject({ id: 'P1a', ratio: 0.3, met: false });
     // A failed row has no value: null in JSON, never a number that could be read as measured.
@@ -154,7 +156,9 @@ describe('the full run', () => {
     );
     expect(text).toContain('- Node v24.0.0; 2026-11-30T15:00:00.000Z; git commit abc1234');
     expect(text).toContain('| etl | `--sizes 1,2` | 3 | failed: the stack is not healthy |');
-    expect(text).toContain('| instrumentation | (defaults) | 200 | 1 figures |');
+    expect(text).toContain('| instrumentation | (defaults) | 200 | 1 figure |');
+    expect(text).toContain('| memory | (defaults) | 400 | 2 figures |');
+    expect(text).toContain('| profile | (defaults) | 0 | skipped: no cli yet |');
     expect(text).toContain(tableOf(mergeFigures(outcomes)));
   });
 
