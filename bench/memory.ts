@@ -519,8 +519,15 @@ function parse(argv: string[]): Options {
 export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const options = parse(argv);
   const stateDir = mkdtempSync(join(tmpdir(), 'observatory-bench-memory-'));
+  // Every process of the bench talks to the bench stack only: endpoints set in this process's environment (by the
+  // user, or by a bench that ran before in the same `npm run bench`) are left out, the ports point at the stack.
   const stackEnv: Record<string, string | undefined> = {
-    ...process.env,
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([key]) => !/^OBSERVATORY_\w+_(ENDPOINT|URL)$|^OTEL_EXPORTER_OTLP_/.test(key),
+      ),
+    ),
+    OBSERVATORY_S3_MODE: 'local',
     OBSERVATORY_STACK_DIR: stateDir,
     ...portEnvironment(options.base),
   };

@@ -75,6 +75,17 @@ async function runBench(name: string, argv: string[]): Promise<Figure[]> {
   return Array.isArray(figures) ? figures : [];
 }
 
+/** Runs `run`, then puts process.env back as it was: a bench's settings must not leak into the next one's. */
+async function withEnvironmentRestored<T>(run: () => Promise<T>): Promise<T> {
+  const saved = { ...process.env };
+  try {
+    return await run();
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+}
+
 /** True when the bench follows the contract (exports `cli`); read from its source, since older ones run on import. */
 function exportsCli(name: string): boolean {
   const source = readFileSync(join(REPO_ROOT, 'bench', `${name}.ts`), 'utf8');
@@ -140,7 +151,7 @@ async function fullRun(argv: string[]): Promise<number> {
           continue;
         }
         log(`${name} ${options.join(' ')}`.trim());
-        const figures = await runBench(name, options);
+        const figures = await withEnvironmentRestored(() => runBench(name, options));
         outcomes.push({ name, argv: options, seconds: (performance.now() - began) / 1000, figures });
       } catch (error) {
         const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
