@@ -21,55 +21,89 @@ import {
   storeOutage,
   type Figures,
 } from './chaos/scenarios.ts';
+import { failedFigure, printFigures, type Figure } from './report.ts';
 
-const { values } = parseArgs({
-  options: {
-    long: { type: 'boolean', default: false },
-    outage: { type: 'string' },
-    rate: { type: 'string' },
-    only: { type: 'string', default: 'jaeger,s3,collector,etl' },
-    base: { type: 'string', default: '24700' },
-    soak: { type: 'string', default: '0' },
-  },
-});
+/** The command line (`npm run bench -- chaos [options]` or `node bench/chaos.ts`); returns the figures. */
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      long: { type: 'boolean', default: false },
+      outage: { type: 'string' },
+      rate: { type: 'string' },
+      only: { type: 'string', default: 'jaeger,s3,collector,etl' },
+      base: { type: 'string', default: '24700' },
+      soak: { type: 'string', default: '0' },
+    },
+  });
 
-const timings = { ...(values.long ? LONG : SHORT) };
-if (values.outage) timings.outageSeconds = Number(values.outage);
-if (values.rate) timings.rate = Number(values.rate);
-const etl = values.long ? LONG_ETL : SHORT_ETL;
-const only = new Set(values.only.split(','));
+  const timings = { ...(values.long ? LONG : SHORT) };
+  if (values.outage) timings.outageSeconds = Number(values.outage);
+  if (values.rate) timings.rate = Number(values.rate);
+  const etl = values.long ? LONG_ETL : SHORT_ETL;
+  const only = new Set(values.only.split(','));
 
-const stack = new ChaosStack(Number(values.base), (line) => process.stderr.write(`[stack] ${line}\n`));
-const figures: Figures[] = [];
-const report = (f: Figures) => {
-  figures.push(f);
-  process.stderr.write(`[chaos] ${JSON.stringify(f)}\n`);
-};
-/** A scenario that throws is reported as such; the others still run. */
-const attempt = async (name: string, scenario: () => Promise<Figures>) => {
-  try {
-    report(await scenario());
-  } catch (error) {
-    process.stderr.write(`[chaos] ${name} failed: ${(error as Error).message}\n`);
-  }
-};
-const soakUntil = Date.now() + Number(values.soak) * 60_000;
-try {
-  await stack.up();
-  do {
-    if (only.has('jaeger')) await attempt('jaeger', () => jaegerOutage(stack, timings));
-    if (only.has('s3')) await attempt('s3', () => storeOutage(stack, timings));
-    if (only.has('collector')) await attempt('collector', () => collectorOutage(stack, timings));
-    if (only.has('etl')) {
-      for (const dispatch of ['fleet', 'sqs'] as const) {
-        await attempt(`etl ${dispatch}`, async () => {
-          const { job: _job, queue: _queue, ...f } = await etlChaos(stack, { dispatch, ...etl });
-          return f;
-        });
-      }
+  const stack = new ChaosStack(Number(values.base), (line) => process.stderr.write(`[stack] ${line}\n`));
+  const figures: Figures[] = [];
+  const failed: Figure[] = [];
+  const report = (f: Figures) => {
+    figures.push(f);
+    process.stderr.write(`[chaos] ${JSON.stringify(f)}\n`);
+  };
+  /** A scenario that throws is reported as such; the others still run. */
+  const attempt = async (name: string, scenario: () => Promise<Figures>) => {
+    try {
+      report(await scenario());
+    } catch (error) {
+      process.stderr.write(`[chaos] ${name} failed: ${(error as Error).message}\n`);
+      failed.push(failedFigure(`chaos.${name}`, `Chaos: ${name}`, error));
     }
-  } while (Date.now() < soakUntil);
-} finally {
-  await stack.down();
+  };
+  const soakUntil = Date.now() + Number(values.soak) * 60_000;
+  try {
+    await stack.up();
+    do {
+      if (only.has('jaeger')) await attempt('jaeger', () => jaegerOutage(stack, timings));
+      if (only.has('s3')) await attempt('s3', () => storeOutage(stack, timings));
+      if (only.has('collector')) await attempt('collector', () => collectorOutage(stack, timings));
+      if (only.has('etl')) {
+        for (const dispatch of ['fleet', 'sqs'] as const) {
+          await attempt(`etl ${dispatch}`, async () => {
+            const { job: _job, queue: _queue, ...f } = await etlChaos(stack, { dispatch, ...etl });
+            return f;
+          });
+        }
+      }
+    } while (Date.now() < soakUntil);
+  } finally {
+    await stack.down();
+  }
+  process.stdout.write(`${formatFigures(figures)}\n`);
+  const result: Figure[] = [
+    ...figures.flatMap((f): Figure[] => [
+      {
+        id: `chaos.${f.scenario}.lost`,
+        figure: `Chaos ${f.scenario}: ${f.unit} lost of ${f.sent} sent`,
+        ours: f.lost,
+        unit: f.unit,
+        better: 'lower',
+      },
+      ...(f.rssGrowthMiB === undefined
+        ? []
+        : [
+            {
+              id: `chaos.${f.scenario}.rss`,
+              figure: `Chaos ${f.scenario}: RSS growth`,
+              ours: f.rssGrowthMiB,
+              unit: 'MiB',
+              better: 'lower' as const,
+            },
+          ]),
+    ]),
+    ...failed,
+  ];
+  printFigures(result);
+  return result;
 }
-process.stdout.write(`${formatFigures(figures)}\n`);
+
+if (import.meta.main) await cli();

@@ -231,8 +231,9 @@ function peakRssMiB(pid: number): number {
 }
 
 /** The command line (`npm run bench -- <name>` or `node bench/<name>.ts`). */
-export async function cli(): Promise<void> {
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const { values } = parseArgs({
+    args: argv,
     options: {
       rates: { type: 'string', default: '10000,30000' },
       seconds: { type: 'string', default: '30' },
@@ -246,6 +247,7 @@ export async function cli(): Promise<void> {
   });
   const { printFigures } = await import('./report.ts');
   printFigures(figures);
+  return figures;
 }
 
 if (import.meta.main) await cli();

@@ -7,6 +7,8 @@
  *
  *   npm run bench -- etl [--chunks 64] [--rounds 5] [--warm 30] [--sizes 1,2,4,8]
  *
+ * Figures for the bench table: P5 fleet — chunks/s of each fleet size against the first (target ≥ 1.6× for 2 on 1).
+ *
  * The fleet only runs the functions registered in etl/handlers/index.ts, so the trivial invocation is the real
  * worker given a chunk with a `throw` fault: runInvocation's span, the rejected `before` hook and the flush run, the
  * handler does not. Sandboxes report to the Collector as `bench-etl-worker`; the crop-statistics rows land under
@@ -24,41 +26,53 @@ import type { ChunkEvent, Handler, InvocationResult, LambdaContext } from '../et
 import { demoConfig } from '../services/config.ts';
 import { days, seed, tiles } from '../imagery/scenes.ts';
 import { S3Store } from '../common/s3-store.ts';
+import { printFigures, type Figure } from './report.ts';
 
-const { values } = parseArgs({
-  options: {
-    chunks: { type: 'string', default: '64' },
-    rounds: { type: 'string', default: '5' },
-    warm: { type: 'string', default: '30' },
-    sizes: { type: 'string', default: '1,2,4,8' },
-  },
-  allowPositionals: true,
-});
+// Set by cli() from its options.
+let chunkCount = 64;
+let rounds = 5;
+let warmCount = 30;
+let sizes = [1, 2, 4, 8];
+let workerEnv: NodeJS.ProcessEnv = {};
+let baseConfig: EtlConfig;
 
-const chunkCount = Number(values.chunks);
-const rounds = Number(values.rounds);
-const warmCount = Number(values.warm);
-const sizes = values.sizes.split(',').map(Number);
-for (const [name, value] of Object.entries({ chunks: chunkCount, rounds, warm: warmCount })) {
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name}: expected a whole number ≥ 1`);
+function configure(argv: string[]): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      chunks: { type: 'string', default: '64' },
+      rounds: { type: 'string', default: '5' },
+      warm: { type: 'string', default: '30' },
+      sizes: { type: 'string', default: '1,2,4,8' },
+    },
+    allowPositionals: true,
+  });
+
+  chunkCount = Number(values.chunks);
+  rounds = Number(values.rounds);
+  warmCount = Number(values.warm);
+  sizes = values.sizes.split(',').map(Number);
+  for (const [name, value] of Object.entries({ chunks: chunkCount, rounds, warm: warmCount })) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name}: expected a whole number ≥ 1`);
+  }
+  if (!sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= 256))
+    throw new Error('--sizes: expected fleet sizes between 1 and 256, comma-separated');
+
+  const demo = demoConfig();
+  // What the listener gives its fleet (etl/listener/main.ts), under a service name of its own.
+  workerEnv = {
+    ...process.env,
+    OTEL_SERVICE_NAME: 'bench-etl-worker',
+    OBSERVATORY_S3_ENDPOINT: demo.s3.endpoint,
+    OBSERVATORY_S3_BUCKET: demo.s3.bucket,
+  };
+  // The in-process baseline calls the same handler in this process, against the same store.
+  process.env.OBSERVATORY_S3_ENDPOINT = workerEnv.OBSERVATORY_S3_ENDPOINT;
+  process.env.OBSERVATORY_S3_BUCKET = workerEnv.OBSERVATORY_S3_BUCKET;
+
+  // Sandboxes must stay warm between rounds: no idle reaping during the run.
+  baseConfig = { ...etlConfig(), idleMs: 3_600_000, timeoutMs: 30_000 };
 }
-if (!sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= 256))
-  throw new Error('--sizes: expected fleet sizes between 1 and 256, comma-separated');
-
-const demo = demoConfig();
-// What the listener gives its fleet (etl/listener/main.ts), under a service name of its own.
-const workerEnv = {
-  ...process.env,
-  OTEL_SERVICE_NAME: 'bench-etl-worker',
-  OBSERVATORY_S3_ENDPOINT: demo.s3.endpoint,
-  OBSERVATORY_S3_BUCKET: demo.s3.bucket,
-};
-// The in-process baseline calls the same handler in this process, against the same store.
-process.env.OBSERVATORY_S3_ENDPOINT = workerEnv.OBSERVATORY_S3_ENDPOINT;
-process.env.OBSERVATORY_S3_BUCKET = workerEnv.OBSERVATORY_S3_BUCKET;
-
-// Sandboxes must stay warm between rounds: no idle reaping during the run.
-const baseConfig: EtlConfig = { ...etlConfig(), idleMs: 3_600_000, timeoutMs: 30_000 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -115,7 +129,7 @@ async function invokeOk(fleet: Fleet, event: ChunkEvent, expectOk = true): Promi
 // ---------------------------------------------------------------------------------------------------------------
 // 1. Throughput per fleet size
 
-async function throughput(): Promise<void> {
+async function throughput(): Promise<Figure[]> {
   const fleets = new Map<number, Fleet>();
   try {
     for (const size of sizes) {
@@ -176,6 +190,17 @@ async function throughput(): Promise<void> {
       );
     }
     process.stdout.write(`${out.join('\n')}\n`);
+    return sizes.slice(1).map((size) => ({
+      id: `P5.fleet.${sizes[0]}-${size}`,
+      figure: `ETL fleet: crop_stats chunks/s, ${size} sandboxes vs ${sizes[0]}`,
+      ours: median(samples.get(size)!.map((s) => s.rate)),
+      baseline,
+      baselineName: `fleet of ${sizes[0]}`,
+      unit: 'chunks/s',
+      target: sizes[0] === 1 && size === 2 ? 1.6 : undefined,
+      targetIsRatio: true,
+      better: 'higher' as const,
+    }));
   } finally {
     await Promise.all([...fleets.values()].map((fleet) => fleet.close()));
   }
@@ -339,15 +364,23 @@ async function invocations(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const seeded = await seed(S3Store.fromSettings(demo.s3));
-log(`catalog: ${seeded.scenes} scenes${seeded.written ? ' (seeded now)' : ''}; jobs ${jobPrefix}-*`);
-const started = performance.now();
-const loadBefore = loadavg()[0]!;
-await throughput();
-await invocations();
-process.stdout.write(
-  `\n${rounds} interleaved rounds (order rotated each round); throughput: ${chunkCount} chunks per run, fleets warmed ` +
-    `first; invocations: a fresh sandbox per variant per round, 1 cold + 4 discarded + ${warmCount} timed warm ` +
-    `invocations; Node ${process.version}, ${availableParallelism()} cores, load average ` +
-    `${loadBefore.toFixed(1)} before / ${loadavg()[0]!.toFixed(1)} after; ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
-);
+/** The command line (`npm run bench -- etl [options]` or `node bench/etl.ts`); returns the figures. */
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
+  configure(argv);
+  const seeded = await seed(S3Store.fromSettings(demoConfig().s3));
+  log(`catalog: ${seeded.scenes} scenes${seeded.written ? ' (seeded now)' : ''}; jobs ${jobPrefix}-*`);
+  const started = performance.now();
+  const loadBefore = loadavg()[0]!;
+  const figures = await throughput();
+  await invocations();
+  process.stdout.write(
+    `\n${rounds} interleaved rounds (order rotated each round); throughput: ${chunkCount} chunks per run, fleets warmed ` +
+      `first; invocations: a fresh sandbox per variant per round, 1 cold + 4 discarded + ${warmCount} timed warm ` +
+      `invocations; Node ${process.version}, ${availableParallelism()} cores, load average ` +
+      `${loadBefore.toFixed(1)} before / ${loadavg()[0]!.toFixed(1)} after; ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
+  printFigures(figures);
+  return figures;
+}
+
+if (import.meta.main) await cli();

@@ -108,8 +108,9 @@ function percentile(values: number[], p: number): number {
 }
 
 /** The command line (`npm run bench -- <name>` or `node bench/<name>.ts`). */
-export async function cli(): Promise<void> {
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const { values } = parseArgs({
+    args: argv,
     options: {
       requests: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '8' },
@@ -121,6 +122,7 @@ export async function cli(): Promise<void> {
   });
   const { printFigures } = await import('./report.ts');
   printFigures(figures);
+  return figures;
 }
 
 if (import.meta.main) await cli();

@@ -14,18 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { compact, lakeConfig, SIGNALS, type LakeConfig, type Signal } from '../lake/index.ts';
 import { S3Store } from '../common/s3-store.ts';
 import { uuidv7 } from '../tracker/uuidv7.ts';
-
-const { values } = parseArgs({
-  options: {
-    rows: { type: 'string', default: '1000000' },
-    'per-object': { type: 'string', default: '2000' },
-    signals: { type: 'string', default: SIGNALS.join(',') },
-    child: { type: 'string' },
-    prefix: { type: 'string' },
-  },
-});
-const rows = Number(values.rows);
-const perObject = Number(values['per-object']);
+import { failedFigure, printFigures, type Figure } from './report.ts';
 
 function benchConfig(prefix: string): LakeConfig {
   const base = lakeConfig();
@@ -60,7 +49,12 @@ async function child(signal: Signal, prefix: string): Promise<void> {
 }
 
 /** Uploads `rows` rows of the signal; 1 % of the objects are redelivered (the same object under a second key). */
-async function generate(signal: Signal, prefix: string): Promise<{ objects: number; bytes: number }> {
+async function generate(
+  signal: Signal,
+  prefix: string,
+  rows: number,
+  perObject: number,
+): Promise<{ objects: number; bytes: number }> {
   const config = benchConfig(prefix);
   const store = S3Store.fromSettings(config.s3);
   let objects = 0;
@@ -223,17 +217,32 @@ const DOCUMENTS: Record<Signal, (count: number, offset: number) => object> = {
   }),
 };
 
-// Last: the generators above must be initialised before the top-level await runs them.
-if (values.child) {
-  await child(values.child as Signal, values.prefix!);
-} else {
+/** The command line (`npm run bench -- lake [options]` or `node bench/lake.ts`); returns the figures. */
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      'per-object': { type: 'string', default: '2000' },
+      signals: { type: 'string', default: SIGNALS.join(',') },
+      child: { type: 'string' },
+      prefix: { type: 'string' },
+    },
+  });
+  const rows = Number(values.rows);
+  const perObject = Number(values['per-object']);
+  if (values.child) {
+    await child(values.child as Signal, values.prefix!);
+    return [];
+  }
+  const figures: Figure[] = [];
   console.log(
     `compaction of ${rows.toLocaleString('en-US')} rows per signal (raw objects of ${perObject} rows, gzip OTLP JSON, ` +
       `local S3 store, DuckDB memory limit ${lakeConfig().compactionMemoryMb} MB; fresh process each):`,
   );
   for (const signal of values.signals.split(',') as Signal[]) {
     const prefix = `bench/${uuidv7()}/`;
-    const generated = await generate(signal, prefix);
+    const generated = await generate(signal, prefix, rows, perObject);
     const run = spawnSync(
       process.execPath,
       [fileURLToPath(import.meta.url), '--child', signal, '--prefix', prefix, '--rows', String(rows)],
@@ -241,6 +250,7 @@ if (values.child) {
     );
     if (run.status !== 0) {
       console.log(`  ${signal}: failed: ${run.stderr}`);
+      figures.push(failedFigure(`lake.${signal}`, `Compaction of ${signal}`, run.stderr));
       continue;
     }
     const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
@@ -257,5 +267,25 @@ if (values.child) {
         `(${Math.round(r.rowsIn / r.seconds).toLocaleString('en-US')} rows/s), peak RSS ${r.peakMb.toFixed(0)} MB ` +
         `(${r.baseMb.toFixed(0)} MB before); raw ${generated.objects} objects, ${(generated.bytes / 2 ** 20).toFixed(0)} MB gzip`,
     );
+    figures.push(
+      {
+        id: `lake.${signal}.rate`,
+        figure: `Compaction of ${r.rowsIn} ${signal} rows: rows/s`,
+        ours: r.rowsIn / r.seconds,
+        unit: 'rows/s',
+        better: 'higher',
+      },
+      {
+        id: `lake.${signal}.peak`,
+        figure: `Compaction of ${r.rowsIn} ${signal} rows: peak RSS`,
+        ours: r.peakMb,
+        unit: 'MiB',
+        better: 'lower',
+      },
+    );
   }
+  printFigures(figures);
+  return figures;
 }
+
+if (import.meta.main) await cli();

@@ -22,6 +22,22 @@ export interface Figure {
   better: 'higher' | 'lower';
   /** Extra figures printed beside it (e.g. the zero-code anchor's ratio). */
   note?: string;
+  /** Set when the measurement failed: why (the row stays in the table, never met). */
+  failed?: string;
+}
+
+/** A row for a measurement, or a whole bench, that failed: kept in the table so the failure is seen. */
+export function failedFigure(id: string, figure: string, error: unknown): Figure {
+  const message = error instanceof Error ? error.message : String(error);
+  const firstLine = message.trim().split('\n')[0] ?? '';
+  return {
+    id,
+    figure,
+    ours: NaN,
+    unit: '',
+    better: 'higher',
+    failed: firstLine.length > 160 ? `${firstLine.slice(0, 159)}…` : firstLine || 'failed',
+  };
 }
 
 export function ratio(figure: Figure): number | undefined {
@@ -29,6 +45,7 @@ export function ratio(figure: Figure): number | undefined {
 }
 
 export function met(figure: Figure): boolean | undefined {
+  if (figure.failed !== undefined) return false;
   if (figure.target === undefined) return undefined;
   const value = figure.targetIsRatio ? ratio(figure) : figure.ours;
   if (value === undefined) return undefined;
@@ -53,11 +70,24 @@ export function tableOf(figures: Figure[]): string {
         ? '—'
         : `${f.better === 'higher' ? '≥' : '≤'} ${f.targetIsRatio ? `${f.target}×` : format(f.target, f.unit)}`;
     const ok = met(f);
+    const ours =
+      f.failed !== undefined ? `failed: ${f.failed.replaceAll('|', '\\|')}` : format(f.ours, f.unit);
     lines.push(
-      `| ${f.figure}${f.note ? ` (${f.note})` : ''} | ${format(f.ours, f.unit)} | ${format(f.baseline, f.unit)}${f.baselineName ? ` (${f.baselineName})` : ''} | ${r === undefined ? '—' : `${r.toFixed(2)}×`} | ${target} | ${ok === undefined ? '—' : ok ? 'yes' : 'no'} |`,
+      `| ${f.figure}${f.note ? ` (${f.note})` : ''} | ${ours} | ${format(f.baseline, f.unit)}${f.baselineName ? ` (${f.baselineName})` : ''} | ${r === undefined ? '—' : `${r.toFixed(2)}×`} | ${target} | ${ok === undefined ? '—' : ok ? 'yes' : 'no'} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** A figure as written to JSON: with its ratio and whether it met its target; NaN (never measured) as null. */
+export function figureJson(figure: Figure): Figure & { ratio: number | null; met: boolean | null } {
+  const r = ratio(figure);
+  return {
+    ...figure,
+    ours: (Number.isFinite(figure.ours) ? figure.ours : null) as number,
+    ratio: r !== undefined && Number.isFinite(r) ? r : null,
+    met: met(figure) ?? null,
+  };
 }
 
 export function printFigures(figures: Figure[], jsonFile?: string): void {
@@ -66,7 +96,7 @@ export function printFigures(figures: Figure[], jsonFile?: string): void {
     mkdirSync(dirname(jsonFile), { recursive: true });
     writeFileSync(
       jsonFile,
-      `${JSON.stringify({ date: new Date().toISOString(), node: process.version, figures: figures.map((f) => ({ ...f, ratio: ratio(f), met: met(f) })) }, null, 2)}\n`,
+      `${JSON.stringify({ date: new Date().toISOString(), node: process.version, figures: figures.map(figureJson) }, null, 2)}\n`,
     );
     process.stdout.write(`\n(written to ${jsonFile})\n`);
   }

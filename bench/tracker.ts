@@ -16,32 +16,35 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { compact, lakeConfig } from '../lake/index.ts';
 import { S3Store } from '../common/s3-store.ts';
 import { Tracker, uuidv7 } from '../tracker/index.ts';
-import type { Figure } from './report.ts';
+import { failedFigure, printFigures, type Figure } from './report.ts';
 
-/** The figures of this run, for the bench table. */
-export const figures: Figure[] = [];
-
-const { values } = parseArgs({
-  options: {
-    calls: { type: 'string', default: '200000' },
-    sizes: { type: 'string', default: '10000,50000,100000' },
-    'per-object': { type: 'string', default: '1000' },
-    child: { type: 'string' },
-  },
-});
-
-const perObject = Number(values['per-object']);
 /** Calls between two turns of the event loop in the track() measurement. */
 const TICK = 500;
 
-if (values.child) {
-  await compactionChild(Number(values.child));
-} else {
-  await trackCost(Number(values.calls));
-  compactionRuns(values.sizes.split(',').map(Number));
+/** The command line (`npm run bench -- tracker [options]` or `node bench/tracker.ts`); returns the figures. */
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      calls: { type: 'string', default: '200000' },
+      sizes: { type: 'string', default: '10000,50000,100000' },
+      'per-object': { type: 'string', default: '1000' },
+      child: { type: 'string' },
+    },
+  });
+  const perObject = Number(values['per-object']);
+  if (values.child) {
+    await compactionChild(Number(values.child), perObject);
+    return [];
+  }
+  const figures = await trackCost(Number(values.calls));
+  figures.push(...compactionRuns(values.sizes.split(',').map(Number), perObject));
+  printFigures(figures);
+  return figures;
 }
 
-async function trackCost(calls: number): Promise<void> {
+async function trackCost(calls: number): Promise<Figure[]> {
+  const figures: Figure[] = [];
   const exporter: LogRecordExporter = {
     export: (_records, done) => done({ code: ExportResultCode.SUCCESS }),
     shutdown: async () => {},
@@ -101,6 +104,7 @@ async function trackCost(calls: number): Promise<void> {
     });
     await provider.shutdown();
   }
+  return figures;
 }
 
 /**
@@ -119,7 +123,8 @@ async function timed(n: number, call: (i: number) => void): Promise<number> {
   return Number(ns);
 }
 
-function compactionRuns(sizes: number[]): void {
+function compactionRuns(sizes: number[], perObject: number): Figure[] {
+  const figures: Figure[] = [];
   console.log(
     `\ncompaction (raw objects of ${perObject} events, gzip OTLP JSON, local S3 store; fresh process each):`,
   );
@@ -133,6 +138,7 @@ function compactionRuns(sizes: number[]): void {
     );
     if (child.status !== 0) {
       console.log(`  N=${n}: failed: ${child.stderr}`);
+      figures.push(failedFigure(`tracker.compaction.${n}`, `Compaction of ${n} events`, child.stderr));
       continue;
     }
     const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
@@ -145,10 +151,27 @@ function compactionRuns(sizes: number[]): void {
       `  N=${String(n).padStart(7)}: ${r.seconds.toFixed(2)} s, peak RSS ${r.peakMb.toFixed(0)} MB (${r.baseMb.toFixed(0)} MB before), ` +
         `${Math.round(n / r.seconds).toLocaleString('en-US')} events/s → ${((r.seconds * 1e6) / n / 60).toFixed(1)} min per million (linear extrapolation)`,
     );
+    figures.push(
+      {
+        id: `tracker.compaction.${n}.rate`,
+        figure: `Compaction of ${n} events: events/s`,
+        ours: n / r.seconds,
+        unit: 'events/s',
+        better: 'higher',
+      },
+      {
+        id: `tracker.compaction.${n}.peak`,
+        figure: `Compaction of ${n} events: peak RSS`,
+        ours: r.peakMb,
+        unit: 'MiB',
+        better: 'lower',
+      },
+    );
   }
+  return figures;
 }
 
-async function compactionChild(n: number): Promise<void> {
+async function compactionChild(n: number, perObject: number): Promise<void> {
   const base = lakeConfig();
   const runPrefix = `bench/${uuidv7()}/`;
   const config = {
@@ -221,3 +244,5 @@ function rawDocument(count: number, offset: number) {
     ],
   };
 }
+
+if (import.meta.main) await cli();

@@ -1,0 +1,571 @@
+/**
+ * What the telemetry costs in memory (issue 17), measured side by side in one run on a stack of its own (ports
+ * 26400+, its own state folder, so a running default stack is never touched):
+ *
+ * - idle: the bench's hello-world Express app (bench/fixtures/app.cjs) plain, under `--require ./instrumentation` and
+ *   under the zero-code anchor (`--require @opentelemetry/auto-instrumentations-node/register`), started together,
+ *   left idle, given a few requests, idle again, then their RSS read from /proc. Figure: the RSS our preload adds
+ *   (target ≤ 25 MiB), the anchor's beside it. Rounds use fresh processes; medians.
+ * - heap: the same app under the preload, run with --expose-gc; after `--small` requests and again after `--large`
+ *   (autocannon), the fixture's memory hook forces a full GC and reports heapUsed. Figure: the growth between the
+ *   two (target ≤ 20 MiB); the plain app's growth under the same load is printed beside it.
+ * - demo: the demo platform (every service and the ETL listener under the preload) on that stack, driven by the
+ *   load generator of `observatory load` for `--load-seconds` (one analytics job submitted first, so worker
+ *   sandboxes run). Every process of the platform (found as descendants of this one), each stack component (pids
+ *   from the Stack) and each worker sandbox is sampled from /proc every second. Figures: the peak of the summed RSS
+ *   (target ≤ 1 GiB) with the peak of each component; a worker sandbox's peak RSS (its VmHWM, target ≤ 100 MiB) and
+ *   its steady RSS (the median of its samples).
+ *
+ *   npm run bench -- memory [--parts idle,heap,demo] [--rounds 3] [--idle 5] [--small 10000] [--large 1000000]
+ *                           [--connections 16] [--load-seconds 30] [--rate 20] [--base 26400]
+ *
+ * Starts a stack: run it inside a network namespace when other stacks run on the machine.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { REPO_ROOT } from '../common/paths.ts';
+import { sleep } from '../common/poll.ts';
+import { portEnvironment, stackConfig } from '../cli/stack/config.ts';
+import { Stack } from '../cli/stack/stack.ts';
+import { startPlatform } from '../cli/demo/platform.ts';
+import { DEFAULT_MIX, runLoad } from '../cli/load/generator.ts';
+import { failedFigure, printFigures, type Figure } from './report.ts';
+
+const APP = join(REPO_ROOT, 'bench', 'fixtures', 'app.cjs');
+const MiB = 2 ** 20;
+const PARTS = ['idle', 'heap', 'demo'] as const;
+type Part = (typeof PARTS)[number];
+
+interface Options {
+  parts: Part[];
+  rounds: number;
+  idleSeconds: number;
+  small: number;
+  large: number;
+  connections: number;
+  loadSeconds: number;
+  rate: number;
+  base: number;
+}
+
+const log = (line: string) => process.stderr.write(`[memory] ${line}\n`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const mib = (x: number) => `${x.toFixed(1)} MiB`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// /proc readers (Linux)
+
+/** A field of /proc/<pid>/status in MiB (VmRSS, VmHWM), or undefined when the process is gone. */
+function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Proportional set size in MiB (shared pages split between the processes sharing them), when readable. */
+function pssMiB(pid: number): number | undefined {
+  try {
+    const kb = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+)/m)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every live descendant of `root`, with its command line. */
+function descendants(root: number): { pid: number; cmdline: string }[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: { pid: number; cmdline: string }[] = [];
+  const walk = (pid: number) => {
+    for (const child of parents.get(pid) ?? []) {
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        continue;
+      }
+      found.push({ pid: child, cmdline });
+      walk(child);
+    }
+  };
+  walk(root);
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The fixture app
+
+interface App {
+  child: ChildProcess;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/fixtures/app.cjs with `nodeArgs` before it (preloads, flags), waits for its LISTENING line. */
+async function startApp(
+  nodeArgs: string[],
+  env: Record<string, string | undefined>,
+  ipc: boolean,
+): Promise<App> {
+  const child = ipc
+    ? fork(APP, [], { cwd: REPO_ROOT, env, execArgv: nodeArgs, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+    : spawn(process.execPath, [...nodeArgs, APP], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = out.match(/^LISTENING (\d+)$/m);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`app ${nodeArgs.join(' ')} exited (${code}): ${stderr}`)));
+    setTimeout(() => reject(new Error(`app ${nodeArgs.join(' ')} did not listen in 60 s`)), 60_000).unref();
+  });
+  child.stdout!.resume();
+  return {
+    child,
+    port,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function someRequests(port: number, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const response = await fetch(`http://127.0.0.1:${port}/api/scenes/s-${i}`);
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`app answered ${response.status}`);
+  }
+}
+
+/** The fixture's memory hook (BENCH_MEMORY_HOOK): a full GC in the app, then its heapUsed and RSS. */
+function sampleHeap(app: App): Promise<{ heapUsed: number; rss: number }> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: { memory?: { heapUsed: number; rss: number } }) => {
+      if (!message.memory) return;
+      app.child.off('message', onMessage);
+      clearTimeout(timer);
+      resolve(message.memory);
+    };
+    const timer = setTimeout(
+      () => reject(new Error('the app did not answer the memory hook in 30 s')),
+      30_000,
+    );
+    app.child.on('message', onMessage);
+    app.child.send('memory-sample');
+  });
+}
+
+async function load(port: number, amount: number, connections: number): Promise<number> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}/api/scenes/s-1`,
+    connections,
+    amount,
+  });
+  const failed = result.errors + result.timeouts + result.non2xx;
+  if (failed > 0) throw new Error(`${failed} of ${amount} requests failed`);
+  return result.requests.average;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// idle: plain, our preload, the zero-code anchor
+
+async function idleRss(options: Options, stackEnv: Record<string, string | undefined>): Promise<Figure[]> {
+  const variants = [
+    { name: 'plain', args: [] as string[], env: {} },
+    { name: 'preload', args: ['--require', './instrumentation'], env: { OTEL_SERVICE_NAME: 'bench-memory' } },
+    {
+      name: 'anchor',
+      args: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+      env: {
+        OTEL_SERVICE_NAME: 'bench-memory-anchor',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${options.base + 1}`,
+      },
+    },
+  ];
+  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (let round = 1; round <= options.rounds; round++) {
+    const apps = await Promise.all(variants.map((v) => startApp(v.args, { ...stackEnv, ...v.env }, false)));
+    try {
+      await sleep(options.idleSeconds * 1000);
+      await Promise.all(apps.map((app) => someRequests(app.port, 20)));
+      await sleep(Math.min(2, options.idleSeconds) * 1000);
+      variants.forEach((v, i) => samples.get(v.name)!.push(statusMiB(apps[i]!.child.pid!, 'VmRSS')!));
+    } finally {
+      await Promise.all(apps.map((app) => app.stop()));
+    }
+    log(
+      `idle round ${round}/${options.rounds}: ${variants.map((v) => `${v.name} ${mib(samples.get(v.name)!.at(-1)!)}`).join(', ')}`,
+    );
+  }
+  const plain = median(samples.get('plain')!);
+  const preload = median(samples.get('preload')!);
+  const anchor = median(samples.get('anchor')!);
+  process.stdout.write(
+    `\n### Idle RSS of the hello-world Express app (median of ${options.rounds} rounds, ${options.idleSeconds} s idle + 20 requests)\n\n` +
+      `| variant | RSS | added |\n| --- | --- | --- |\n` +
+      `| plain | ${mib(plain)} | — |\n| --require ./instrumentation | ${mib(preload)} | +${mib(preload - plain)} |\n` +
+      `| zero-code anchor | ${mib(anchor)} | +${mib(anchor - plain)} |\n`,
+  );
+  return [
+    {
+      id: 'MEM.idle.preload',
+      figure: 'Idle RSS the preload adds to a hello-world Express app',
+      ours: preload - plain,
+      unit: 'MiB',
+      target: 25,
+      better: 'lower',
+      note: `plain ${mib(plain)}, preload ${mib(preload)}; zero-code anchor +${mib(anchor - plain)}`,
+    },
+    {
+      id: 'MEM.idle.anchor',
+      figure: 'Idle RSS the zero-code anchor adds to the same app',
+      ours: anchor - plain,
+      unit: 'MiB',
+      better: 'lower',
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// heap: after `small` and after `large` requests, a forced GC each time
+
+async function heapGrowth(options: Options, stackEnv: Record<string, string | undefined>): Promise<Figure[]> {
+  const run = async (name: string, args: string[]) => {
+    const app = await startApp(
+      ['--expose-gc', ...args],
+      { ...stackEnv, OTEL_SERVICE_NAME: 'bench-memory', BENCH_MEMORY_HOOK: '1' },
+      true,
+    );
+    try {
+      const started = performance.now();
+      const rate = await load(app.port, options.small, options.connections);
+      // Let the batch processors export what is queued, so both samples see an empty queue.
+      await sleep(6000);
+      const first = await sampleHeap(app);
+      await load(app.port, options.large - options.small, options.connections);
+      await sleep(6000);
+      const second = await sampleHeap(app);
+      log(
+        `heap ${name}: ${mib(first.heapUsed / MiB)} after ${options.small} requests, ${mib(second.heapUsed / MiB)} ` +
+          `after ${options.large} (${rate.toFixed(0)} req/s; ${((performance.now() - started) / 1000).toFixed(0)} s)`,
+      );
+      return { first: first.heapUsed / MiB, second: second.heapUsed / MiB };
+    } finally {
+      await app.stop();
+    }
+  };
+  const plain = await run('plain', []);
+  const preload = await run('preload', ['--require', './instrumentation']);
+  process.stdout.write(
+    `\n### Heap after a forced GC (heapUsed), after ${options.small} and ${options.large} requests\n\n` +
+      `| variant | after ${options.small} | after ${options.large} | growth |\n| --- | --- | --- | --- |\n` +
+      `| plain | ${mib(plain.first)} | ${mib(plain.second)} | ${mib(plain.second - plain.first)} |\n` +
+      `| --require ./instrumentation | ${mib(preload.first)} | ${mib(preload.second)} | ${mib(preload.second - preload.first)} |\n`,
+  );
+  return [
+    {
+      id: 'MEM.heap.growth',
+      figure: `Preload heap growth from ${options.small} to ${options.large} requests (after forced GC)`,
+      ours: preload.second - preload.first,
+      unit: 'MiB',
+      target: 20,
+      better: 'lower',
+      note: `heap ${mib(preload.first)} → ${mib(preload.second)}; plain app ${mib(plain.second - plain.first)}`,
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// demo: the platform and its stack under light load; worker sandboxes
+
+/** Which part of the demo a process of ours is, from its command line. */
+function componentOf(cmdline: string): string | undefined {
+  if (cmdline.includes('etl/runtime/worker.ts')) return 'worker sandbox';
+  const service = cmdline.match(/services\/(\w+)\/main\.ts/)?.[1];
+  if (service) return service;
+  if (cmdline.includes('etl/listener/main.ts')) return 'etl-listener';
+  return undefined;
+}
+
+async function demoMemory(options: Options, stack: Stack, stackEnv: Record<string, string | undefined>) {
+  const stackPids = new Map(
+    (await stack.status()).components.filter((c) => c.pid).map((c) => [c.pid!, `stack: ${c.name}`]),
+  );
+  const platform = await startPlatform({
+    freePorts: true,
+    env: stackEnv as Record<string, string>,
+    logDir: join(stack.config.stateDir, 'demo-logs'),
+  });
+  try {
+    /** Per sample: component → summed RSS; per sandbox pid: its RSS samples and peak. */
+    const totals: { rss: number; pss: number; byComponent: Map<string, number> }[] = [];
+    const sandboxes = new Map<number, { rss: number[]; hwm: number }>();
+    const sample = () => {
+      const byComponent = new Map<string, number>();
+      let rss = 0;
+      let pss = 0;
+      const processes = [
+        ...[...stackPids].map(([pid, name]) => ({ pid, name })),
+        ...descendants(process.pid)
+          .filter((p) => !stackPids.has(p.pid))
+          .map((p) => ({ pid: p.pid, name: componentOf(p.cmdline) }))
+          .filter((p): p is { pid: number; name: string } => p.name !== undefined),
+      ];
+      for (const { pid, name } of processes) {
+        const value = statusMiB(pid, 'VmRSS');
+        if (value === undefined) continue;
+        rss += value;
+        pss += pssMiB(pid) ?? value;
+        byComponent.set(name, (byComponent.get(name) ?? 0) + value);
+        if (name === 'worker sandbox') {
+          const seen = sandboxes.get(pid) ?? { rss: [], hwm: 0 };
+          seen.rss.push(value);
+          seen.hwm = Math.max(seen.hwm, statusMiB(pid, 'VmHWM') ?? 0);
+          sandboxes.set(pid, seen);
+        }
+      }
+      totals.push({ rss, pss, byComponent });
+    };
+    // One analytics job first, so worker sandboxes run during the window whatever the load's mix draws.
+    const job = await fetch(`${platform.urls.gateway}/api/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user-id': 'u-bench' },
+      body: JSON.stringify({ bbox: [2, 48, 3, 49], from: '2026-06-01', to: '2026-06-03' }),
+    });
+    if (job.status !== 202) throw new Error(`submitting a job answered ${job.status}: ${await job.text()}`);
+    const sampler = setInterval(sample, 1000);
+    let report;
+    try {
+      report = await runLoad({
+        url: platform.urls.gateway,
+        rate: options.rate,
+        durationSeconds: options.loadSeconds,
+        mix: DEFAULT_MIX,
+        faultRate: 0,
+      });
+    } finally {
+      clearInterval(sampler);
+    }
+    sample();
+    const peak = totals.reduce((a, b) => (b.rss > a.rss ? b : a), totals[0]!);
+    const components = [...new Set(totals.flatMap((t) => [...t.byComponent.keys()]))].sort();
+    const peakOf = (name: string) => Math.max(...totals.map((t) => t.byComponent.get(name) ?? 0));
+    const sandboxPeak = Math.max(0, ...[...sandboxes.values()].map((s) => s.hwm));
+    const sandboxSteady = median([...sandboxes.values()].flatMap((s) => s.rss));
+    process.stdout.write(
+      `\n### The demo with its stack under light load (${report.sent} requests in ${report.seconds.toFixed(0)} s, ` +
+        `${options.rate}/s; ${totals.length} samples, one per second)\n\n` +
+        `| component | peak RSS (summed over its processes) | at the total's peak |\n| --- | --- | --- |\n` +
+        components
+          .map((c) => `| ${c} | ${mib(peakOf(c))} | ${mib(peak.byComponent.get(c) ?? 0)} |`)
+          .join('\n') +
+        `\n| **total** | ${mib(peak.rss)} (PSS ${mib(peak.pss)}) | |\n\n` +
+        `Worker sandboxes seen: ${sandboxes.size}; peak RSS (VmHWM) ${mib(sandboxPeak)}, steady (median of samples) ${mib(sandboxSteady)}.\n`,
+    );
+    const figures: Figure[] = [
+      {
+        id: 'MEM.demo.total',
+        figure: 'The demo with its stack under light load: peak of summed RSS',
+        ours: peak.rss,
+        unit: 'MiB',
+        target: 1024,
+        better: 'lower',
+        note: `PSS ${mib(peak.pss)}; each component's peak below`,
+      },
+      ...components.map((c): Figure => ({
+        id: `MEM.demo.${c.replace(/\W+/g, '-')}`,
+        figure: `Demo: ${c} peak RSS${c === 'worker sandbox' ? ' (all sandboxes together)' : ''}`,
+        ours: peakOf(c),
+        unit: 'MiB',
+        better: 'lower',
+      })),
+    ];
+    if (sandboxes.size === 0) {
+      figures.push(failedFigure('MEM.worker', 'Worker sandbox RSS', 'no worker sandbox ran during the load'));
+    } else {
+      figures.push(
+        {
+          id: 'MEM.worker.peak',
+          figure: 'Worker sandbox peak RSS during a job (VmHWM)',
+          ours: sandboxPeak,
+          unit: 'MiB',
+          target: 100,
+          better: 'lower',
+          note: `${sandboxes.size} sandboxes`,
+        },
+        {
+          id: 'MEM.worker.steady',
+          figure: 'Worker sandbox steady RSS (median of samples)',
+          ours: sandboxSteady,
+          unit: 'MiB',
+          target: 100,
+          better: 'lower',
+        },
+      );
+    }
+    return figures;
+  } finally {
+    await platform.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Sends one span (`bench-memory` start) to the bench stack's Collector. Needed, not decoration: a Collector that has
+ * received no span yet hands its S3 metrics exporter an empty batch from the spanmetrics connector, and the awss3
+ * exporter panics on it (index out of range in ConsumeMetrics) — the Collector would be gone before the first part.
+ * The default stack is fed by Jaeger's own traces; a stack on other ports is not.
+ */
+async function markStart(otlpHttpPort: number): Promise<void> {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const response = await fetch(`http://127.0.0.1:${otlpHttpPort}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench-memory' } }] },
+          scopeSpans: [
+            {
+              scope: { name: 'bench/memory.ts' },
+              spans: [
+                {
+                  traceId: randomBytes(16).toString('hex'),
+                  spanId: randomBytes(8).toString('hex'),
+                  name: 'bench-memory start',
+                  kind: 1,
+                  startTimeUnixNano: String(now),
+                  endTimeUnixNano: String(now + 1_000_000n),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  if (!response.ok) throw new Error(`the bench Collector refused the start span: ${response.status}`);
+}
+
+function parse(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      parts: { type: 'string', default: PARTS.join(',') },
+      rounds: { type: 'string', default: '3' },
+      idle: { type: 'string', default: '5' },
+      small: { type: 'string', default: '10000' },
+      large: { type: 'string', default: '1000000' },
+      connections: { type: 'string', default: '16' },
+      'load-seconds': { type: 'string', default: '30' },
+      rate: { type: 'string', default: '20' },
+      base: { type: 'string', default: '26400' },
+    },
+  });
+  const whole = (name: string, text: string, min: number) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name}: expected a whole number ≥ ${min}, got ${text}`);
+    return n;
+  };
+  const parts = values.parts.split(',') as Part[];
+  for (const part of parts)
+    if (!PARTS.includes(part))
+      throw new Error(`--parts: unknown part "${part}"; expected ${PARTS.join(',')}`);
+  const options: Options = {
+    parts,
+    rounds: whole('rounds', values.rounds, 1),
+    idleSeconds: whole('idle', values.idle, 0),
+    small: whole('small', values.small, 1),
+    large: whole('large', values.large, 2),
+    connections: whole('connections', values.connections, 1),
+    loadSeconds: whole('load-seconds', values['load-seconds'], 1),
+    rate: Number(values.rate),
+    base: whole('base', values.base, 1024),
+  };
+  if (options.large <= options.small) throw new Error('--large must be more than --small');
+  if (!(options.rate > 0)) throw new Error(`--rate: expected requests per second > 0, got ${values.rate}`);
+  return options;
+}
+
+/** The command line (`npm run bench -- memory [options]` or `node bench/memory.ts`); returns the figures. */
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
+  const options = parse(argv);
+  const stateDir = mkdtempSync(join(tmpdir(), 'observatory-bench-memory-'));
+  // Every process of the bench talks to the bench stack only: endpoints set in this process's environment (by the
+  // user, or by a bench that ran before in the same `npm run bench`) are left out, the ports point at the stack.
+  const stackEnv: Record<string, string | undefined> = {
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([key]) => !/^OBSERVATORY_\w+_(ENDPOINT|URL)$|^OTEL_EXPORTER_OTLP_/.test(key),
+      ),
+    ),
+    OBSERVATORY_S3_MODE: 'local',
+    OBSERVATORY_STACK_DIR: stateDir,
+    ...portEnvironment(options.base),
+  };
+  const stack = new Stack({ config: stackConfig(stackEnv), say: (line) => log(`stack: ${line}`) });
+  const figures: Figure[] = [];
+  let keepStateDir = false;
+  /**
+   * A part that throws is a failed row; the other parts still run. So is a part during which a stack component
+   * stopped: its telemetry went nowhere, so its figures are not what they claim (the state folder is kept for the logs).
+   */
+  const attempt = async (part: Part, run: () => Promise<Figure[]>) => {
+    if (!options.parts.includes(part)) return;
+    try {
+      figures.push(...(await run()));
+    } catch (error) {
+      log(`${part} failed: ${(error as Error).stack ?? String(error)}`);
+      figures.push(failedFigure(`MEM.${part}`, `Memory: ${part}`, error));
+    }
+    const stopped = (await stack.status()).components.filter((c) => !c.healthy).map((c) => c.name);
+    if (stopped.length) {
+      keepStateDir = true;
+      const why = `${stopped.join(', ')} not running at its end; logs in ${join(stateDir, 'logs')}`;
+      log(`${part}: ${why}`);
+      figures.push(failedFigure(`MEM.${part}.stack`, `Memory: the bench stack during ${part}`, why));
+    }
+  };
+  try {
+    if (!(await stack.up()).healthy) throw new Error(`the bench stack in ${stateDir} is not healthy`);
+    await markStart(options.base + 1);
+    await attempt('idle', () => idleRss(options, stackEnv));
+    await attempt('heap', () => heapGrowth(options, stackEnv));
+    await attempt('demo', () => demoMemory(options, stack, stackEnv));
+  } finally {
+    await stack.down();
+    if (!keepStateDir) rmSync(stateDir, { recursive: true, force: true });
+  }
+  printFigures(figures);
+  return figures;
+}
+
+if (import.meta.main) await cli();
