@@ -100,6 +100,14 @@ const VARIANTS: Record<string, Variant> = {
       exporters['awss3/traces']!.s3uploader.compression = 'gzip';
     },
   },
+  /** The Jaeger export gzipped (the otlp_grpc exporter's default), as before `compression: none` on loopback. */
+  'jaeger-gzip': {
+    config: (config) => {
+      const exporters = (config as unknown as { exporters: Record<string, Record<string, unknown>> })
+        .exporters;
+      exporters['otlp_grpc/jaeger']!.compression = 'gzip';
+    },
+  },
   /**
    * Not kept, measured for the record: Jaeger's sending queue in memory instead of on disk. It would break the
    * promise that a Collector killed with SIGKILL loses nothing it accepted (the lake's copy would still have it).
@@ -332,9 +340,10 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     variants: values.variants.split(','),
   });
   // Without --find-max, the highest lossless rate among the full pipeline's fixed rates.
+  const fixed = runs.filter((r) => r.variant === 'full');
   const ladder = values['find-max']
-    ? await findMax(Number(values['max-start']), seconds)
-    : runs.filter((r) => r.variant === 'full');
+    ? [...fixed, ...(await findMax(Number(values['max-start']), seconds))]
+    : fixed;
   if (ladder.length > 0) figures.push(maxFigure(ladder, seconds));
   const { printFigures } = await import('./report.ts');
   printFigures(figures);
