@@ -122,6 +122,14 @@ const VARIANTS: Record<string, Variant> = {
       exporters['otlp_grpc/jaeger']!.sending_queue = queue;
     },
   },
+  /** Every kept change of issue 17 undone at once: the stack as it was, for one before/after ratio per run. */
+  'all-before': {
+    config: (config) => {
+      for (const name of ['redaction-patterns-before', 'raw-traces-gzip', 'jaeger-gzip'])
+        VARIANTS[name]!.config!(config);
+    },
+    env: { OBSERVATORY_COLLECTOR_GOGC: '100', OBSERVATORY_COLLECTOR_GOMEMLIMIT: 'off' },
+  },
   /** Go's default garbage collector settings (GOGC 100, no memory limit) instead of the stack's. */
   'go-gc-default': { env: { OBSERVATORY_COLLECTOR_GOGC: '100', OBSERVATORY_COLLECTOR_GOMEMLIMIT: 'off' } },
 };
