@@ -2,10 +2,12 @@
  * What the Collector costs (P3): our Collector build with a pipeline config, fed demo-like HTTP server spans over
  * OTLP/protobuf (as SDKs send them) at a fixed rate, on a stack of its own (ports 26000+, its own state folder).
  * Reports the Collector's CPU seconds per 10 000 spans (from /proc, so other load on the machine does not inflate
- * it), its peak RSS, and whether it accepted every span sent. Variants leave out one processor each, so the cost
- * of every pipeline stage is measured side by side in one run.
+ * it), its peak RSS, and whether it accepted every span sent. Variants leave out one processor each or put back
+ * what a kept change replaced, so the cost of every pipeline stage is measured side by side in one run; the highest
+ * lossless rate comes from a rising ladder of rates (--find-max) or, without it, from the fixed rates.
  *
  *   npm run bench -- collector [--rates 10000,30000] [--seconds 30] [--variants full,no-redaction,…]
+ *                              [--find-max [--max-start 10000]]
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,49 +36,103 @@ const without =
     traces.processors = traces.processors.filter((p) => !names.includes(p));
   };
 
+/** A variant: a change to collector-config/local.yaml, and/or environment for the stack that starts the Collector. */
+interface Variant {
+  config?: (config: PipelineConfig) => void;
+  env?: Record<string, string>;
+}
+
+/** The redaction patterns as committed before they were rewritten for Go's regexp engine (variant `redaction-patterns-before`). */
+const PATTERNS_BEFORE: Record<string, string> = {
+  'A[KS]IA[0-9A-Z]{16}\\b': '\\b(AKIA|ASIA)[0-9A-Z]{16}\\b',
+};
+const SECRET_KEYS_BEFORE =
+  '(?i)\\b(token|access_token|refresh_token|id_token|api_key|apikey|key|password|passwd|pwd|secret|client_secret|signature|sig|auth|code|session|sessionid|x-amz-signature|x-amz-credential|x-amz-security-token)=[^&\\s#]+';
+
 /**
- * Each variant changes collector-config/local.yaml's traces pipeline: `full` is the file as committed, the others
- * leave a processor out (its cost) or try a cheaper form of it (a candidate change).
+ * Each variant changes collector-config/local.yaml's traces pipeline or the Collector's environment: `full` is the
+ * stack as committed, the others leave a processor out (its cost), try a cheaper form of it (a candidate change), or
+ * put back what a kept change replaced (`…-before`, `go-gc-default`), so every change is measured before and after
+ * side by side in one run.
  */
-const VARIANTS: Record<string, (config: PipelineConfig) => void> = {
-  full: () => {},
-  'no-redaction': without('redaction'),
-  'no-span-names': without('transform/span-names'),
-  'no-processors': without('memory_limiter', 'resource', 'transform/span-names', 'redaction'),
+const VARIANTS: Record<string, Variant> = {
+  full: {},
+  'no-redaction': { config: without('redaction') },
+  'no-span-names': { config: without('transform/span-names') },
+  'no-processors': {
+    config: without('memory_limiter', 'resource', 'transform/span-names', 'redaction'),
+  },
+  /** Before `ignored_keys`: every attribute value scanned with every pattern. */
+  'redaction-all-keys': {
+    config: (config) => {
+      delete config.processors.redaction!.ignored_keys;
+    },
+  },
   /**
-   * The redaction skips attributes that by their semantic conventions hold a method, a status code, a route template,
-   * an address, a port or a protocol — never free text — instead of scanning every value with every pattern.
+   * The redaction patterns as they were before being rewritten for Go's backtracking matcher: the AWS key pattern
+   * with a leading `\b` (no literal to skip to), the secret-parameter pattern as a flat 21-way alternation tried at
+   * every position (now factored by first letter; the same words match).
    */
-  'redaction-ignored-keys': (config) => {
-    config.processors.redaction!.ignored_keys = SAFE_KEYS;
+  'redaction-patterns-before': {
+    config: (config) => {
+      const redaction = config.processors.redaction!;
+      redaction.blocked_values = (redaction.blocked_values as string[]).map((p) =>
+        p.startsWith('(?i)\\b(?:t(?:oken)') ? SECRET_KEYS_BEFORE : (PATTERNS_BEFORE[p] ?? p),
+      );
+    },
   },
   /** The redaction's patterns as one alternation: one scan of each value instead of one per pattern. */
-  'one-redaction-regex': (config) => {
-    const redaction = config.processors.redaction!;
-    const patterns = redaction.blocked_values as string[];
-    redaction.blocked_values = [
-      patterns.map((p) => `(?:${p.replace(/^\(\?i\)(.*)$/, '(?i:$1)')})`).join('|'),
-    ];
+  'one-redaction-regex': {
+    config: (config) => {
+      const redaction = config.processors.redaction!;
+      const patterns = redaction.blocked_values as string[];
+      redaction.blocked_values = [
+        patterns.map((p) => `(?:${p.replace(/^\(\?i\)(.*)$/, '(?i:$1)')})`).join('|'),
+      ];
+    },
   },
+  /** The lake's copy of every span gzipped, as before zstd. */
+  'raw-traces-gzip': {
+    config: (config) => {
+      const exporters = (
+        config as unknown as { exporters: Record<string, { s3uploader: Record<string, unknown> }> }
+      ).exporters;
+      exporters['awss3/traces']!.s3uploader.compression = 'gzip';
+    },
+  },
+  /** The Jaeger export gzipped (the otlp_grpc exporter's default), as before `compression: none` on loopback. */
+  'jaeger-gzip': {
+    config: (config) => {
+      const exporters = (config as unknown as { exporters: Record<string, Record<string, unknown>> })
+        .exporters;
+      exporters['otlp_grpc/jaeger']!.compression = 'gzip';
+    },
+  },
+  /**
+   * Not kept, measured for the record: Jaeger's sending queue in memory instead of on disk. It would break the
+   * promise that a Collector killed with SIGKILL loses nothing it accepted (the lake's copy would still have it).
+   */
+  'jaeger-memory-queue': {
+    config: (config) => {
+      const exporters = (
+        config as unknown as { exporters: Record<string, { sending_queue: Record<string, unknown> }> }
+      ).exporters;
+      const queue = { ...exporters['otlp_grpc/jaeger']!.sending_queue };
+      delete queue.storage;
+      exporters['otlp_grpc/jaeger']!.sending_queue = queue;
+    },
+  },
+  /** Every kept change of issue 17 undone at once: the stack as it was, for one before/after ratio per run. */
+  'all-before': {
+    config: (config) => {
+      for (const name of ['redaction-patterns-before', 'raw-traces-gzip', 'jaeger-gzip'])
+        VARIANTS[name]!.config!(config);
+    },
+    env: { OBSERVATORY_COLLECTOR_GOGC: '100', OBSERVATORY_COLLECTOR_GOMEMLIMIT: 'off' },
+  },
+  /** Go's default garbage collector settings (GOGC 100, no memory limit) instead of the stack's. */
+  'go-gc-default': { env: { OBSERVATORY_COLLECTOR_GOGC: '100', OBSERVATORY_COLLECTOR_GOMEMLIMIT: 'off' } },
 };
-
-/** Span attributes whose values are enums, numbers, route templates or addresses by their semantic conventions. */
-const SAFE_KEYS = [
-  'http.request.method',
-  'http.response.status_code',
-  'http.route',
-  'url.scheme',
-  'server.address',
-  'server.port',
-  'client.address',
-  'client.port',
-  'network.protocol.name',
-  'network.protocol.version',
-  'network.peer.address',
-  'network.peer.port',
-  'network.transport',
-  'network.type',
-];
 
 export interface CollectorRun {
   variant: string;
@@ -164,7 +220,8 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
   const change = VARIANTS[variant];
   if (!change)
     throw new Error(`unknown variant ${variant}; expected one of ${Object.keys(VARIANTS).join(', ')}`);
-  env.OBSERVATORY_COLLECTOR_CONFIG = variantConfig(stateDir, change);
+  Object.assign(env, change.env);
+  env.OBSERVATORY_COLLECTOR_CONFIG = variantConfig(stateDir, change.config ?? (() => {}));
   const stack = new Stack({ config: stackConfig(env), say: () => {} });
   try {
     const status = await stack.up();
@@ -230,7 +287,49 @@ function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
-/** The command line (`npm run bench -- <name>` or `node bench/<name>.ts`). */
+/**
+ * The highest lossless rate: the full pipeline at rising rates (each step ×1.5) until the Collector refuses or loses
+ * spans, or the load client (on the same cores) cannot send more. Returns every step's run.
+ */
+async function findMax(start: number, seconds: number): Promise<CollectorRun[]> {
+  const runs: CollectorRun[] = [];
+  for (let rate = start; ; rate = Math.round(rate * 1.5)) {
+    const run = await oneRun('full', rate, seconds);
+    runs.push(run);
+    const sentPerSecond = run.sent / seconds;
+    process.stderr.write(
+      `collector find-max @ ${rate}/s: sent ${sentPerSecond.toFixed(0)}/s, accepted ${run.accepted}/${run.sent}, ` +
+        `${corePer10k(run, seconds).toFixed(3)} core per 10k spans/s\n`,
+    );
+    if (run.accepted < run.sent) break;
+    // The load client fell behind the rate asked for: a higher rate would not send more.
+    if (sentPerSecond < rate * 0.9) break;
+  }
+  return runs;
+}
+
+function maxFigure(runs: CollectorRun[], seconds: number): Figure {
+  const lossless = runs.filter((r) => r.sent > 0 && r.accepted >= r.sent);
+  const best = Math.max(0, ...lossless.map((r) => r.sent / seconds));
+  const last = runs.at(-1)!;
+  const lastSent = last.sent / seconds;
+  const limitedBy =
+    last.accepted < last.sent
+      ? `the Collector lost spans at ${last.rate}/s`
+      : lastSent < last.rate * 0.9
+        ? `the load client sent only ${lastSent.toFixed(0)}/s when asked for ${last.rate}/s`
+        : `no loss up to the highest rate tried`;
+  return {
+    id: 'P3.max-lossless',
+    figure: 'Collector highest lossless rate, full pipeline (spans/s, accepted == sent)',
+    ours: best,
+    unit: 'spans/s',
+    better: 'higher',
+    note: `ladder ${runs.map((r) => r.rate).join(', ')}; stopped: ${limitedBy}`,
+  };
+}
+
+/** The command line (`npm run bench -- collector [options]` or `node bench/collector.ts [options]`). */
 export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const { values } = parseArgs({
     args: argv,
@@ -238,13 +337,22 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       rates: { type: 'string', default: '10000,30000' },
       seconds: { type: 'string', default: '30' },
       variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
+      'find-max': { type: 'boolean', default: false },
+      'max-start': { type: 'string', default: '10000' },
     },
   });
-  const { figures } = await runCollectorBench({
+  const seconds = Number(values.seconds);
+  const { runs, figures } = await runCollectorBench({
     rates: values.rates.split(',').map(Number),
-    seconds: Number(values.seconds),
+    seconds,
     variants: values.variants.split(','),
   });
+  // Without --find-max, the highest lossless rate among the full pipeline's fixed rates.
+  const fixed = runs.filter((r) => r.variant === 'full');
+  const ladder = values['find-max']
+    ? [...fixed, ...(await findMax(Number(values['max-start']), seconds))]
+    : fixed;
+  if (ladder.length > 0) figures.push(maxFigure(ladder, seconds));
   const { printFigures } = await import('./report.ts');
   printFigures(figures);
   return figures;

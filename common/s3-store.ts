@@ -2,7 +2,7 @@
  * The one S3 store every part uses, over one bucket: the local stack's store or real S3 (see `s3Settings` for the
  * rule that chooses). Calls through AWS SDK v3 show up in traces as S3 spans where the instrumentation is loaded.
  */
-import { gunzipSync } from 'node:zlib';
+import { decompressedText } from './compression.ts';
 import {
   GetObjectCommand,
   ListObjectsV2Command,
@@ -65,10 +65,9 @@ export class S3Store {
     }
   }
 
-  /** The object's text, gunzipped when the key says so. */
+  /** The object's text, decompressed when the key says so (`.gz`, `.zst`). */
   async getText(key: string): Promise<string> {
-    const bytes = await this.get(key);
-    return (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+    return decompressedText(key, await this.get(key));
   }
 
   /** The object parsed as JSON, or undefined when there is no such key. */

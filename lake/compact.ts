@@ -397,7 +397,7 @@ function readStaged(group: StagedGroup): string {
 }
 
 function isRawObject(key: string): boolean {
-  return key.endsWith('.json') || key.endsWith('.json.gz');
+  return key.endsWith('.json') || key.endsWith('.json.gz') || key.endsWith('.json.zst');
 }
 
 function emptyResult(): CompactionResult {

@@ -16,7 +16,7 @@ export interface LakeConfig {
   /** The store the lake lives in. */
   s3: S3Settings;
   /**
-   * Where the Collector's awss3 exporters write each signal (OTLP JSON, gzip, hourly by arrival:
+   * Where the Collector's awss3 exporters write each signal (OTLP JSON, gzip — zstd for traces —, hourly by arrival:
    * `<prefix>year=…/month=…/day=…/hour=…/`). @default raw/events/, raw/logs/, raw/metrics/, raw/traces/
    */
   raw: Record<Signal, string>;

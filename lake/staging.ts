@@ -8,7 +8,7 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { gunzipSync } from 'node:zlib';
+import { decompressedText } from '../common/compression.ts';
 import type { Signal } from './config.ts';
 import { Flattener, type OtlpLogsDocument } from './flatten.ts';
 import {
@@ -153,7 +153,7 @@ async function stageObject(
   staging: Staging,
   flattener: Flattener,
 ): Promise<number> {
-  const text = (key.endsWith('.gz') ? gunzipSync(bytes) : Buffer.from(bytes)).toString('utf8');
+  const text = decompressedText(key, bytes);
   let rowsIn = 0;
   for (const document of parseDocuments(key, text)) {
     if (signal === 'events') {

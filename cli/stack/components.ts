@@ -208,6 +208,8 @@ function collectorSpec(config: StackConfig, binaries: Binaries, env: Record<stri
       // The local store does not decode aws-chunked uploads, which the SDK's default checksums use.
       AWS_REQUEST_CHECKSUM_CALCULATION: 'when_required',
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
+      GOGC: config.collectorGc.gogc,
+      GOMEMLIMIT: config.collectorGc.memLimit,
     },
     port: collector.otlpHttp,
     ports: [
