@@ -5,7 +5,7 @@
  * are measured side by side in one run, rounds interleaved (the order rotates each round), so machine noise hits
  * every variant alike; tables give medians. Needs the stack up (`npx observatory stack up`).
  *
- *   npm run bench -- etl [--chunks 64] [--rounds 5] [--warm 30] [--sizes 1,2,4,8]
+ *   npm run bench -- etl [--chunks 64] [--rounds 5] [--warm 30] [--sizes 1,2,4,8] [--only throughput|invocations]
  *
  * The fleet only runs the functions registered in etl/handlers/index.ts, so the trivial invocation is the real
  * worker given a chunk with a `throw` fault: runInvocation's span, the rejected `before` hook and the flush run, the
@@ -24,6 +24,7 @@ import type { ChunkEvent, Handler, InvocationResult, LambdaContext } from '../et
 import { demoConfig } from '../services/config.ts';
 import { days, seed, tiles } from '../imagery/scenes.ts';
 import { S3Store } from '../common/s3-store.ts';
+import { addWindows, cpuTable, cpuWindow, rssMiB, stackPids, type CpuWindow } from './lib/etl-processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     warm: { type: 'string', default: '30' },
     sizes: { type: 'string', default: '1,2,4,8' },
+    only: { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -136,16 +138,25 @@ async function throughput(): Promise<void> {
     const samples = new Map<number, { rate: number; cpu: number; cold: number; billed: number }[]>(
       sizes.map((s) => [s, []]),
     );
+    // CPU per process over the measured runs: the bench process plays the listener (it dispatches over IPC).
+    const stack = Object.entries(await stackPids()).map(([name, pid]) => [name, [pid]] as const);
+    const windows = new Map<number, CpuWindow[]>(sizes.map((s) => [s, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const size of rotate(sizes, round - 1)) {
         const fleet = fleets.get(size)!;
         const jobId = `${jobPrefix}-${++jobCounter}`;
         const cpu = cpuMeter();
+        const perProcess = cpuWindow(() => ({
+          'bench (dispatcher)': [process.pid],
+          sandboxes: fleet.pids(),
+          ...Object.fromEntries(stack),
+        }));
         const started = performance.now();
         const results = await Promise.all(
           Array.from({ length: chunkCount }, (_, i) => invokeOk(fleet, chunkEvent(jobId, i, chunkCount))),
         );
         const seconds = (performance.now() - started) / 1000;
+        windows.get(size)!.push(perProcess());
         const sample = {
           rate: chunkCount / seconds,
           cpu: cpu(),
@@ -175,6 +186,19 @@ async function throughput(): Promise<void> {
         `| ${size} | ${spread(rates, (x) => x.toFixed(1))} | ${(rate / baseline).toFixed(2)}× | ${billed} | ${(cpu * 100).toFixed(0)} % | ${cold} |`,
       );
     }
+    const cpuBySize = new Map(
+      sizes.map((s) => [s, { window: addWindows(windows.get(s)!), chunks: chunkCount * rounds }]),
+    );
+    out.push('', `### CPU per chunk by process (all ${rounds} rounds)\n`, cpuTable(cpuBySize));
+    // Sandbox memory: now (warm, between jobs) and the peak over warm-up and every round (VmHWM).
+    const memory = [...fleets.values()]
+      .flatMap((fleet) => fleet.pids().map(rssMiB))
+      .filter((m) => m !== undefined);
+    out.push(
+      '',
+      `Sandbox RSS (${memory.length} sandboxes): steady ${Math.max(...memory.map((m) => m.rss)).toFixed(0)} MiB, ` +
+        `peak ${Math.max(...memory.map((m) => m.peak)).toFixed(0)} MiB (the largest of them)`,
+    );
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     await Promise.all([...fleets.values()].map((fleet) => fleet.close()));
@@ -343,8 +367,10 @@ const seeded = await seed(S3Store.fromSettings(demo.s3));
 log(`catalog: ${seeded.scenes} scenes${seeded.written ? ' (seeded now)' : ''}; jobs ${jobPrefix}-*`);
 const started = performance.now();
 const loadBefore = loadavg()[0]!;
-await throughput();
-await invocations();
+if (values.only !== undefined && values.only !== 'throughput' && values.only !== 'invocations')
+  throw new Error('--only: expected throughput or invocations');
+if (values.only !== 'invocations') await throughput();
+if (values.only !== 'throughput') await invocations();
 process.stdout.write(
   `\n${rounds} interleaved rounds (order rotated each round); throughput: ${chunkCount} chunks per run, fleets warmed ` +
     `first; invocations: a fresh sandbox per variant per round, 1 cold + 4 discarded + ${warmCount} timed warm ` +

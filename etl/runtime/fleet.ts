@@ -59,6 +59,11 @@ export class Fleet {
     return { running: busy, warm: this.sandboxes.size - busy, waiting: this.waiting.length };
   }
 
+  /** The process ids of the live sandboxes (benchmarks read their CPU time and memory from /proc). */
+  pids(): number[] {
+    return [...this.sandboxes].flatMap((s) => (s.child.pid === undefined ? [] : [s.child.pid]));
+  }
+
   /** How many more invocations fit: free or startable sandboxes plus free places in the waiting queue. */
   room(): number {
     const busy = [...this.sandboxes].filter((s) => s.busy).length;
