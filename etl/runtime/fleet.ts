@@ -165,7 +165,13 @@ export class Fleet {
   private async start(): Promise<Sandbox> {
     const child = fork(join(REPO_ROOT, 'etl', 'runtime', 'worker.ts'), [], {
       cwd: REPO_ROOT,
-      execArgv: ['--require', './instrumentation'],
+      // A Lambda-sized heap: V8 would size it by this machine's memory (etl/config.ts says what each limit saves).
+      execArgv: [
+        `--max-semi-space-size=${this.config.semiSpaceMb}`,
+        `--max-old-space-size=${this.config.memoryMb}`,
+        '--require',
+        './instrumentation',
+      ],
       env: { ...this.env, OBSERVATORY_ETL_FUNCTION: this.functionName },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
