@@ -24,7 +24,16 @@ import type { ChunkEvent, Handler, InvocationResult, LambdaContext } from '../et
 import { demoConfig } from '../services/config.ts';
 import { days, seed, tiles } from '../imagery/scenes.ts';
 import { S3Store } from '../common/s3-store.ts';
-import { addWindows, cpuTable, cpuWindow, rssMiB, stackPids, type CpuWindow } from './lib/etl-processes.ts';
+import {
+  addWindows,
+  cpuTable,
+  cpuWindow,
+  fleetFigures,
+  rssMiB,
+  stackPids,
+  type CpuWindow,
+} from './lib/etl-processes.ts';
+import { printFigures, type Figure } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -117,7 +126,7 @@ async function invokeOk(fleet: Fleet, event: ChunkEvent, expectOk = true): Promi
 // ---------------------------------------------------------------------------------------------------------------
 // 1. Throughput per fleet size
 
-async function throughput(): Promise<void> {
+async function throughput(): Promise<Figure[]> {
   const fleets = new Map<number, Fleet>();
   try {
     for (const size of sizes) {
@@ -200,6 +209,12 @@ async function throughput(): Promise<void> {
         `peak ${Math.max(...memory.map((m) => m.peak)).toFixed(0)} MiB (the largest of them)`,
     );
     process.stdout.write(`${out.join('\n')}\n`);
+    return fleetFigures({
+      rates: new Map(sizes.map((s) => [s, median(samples.get(s)!.map((x) => x.rate))])),
+      cpu: cpuBySize,
+      memory,
+      cores: availableParallelism(),
+    });
   } finally {
     await Promise.all([...fleets.values()].map((fleet) => fleet.close()));
   }
@@ -369,7 +384,7 @@ const started = performance.now();
 const loadBefore = loadavg()[0]!;
 if (values.only !== undefined && values.only !== 'throughput' && values.only !== 'invocations')
   throw new Error('--only: expected throughput or invocations');
-if (values.only !== 'invocations') await throughput();
+const figures = values.only !== 'invocations' ? await throughput() : [];
 if (values.only !== 'throughput') await invocations();
 process.stdout.write(
   `\n${rounds} interleaved rounds (order rotated each round); throughput: ${chunkCount} chunks per run, fleets warmed ` +
@@ -377,3 +392,4 @@ process.stdout.write(
     `invocations; Node ${process.version}, ${availableParallelism()} cores, load average ` +
     `${loadBefore.toFixed(1)} before / ${loadavg()[0]!.toFixed(1)} after; ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
 );
+if (figures.length > 0) printFigures(figures);

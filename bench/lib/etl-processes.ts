@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Stack } from '../../cli/stack/stack.ts';
+import type { Figure } from '../report.ts';
 
 /** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
 const CLOCK_TICKS = 100;
@@ -126,4 +127,57 @@ export function cpuTable(windows: Map<number, { window: CpuWindow; chunks: numbe
     `| machine busy (all cores) | ${sizes.map((s) => cell(s, windows.get(s)!.window.machineBusy)).join(' | ')} |`,
   );
   return lines.join('\n');
+}
+
+/**
+ * The issue-17 figures of the fleet: chunks/s with 2 sandboxes against 1 (P5.fleet, target 1.6×) and a worker
+ * sandbox's peak RSS (P5.sandbox-rss, target 100 MiB). The fleet figure's note carries the ceiling this machine
+ * allows, from the CPU per chunk measured in the same runs: one sandbox is bound by its own core (1 core ÷ its CPU
+ * per chunk), two by the machine (cores ÷ the CPU per chunk of every process that works for a chunk), so the ratio
+ * cannot pass cores × sandbox CPU ÷ total CPU, whatever the fleet does.
+ */
+export function fleetFigures(options: {
+  /** Median chunks/s by fleet size. */
+  rates: Map<number, number>;
+  cpu: Map<number, { window: CpuWindow; chunks: number }>;
+  /** Every sandbox's memory at the end of the runs. */
+  memory: { rss: number; peak: number }[];
+  cores: number;
+}): Figure[] {
+  const figures: Figure[] = [];
+  const one = options.rates.get(1);
+  const two = options.rates.get(2);
+  const cpuOne = options.cpu.get(1);
+  if (one !== undefined && two !== undefined && cpuOne) {
+    const perChunk = (ms: number) => ms / cpuOne.chunks;
+    const sandbox = perChunk(cpuOne.window.byProcess.sandboxes ?? 0);
+    const ours = perChunk(Object.values(cpuOne.window.byProcess).reduce((a, b) => a + b, 0));
+    const ceiling = ours > 0 ? Math.max(1, Math.min(options.cores, (options.cores * sandbox) / ours)) : NaN;
+    figures.push({
+      id: 'P5.fleet',
+      figure: 'ETL fleet: crop_stats chunks/s, 2 sandboxes vs 1',
+      ours: two,
+      baseline: one,
+      baselineName: '1 sandbox',
+      unit: 'chunks/s',
+      target: 1.6,
+      targetIsRatio: true,
+      better: 'higher',
+      note:
+        `CPU per chunk with 1 sandbox: sandbox ${sandbox.toFixed(1)} ms, all stack processes and the dispatcher ` +
+        `${ours.toFixed(1)} ms → this machine's ceiling ${ceiling.toFixed(2)}×`,
+    });
+  }
+  if (options.memory.length > 0) {
+    figures.push({
+      id: 'P5.sandbox-rss',
+      figure: 'ETL worker sandbox RSS, peak over the runs',
+      ours: Math.max(...options.memory.map((m) => m.peak)),
+      unit: 'MiB',
+      target: 100,
+      better: 'lower',
+      note: `steady between jobs ${Math.max(...options.memory.map((m) => m.rss)).toFixed(0)} MiB`,
+    });
+  }
+  return figures;
 }
