@@ -3,7 +3,9 @@
  * Collector): chunk throughput per fleet size, the dispatch overhead of one invocation (cold and warm) against a
  * plain in-process call, and what flushing telemetry before the acknowledgement adds to each invocation. Variants
  * are measured side by side in one run, rounds interleaved (the order rotates each round), so machine noise hits
- * every variant alike; tables give medians. Needs the stack up (`npx observatory stack up`).
+ * every variant alike; tables give medians. Beside the throughput, the CPU time every process spent per chunk (the
+ * sandboxes, each stack component, this process as the dispatcher; bench/lib/etl-processes.ts) says what saturates,
+ * and the sandboxes' RSS gives P5.sandbox-rss. Needs the stack up (`npx observatory stack up`).
  *
  *   npm run bench -- etl [--chunks 64] [--rounds 5] [--warm 30] [--sizes 1,2,4,8] [--only throughput|invocations]
  *
