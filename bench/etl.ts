@@ -3,9 +3,11 @@
  * Collector): chunk throughput per fleet size, the dispatch overhead of one invocation (cold and warm) against a
  * plain in-process call, and what flushing telemetry before the acknowledgement adds to each invocation. Variants
  * are measured side by side in one run, rounds interleaved (the order rotates each round), so machine noise hits
- * every variant alike; tables give medians. Needs the stack up (`npx observatory stack up`).
+ * every variant alike; tables give medians. Beside the throughput, the CPU time every process spent per chunk (the
+ * sandboxes, each stack component, this process as the dispatcher; bench/lib/etl-processes.ts) says what saturates,
+ * and the sandboxes' RSS gives P5.sandbox-rss. Needs the stack up (`npx observatory stack up`).
  *
- *   npm run bench -- etl [--chunks 64] [--rounds 5] [--warm 30] [--sizes 1,2,4,8]
+ *   npm run bench -- etl [--chunks 64] [--rounds 5] [--warm 30] [--sizes 1,2,4,8] [--only throughput|invocations]
  *
  * Figures for the bench table: P5 fleet — chunks/s of each fleet size against the first (target ≥ 1.6× for 2 on 1).
  *
@@ -26,6 +28,15 @@ import type { ChunkEvent, Handler, InvocationResult, LambdaContext } from '../et
 import { demoConfig } from '../services/config.ts';
 import { days, seed, tiles } from '../imagery/scenes.ts';
 import { S3Store } from '../common/s3-store.ts';
+import {
+  addWindows,
+  cpuTable,
+  cpuWindow,
+  fleetFigures,
+  rssMiB,
+  stackPids,
+  type CpuWindow,
+} from './lib/etl-processes.ts';
 import { printFigures, type Figure } from './report.ts';
 
 // Set by cli() from its options.
@@ -33,6 +44,7 @@ let chunkCount = 64;
 let rounds = 5;
 let warmCount = 30;
 let sizes = [1, 2, 4, 8];
+let only: string | undefined;
 let workerEnv: NodeJS.ProcessEnv = {};
 let baseConfig: EtlConfig;
 
@@ -44,9 +56,13 @@ function configure(argv: string[]): void {
       rounds: { type: 'string', default: '5' },
       warm: { type: 'string', default: '30' },
       sizes: { type: 'string', default: '1,2,4,8' },
+      only: { type: 'string' },
     },
     allowPositionals: true,
   });
+  if (values.only !== undefined && values.only !== 'throughput' && values.only !== 'invocations')
+    throw new Error('--only: expected throughput or invocations');
+  only = values.only;
 
   chunkCount = Number(values.chunks);
   rounds = Number(values.rounds);
@@ -150,16 +166,25 @@ async function throughput(): Promise<Figure[]> {
     const samples = new Map<number, { rate: number; cpu: number; cold: number; billed: number }[]>(
       sizes.map((s) => [s, []]),
     );
+    // CPU per process over the measured runs: the bench process plays the listener (it dispatches over IPC).
+    const stack = Object.entries(await stackPids()).map(([name, pid]) => [name, [pid]] as const);
+    const windows = new Map<number, CpuWindow[]>(sizes.map((s) => [s, []]));
     for (let round = 1; round <= rounds; round++) {
       for (const size of rotate(sizes, round - 1)) {
         const fleet = fleets.get(size)!;
         const jobId = `${jobPrefix}-${++jobCounter}`;
         const cpu = cpuMeter();
+        const perProcess = cpuWindow(() => ({
+          'bench (dispatcher)': [process.pid],
+          sandboxes: fleet.pids(),
+          ...Object.fromEntries(stack),
+        }));
         const started = performance.now();
         const results = await Promise.all(
           Array.from({ length: chunkCount }, (_, i) => invokeOk(fleet, chunkEvent(jobId, i, chunkCount))),
         );
         const seconds = (performance.now() - started) / 1000;
+        windows.get(size)!.push(perProcess());
         const sample = {
           rate: chunkCount / seconds,
           cpu: cpu(),
@@ -189,18 +214,26 @@ async function throughput(): Promise<Figure[]> {
         `| ${size} | ${spread(rates, (x) => x.toFixed(1))} | ${(rate / baseline).toFixed(2)}× | ${billed} | ${(cpu * 100).toFixed(0)} % | ${cold} |`,
       );
     }
+    const cpuBySize = new Map(
+      sizes.map((s) => [s, { window: addWindows(windows.get(s)!), chunks: chunkCount * rounds }]),
+    );
+    out.push('', `### CPU per chunk by process (all ${rounds} rounds)\n`, cpuTable(cpuBySize));
+    // Sandbox memory: now (warm, between jobs) and the peak over warm-up and every round (VmHWM).
+    const memory = [...fleets.values()]
+      .flatMap((fleet) => fleet.pids().map(rssMiB))
+      .filter((m) => m !== undefined);
+    out.push(
+      '',
+      `Sandbox RSS (${memory.length} sandboxes): steady ${Math.max(...memory.map((m) => m.rss)).toFixed(0)} MiB, ` +
+        `peak ${Math.max(...memory.map((m) => m.peak)).toFixed(0)} MiB (the largest of them)`,
+    );
     process.stdout.write(`${out.join('\n')}\n`);
-    return sizes.slice(1).map((size) => ({
-      id: `P5.fleet.${sizes[0]}-${size}`,
-      figure: `ETL fleet: crop_stats chunks/s, ${size} sandboxes vs ${sizes[0]}`,
-      ours: median(samples.get(size)!.map((s) => s.rate)),
-      baseline,
-      baselineName: `fleet of ${sizes[0]}`,
-      unit: 'chunks/s',
-      target: sizes[0] === 1 && size === 2 ? 1.6 : undefined,
-      targetIsRatio: true,
-      better: 'higher' as const,
-    }));
+    return fleetFigures({
+      rates: new Map(sizes.map((s) => [s, median(samples.get(s)!.map((x) => x.rate))])),
+      cpu: cpuBySize,
+      memory,
+      cores: availableParallelism(),
+    });
   } finally {
     await Promise.all([...fleets.values()].map((fleet) => fleet.close()));
   }
@@ -371,8 +404,8 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   log(`catalog: ${seeded.scenes} scenes${seeded.written ? ' (seeded now)' : ''}; jobs ${jobPrefix}-*`);
   const started = performance.now();
   const loadBefore = loadavg()[0]!;
-  const figures = await throughput();
-  await invocations();
+  const figures = only !== 'invocations' ? await throughput() : [];
+  if (only !== 'throughput') await invocations();
   process.stdout.write(
     `\n${rounds} interleaved rounds (order rotated each round); throughput: ${chunkCount} chunks per run, fleets warmed ` +
       `first; invocations: a fresh sandbox per variant per round, 1 cold + 4 discarded + ${warmCount} timed warm ` +

@@ -6,6 +6,7 @@
 import { trace } from '@opentelemetry/api';
 import { dayKey, imageKey, type Scene } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
+import { etlConfig } from '../config.ts';
 import { trackEtl } from '../events.ts';
 import type { Handler } from '../types.ts';
 
@@ -27,6 +28,10 @@ export interface CropStatsRow {
 }
 
 let store: S3Store | undefined;
+let catalogCacheMs: number | undefined;
+/** Scene lists by day, kept while the sandbox is warm (at most CATALOG_DAYS days, each for catalogCacheMs). */
+const catalog = new Map<string, { scenes: Scene[]; until: number }>();
+const CATALOG_DAYS = 64;
 
 export const resultKey = (jobId: string, chunkIndex: number) =>
   `curated/crop_stats/job_id=${jobId}/chunk-${String(chunkIndex).padStart(5, '0')}.json`;
@@ -35,14 +40,10 @@ export const handler: Handler<CropStatsPayload, CropStatsRow> = async (event) =>
   store ??= S3Store.fromSettings();
   const { tile, date } = event.payload;
   const tileId = `T${String(tile.index).padStart(2, '0')}`;
-  const scenes = ((await store.getJson<Scene[]>(dayKey(date))) ?? []).filter((scene) =>
-    scene.id.endsWith(`_${tileId}`),
-  );
+  const scenes = (await scenesOfDay(store, date)).filter((scene) => scene.id.endsWith(`_${tileId}`));
+  const images = await Promise.all(scenes.map((scene) => store!.find(imageKey(scene.id))));
   const values: number[] = [];
-  for (const scene of scenes) {
-    const bytes = await store.find(imageKey(scene.id));
-    if (bytes) values.push(...ndvi(bytes));
-  }
+  for (const bytes of images) if (bytes) values.push(...ndvi(bytes));
   values.sort((a, b) => a - b);
   const row: CropStatsRow = {
     job_id: event.job_id,
@@ -70,6 +71,24 @@ export const handler: Handler<CropStatsPayload, CropStatsRow> = async (event) =>
   });
   return row;
 };
+
+/**
+ * The day's scenes from the catalog, read once per day while the sandbox stays warm (Lambda keeps module state
+ * between invocations too): every chunk of a day would otherwise fetch and parse the same object.
+ */
+async function scenesOfDay(store: S3Store, date: string): Promise<Scene[]> {
+  catalogCacheMs ??= etlConfig().catalogCacheMs;
+  const cached = catalog.get(date);
+  if (cached && cached.until > Date.now()) return cached.scenes;
+  const scenes = (await store.getJson<Scene[]>(dayKey(date))) ?? [];
+  catalog.delete(date);
+  if (catalogCacheMs > 0) {
+    catalog.set(date, { scenes, until: Date.now() + catalogCacheMs });
+    // The oldest entry goes first (a Map iterates in insertion order).
+    if (catalog.size > CATALOG_DAYS) catalog.delete(catalog.keys().next().value!);
+  }
+  return scenes;
+}
 
 /** NDVI of every pixel of a raster in the demo's format (see imagery/scenes.ts). */
 export function ndvi(bytes: Uint8Array): number[] {

@@ -16,13 +16,11 @@ import { invalid, notFound, tooBusy } from '../../common/http/errors.ts';
 import { bbox, intersects, tiles } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { dateRange, numberIn, objectBody, oneOf } from '../../common/http/validate.ts';
-import { lakeConfig, planCompaction, SIGNALS, type Signal } from '../../lake/index.ts';
+import { lakeConfig, SIGNALS, type Signal } from '../../lake/config.ts';
 import type { CompactionPayload } from '../handlers/compaction.ts';
 import { etlConfig } from '../config.ts';
 import { LocalFleetDispatcher, type Dispatcher } from '../dispatch.ts';
-import { ensureQueues, sqsClient } from '../sqs/queues.ts';
-import { SqsDispatcher } from '../sqs/sqs-dispatcher.ts';
-import { SqsEventSource } from '../sqs/sqs-event-source.ts';
+import type { SqsEventSource } from '../sqs/sqs-event-source.ts';
 import type { CropStatsPayload } from '../handlers/crop-stats.ts';
 import type { Fault } from '../types.ts';
 import { FleetBusyError, JobRunner, type ChunkPlan, type JobView } from './jobs.ts';
@@ -35,6 +33,12 @@ const fleet = new LocalFleetDispatcher(config, { ...process.env, OTEL_SERVICE_NA
 let dispatcher: Dispatcher = fleet;
 let eventSource: SqsEventSource | undefined;
 if (config.dispatch === 'sqs') {
+  // Loaded only with SQS dispatch: the SQS client is memory the fleet path never uses.
+  const [{ ensureQueues, sqsClient }, { SqsDispatcher }, { SqsEventSource }] = await Promise.all([
+    import('../sqs/queues.ts'),
+    import('../sqs/sqs-dispatcher.ts'),
+    import('../sqs/sqs-event-source.ts'),
+  ]);
   const client = sqsClient(config.sqs);
   const urls = await ensureQueues(client, config.sqs, config.maxAttempts);
   dispatcher = new SqsDispatcher(client, urls, {
@@ -65,7 +69,10 @@ app.post(
     const parent = carrier.traceparent ? propagation.extract(context.active(), carrier) : context.active();
     if (kind === 'compaction') {
       const batch = numberIn(body.batch_size, 'batch_size', 1, 1000, 25);
-      const plan = await planCompaction(store, lake, batch, parseSignals(body.signals));
+      const signals = parseSignals(body.signals);
+      // The lake's compaction module brings DuckDB (tens of MiB): loaded with the first compaction job, not at start.
+      const { planCompaction } = await import('../../lake/index.ts');
+      const plan = await planCompaction(store, lake, batch, signals);
       const chunks: ChunkPlan<CompactionPayload>[] = plan.map((payload) => ({ payload }));
       res.status(202).json(submit('compaction', chunks, parent));
       return;

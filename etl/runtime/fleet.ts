@@ -59,6 +59,11 @@ export class Fleet {
     return { running: busy, warm: this.sandboxes.size - busy, waiting: this.waiting.length };
   }
 
+  /** The process ids of the live sandboxes (benchmarks read their CPU time and memory from /proc). */
+  pids(): number[] {
+    return [...this.sandboxes].flatMap((s) => (s.child.pid === undefined ? [] : [s.child.pid]));
+  }
+
   /** How many more invocations fit: free or startable sandboxes plus free places in the waiting queue. */
   room(): number {
     const busy = [...this.sandboxes].filter((s) => s.busy).length;
@@ -160,7 +165,13 @@ export class Fleet {
   private async start(): Promise<Sandbox> {
     const child = fork(join(REPO_ROOT, 'etl', 'runtime', 'worker.ts'), [], {
       cwd: REPO_ROOT,
-      execArgv: ['--require', './instrumentation'],
+      // A Lambda-sized heap: V8 would size it by this machine's memory (etl/config.ts says what each limit saves).
+      execArgv: [
+        `--max-semi-space-size=${this.config.semiSpaceMb}`,
+        `--max-old-space-size=${this.config.memoryMb}`,
+        '--require',
+        './instrumentation',
+      ],
       env: { ...this.env, OBSERVATORY_ETL_FUNCTION: this.functionName },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
