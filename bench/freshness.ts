@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { localStackPorts } from '../common/config.ts';
-import { pollUntil } from '../common/poll.ts';
+import { pollUntil, sleep } from '../common/poll.ts';
 import { S3Store } from '../common/s3-store.ts';
 import { startPlatform } from '../cli/demo/platform.ts';
 import { Stack } from '../cli/stack/stack.ts';
@@ -24,6 +24,8 @@ export async function runFreshnessBench(options: {
   const platform = await startPlatform({ freePorts: true });
   const jaeger = `http://127.0.0.1:${localStackPorts().jaeger.query}`;
   const store = S3Store.fromSettings(stack.config.s3);
+  // Objects already in raw/events/ are not this run's; the watcher runs while the requests do.
+  const events = watchEvents(store, new Set((await store.list('raw/events/')).map((o) => o.key)));
   try {
     const traceLatency: number[] = [];
     const answered: { traceId: string; at: number }[] = [];
@@ -47,7 +49,7 @@ export async function runFreshnessBench(options: {
       }
     };
     await Promise.all(Array.from({ length: options.concurrency }, worker));
-    const eventLatency = await eventArrivals(store, answered);
+    const eventLatency = await events.latencies(answered);
     return [
       figure('P4.trace.p50', 'Request end → trace found in Jaeger, p50', percentile(traceLatency, 0.5)),
       figure(
@@ -64,38 +66,48 @@ export async function runFreshnessBench(options: {
       ),
     ];
   } finally {
+    events.stop();
     await platform.stop();
     if (!wasUp) await stack.down();
   }
 }
 
 /**
- * When each request's event reached S3: the store is listed every 250 ms, and each new object's trace IDs are
- * stamped with the time it was first seen. An object's arrival bounds its events' arrival from above by one poll.
+ * When each request's event reached S3, watched while the requests run: the store is listed every 250 ms, and every
+ * trace ID in a new object is stamped with the time the object was first seen (an upper bound on its arrival, by one
+ * poll). `latencies` waits until every answered request's event has been seen.
  */
-async function eventArrivals(store: S3Store, answered: { traceId: string; at: number }[]): Promise<number[]> {
-  const waiting = new Map(answered.map((a) => [a.traceId, a.at]));
-  const latencies: number[] = [];
-  const seen = new Set<string>();
-  await pollUntil(
-    `${waiting.size} search_made events in raw/events/`,
-    async () => {
+function watchEvents(store: S3Store, seen: Set<string>) {
+  const arrivals = new Map<string, number>();
+  let running = true;
+  const watching = (async () => {
+    while (running) {
       const now = performance.now();
       for (const object of await store.list('raw/events/')) {
         if (seen.has(object.key)) continue;
         seen.add(object.key);
         const text = await store.getText(object.key);
-        for (const [traceId, at] of waiting) {
-          if (!text.includes(traceId)) continue;
-          latencies.push(now - at);
-          waiting.delete(traceId);
-        }
+        for (const [traceId] of text.matchAll(/[0-9a-f]{32}/g))
+          if (!arrivals.has(traceId)) arrivals.set(traceId, now);
       }
-      return waiting.size === 0 ? true : undefined;
+      await sleep(250);
+    }
+  })();
+  return {
+    stop: () => {
+      running = false;
     },
-    { timeoutMs: 120_000, intervalMs: 250 },
-  );
-  return latencies;
+    async latencies(answered: { traceId: string; at: number }[]): Promise<number[]> {
+      await pollUntil(
+        `${answered.length} search_made events in raw/events/`,
+        async () => (answered.every((a) => arrivals.has(a.traceId)) ? true : undefined),
+        { timeoutMs: 120_000, intervalMs: 250 },
+      );
+      running = false;
+      await watching;
+      return answered.map((a) => arrivals.get(a.traceId)! - a.at);
+    },
+  };
 }
 
 function figure(id: string, name: string, ms: number, target?: number): Figure {

@@ -51,7 +51,7 @@ export interface InstrumentationConfig {
    * set (the exporter reads it then). @default the local Collector on 127.0.0.1 (4318 for HTTP, 4317 for gRPC)
    */
   endpoints: Record<Signal, string | undefined>;
-  /** `OTEL_BSP_*`. @default queue 2048, batch 512, every 5000 ms, timeout 30000 ms */
+  /** `OTEL_BSP_*`. @default queue 2048, batch 512, every 1000 ms (the SDK: 5000; a quiet service's spans leave within a second), timeout 30000 ms */
   spans: BatchConfig;
   /** `OTEL_BLRP_*`. @default queue 2048, batch 512, every 1000 ms, timeout 30000 ms */
   logs: BatchConfig;
@@ -136,7 +136,7 @@ function exportSettings(env: Env, say: Warn) {
     exporters: perSignal((signal) => exportersOf(env, signal, say)),
     protocols,
     endpoints: perSignal((signal) => defaultEndpoint(env, signal, protocols[signal])),
-    spans: batch(env, 'OTEL_BSP', 5000, say),
+    spans: batch(env, 'OTEL_BSP', 1000, say),
     logs: batch(env, 'OTEL_BLRP', 1000, say),
     attributeValueLengthLimit: attributeLimit(env, say),
     metricExportIntervalMillis: readInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', 10_000, { min: 100 }, say),
