@@ -27,6 +27,41 @@ import { REPO_ROOT } from '../../../common/paths.ts';
 /** Packages loaded at run time rather than bundled (see the header), each shipped with its dependency closure. */
 export const RUNTIME_PACKAGES = ['pino', 'import-in-the-middle'];
 
+/**
+ * Packages the preload loads by name when its configuration chooses them (instrumentation/src/lazy.ts), bundled into
+ * the preload and registered before it runs: the OTLP exporters over HTTP (the Collector layer listens on 4318;
+ * gRPC is not bundled) and the instrumentations a worker can use.
+ */
+export const PRELOAD_PACKAGES = [
+  ...['trace', 'metrics', 'logs'].flatMap((signal) =>
+    ['proto', 'http'].map((flavour) => `@opentelemetry/exporter-${signal}-otlp-${flavour}`),
+  ),
+  ...['http', 'undici', 'runtime-node', 'pino', 'aws-sdk'].map(
+    (name) => `@opentelemetry/instrumentation-${name}`,
+  ),
+];
+
+/** The preload's entry in the bundle: the lazily loaded packages registered first, then the preload itself. */
+const preloadEntry: Plugin = {
+  name: 'preload-entry',
+  setup(build) {
+    build.onResolve({ filter: /^observatory:bundled-packages$/ }, () => ({
+      path: 'bundled-packages',
+      namespace: 'observatory',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'observatory' }, () => ({
+      resolveDir: REPO_ROOT,
+      loader: 'js',
+      contents: [
+        ...PRELOAD_PACKAGES.map((name, i) => `import * as p${i} from '${name}';`),
+        `globalThis[Symbol.for('observatory.bundledPackages')] = {`,
+        ...PRELOAD_PACKAGES.map((name, i) => `  '${name}': p${i},`),
+        `};`,
+      ].join('\n'),
+    }));
+  },
+};
+
 /** Where the template's CodeUri points, relative to the repository. */
 export const ARTIFACT_PATH = join('dist', 'lambda', 'etl-worker.zip');
 
@@ -101,7 +136,22 @@ export async function buildLambdaArtifact(
     ['instrumentation/index.js', 'instrumentation/index.js'],
   ];
   for (const [entry, out] of bundles) {
-    const result = await build({ ...COMMON, entryPoints: [join(REPO_ROOT, entry)], outfile: out });
+    const preload = entry === 'instrumentation/index.js';
+    const result = await build({
+      ...COMMON,
+      outfile: out,
+      ...(preload
+        ? {
+            // ES modules run their imports in order: the registry exists before the preload starts.
+            stdin: {
+              contents: `import 'observatory:bundled-packages';\nexport * from './${entry}';\n`,
+              resolveDir: REPO_ROOT,
+              loader: 'js',
+            },
+            plugins: [...COMMON.plugins!, preloadEntry],
+          }
+        : { entryPoints: [join(REPO_ROOT, entry)] }),
+    });
     if (result.errors.length)
       throw new Error(`esbuild ${entry}: ${result.errors.map((e) => e.text).join('; ')}`);
     add(out, result.outputFiles![0]!.contents);
