@@ -118,13 +118,14 @@ export function instrumentationConfig(env: Env = process.env, warn?: Warn): Inst
 
 /** Stage 1: whether to start, and how loud the SDK is. */
 function sdkSettings(env: Env, say: Warn) {
+  const enabledInstrumentations = names(readString(env, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS'));
   return {
     disabled: readBoolean(env, 'OTEL_SDK_DISABLED', false, say),
     logLevel: LOG_LEVELS[oneOf(env, 'OTEL_LOG_LEVEL', Object.keys(LOG_LEVELS), 'warn', say)]!,
     sampler: readString(env, 'OTEL_TRACES_SAMPLER')?.toLowerCase(),
     samplerArg: readNumber(env, 'OTEL_TRACES_SAMPLER_ARG', 1, { min: 0, max: 1 }, say),
-    instrumentationsFromEnv: readString(env, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS') !== undefined,
-    enabledInstrumentations: names(readString(env, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS')),
+    instrumentationsFromEnv: enabledInstrumentations !== undefined,
+    enabledInstrumentations,
     disabledInstrumentations: names(readString(env, 'OTEL_NODE_DISABLED_INSTRUMENTATIONS')) ?? [],
   };
 }
