@@ -21,6 +21,7 @@ import { sleep } from '../common/poll.ts';
 import { portEnvironment, stackConfig } from '../cli/stack/config.ts';
 import { Stack } from '../cli/stack/stack.ts';
 import type { Figure } from './report.ts';
+import { cpuMs, statusMiB } from './lib/proc.ts';
 
 const BASE_PORT = 26000;
 
@@ -230,13 +231,13 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
     const pid = collector.pid!;
     const metricsUrl = `http://127.0.0.1:${BASE_PORT + 3}/metrics`;
     const acceptedBefore = await acceptedSpans(metricsUrl);
-    const cpuBefore = cpuSeconds(pid);
+    const cpuBefore = cpuMs(pid) / 1000;
     const sent = await generate(`http://127.0.0.1:${BASE_PORT + 1}/v1/traces`, rate, seconds);
     // The receiver has answered every request by now; give the pipeline a moment to drain before reading CPU.
     await sleep(2000);
-    const cpu = cpuSeconds(pid) - cpuBefore;
+    const cpu = cpuMs(pid) / 1000 - cpuBefore;
     const accepted = (await acceptedSpans(metricsUrl)) - acceptedBefore;
-    return { variant, rate, sent, accepted, cpuSeconds: cpu, peakRssMiB: peakRssMiB(pid) };
+    return { variant, rate, sent, accepted, cpuSeconds: cpu, peakRssMiB: statusMiB(pid, 'VmHWM') ?? 0 };
   } finally {
     await stack.down();
     rmSync(stateDir, { recursive: true, force: true });
@@ -272,19 +273,6 @@ async function acceptedSpans(url: string): Promise<number> {
   for (const line of text.split('\n'))
     if (line.startsWith('otelcol_receiver_accepted_spans')) total += Number(line.split(' ').at(-1));
   return total;
-}
-
-function cpuSeconds(pid: number): number {
-  // Fields 14 and 15 of /proc/<pid>/stat (after the command in parentheses): user and system time in clock ticks.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function peakRssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1] ?? 0);
-  return kb / 1024;
 }
 
 /**

@@ -17,7 +17,6 @@
  * curated/crop_stats/job_id=bench-etl-…/ (the handler fixes the key) and its `tile_processed` events reach the lake.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { etlConfig, type EtlConfig } from '../etl/config.ts';
@@ -34,9 +33,9 @@ import {
   cpuWindow,
   fleetFigures,
   rssMiB,
-  stackPids,
   type CpuWindow,
 } from './lib/etl-processes.ts';
+import { machineCpuMs, stackPids } from './lib/proc.ts';
 import { printFigures, type Figure } from './report.ts';
 
 // Set by cli() from its options.
@@ -118,20 +117,10 @@ function chunkEvent(jobId: string, index: number, count: number, fault?: ChunkEv
 
 /** Machine-wide busy share of every core since the previous reading (/proc/stat), for telling saturation apart. */
 function cpuMeter(): () => number {
-  const read = () => {
-    const fields = readFileSync('/proc/stat', 'utf8')
-      .split('\n')[0]!
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    const idle = fields[3]! + fields[4]!;
-    return { idle, total: fields.reduce((a, b) => a + b, 0) };
-  };
-  const start = read();
+  const start = machineCpuMs();
   return () => {
-    const end = read();
-    return 1 - (end.idle - start.idle) / Math.max(1, end.total - start.total);
+    const end = machineCpuMs();
+    return (end.busy - start.busy) / Math.max(1, end.total - start.total);
   };
 }
 

@@ -18,14 +18,12 @@
  * `--preload` adds a variant to P1a: another preload (e.g. an earlier commit's `instrumentation/`, checked out with
  * `git worktree add`) measured in the same rounds, so a change is compared before and after side by side.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { REPO_ROOT } from '../common/paths.ts';
 import { startPlatform, type Platform } from '../cli/demo/platform.ts';
 import { Stack } from '../cli/stack/stack.ts';
+import { appUrl, startApp } from './lib/fixture-app.ts';
+import { cpuMs, stackPids } from './lib/proc.ts';
 import { printFigures, type Figure } from './report.ts';
 
 interface Options {
@@ -46,12 +44,8 @@ interface Sample {
   backendsCpuUs: number;
 }
 
-/** A process's user + system CPU time so far, in µs (Linux /proc; clock ticks of 10 ms). */
-function cpuMicros(pid: number | undefined): number {
-  if (!pid) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-}
+/** A process's user + system CPU time so far, in µs (0 when there is none). */
+const cpuMicros = (pid: number | undefined): number => (pid ? cpuMs(pid) * 1000 : 0);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -89,19 +83,14 @@ async function load(
   };
 }
 
-/** The running stack's pids, from its own status: the Collector's, and the other components'. */
-async function stackPids(stack: Stack): Promise<{ collector?: number; backends: number[] }> {
-  const status = await stack.status();
-  const pid = (name: string) => status.components.find((c) => c.name === name)?.pid ?? undefined;
-  return {
-    collector: pid('collector'),
-    backends: status.components.filter((c) => c.name !== 'collector' && c.pid).map((c) => c.pid!),
-  };
+/** The stack's pids: the Collector's, and the other components'. */
+async function collectorAndBackends(): Promise<{ collector?: number; backends: number[] }> {
+  const { collector, ...others } = await stackPids();
+  return { collector, backends: Object.values(others) };
 }
 
 // ---------------------------------------------------------------------------------------------------------- P1a
 
-const APP = join(REPO_ROOT, 'bench', 'fixtures', 'app.cjs');
 const P1A_VARIANTS = [
   { name: 'uninstrumented', args: [] as string[] },
   { name: 'preload', args: ['--require', './instrumentation'] },
@@ -118,20 +107,13 @@ async function p1aRound(
   options: Options,
   collector: number | undefined,
 ): Promise<Sample> {
-  const child = spawn(process.execPath, [...variant.args, APP], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, OTEL_SERVICE_NAME: 'bench-app' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const { child, port } = await startApp(
+    variant.args,
+    { ...process.env, OTEL_SERVICE_NAME: 'bench-app' },
+    false,
+  );
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        const match = chunk.toString().match(/LISTENING (\d+)/);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', () => reject(new Error(`${variant.name} exited before listening`)));
-    });
-    const url = `http://127.0.0.1:${port}/api/scenes/S2A_MSIL2A_20260601`;
+    const url = appUrl(port);
     // The warm-up takes the start-up's tail (JIT, lazily loaded code, first major GCs) off the measured requests.
     await autocannon({ url, connections: options.connections, duration: options.warmup });
     return await load(url, options, { app: [child.pid!], collector });
@@ -338,7 +320,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   };
   const stack = new Stack({ say: () => {} });
   if (!(await stack.up()).healthy) throw new Error('the local stack is not healthy');
-  const pids = await stackPids(stack);
+  const pids = await collectorAndBackends();
   const only = values.only.split(',');
   const figures = [
     ...(only.includes('p1a') ? await p1a(options, pids.collector, extra) : []),

@@ -21,22 +21,22 @@
  *
  * Starts a stack: run it inside a network namespace when other stacks run on the machine.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { REPO_ROOT } from '../common/paths.ts';
 import { sleep } from '../common/poll.ts';
 import { portEnvironment, stackConfig } from '../cli/stack/config.ts';
 import { Stack } from '../cli/stack/stack.ts';
 import { startPlatform } from '../cli/demo/platform.ts';
 import { DEFAULT_MIX, runLoad } from '../cli/load/generator.ts';
+import { startApp, type App } from './lib/fixture-app.ts';
+import { pssMiB, statusMiB } from './lib/proc.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
-const APP = join(REPO_ROOT, 'bench', 'fixtures', 'app.cjs');
 const MiB = 2 ** 20;
 const PARTS = ['idle', 'heap', 'demo'] as const;
 type Part = (typeof PARTS)[number];
@@ -59,26 +59,6 @@ const mib = (x: number) => `${x.toFixed(1)} MiB`;
 
 // ---------------------------------------------------------------------------------------------------------------
 // /proc readers (Linux)
-
-/** A field of /proc/<pid>/status in MiB (VmRSS, VmHWM), or undefined when the process is gone. */
-function statusMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const kb = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Proportional set size in MiB (shared pages split between the processes sharing them), when readable. */
-function pssMiB(pid: number): number | undefined {
-  try {
-    const kb = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').match(/^Pss:\s+(\d+)/m)?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Every live descendant of `root`, with its command line. */
 function descendants(root: number): { pid: number; cmdline: string }[] {
@@ -112,48 +92,6 @@ function descendants(root: number): { pid: number; cmdline: string }[] {
 
 // ---------------------------------------------------------------------------------------------------------------
 // The fixture app
-
-interface App {
-  child: ChildProcess;
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** Starts bench/fixtures/app.cjs with `nodeArgs` before it (preloads, flags), waits for its LISTENING line. */
-async function startApp(
-  nodeArgs: string[],
-  env: Record<string, string | undefined>,
-  ipc: boolean,
-): Promise<App> {
-  const child = ipc
-    ? fork(APP, [], { cwd: REPO_ROOT, env, execArgv: nodeArgs, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-    : spawn(process.execPath, [...nodeArgs, APP], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = out.match(/^LISTENING (\d+)$/m);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`app ${nodeArgs.join(' ')} exited (${code}): ${stderr}`)));
-    setTimeout(() => reject(new Error(`app ${nodeArgs.join(' ')} did not listen in 60 s`)), 60_000).unref();
-  });
-  child.stdout!.resume();
-  return {
-    child,
-    port,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
 
 async function someRequests(port: number, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {

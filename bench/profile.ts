@@ -6,16 +6,18 @@
  *
  *   npm run bench -- profile [--seconds 10] [--warmup 6] [--connections 16] [--top 10] [--plain] [--out file]
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
+import { STATE_ROOT } from '../common/paths.ts';
 import { selfTime } from './lib/cpu-profile.ts';
+import { appUrl, startApp } from './lib/fixture-app.ts';
+import type { Figure } from './report.ts';
 
-export async function cli(): Promise<void> {
+export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const { values } = parseArgs({
+    args: argv,
     options: {
       seconds: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '6' },
@@ -28,20 +30,12 @@ export async function cli(): Promise<void> {
   const dir = join(STATE_ROOT, 'bench', 'profiles');
   mkdirSync(dir, { recursive: true });
   const file = values.out ?? join(dir, `${values.plain ? 'plain' : 'preload'}-${Date.now()}.cpuprofile`);
-  const app = join(REPO_ROOT, 'bench', 'fixtures', 'app.cjs');
-  const child = spawn(process.execPath, [...(values.plain ? [] : ['--require', './instrumentation']), app], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, OTEL_SERVICE_NAME: 'bench-app', BENCH_PROFILE_FILE: file },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const match = chunk.toString().match(/LISTENING (\d+)/);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', () => reject(new Error('the app exited before listening')));
-  });
-  const url = `http://127.0.0.1:${port}/api/scenes/S2A_MSIL2A_20260601`;
+  const { child, port } = await startApp(
+    values.plain ? [] : ['--require', './instrumentation'],
+    { ...process.env, OTEL_SERVICE_NAME: 'bench-app', BENCH_PROFILE_FILE: file },
+    true,
+  );
+  const url = appUrl(port);
   const connections = Number(values.connections);
   await autocannon({ url, connections, duration: Number(values.warmup) });
   const ask = (message: string) =>
@@ -60,6 +54,8 @@ export async function cli(): Promise<void> {
   );
   for (const f of frames)
     process.stdout.write(`| ${f.selfMs.toFixed(0)} ms | ${f.share.toFixed(1)} % | \`${f.frame}\` |\n`);
+  // Its table is of frames, not of figures with targets: nothing for the full run's table.
+  return [];
 }
 
 if (import.meta.main) await cli();

@@ -11,7 +11,7 @@
  * machine: `unshare --net sh -c 'ip link set lo up && npm run bench'`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -65,16 +65,15 @@ const PLAN: { name: string; full: string[]; quick: string[] }[] = [
   },
 ];
 
-type BenchModule = { cli?: (argv?: string[]) => Promise<Figure[] | void> };
+type BenchModule = { cli?: (argv: string[]) => Promise<Figure[]> };
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-/** Runs one bench in this process; older benches read process.argv, so it is set to their options too. */
+/** Runs one bench in this process, with its options: every bench exports `cli(argv)` (the contract). */
 async function runBench(name: string, argv: string[]): Promise<Figure[]> {
-  process.argv = [process.argv[0]!, join(REPO_ROOT, 'bench', `${name}.ts`), ...argv];
   const bench = (await import(`./${name}.ts`)) as BenchModule;
-  const figures = await bench.cli?.(argv);
-  return Array.isArray(figures) ? figures : [];
+  if (!bench.cli) throw new Error(`bench/${name}.ts exports no cli(argv)`);
+  return await bench.cli(argv);
 }
 
 /** Runs `run`, then puts process.env back as it was: a bench's settings must not leak into the next one's. */
@@ -86,12 +85,6 @@ async function withEnvironmentRestored<T>(run: () => Promise<T>): Promise<T> {
     for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);
   }
-}
-
-/** True when the bench follows the contract (exports `cli`); read from its source, since older ones run on import. */
-function exportsCli(name: string): boolean {
-  const source = readFileSync(join(REPO_ROOT, 'bench', `${name}.ts`), 'utf8');
-  return /export\s+(async\s+)?function\s+cli\s*\(/.test(source);
 }
 
 function machineNow(): { cores: number; memoryGiB: number; cpuModel: string; load: number[] } {
@@ -146,12 +139,6 @@ async function fullRun(argv: string[]): Promise<number> {
       const options = values.quick ? quick : full;
       const began = performance.now();
       try {
-        if (!exportsCli(name)) {
-          const skipped = `bench/${name}.ts does not export cli(argv) yet`;
-          log(`${name}: skipped — ${skipped}`);
-          outcomes.push({ name, argv: options, seconds: 0, figures: [], skipped });
-          continue;
-        }
         log(`${name} ${options.join(' ')}`.trim());
         const figures = await withEnvironmentRestored(() => runBench(name, options));
         outcomes.push({ name, argv: options, seconds: (performance.now() - began) / 1000, figures });

@@ -9,9 +9,7 @@ import { join } from 'node:path';
 import { collectorBinaryPath } from '../../cli/stack/build.ts';
 import { REPO_ROOT, stackConfig } from '../../cli/stack/config.ts';
 import { pollUntil } from '../../common/poll.ts';
-
-/** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
-const CLOCK_TICKS = 100;
+import { cpuMs } from './proc.ts';
 
 export interface CollectorOptions {
   /** A role's file in collector-config/, e.g. `gateway-sampling.yaml`. */
@@ -71,11 +69,7 @@ export class CollectorProcess {
 
   /** User + system CPU seconds the process has used so far. */
   cpuSeconds(): number {
-    if (!this.child?.pid) return 0;
-    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start at ")"; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return this.child?.pid ? cpuMs(this.child.pid) / 1000 : 0;
   }
 
   /** Stops it with `signal` (SIGTERM: a graceful shutdown; SIGKILL: a crash) and waits for the exit. */

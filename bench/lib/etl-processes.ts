@@ -5,51 +5,14 @@
  * own; CPU milliseconds per chunk per process show which process saturates the cores, and the machine's busy time
  * that none of them account for is other work on the machine.
  */
-import { readFileSync } from 'node:fs';
-import { Stack } from '../../cli/stack/stack.ts';
 import type { Figure } from '../report.ts';
-
-/** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
-const CLOCK_TICKS = 100;
-
-/** User + system CPU milliseconds a process has used so far; 0 when it is gone. */
-export function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces) start at ")"; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
+import { cpuMs, machineCpuMs, statusMiB } from './proc.ts';
 
 /** Resident memory now and at its peak (VmRSS, VmHWM), in MiB; undefined when the process is gone. */
 export function rssMiB(pid: number): { rss: number; peak: number } | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (field: string) =>
-      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Busy and total CPU milliseconds of the whole machine (all cores) so far, from /proc/stat. */
-function machineMs(): { busy: number; total: number } {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = fields.reduce((a, b) => a + b, 0);
-  const idle = fields[3]! + fields[4]!;
-  return { busy: ((total - idle) * 1000) / CLOCK_TICKS, total: (total * 1000) / CLOCK_TICKS };
-}
-
-/** The stack's processes by component name (their pid files), for measuring them beside our own. */
-export async function stackPids(): Promise<Record<string, number>> {
-  const status = await new Stack({ say: () => {} }).status();
-  return Object.fromEntries(
-    status.components.filter((c) => c.pid !== null).map((c) => [c.name, c.pid!] as const),
-  );
+  const rss = statusMiB(pid, 'VmRSS');
+  const peak = statusMiB(pid, 'VmHWM');
+  return rss === undefined || peak === undefined ? undefined : { rss, peak };
 }
 
 /** CPU milliseconds over one window, by process group (e.g. `sandboxes`: every sandbox's pid summed). */
@@ -68,7 +31,7 @@ export interface CpuWindow {
  */
 export function cpuWindow(pids: () => Record<string, number[]>): () => CpuWindow {
   const started = performance.now();
-  const machineStart = machineMs();
+  const machineStart = machineCpuMs();
   const start = new Map<number, number>();
   for (const list of Object.values(pids())) for (const pid of list) start.set(pid, cpuMs(pid));
   return () => {
@@ -76,7 +39,7 @@ export function cpuWindow(pids: () => Record<string, number[]>): () => CpuWindow
     for (const [name, list] of Object.entries(pids())) {
       byProcess[name] = list.reduce((sum, pid) => sum + cpuMs(pid) - (start.get(pid) ?? 0), 0);
     }
-    const machineEnd = machineMs();
+    const machineEnd = machineCpuMs();
     const machineBusy = machineEnd.busy - machineStart.busy;
     const accounted = Object.values(byProcess).reduce((a, b) => a + b, 0);
     return {
