@@ -1,7 +1,7 @@
 /**
  * What the preload costs a request (issue 17, P1), measured side by side in one run, rounds interleaved so machine
- * noise hits every variant alike. Needs the local stack (started if down): telemetry is really exported and the
- * Collector's work is part of the cost.
+ * noise hits every variant alike, on a stack of the bench's own (fresh state, ports 26600+): telemetry is really
+ * exported and the Collector's and backends' work is part of the cost, but not a store grown by earlier runs.
  *
  * P1a: a plain Express JSON route (bench/fixtures/app.cjs) uninstrumented, under `--require ./instrumentation`
  * (every request traced and exported, metrics and logs on) and under the zero-code anchor
@@ -13,7 +13,7 @@
  * of the uninstrumented maximum rate.
  *
  *   npm run bench -- instrumentation [--only p1a,p1b] [--seconds 8] [--rounds 3] [--connections 16] [--warmup 5]
- *                                    [--preload <label>=<path>]…
+ *                                    [--preload <label>=<path>]… [--base 26600]
  *
  * `--preload` adds a variant to P1a: another preload (e.g. an earlier commit's `instrumentation/`, checked out with
  * `git worktree add`) measured in the same rounds, so a change is compared before and after side by side.
@@ -21,9 +21,9 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startPlatform, type Platform } from '../cli/demo/platform.ts';
-import { Stack } from '../cli/stack/stack.ts';
+import { startBenchStack, type BenchStack } from './lib/bench-stack.ts';
 import { appUrl, startApp } from './lib/fixture-app.ts';
-import { cpuMs, stackPids } from './lib/proc.ts';
+import { cpuMs, machineCpuMs, stackPids } from './lib/proc.ts';
 import { printFigures, type Figure } from './report.ts';
 
 interface Options {
@@ -33,33 +33,55 @@ interface Options {
   warmup: number;
 }
 
+/** Where the CPU of a request went, in µs per request (user + system, from /proc). */
+interface CpuPerRequest {
+  /** The app (P1a) or every service of the platform (P1b). */
+  app: number;
+  collector: number;
+  /** Jaeger storing the spans (its Badger store indexes every tag of every span). */
+  jaeger: number;
+  /** The S3 store, Prometheus and the SQS server. */
+  others: number;
+  /** The whole machine, the load client included. */
+  machine: number;
+}
+
 interface Sample {
   rps: number;
   p50: number;
   p99: number;
-  /** CPU (user + system) per request, in µs, of the app and of the Collector. */
-  appCpuUs: number;
-  collectorCpuUs: number;
-  /** CPU per request of the rest of the stack (Jaeger, the S3 store, Prometheus, the SQS server), in µs. */
-  backendsCpuUs: number;
+  cpu: CpuPerRequest;
 }
 
-/** A process's user + system CPU time so far, in µs (0 when there is none). */
-const cpuMicros = (pid: number | undefined): number => (pid ? cpuMs(pid) * 1000 : 0);
+/** The processes whose CPU a sample reads: the app's, and the stack's by component (stackPids). */
+interface Measured {
+  app: number[];
+  stack: Record<string, number>;
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Runs autocannon against `url` and returns what it measured, CPU per request of the pids included. */
+/** CPU so far, in ms, of each group of processes and of the machine. */
+function cpuNow(pids: Measured): CpuPerRequest {
+  const sum = (list: (number | undefined)[]) =>
+    list.reduce<number>((total, pid) => total + (pid ? cpuMs(pid) : 0), 0);
+  const { collector, jaeger, ...others } = pids.stack;
+  return {
+    app: sum(pids.app),
+    collector: sum([collector]),
+    jaeger: sum([jaeger]),
+    others: sum(Object.values(others)),
+    machine: machineCpuMs().busy,
+  };
+}
+
+/** Runs autocannon against `url` and returns what it measured, with the CPU per request of each group. */
 async function load(
   url: string,
   options: { connections: number; seconds: number; rate?: number },
-  pids: { app?: number[]; collector?: number; backends?: number[] },
+  pids: Measured,
 ): Promise<Sample> {
-  const before = {
-    app: (pids.app ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0),
-    collector: cpuMicros(pids.collector),
-    backends: (pids.backends ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0),
-  };
+  const before = cpuNow(pids);
   const result = await autocannon({
     url,
     connections: options.connections,
@@ -70,24 +92,31 @@ async function load(
     throw new Error(
       `${url}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load`,
     );
-  const appCpu = (pids.app ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0) - before.app;
-  const collectorCpu = cpuMicros(pids.collector) - before.collector;
-  const backendsCpu = (pids.backends ?? []).reduce((sum, pid) => sum + cpuMicros(pid), 0) - before.backends;
+  const after = cpuNow(pids);
+  const perRequest = (key: keyof CpuPerRequest) =>
+    ((after[key] - before[key]) * 1000) / result.requests.total;
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    appCpuUs: appCpu / result.requests.total,
-    collectorCpuUs: collectorCpu / result.requests.total,
-    backendsCpuUs: backendsCpu / result.requests.total,
+    cpu: {
+      app: perRequest('app'),
+      collector: perRequest('collector'),
+      jaeger: perRequest('jaeger'),
+      others: perRequest('others'),
+      machine: perRequest('machine'),
+    },
   };
 }
 
-/** The stack's pids: the Collector's, and the other components'. */
-async function collectorAndBackends(): Promise<{ collector?: number; backends: number[] }> {
-  const { collector, ...others } = await stackPids();
-  return { collector, backends: Object.values(others) };
-}
+/** One line of where a request's CPU went. */
+const cpuLine = (cpu: CpuPerRequest, app = 'app') =>
+  `${app} ${cpu.app.toFixed(0)} µs/request, Collector ${cpu.collector.toFixed(0)}, Jaeger ${cpu.jaeger.toFixed(0)}, ` +
+  `S3 + Prometheus + SQS ${cpu.others.toFixed(0)}, machine ${cpu.machine.toFixed(0)}`;
+
+/** The environment without unset entries (the platform takes strings only). */
+const definedOnly = (env: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 
 // ---------------------------------------------------------------------------------------------------------- P1a
 
@@ -105,37 +134,45 @@ interface P1aVariant {
 async function p1aRound(
   variant: P1aVariant,
   options: Options,
-  collector: number | undefined,
+  bench: BenchStack,
+  stack: Record<string, number>,
 ): Promise<Sample> {
+  // The standard endpoint variable for every variant: the anchor reads nothing else.
   const { child, port } = await startApp(
     variant.args,
-    { ...process.env, OTEL_SERVICE_NAME: 'bench-app' },
+    { ...bench.env, OTEL_SERVICE_NAME: 'bench-app', OTEL_EXPORTER_OTLP_ENDPOINT: bench.otlpHttp },
     false,
   );
   try {
     const url = appUrl(port);
     // The warm-up takes the start-up's tail (JIT, lazily loaded code, first major GCs) off the measured requests.
     await autocannon({ url, connections: options.connections, duration: options.warmup });
-    return await load(url, options, { app: [child.pid!], collector });
+    return await load(url, options, { app: [child.pid!], stack });
   } finally {
     child.kill('SIGKILL');
   }
 }
 
-async function p1a(options: Options, collector: number | undefined, extra: P1aVariant[]): Promise<Figure[]> {
+async function p1a(
+  options: Options,
+  bench: BenchStack,
+  stack: Record<string, number>,
+  extra: P1aVariant[],
+): Promise<Figure[]> {
   const variants = [...P1A_VARIANTS, ...extra];
   const samples = new Map<string, Sample[]>(variants.map((v) => [v.name, []]));
   for (let round = 1; round <= options.rounds; round++) {
     for (const variant of variants) {
-      const sample = await p1aRound(variant, options, collector);
+      const sample = await p1aRound(variant, options, bench, stack);
       samples.get(variant.name)!.push(sample);
       process.stderr.write(
         `P1a round ${round}/${options.rounds} ${variant.name}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ` +
-          `app ${sample.appCpuUs.toFixed(0)} µs/request, Collector ${sample.collectorCpuUs.toFixed(0)} µs/request\n`,
+          `${cpuLine(sample.cpu)}\n`,
       );
     }
   }
-  const of = (name: string, key: keyof Sample) => median(samples.get(name)!.map((s) => s[key]));
+  const of = (name: string, key: 'rps' | 'p99') => median(samples.get(name)!.map((s) => s[key]));
+  const cpu = (name: string, key: keyof CpuPerRequest) => median(samples.get(name)!.map((s) => s.cpu[key]));
   const base = 'uninstrumented';
   const anchorRatio = of('zero-code anchor', 'rps') / of(base, 'rps');
   const extraFigures: Figure[] = extra.map((variant) => ({
@@ -146,7 +183,7 @@ async function p1a(options: Options, collector: number | undefined, extra: P1aVa
     baselineName: base,
     unit: 'req/s',
     better: 'higher',
-    note: `app ${of(variant.name, 'appCpuUs').toFixed(0)} µs/request, Collector ${of(variant.name, 'collectorCpuUs').toFixed(0)} µs/request`,
+    note: `app ${cpu(variant.name, 'app').toFixed(0)} µs/request, Collector ${cpu(variant.name, 'collector').toFixed(0)} µs/request`,
   }));
   return [
     ...extraFigures,
@@ -183,20 +220,38 @@ async function p1a(options: Options, collector: number | undefined, extra: P1aVa
     {
       id: 'P1a.app-cpu',
       figure: 'P1a app CPU per request under the preload',
-      ours: of('preload', 'appCpuUs'),
-      baseline: of(base, 'appCpuUs'),
+      ours: cpu('preload', 'app'),
+      baseline: cpu(base, 'app'),
       baselineName: base,
       unit: 'µs',
       better: 'lower',
-      note: `anchor ${of('zero-code anchor', 'appCpuUs').toFixed(0)} µs`,
+      note: `anchor ${cpu('zero-code anchor', 'app').toFixed(0)} µs`,
     },
     {
       id: 'P1a.collector-cpu',
       figure: 'P1a Collector CPU per request (its span, metrics share)',
-      ours: of('preload', 'collectorCpuUs'),
+      ours: cpu('preload', 'collector'),
       unit: 'µs',
       better: 'lower',
-      note: `anchor ${of('zero-code anchor', 'collectorCpuUs').toFixed(0)} µs`,
+      note: `anchor ${cpu('zero-code anchor', 'collector').toFixed(0)} µs`,
+    },
+    {
+      id: 'P1a.jaeger-cpu',
+      figure: 'P1a Jaeger CPU per request (storing its span in Badger)',
+      ours: cpu('preload', 'jaeger'),
+      unit: 'µs',
+      better: 'lower',
+      note: `anchor ${cpu('zero-code anchor', 'jaeger').toFixed(0)} µs`,
+    },
+    {
+      id: 'P1a.machine-cpu',
+      figure: 'P1a whole machine CPU per request (app, load client, stack)',
+      ours: cpu('preload', 'machine'),
+      baseline: cpu(base, 'machine'),
+      baselineName: base,
+      unit: 'µs',
+      better: 'lower',
+      note: `anchor ${cpu('zero-code anchor', 'machine').toFixed(0)} µs`,
     },
   ];
 }
@@ -205,10 +260,7 @@ async function p1a(options: Options, collector: number | undefined, extra: P1aVa
 
 const SEARCH = '/api/scenes?bbox=2,48,3,49&from=2026-06-01&to=2026-06-03&limit=5';
 
-async function p1b(
-  options: Options,
-  stackPid: { collector?: number; backends: number[] },
-): Promise<Figure[]> {
+async function p1b(options: Options, bench: BenchStack, stack: Record<string, number>): Promise<Figure[]> {
   // Both platforms run at once on free ports; the one not under load idles. N+1 off, as the issue measures it.
   const started: Record<string, { platform: Platform; pids: number[] }> = {};
   const env = { OBSERVATORY_DEMO_N_PLUS_ONE: 'false' };
@@ -217,7 +269,10 @@ async function p1b(
       ['uninstrumented', { OTEL_SDK_DISABLED: 'true' }],
       ['preload', {}],
     ] as const) {
-      const platform = await startPlatform({ freePorts: true, env: { ...env, ...extra } });
+      const platform = await startPlatform({
+        freePorts: true,
+        env: { ...definedOnly(bench.env), OTEL_EXPORTER_OTLP_ENDPOINT: bench.otlpHttp, ...env, ...extra },
+      });
       started[name] = { platform, pids: platform.pids };
     }
     const url = (name: string) => `${started[name]!.platform.urls.gateway}${SEARCH}`;
@@ -226,24 +281,22 @@ async function p1b(
     const max = new Map<string, Sample[]>(Object.keys(started).map((name) => [name, []]));
     for (let round = 1; round <= options.rounds; round++) {
       for (const name of Object.keys(started)) {
-        const sample = await load(url(name), options, { app: started[name]!.pids, ...stackPid });
+        const sample = await load(url(name), options, { app: started[name]!.pids, stack });
         max.get(name)!.push(sample);
         process.stderr.write(
           `P1b round ${round}/${options.rounds} ${name}: ${sample.rps.toFixed(0)} req/s, p99 ${sample.p99} ms, ` +
-            `services ${sample.appCpuUs.toFixed(0)} µs/request, Collector ${sample.collectorCpuUs.toFixed(0)} µs, ` +
-            `Jaeger + S3 + Prometheus + SQS ${sample.backendsCpuUs.toFixed(0)} µs\n`,
+            `${cpuLine(sample.cpu, 'services')}\n`,
         );
       }
     }
     const rps = (name: string) => median(max.get(name)!.map((s) => s.rps));
-    const cpu = (name: string, key: 'appCpuUs' | 'collectorCpuUs' | 'backendsCpuUs') =>
-      median(max.get(name)!.map((s) => s[key]));
+    const cpu = (name: string, key: keyof CpuPerRequest) => median(max.get(name)!.map((s) => s.cpu[key]));
     // Latency at half of the uninstrumented maximum, the same fixed rate for both.
     const rate = Math.max(1, Math.round(rps('uninstrumented') / 2));
     const half = new Map<string, Sample[]>(Object.keys(started).map((name) => [name, []]));
     for (let round = 1; round <= options.rounds; round++) {
       for (const name of Object.keys(started)) {
-        const sample = await load(url(name), { ...options, rate }, {});
+        const sample = await load(url(name), { ...options, rate }, { app: [], stack: {} });
         half.get(name)!.push(sample);
         process.stderr.write(
           `P1b at ${rate} req/s, round ${round}/${options.rounds} ${name}: p50 ${sample.p50} ms, p99 ${sample.p99} ms\n`,
@@ -264,8 +317,11 @@ async function p1b(
         targetIsRatio: true,
         better: 'higher',
         note:
-          `CPU per search: services ${cpu('preload', 'appCpuUs').toFixed(0)} µs vs ${cpu(base, 'appCpuUs').toFixed(0)}, ` +
-          `Collector ${cpu('preload', 'collectorCpuUs').toFixed(0)} µs, other backends ${cpu('preload', 'backendsCpuUs').toFixed(0)} µs vs ${cpu(base, 'backendsCpuUs').toFixed(0)}`,
+          `CPU per search: services ${cpu('preload', 'app').toFixed(0)} µs vs ${cpu(base, 'app').toFixed(0)}, ` +
+          `Collector ${cpu('preload', 'collector').toFixed(0)} vs ${cpu(base, 'collector').toFixed(0)}, ` +
+          `Jaeger ${cpu('preload', 'jaeger').toFixed(0)} vs ${cpu(base, 'jaeger').toFixed(0)}, ` +
+          `S3 + Prometheus + SQS ${cpu('preload', 'others').toFixed(0)} vs ${cpu(base, 'others').toFixed(0)}, ` +
+          `machine ${cpu('preload', 'machine').toFixed(0)} vs ${cpu(base, 'machine').toFixed(0)}`,
       },
       {
         id: 'P1b.p99',
@@ -305,6 +361,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       connections: { type: 'string', default: '16' },
       warmup: { type: 'string', default: '5' },
       preload: { type: 'string', multiple: true, default: [] },
+      base: { type: 'string', default: '26600' },
     },
   });
   const extra = values.preload.map((spec) => {
@@ -318,14 +375,18 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     connections: Number(values.connections),
     warmup: Number(values.warmup),
   };
-  const stack = new Stack({ say: () => {} });
-  if (!(await stack.up()).healthy) throw new Error('the local stack is not healthy');
-  const pids = await collectorAndBackends();
-  const only = values.only.split(',');
-  const figures = [
-    ...(only.includes('p1a') ? await p1a(options, pids.collector, extra) : []),
-    ...(only.includes('p1b') ? await p1b(options, pids) : []),
-  ];
+  const bench = await startBenchStack('instrumentation', Number(values.base));
+  let figures: Figure[];
+  try {
+    const stack = await stackPids(bench.stack);
+    const only = values.only.split(',');
+    figures = [
+      ...(only.includes('p1a') ? await p1a(options, bench, stack, extra) : []),
+      ...(only.includes('p1b') ? await p1b(options, bench, stack) : []),
+    ];
+  } finally {
+    await bench.down();
+  }
   process.stdout.write(
     `\n${options.rounds} interleaved rounds of ${options.seconds} s after ${options.warmup} s of warm-up, ` +
       `${options.connections} connections, Node ${process.version}\n`,

@@ -23,16 +23,15 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { sleep } from '../common/poll.ts';
-import { portEnvironment, stackConfig } from '../cli/stack/config.ts';
-import { Stack } from '../cli/stack/stack.ts';
+import type { Stack } from '../cli/stack/stack.ts';
 import { startPlatform } from '../cli/demo/platform.ts';
 import { DEFAULT_MIX, runLoad } from '../cli/load/generator.ts';
+import { startBenchStack } from './lib/bench-stack.ts';
 import { startApp, type App } from './lib/fixture-app.ts';
 import { pssMiB, statusMiB } from './lib/proc.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
@@ -454,20 +453,8 @@ function parse(argv: string[]): Options {
 /** The command line (`npm run bench -- memory [options]` or `node bench/memory.ts`); returns the figures. */
 export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const options = parse(argv);
-  const stateDir = mkdtempSync(join(tmpdir(), 'observatory-bench-memory-'));
-  // Every process of the bench talks to the bench stack only: endpoints set in this process's environment (by the
-  // user, or by a bench that ran before in the same `npm run bench`) are left out, the ports point at the stack.
-  const stackEnv: Record<string, string | undefined> = {
-    ...Object.fromEntries(
-      Object.entries(process.env).filter(
-        ([key]) => !/^OBSERVATORY_\w+_(ENDPOINT|URL)$|^OTEL_EXPORTER_OTLP_/.test(key),
-      ),
-    ),
-    OBSERVATORY_S3_MODE: 'local',
-    OBSERVATORY_STACK_DIR: stateDir,
-    ...portEnvironment(options.base),
-  };
-  const stack = new Stack({ config: stackConfig(stackEnv), say: (line) => log(`stack: ${line}`) });
+  const bench = await startBenchStack('memory', options.base, (line) => log(`stack: ${line}`));
+  const { stack, env: stackEnv, stateDir } = bench;
   const figures: Figure[] = [];
   let keepStateDir = false;
   /**
@@ -491,14 +478,12 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     }
   };
   try {
-    if (!(await stack.up()).healthy) throw new Error(`the bench stack in ${stateDir} is not healthy`);
     await markStart(options.base + 1);
     await attempt('idle', () => idleRss(options, stackEnv));
     await attempt('heap', () => heapGrowth(options, stackEnv));
     await attempt('demo', () => demoMemory(options, stack, stackEnv));
   } finally {
-    await stack.down();
-    if (!keepStateDir) rmSync(stateDir, { recursive: true, force: true });
+    await bench.down(keepStateDir);
   }
   printFigures(figures);
   return figures;

@@ -52,8 +52,8 @@ export function machineCpuMs(): { busy: number; total: number } {
 }
 
 /** The local stack's processes by component name (their pid files), for measuring them beside our own. */
-export async function stackPids(): Promise<Record<string, number>> {
-  const status = await new Stack({ say: () => {} }).status();
+export async function stackPids(stack = new Stack({ say: () => {} })): Promise<Record<string, number>> {
+  const status = await stack.status();
   return Object.fromEntries(
     status.components.filter((c) => c.pid !== null).map((c) => [c.name, c.pid!] as const),
   );
