@@ -21,6 +21,7 @@ import { sleep } from '../common/poll.ts';
 import { portEnvironment, stackConfig } from '../cli/stack/config.ts';
 import { Stack } from '../cli/stack/stack.ts';
 import type { Figure } from './report.ts';
+import { promSamples } from './lib/collector-process.ts';
 import { cpuMs, statusMiB } from './lib/proc.ts';
 
 const BASE_PORT = 26000;
@@ -133,6 +134,9 @@ const VARIANTS: Record<string, Variant> = {
   },
   /** Go's default garbage collector settings (GOGC 100, no memory limit) instead of the stack's. */
   'go-gc-default': { env: { OBSERVATORY_COLLECTOR_GOGC: '100', OBSERVATORY_COLLECTOR_GOMEMLIMIT: 'off' } },
+  /** Jaeger's garbage collector (Go's defaults in the stack): fewer collections, or a soft ceiling on its heap. */
+  'jaeger-gogc-200': { env: { OBSERVATORY_JAEGER_GOGC: '200', OBSERVATORY_JAEGER_GOMEMLIMIT: '512MiB' } },
+  'jaeger-memlimit-256': { env: { OBSERVATORY_JAEGER_GOMEMLIMIT: '256MiB' } },
 };
 
 export interface CollectorRun {
@@ -142,6 +146,9 @@ export interface CollectorRun {
   accepted: number;
   cpuSeconds: number;
   peakRssMiB: number;
+  /** What Jaeger (Badger store) spent on the same spans, from the start of the load until the pipeline drained. */
+  jaegerCpuSeconds: number;
+  jaegerPeakRssMiB: number;
 }
 
 export async function runCollectorBench(options: {
@@ -156,7 +163,9 @@ export async function runCollectorBench(options: {
       process.stderr.write(
         `collector ${variant} @ ${rate}/s (sent ${(run.sent / options.seconds).toFixed(0)}/s): ` +
           `${corePer10k(run, options.seconds).toFixed(3)} core per 10k spans/s, ` +
-          `accepted ${run.accepted}/${run.sent}, peak RSS ${run.peakRssMiB.toFixed(0)} MiB\n`,
+          `accepted ${run.accepted}/${run.sent}, peak RSS ${run.peakRssMiB.toFixed(0)} MiB; ` +
+          `Jaeger ${corePer10k({ ...run, cpuSeconds: run.jaegerCpuSeconds }, options.seconds).toFixed(3)} core per 10k, ` +
+          `peak RSS ${run.jaegerPeakRssMiB.toFixed(0)} MiB\n`,
       );
       runs.push(run);
     }
@@ -191,6 +200,14 @@ function figuresOf(runs: CollectorRun[], seconds: number): Figure[] {
       unit: 'share',
       target: 1,
       better: 'higher',
+    });
+    figures.push({
+      id: `P3.jaeger.${run.rate}`,
+      figure: `Jaeger storing the same spans in Badger, ${run.rate} spans/s (core per 10k spans/s)`,
+      ours: corePer10k({ ...run, cpuSeconds: run.jaegerCpuSeconds }, seconds),
+      unit: 'core',
+      better: 'lower',
+      note: `peak RSS ${run.jaegerPeakRssMiB.toFixed(0)} MiB`,
     });
     figures.push({
       id: `P3.rss.${run.rate}`,
@@ -229,15 +246,28 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
     if (!status.healthy) throw new Error(`bench stack in ${stateDir} is not healthy`);
     const collector = status.components.find((c) => c.name === 'collector')!;
     const pid = collector.pid!;
+    const jaegerPid = status.components.find((c) => c.name === 'jaeger')!.pid!;
     const metricsUrl = `http://127.0.0.1:${BASE_PORT + 3}/metrics`;
     const acceptedBefore = await acceptedSpans(metricsUrl);
     const cpuBefore = cpuMs(pid) / 1000;
+    const jaegerCpuBefore = cpuMs(jaegerPid) / 1000;
     const sent = await generate(`http://127.0.0.1:${BASE_PORT + 1}/v1/traces`, rate, seconds);
     // The receiver has answered every request by now; give the pipeline a moment to drain before reading CPU.
     await sleep(2000);
     const cpu = cpuMs(pid) / 1000 - cpuBefore;
     const accepted = (await acceptedSpans(metricsUrl)) - acceptedBefore;
-    return { variant, rate, sent, accepted, cpuSeconds: cpu, peakRssMiB: statusMiB(pid, 'VmHWM') ?? 0 };
+    // Jaeger is last in line: wait until the Collector's queue to it is empty before reading its CPU.
+    await jaegerDrained(metricsUrl);
+    return {
+      variant,
+      rate,
+      sent,
+      accepted,
+      cpuSeconds: cpu,
+      peakRssMiB: statusMiB(pid, 'VmHWM') ?? 0,
+      jaegerCpuSeconds: cpuMs(jaegerPid) / 1000 - jaegerCpuBefore,
+      jaegerPeakRssMiB: statusMiB(jaegerPid, 'VmHWM') ?? 0,
+    };
   } finally {
     await stack.down();
     rmSync(stateDir, { recursive: true, force: true });
@@ -265,6 +295,22 @@ function generate(url: string, rate: number, seconds: number): Promise<number> {
     child.once('message', (message: { sent: number }) => resolve(message.sent));
     child.once('exit', (code) => code !== 0 && reject(new Error(`span load client exited with ${code}`)));
   });
+}
+
+/** Waits (up to 30 s) until the Collector's queue to Jaeger is empty and its sent-span count stops rising. */
+async function jaegerDrained(url: string): Promise<void> {
+  let last = -1;
+  for (let i = 0; i < 60; i++) {
+    const text = await (await fetch(url)).text();
+    const ofJaeger = (metric: string) =>
+      promSamples(text, metric)
+        .filter((s) => s.labels.exporter === 'otlp_grpc/jaeger')
+        .reduce((sum, s) => sum + s.value, 0);
+    const sent = ofJaeger('otelcol_exporter_sent_spans');
+    if (ofJaeger('otelcol_exporter_queue_size') === 0 && sent === last) return;
+    last = sent;
+    await sleep(500);
+  }
 }
 
 async function acceptedSpans(url: string): Promise<number> {
