@@ -1,7 +1,7 @@
 /**
- * The service map: which service calls which, from span data (Jaeger's dependency links when its store computes
- * them, else the parent/child pairs that cross services in recent traces), with each service's request rate, error
- * rate and p95 from span metrics in Prometheus.
+ * The service map: which service calls which, from span data (Jaeger's dependency links, and the parent/child pairs
+ * that cross services in each service's recent traces), with each service's request rate, error rate and p95 from
+ * span metrics in Prometheus.
  */
 import { JaegerClient, type JaegerTrace } from '../trace/index.ts';
 import type { UiConfig } from './config.ts';
@@ -15,21 +15,21 @@ const SERVER_KINDS = 'span_kind=~"SPAN_KIND_SERVER|SPAN_KIND_CONSUMER"';
 
 export async function serviceMap(config: UiConfig, jaeger: JaegerClient): Promise<ServiceMap> {
   const notes: string[] = [];
-  let source: ServiceMap['source'] = 'jaeger-dependencies';
-  let links: { parent: string; child: string; callCount: number }[] = [];
+  let dependencies: Link[] = [];
   try {
-    links = await jaeger.dependencies(Date.now(), LOOKBACK_MS);
+    dependencies = await jaeger.dependencies(Date.now(), LOOKBACK_MS);
   } catch (error) {
     notes.push(
       `Jaeger's dependencies could not be read (${(error as Error).message}); derived from recent traces`,
     );
   }
-  // A service calling itself is a span's child in the same process: not a call between services.
-  links = links.filter((l) => !IGNORED.has(l.parent) && !IGNORED.has(l.child) && l.parent !== l.child);
-  if (links.length === 0) {
-    source = 'recent-traces';
-    links = await linksFromTraces(config, jaeger);
-  }
+  // Jaeger's dependency links are not enough alone: its Badger store derives them from at most 100 traces of the
+  // window (its dependency store searches with the reader's default limit), so a burst of ETL jobs can hide the
+  // gateway's calls. Each service's own recent traces are added to them.
+  const links = mergeLinks(dependencies, await linksFromTraces(config, jaeger));
+  const source: ServiceMap['source'] = links.some((l) => l.fromDependencies)
+    ? 'jaeger-dependencies'
+    : 'recent-traces';
   const services = new Set((await jaeger.services()).filter((s) => !IGNORED.has(s)));
   for (const link of links) services.add(link.parent).add(link.child);
   const stats = await statsByService(config, notes);
@@ -46,11 +46,36 @@ export async function serviceMap(config: UiConfig, jaeger: JaegerClient): Promis
   };
 }
 
+interface Link {
+  parent: string;
+  child: string;
+  callCount: number;
+}
+
+/**
+ * Jaeger's dependency links and the links found in recent traces, one per caller → callee: Jaeger's count where it
+ * has the pair (it saw the whole window), else the count from the traces. Calls of a service to itself and Jaeger's
+ * own spans are left out.
+ */
+export function mergeLinks(
+  dependencies: Link[],
+  fromTraces: Link[],
+): (Link & { fromDependencies: boolean })[] {
+  const merged = new Map<string, Link & { fromDependencies: boolean }>();
+  for (const [list, fromDependencies] of [
+    [fromTraces, false],
+    [dependencies, true],
+  ] as const) {
+    for (const link of list) {
+      if (IGNORED.has(link.parent) || IGNORED.has(link.child) || link.parent === link.child) continue;
+      merged.set(`${link.parent}\u0000${link.child}`, { ...link, fromDependencies });
+    }
+  }
+  return [...merged.values()];
+}
+
 /** Parent/child span pairs whose services differ, counted over each service's newest traces. */
-async function linksFromTraces(
-  config: UiConfig,
-  jaeger: JaegerClient,
-): Promise<{ parent: string; child: string; callCount: number }[]> {
+async function linksFromTraces(config: UiConfig, jaeger: JaegerClient): Promise<Link[]> {
   const traces = new Map<string, JaegerTrace>();
   for (const service of await jaeger.services()) {
     if (IGNORED.has(service)) continue;

@@ -24,7 +24,10 @@ export interface ServiceEdge {
 export interface ServiceMap {
   nodes: ServiceNode[];
   edges: ServiceEdge[];
-  /** Where the edges come from. */
+  /**
+   * Where the edges come from: Jaeger's dependency links together with each service's recent traces, or the traces
+   * alone when Jaeger has no links.
+   */
   source: 'jaeger-dependencies' | 'recent-traces';
   /** The PromQL range of the rates, e.g. 5m. */
   window: string;

@@ -29,7 +29,7 @@ export async function servicesPage(root: HTMLElement): Promise<void> {
     h(
       'p',
       { class: 'muted' },
-      `Calls from ${map.source === 'jaeger-dependencies' ? "Jaeger's dependency links" : "recent traces' parent/child spans"} (last hour); ` +
+      `Calls from ${map.source === 'jaeger-dependencies' ? "Jaeger's dependency links and each service's recent traces" : "recent traces' parent/child spans"} (last hour); ` +
         `rates, errors and p95 from span metrics over ${map.window} (server spans of the callee).`,
     ),
     map.notes.length > 0
