@@ -10,17 +10,15 @@
  *                              [--find-max [--max-start 10000]]
  */
 import { fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../common/paths.ts';
 import { sleep } from '../common/poll.ts';
-import { portEnvironment, stackConfig } from '../cli/stack/config.ts';
-import { Stack } from '../cli/stack/stack.ts';
 import type { Figure } from './report.ts';
+import { benchStack } from './lib/bench-stack.ts';
 import { promSamples } from './lib/collector-process.ts';
 import { cpuMs, statusMiB } from './lib/proc.ts';
 
@@ -162,33 +160,33 @@ export async function runCollectorBench(options: {
       const run = await oneRun(variant, rate, options.seconds);
       process.stderr.write(
         `collector ${variant} @ ${rate}/s (sent ${(run.sent / options.seconds).toFixed(0)}/s): ` +
-          `${corePer10k(run, options.seconds).toFixed(3)} core per 10k spans/s, ` +
+          `${corePer10k(run.cpuSeconds, run.sent).toFixed(3)} core per 10k spans/s, ` +
           `accepted ${run.accepted}/${run.sent}, peak RSS ${run.peakRssMiB.toFixed(0)} MiB; ` +
-          `Jaeger ${corePer10k({ ...run, cpuSeconds: run.jaegerCpuSeconds }, options.seconds).toFixed(3)} core per 10k, ` +
+          `Jaeger ${corePer10k(run.jaegerCpuSeconds, run.sent).toFixed(3)} core per 10k, ` +
           `peak RSS ${run.jaegerPeakRssMiB.toFixed(0)} MiB\n`,
       );
       runs.push(run);
     }
   }
-  return { runs, figures: figuresOf(runs, options.seconds) };
+  return { runs, figures: figuresOf(runs) };
 }
 
 /**
  * Cores used per 10 000 spans/s, from what was really sent (a load client that falls behind sends fewer):
  * CPU seconds ÷ (spans sent ÷ 10 000).
  */
-function corePer10k(run: CollectorRun, _seconds: number): number {
-  return run.sent === 0 ? NaN : (run.cpuSeconds * 10_000) / run.sent;
+function corePer10k(cpuSeconds: number, sent: number): number {
+  return sent === 0 ? NaN : (cpuSeconds * 10_000) / sent;
 }
 
-function figuresOf(runs: CollectorRun[], seconds: number): Figure[] {
+function figuresOf(runs: CollectorRun[]): Figure[] {
   const figures: Figure[] = [];
   const full = runs.filter((r) => r.variant === 'full');
   for (const run of full) {
     figures.push({
       id: `P3.cpu.${run.rate}`,
       figure: `Collector CPU, full pipeline, ${run.rate} spans/s (core per 10k spans/s)`,
-      ours: corePer10k(run, seconds),
+      ours: corePer10k(run.cpuSeconds, run.sent),
       unit: 'core',
       target: 0.12,
       better: 'lower',
@@ -204,7 +202,7 @@ function figuresOf(runs: CollectorRun[], seconds: number): Figure[] {
     figures.push({
       id: `P3.jaeger.${run.rate}`,
       figure: `Jaeger storing the same spans in Badger, ${run.rate} spans/s (core per 10k spans/s)`,
-      ours: corePer10k({ ...run, cpuSeconds: run.jaegerCpuSeconds }, seconds),
+      ours: corePer10k(run.jaegerCpuSeconds, run.sent),
       unit: 'core',
       better: 'lower',
       note: `peak RSS ${run.jaegerPeakRssMiB.toFixed(0)} MiB`,
@@ -222,8 +220,8 @@ function figuresOf(runs: CollectorRun[], seconds: number): Figure[] {
     figures.push({
       id: `P3.stage.${run.variant}.${run.rate}`,
       figure: `Collector ${run.variant} vs full, ${run.rate} spans/s (core per 10k spans/s)`,
-      ours: corePer10k(run, seconds),
-      baseline: baseline ? corePer10k(baseline, seconds) : undefined,
+      ours: corePer10k(run.cpuSeconds, run.sent),
+      baseline: baseline ? corePer10k(baseline.cpuSeconds, baseline.sent) : undefined,
       unit: 'core',
       better: 'lower',
     });
@@ -232,18 +230,21 @@ function figuresOf(runs: CollectorRun[], seconds: number): Figure[] {
 }
 
 async function oneRun(variant: string, rate: number, seconds: number): Promise<CollectorRun> {
-  const stateDir = mkdtempSync(join(tmpdir(), 'observatory-bench-collector-'));
-  const env: Record<string, string | undefined> = { ...process.env, OBSERVATORY_STACK_DIR: stateDir };
-  Object.assign(env, portEnvironment(BASE_PORT));
   const change = VARIANTS[variant];
   if (!change)
     throw new Error(`unknown variant ${variant}; expected one of ${Object.keys(VARIANTS).join(', ')}`);
-  Object.assign(env, change.env);
-  env.OBSERVATORY_COLLECTOR_CONFIG = variantConfig(stateDir, change.config ?? (() => {}));
-  const stack = new Stack({ config: stackConfig(env), say: () => {} });
+  const bench = benchStack(
+    'collector',
+    BASE_PORT,
+    () => {},
+    (stateDir) => ({
+      ...change.env,
+      OBSERVATORY_COLLECTOR_CONFIG: join(stateDir, 'collector-variant.yaml'),
+    }),
+  );
+  writeVariantConfig(bench.stack.config.collectorConfig, change.config ?? (() => {}));
   try {
-    const status = await stack.up();
-    if (!status.healthy) throw new Error(`bench stack in ${stateDir} is not healthy`);
+    const status = await bench.up();
     const collector = status.components.find((c) => c.name === 'collector')!;
     const pid = collector.pid!;
     const jaegerPid = status.components.find((c) => c.name === 'jaeger')!.pid!;
@@ -269,20 +270,17 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
       jaegerPeakRssMiB: statusMiB(jaegerPid, 'VmHWM') ?? 0,
     };
   } finally {
-    await stack.down();
-    rmSync(stateDir, { recursive: true, force: true });
+    await bench.down();
   }
 }
 
-/** collector-config/local.yaml with the variant's change applied, written into the bench stack's folder. */
-function variantConfig(dir: string, change: (config: PipelineConfig) => void): string {
+/** collector-config/local.yaml with the variant's change applied, written to `file` (in the bench stack's folder). */
+function writeVariantConfig(file: string, change: (config: PipelineConfig) => void): void {
   const config = parse(
     readFileSync(join(REPO_ROOT, 'collector-config', 'local.yaml'), 'utf8'),
   ) as PipelineConfig;
   change(config);
-  const file = join(dir, 'collector-variant.yaml');
   writeFileSync(file, stringify(config, { aliasDuplicateObjects: false }));
-  return file;
 }
 
 /** Runs the load client in a child process, so its CPU is not the Collector's and its pace is its own. */
@@ -315,10 +313,7 @@ async function jaegerDrained(url: string): Promise<void> {
 
 async function acceptedSpans(url: string): Promise<number> {
   const text = await (await fetch(url)).text();
-  let total = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith('otelcol_receiver_accepted_spans')) total += Number(line.split(' ').at(-1));
-  return total;
+  return promSamples(text, 'otelcol_receiver_accepted_spans').reduce((sum, s) => sum + s.value, 0);
 }
 
 /**
@@ -333,7 +328,7 @@ async function findMax(start: number, seconds: number): Promise<CollectorRun[]> 
     const sentPerSecond = run.sent / seconds;
     process.stderr.write(
       `collector find-max @ ${rate}/s: sent ${sentPerSecond.toFixed(0)}/s, accepted ${run.accepted}/${run.sent}, ` +
-        `${corePer10k(run, seconds).toFixed(3)} core per 10k spans/s\n`,
+        `${corePer10k(run.cpuSeconds, run.sent).toFixed(3)} core per 10k spans/s\n`,
     );
     if (run.accepted < run.sent) break;
     // The load client fell behind the rate asked for: a higher rate would not send more.

@@ -148,10 +148,6 @@ const cpuLine = (cpu: CpuPerRequest, app = 'app') =>
   `${app} ${cpu.app.toFixed(0)} µs/request, Collector ${cpu.collector.toFixed(0)}, Jaeger ${cpu.jaeger.toFixed(0)}, ` +
   `S3 + Prometheus + SQS ${cpu.others.toFixed(0)}, machine ${cpu.machine.toFixed(0)}`;
 
-/** The environment without unset entries (the platform takes strings only). */
-const definedOnly = (env: Record<string, string | undefined>): Record<string, string> =>
-  Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
-
 // ---------------------------------------------------------------------------------------------------------- P1a
 
 const P1A_VARIANTS = [
@@ -167,23 +163,22 @@ interface P1aVariant {
 
 async function p1aRound(variant: P1aVariant, options: Options, basePort: number): Promise<Sample> {
   const bench = await startBenchStack('instrumentation', basePort);
-  const stack = await stackPids(bench.stack);
-  // The standard endpoint variable for every variant: the anchor reads nothing else.
-  const { child, port } = await startApp(
-    variant.args,
-    { ...bench.env, OTEL_SERVICE_NAME: 'bench-app', OTEL_EXPORTER_OTLP_ENDPOINT: bench.otlpHttp },
-    false,
-  ).catch(async (error: unknown) => {
-    await bench.down();
-    throw error;
-  });
   try {
-    const url = appUrl(port);
-    // The warm-up takes the start-up's tail (JIT, lazily loaded code, first major GCs) off the measured requests.
-    await autocannon({ url, connections: options.connections, duration: options.warmup });
-    return await load(url, options, { app: [child.pid!], stack });
+    const stack = await stackPids(bench.stack);
+    const { child, port } = await startApp(
+      variant.args,
+      { ...bench.env, OTEL_SERVICE_NAME: 'bench-app' },
+      false,
+    );
+    try {
+      const url = appUrl(port);
+      // The warm-up takes the start-up's tail (JIT, lazily loaded code, first major GCs) off the measured requests.
+      await autocannon({ url, connections: options.connections, duration: options.warmup });
+      return await load(url, options, { app: [child.pid!], stack });
+    } finally {
+      child.kill('SIGKILL');
+    }
   } finally {
-    child.kill('SIGKILL');
     await bench.down();
   }
 }
@@ -311,7 +306,7 @@ async function p1b(options: Options, bench: BenchStack): Promise<Figure[]> {
     ] as const) {
       const platform = await startPlatform({
         freePorts: true,
-        env: { ...definedOnly(bench.env), OTEL_EXPORTER_OTLP_ENDPOINT: bench.otlpHttp, ...env, ...extra },
+        env: { ...bench.overrides, ...env, ...extra },
       });
       started[name] = { platform, pids: platform.pids };
     }

@@ -139,10 +139,7 @@ async function idleRss(options: Options, stackEnv: Record<string, string | undef
     {
       name: 'anchor',
       args: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
-      env: {
-        OTEL_SERVICE_NAME: 'bench-memory-anchor',
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${options.base + 1}`,
-      },
+      env: { OTEL_SERVICE_NAME: 'bench-memory-anchor' },
     },
   ];
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
@@ -250,13 +247,13 @@ function componentOf(cmdline: string): string | undefined {
   return undefined;
 }
 
-async function demoMemory(options: Options, stack: Stack, stackEnv: Record<string, string | undefined>) {
+async function demoMemory(options: Options, stack: Stack, overrides: Record<string, string>) {
   const stackPids = new Map(
     (await stack.status()).components.filter((c) => c.pid).map((c) => [c.pid!, `stack: ${c.name}`]),
   );
   const platform = await startPlatform({
     freePorts: true,
-    env: stackEnv as Record<string, string>,
+    env: overrides,
     logDir: join(stack.config.stateDir, 'demo-logs'),
   });
   try {
@@ -454,7 +451,7 @@ function parse(argv: string[]): Options {
 export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const options = parse(argv);
   const bench = await startBenchStack('memory', options.base, (line) => log(`stack: ${line}`));
-  const { stack, env: stackEnv, stateDir } = bench;
+  const { stack, env: stackEnv, overrides, stateDir } = bench;
   const figures: Figure[] = [];
   let keepStateDir = false;
   /**
@@ -481,7 +478,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     await markStart(options.base + 1);
     await attempt('idle', () => idleRss(options, stackEnv));
     await attempt('heap', () => heapGrowth(options, stackEnv));
-    await attempt('demo', () => demoMemory(options, stack, stackEnv));
+    await attempt('demo', () => demoMemory(options, stack, overrides));
   } finally {
     await bench.down(keepStateDir);
   }

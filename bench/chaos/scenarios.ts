@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { sleep } from '../../common/poll.ts';
 import { S3Store } from '../../common/s3-store.ts';
-import { portEnvironment, stackConfig } from '../../cli/stack/config.ts';
-import { Stack } from '../../cli/stack/stack.ts';
+import type { Stack } from '../../cli/stack/stack.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
 import { seed } from '../../imagery/scenes.ts';
 import { compactAll, lakeConfig, parseOtlpLogs, queryLake, type LakeConfig } from '../../lake/index.ts';
+import { benchStack, type BenchStack } from '../lib/bench-stack.ts';
 import type { AppStats } from './app.ts';
 
 /** How long each phase lasts; the short form runs in `npm test`, the long one from the bench. */
@@ -54,27 +54,23 @@ const MiB = 1024 * 1024;
 
 /** A stack on ports base..base+13 with its own state folder, so other stacks and tests are not disturbed. */
 export class ChaosStack {
+  private readonly bench: BenchStack;
   readonly stack: Stack;
-  /** The port settings, for the processes that use this stack. */
+  /** The settings that point a process at this stack (ports, state folder, store, OTLP endpoint). */
   readonly env: Record<string, string>;
 
   constructor(base: number, say: (line: string) => void = () => {}) {
-    this.env = { OBSERVATORY_STACK_DIR: mkdtempSync(join(tmpdir(), 'observatory-chaos-')) };
-    Object.assign(this.env, portEnvironment(base));
-    this.stack = new Stack({
-      config: stackConfig({ ...process.env, OBSERVATORY_COLLECTOR_CONFIG: undefined, ...this.env }),
-      say,
-    });
+    this.bench = benchStack('chaos', base, say);
+    this.stack = this.bench.stack;
+    this.env = this.bench.overrides;
   }
 
   async up(): Promise<void> {
-    const status = await this.stack.up();
-    if (!status.healthy) throw new Error(`the chaos stack in ${this.stack.config.stateDir} is not healthy`);
+    await this.bench.up();
   }
 
   async down(): Promise<void> {
-    await this.stack.down();
-    rmSync(this.stack.config.stateDir, { recursive: true, force: true });
+    await this.bench.down();
   }
 
   /** The environment of an instrumented process that reports to this stack and uses its store and queues. */
@@ -82,7 +78,6 @@ export class ChaosStack {
     return {
       ...this.env,
       OTEL_SERVICE_NAME: serviceName,
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${this.stack.config.collector.otlpHttp}`,
       OTEL_BSP_SCHEDULE_DELAY: '200',
       OTEL_BLRP_SCHEDULE_DELAY: '200',
       OTEL_METRIC_EXPORT_INTERVAL: '5000',
