@@ -1,6 +1,6 @@
 /**
- * What the telemetry costs in memory (issue 17), measured side by side in one run on a stack of its own (ports
- * 26400+, its own state folder, so a running default stack is never touched):
+ * What the telemetry costs in memory (issue 17), measured side by side in one run, each part on a fresh stack of its
+ * own (ports 26400+, its own state folder, so a running default stack is never touched):
  *
  * - idle: the bench's hello-world Express app (bench/fixtures/app.cjs) plain, under `--require ./instrumentation` and
  *   under the zero-code anchor (`--require @opentelemetry/auto-instrumentations-node/register`), started together,
@@ -31,7 +31,7 @@ import { sleep } from '../common/poll.ts';
 import type { Stack } from '../cli/stack/stack.ts';
 import { startPlatform } from '../cli/demo/platform.ts';
 import { DEFAULT_MIX, runLoad } from '../cli/load/generator.ts';
-import { startBenchStack } from './lib/bench-stack.ts';
+import { startBenchStack, type BenchStack } from './lib/bench-stack.ts';
 import { startApp, type App } from './lib/fixture-app.ts';
 import { pssMiB, statusMiB } from './lib/proc.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
@@ -450,38 +450,39 @@ function parse(argv: string[]): Options {
 /** The command line (`npm run bench -- memory [options]` or `node bench/memory.ts`); returns the figures. */
 export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const options = parse(argv);
-  const bench = await startBenchStack('memory', options.base, (line) => log(`stack: ${line}`));
-  const { stack, env: stackEnv, overrides, stateDir } = bench;
   const figures: Figure[] = [];
-  let keepStateDir = false;
   /**
-   * A part that throws is a failed row; the other parts still run. So is a part during which a stack component
-   * stopped: its telemetry went nowhere, so its figures are not what they claim (the state folder is kept for the logs).
+   * Each part runs on a fresh stack of its own: the heap part sends a million spans, and the demo part measured on
+   * the same stack found a Jaeger store grown by them (3 GiB instead of ≈ 0.1). A part that throws is a failed row;
+   * the other parts still run. So is a part during which a stack component stopped: its telemetry went nowhere, so
+   * its figures are not what they claim (the state folder is kept for the logs).
    */
-  const attempt = async (part: Part, run: () => Promise<Figure[]>) => {
+  const attempt = async (part: Part, run: (bench: BenchStack) => Promise<Figure[]>) => {
     if (!options.parts.includes(part)) return;
+    const bench = await startBenchStack(`memory-${part}`, options.base, (line) => log(`stack: ${line}`));
+    let keep = false;
     try {
-      figures.push(...(await run()));
+      await markStart(bench.stack.config.collector.otlpHttp);
+      figures.push(...(await run(bench)));
     } catch (error) {
       log(`${part} failed: ${(error as Error).stack ?? String(error)}`);
       figures.push(failedFigure(`MEM.${part}`, `Memory: ${part}`, error));
     }
-    const stopped = (await stack.status()).components.filter((c) => !c.healthy).map((c) => c.name);
-    if (stopped.length) {
-      keepStateDir = true;
-      const why = `${stopped.join(', ')} not running at its end; logs in ${join(stateDir, 'logs')}`;
-      log(`${part}: ${why}`);
-      figures.push(failedFigure(`MEM.${part}.stack`, `Memory: the bench stack during ${part}`, why));
+    try {
+      const stopped = (await bench.stack.status()).components.filter((c) => !c.healthy).map((c) => c.name);
+      if (stopped.length) {
+        keep = true;
+        const why = `${stopped.join(', ')} not running at its end; logs in ${join(bench.stateDir, 'logs')}`;
+        log(`${part}: ${why}`);
+        figures.push(failedFigure(`MEM.${part}.stack`, `Memory: the bench stack during ${part}`, why));
+      }
+    } finally {
+      await bench.down(keep);
     }
   };
-  try {
-    await markStart(options.base + 1);
-    await attempt('idle', () => idleRss(options, stackEnv));
-    await attempt('heap', () => heapGrowth(options, stackEnv));
-    await attempt('demo', () => demoMemory(options, stack, overrides));
-  } finally {
-    await bench.down(keepStateDir);
-  }
+  await attempt('idle', (bench) => idleRss(options, bench.env));
+  await attempt('heap', (bench) => heapGrowth(options, bench.env));
+  await attempt('demo', (bench) => demoMemory(options, bench.stack, bench.overrides));
   printFigures(figures);
   return figures;
 }
