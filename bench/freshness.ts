@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { localStackPorts } from '../common/config.ts';
 import { pollUntil, sleep } from '../common/poll.ts';
 import { S3Store } from '../common/s3-store.ts';
-import { startPlatform } from '../cli/demo/platform.ts';
-import { Stack } from '../cli/stack/stack.ts';
+import { startPlatform } from '../demo/platform.ts';
+import { Stack } from '../stack/stack.ts';
 import type { Figure } from './report.ts';
 
 export async function runFreshnessBench(options: {

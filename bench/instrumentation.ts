@@ -23,7 +23,7 @@
  */
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { startPlatform, type Platform } from '../cli/demo/platform.ts';
+import { startPlatform, type Platform } from '../demo/platform.ts';
 import { sleep } from '../common/poll.ts';
 import { startBenchStack, type BenchStack } from './lib/bench-stack.ts';
 import { appUrl, startApp } from './lib/fixture-app.ts';

@@ -16,7 +16,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
-import { Stack } from '../cli/stack/stack.ts';
+import { Stack } from '../stack/stack.ts';
 import { failures, markdownReport, mergeFigures, runReport, type BenchOutcome } from './lib/run-report.ts';
 import { tableOf, type Figure } from './report.ts';
 

@@ -8,7 +8,7 @@ import { LAKE_USAGE, lakeCommand } from './lake/command.ts';
 import { LOAD_USAGE, loadCommand } from './load/command.ts';
 import { NEW_USAGE, newCommand } from './new/command.ts';
 import { STACK_USAGE, stackCommand } from './stack/command.ts';
-import { StackError } from './stack/errors.ts';
+import { StackError } from '../stack/errors.ts';
 import { TRACE_USAGE, traceCommand } from './trace/command.ts';
 import { UI_USAGE, uiCommand } from './ui/command.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The ground floor's defaults, read when called: where the local stack's backends listen, and which S3 store every
- * part talks to. Parts above read these instead of the environment; `cli/stack` adds what only it needs (versions,
+ * part talks to. Parts above read these instead of the environment; `stack/` adds what only it needs (versions,
  * folders, build keys). Empty values are unset; a bad value warns once, naming the variable, and falls back.
  */
 import { readInteger, readPort, readString, warnOnce, type Env } from './env.ts';

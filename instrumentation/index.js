@@ -1,5 +1,5 @@
 // The preload entry: `node --require ./instrumentation app.js` here, `node --require @observatory/instrumentation
-// app.js` from the installed package (scripts/build-packages.ts). It starts telemetry before the app loads anything,
+// app.js` from the installed package (packages/build.ts). It starts telemetry before the app loads anything,
 // so the instrumentations can patch http, express, undici, the AWS SDK and pino as the app loads them.
 // CommonJS modules are patched through require hooks; ES modules only through a loader hook, which is registered
 // here in-thread (module.registerHooks) where Node supports it (>= 24.11.1, >= 22.22.3), so ESM apps are

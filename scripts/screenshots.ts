@@ -2,7 +2,7 @@
  * Regenerates the screenshots docs/ui.md shows (docs/images/*.png) from a running console with data in it:
  *   npm run demo            (in one terminal; it starts the console and traffic)
  *   node scripts/screenshots.ts [--url http://127.0.0.1:8686]
- * Uses the system Chromium, like the browser tests (test/support/browser.ts); nothing downloads a browser. With
+ * Uses the system Chromium, like the browser tests (bench/lib/browser.ts); nothing downloads a browser. With
  * pngquant on PATH (Debian: apt-get install pngquant) the PNGs are quantised, about a quarter of their size.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,8 +10,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../common/paths.ts';
-import type { TraceListing } from '../cli/trace/index.ts';
-import { launchBrowser, settled } from '../test/support/browser.ts';
+import type { TraceListing } from '../trace/index.ts';
+import { launchBrowser, settled } from '../bench/lib/browser.ts';
 
 const { values } = parseArgs({ options: { url: { type: 'string', default: 'http://127.0.0.1:8686' } } });
 const base = values.url!.replace(/\/+$/, '');

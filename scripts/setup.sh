@@ -28,4 +28,4 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "setup: chromium is missing; the console's browser tests (test/ui) need it: apt-get install chromium" >&2
   fi
 fi
-node_modules/.bin/node cli/ui/build.ts
+node_modules/.bin/node console/build.ts

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { sleep } from '../../common/poll.ts';
 import { S3Store } from '../../common/s3-store.ts';
-import type { Stack } from '../../cli/stack/stack.ts';
+import type { Stack } from '../../stack/stack.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
 import { seed } from '../../imagery/scenes.ts';
 import { compactAll, lakeConfig, parseOtlpLogs, queryLake, type LakeConfig } from '../../lake/index.ts';

@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { portEnvironment, stackConfig } from '../../cli/stack/config.ts';
-import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
+import { portEnvironment, stackConfig } from '../../stack/config.ts';
+import { Stack, type StackStatus } from '../../stack/stack.ts';
 
 export interface BenchStack {
   stack: Stack;

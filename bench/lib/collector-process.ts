@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectorBinaryPath } from '../../cli/stack/build.ts';
-import { REPO_ROOT, stackConfig } from '../../cli/stack/config.ts';
+import { collectorBinaryPath } from '../../stack/build.ts';
+import { REPO_ROOT, stackConfig } from '../../stack/config.ts';
 import { pollUntil } from '../../common/poll.ts';
 import { cpuMs } from './proc.ts';
 

@@ -4,7 +4,7 @@
  * CPU time, unlike throughput, is not inflated by other work on a shared machine.
  */
 import { readFileSync } from 'node:fs';
-import { Stack } from '../../cli/stack/stack.ts';
+import { Stack } from '../../stack/stack.ts';
 
 /** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
 const CLOCK_TICKS = 100;

@@ -1,6 +1,6 @@
 /** `observatory demo`: parses its options and runs the demo (demo.ts). */
 import { numberOption, parseOptions } from '../args.ts';
-import { demo } from './demo.ts';
+import { demo } from '../../demo/demo.ts';
 
 export const DEMO_USAGE = `  demo [--duration S] [--rate R]
                                the main job: stack, services, load; prints where to look (Ctrl-C stops)`;

@@ -5,7 +5,7 @@
 import { UsageError } from '../../common/errors.ts';
 import { demoConfig } from '../../services/config.ts';
 import { numberOption, parseOptions } from '../args.ts';
-import { DEFAULT_MIX, formatReport, judgeReport, parseMix, runLoad } from './generator.ts';
+import { DEFAULT_MIX, formatReport, judgeReport, parseMix, runLoad } from '../../demo/load-generator.ts';
 
 export const LOAD_USAGE = `  load [--url U] [--rate R] [--duration S] [--mix search=70,download=22,signup=5,job=3] [--fault-rate F]
        [--max-5xx P]           drive the gateway with a realistic mix; prints latency and sample trace IDs;

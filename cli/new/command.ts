@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, relative, resolve } from 'node:path';
 import { UsageError } from '../../common/errors.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
-import { buildPackages } from '../../scripts/build-packages.ts';
+import { buildPackages } from '../../packages/build.ts';
 import { parseOptions } from '../args.ts';
 
 export const NEW_USAGE = `  new service <name> [--dir D] [--packages DIR|registry] [--json]

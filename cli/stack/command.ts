@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../../common/errors.ts';
 import { formatTable } from '../../common/table.ts';
 import { parseOptions } from '../args.ts';
-import { COMPONENT_ORDER, type ComponentName } from './components.ts';
-import { Stack, type StackStatus } from './stack.ts';
+import { COMPONENT_ORDER, type ComponentName } from '../../stack/components.ts';
+import { Stack, type StackStatus } from '../../stack/stack.ts';
 
 export const STACK_USAGE = `  stack build                  build or install the stack's binaries (cached outside the clone)
   stack up [component…]        build what is missing and start the local stack (idempotent)

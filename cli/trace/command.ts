@@ -6,15 +6,20 @@ import { UsageError } from '../../common/errors.ts';
 import { formatTable } from '../../common/table.ts';
 import type { Env } from '../../common/env.ts';
 import { parseOptions } from '../args.ts';
-import { traceConfig, type TraceConfig } from './config.ts';
-import { JaegerClient, JaegerUnreachableError, type JaegerTrace } from './jaeger-client.ts';
-import { buildTraceDocument, type TraceLookup } from './lookup.ts';
 import { formatMs, renderText, type RenderOptions } from './render.ts';
-import { parseTraceId, TraceIdError } from './trace-id.ts';
-import type { TraceListing } from './types.ts';
-
-export { buildTraceDocument } from './lookup.ts';
-export type { TraceLookup, TraceLookupOptions } from './lookup.ts';
+import {
+  buildTraceDocument,
+  JaegerClient,
+  JaegerUnreachableError,
+  listingOf,
+  parseTraceId,
+  traceConfig,
+  TraceIdError,
+  type JaegerTrace,
+  type TraceConfig,
+  type TraceListing,
+  type TraceLookup,
+} from '../../trace/index.ts';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -308,29 +313,4 @@ async function recentTraces(
     .filter((t) => !options.errors || t.error)
     .sort((a, b) => b.start_time.localeCompare(a.start_time) || a.trace_id.localeCompare(b.trace_id))
     .slice(0, options.limit);
-}
-
-/** One line of `--last`: a trace's root, start, duration, size and error flag. */
-export function listingOf(trace: JaegerTrace): TraceListing {
-  const ids = new Set(trace.spans.map((s) => s.spanID));
-  const start = Math.min(...trace.spans.map((s) => s.startTime));
-  const end = Math.max(...trace.spans.map((s) => s.startTime + s.duration));
-  const byStart = [...trace.spans].sort((a, b) => a.startTime - b.startTime);
-  const root =
-    byStart.find((s) => s.references.length === 0) ??
-    byStart.find((s) => !s.references.some((r) => ids.has(r.spanID))) ??
-    byStart[0]!;
-  const isError = (tags: { key: string; value: unknown }[]) =>
-    tags.some(
-      (t) => (t.key === 'error' && t.value === true) || (t.key === 'otel.status_code' && t.value === 'ERROR'),
-    );
-  return {
-    trace_id: trace.traceID,
-    start_time: new Date(Math.floor(start / 1000)).toISOString(),
-    duration_ms: Math.round(end - start) / 1000,
-    span_count: trace.spans.length,
-    error: trace.spans.some((s) => isError(s.tags)),
-    root_service: trace.processes[root.processID]?.serviceName ?? 'unknown',
-    root_operation: root.operationName,
-  };
 }

@@ -4,7 +4,7 @@
  * events no span claims, then the summary. Colour and Unicode only on a terminal; plain ASCII when piped.
  */
 import { ATTRIBUTES, SEMCONV } from '../../common/names.ts';
-import type { EventEntry, LogEntry, SpanNode, TraceDocument } from './types.ts';
+import type { EventEntry, LogEntry, SpanNode, TraceDocument } from '../../trace/index.ts';
 
 export interface RenderOptions {
   /** ANSI colours and Unicode box drawing. */

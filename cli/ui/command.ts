@@ -3,9 +3,7 @@
  * Ctrl-C. Each page has a text equivalent in the CLI, listed in UI_USAGE.
  */
 import { parseArgs } from 'node:util';
-import { buildUi } from './build.ts';
-import { uiConfig, type UiConfig } from './config.ts';
-import { startUiServer, type UiServer } from './server.ts';
+import { startUi, uiConfig, uiLinks, type UiServer } from '../../console/index.ts';
 
 export const UI_USAGE = `usage: observatory ui [--port P]
 
@@ -17,23 +15,6 @@ export const UI_USAGE = `usage: observatory ui [--port P]
 `;
 
 class UsageError extends Error {}
-
-/** Builds the bundle if stale and starts the server; used by the command and by `observatory demo`. */
-export async function startUi(config: UiConfig = uiConfig()): Promise<UiServer> {
-  await buildUi(config.sourceDir, config.assetsDir);
-  return startUiServer(config);
-}
-
-/** The links printed for a running console: the first demo trace first, then each page. */
-export function uiLinks(url: string, traceIds: string[] = []): string[] {
-  return [
-    ...traceIds.map((id) => `${url}/traces/${id}`),
-    `${url}/traces`,
-    `${url}/services`,
-    `${url}/dashboards`,
-    `${url}/lake`,
-  ];
-}
 
 export async function uiCommand(args: string[]): Promise<number> {
   let port: number | undefined;

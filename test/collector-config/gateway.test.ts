@@ -14,8 +14,8 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectorBinaryPath } from '../../cli/stack/build.ts';
-import { REPO_ROOT, stackConfig } from '../../cli/stack/config.ts';
+import { collectorBinaryPath } from '../../stack/build.ts';
+import { REPO_ROOT, stackConfig } from '../../stack/config.ts';
 import { pollUntil } from '../support/poll.ts';
 
 const run = promisify(execFile);

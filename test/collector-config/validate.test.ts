@@ -4,9 +4,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { collectorBinaryPath } from '../../cli/stack/build.ts';
-import { stackEnvironment } from '../../cli/stack/components.ts';
-import { REPO_ROOT, stackConfig } from '../../cli/stack/config.ts';
+import { collectorBinaryPath } from '../../stack/build.ts';
+import { stackEnvironment } from '../../stack/components.ts';
+import { REPO_ROOT, stackConfig } from '../../stack/config.ts';
 
 const run = promisify(execFile);
 const configDir = join(REPO_ROOT, 'collector-config');

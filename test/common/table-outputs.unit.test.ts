@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatTable } from '../../common/table.ts';
 import { formatTable as formatQueryResult } from '../../lake/format.ts';
-import { formatReport, type LoadReport } from '../../cli/load/generator.ts';
+import { formatReport, type LoadReport } from '../../demo/load-generator.ts';
 
 describe('formatTable', () => {
   it('pads each column to its widest cell, right-aligns the columns asked for and leaves no trailing spaces', () => {

@@ -7,8 +7,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { collectorBinaryPath } from '../../cli/stack/build.ts';
-import { REPO_ROOT, stackConfig } from '../../cli/stack/config.ts';
+import { collectorBinaryPath } from '../../stack/build.ts';
+import { REPO_ROOT, stackConfig } from '../../stack/config.ts';
 import { compose, composeDocument } from './compose.ts';
 
 const run = promisify(execFile);

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, stackConfig } from '../../cli/stack/config.ts';
+import { REPO_ROOT, stackConfig } from '../../stack/config.ts';
 
 const run = promisify(execFile);
 const dir = join(REPO_ROOT, 'deploy', 'kubernetes', 'manifests');

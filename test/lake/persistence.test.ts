@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceCommand } from '../../cli/trace/command.ts';
-import type { SpanNode, TraceDocument } from '../../cli/trace/types.ts';
+import type { SpanNode, TraceDocument } from '../../trace/types.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { compactAll, lakeConfig } from '../../lake/index.ts';
 import { uuidv7 } from '../../tracker/index.ts';

@@ -11,7 +11,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, type Platform } from '../../cli/demo/platform.ts';
+import { startPlatform, type Platform } from '../../demo/platform.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { compact, queryLake } from '../../lake/index.ts';
 import { fetchTrace, promQuery, stackEndpoints } from '../support/backends.ts';

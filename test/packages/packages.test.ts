@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildPackages } from '../../scripts/build-packages.ts';
+import { buildPackages } from '../../packages/build.ts';
 import { fetchTrace, findObjectContaining, tag } from '../support/backends.ts';
 import { spawnNode, type RunningApp } from '../support/spawn.ts';
 import { installNode, npmInstall, repoVersion, tempFolder, writeTeamApp } from '../support/team.ts';

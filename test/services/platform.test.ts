@@ -4,7 +4,7 @@
  * that names the problem — never a 5xx.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPlatform, type Platform } from '../../cli/demo/platform.ts';
+import { startPlatform, type Platform } from '../../demo/platform.ts';
 import { raster, scenesOf, days } from '../../imagery/scenes.ts';
 import { fetchTrace, findObjectContaining, tag } from '../support/backends.ts';
 import { find, outline, tree } from '../support/trace-tree.ts';

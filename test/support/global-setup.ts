@@ -3,7 +3,7 @@
  * A stack that was already running is left running; one this run started is stopped at the end.
  */
 import type { TestProject } from 'vitest/node';
-import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
+import { Stack, type StackStatus } from '../../stack/stack.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Store } from '../../common/s3-store.ts';
-import { portEnvironment, stackConfig } from '../../cli/stack/config.ts';
-import { Stack, type StackStatus } from '../../cli/stack/stack.ts';
+import { portEnvironment, stackConfig } from '../../stack/config.ts';
+import { Stack, type StackStatus } from '../../stack/stack.ts';
 import { findObjectContaining, listKeys, readObject, type JaegerTrace, type PromSample } from './backends.ts';
 import { pollUntil } from './poll.ts';
 

@@ -1,4 +1,4 @@
-/** Calls to the console's own API (cli/ui/api.ts); a failure carries the server's sentence and status. */
+/** Calls to the console's own API (console/api.ts); a failure carries the server's sentence and status. */
 
 export class ApiFailure extends Error {
   readonly status: number;

@@ -3,7 +3,7 @@
  * rate and p95 from span metrics; every node links to its traces. A table below says the same in text (and is
  * what a narrow window reads first).
  */
-import type { ServiceEdge, ServiceMap, ServiceNode, ServiceStats } from '../../cli/ui/types.ts';
+import type { ServiceEdge, ServiceMap, ServiceNode, ServiceStats } from '../../console/types.ts';
 import { ApiFailure, getJson } from '../lib/api.ts';
 import { h, message, replace, svg } from '../lib/dom.ts';
 import { colorOf, formatMs, formatUnit } from '../lib/format.ts';

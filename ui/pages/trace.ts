@@ -4,7 +4,7 @@
  * events under the spans that emitted them. It renders the `observatory trace --json` document: one model, two
  * renderers (the CLI's is cli/trace/render.ts).
  */
-import type { EventEntry, LogEntry, SpanNode, TraceDocument } from '../../cli/trace/types.ts';
+import type { EventEntry, LogEntry, SpanNode, TraceDocument } from '../../trace/types.ts';
 import { ApiFailure, getJson } from '../lib/api.ts';
 import { h, message, replace } from '../lib/dom.ts';
 import { colorOf, formatMs, formatTime } from '../lib/format.ts';

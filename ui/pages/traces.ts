@@ -3,7 +3,7 @@
  * key=value, time range) kept in the URL, refreshing every few seconds while traffic flows. The CLI's text
  * equivalent is `observatory trace --last`.
  */
-import type { TraceListing } from '../../cli/trace/types.ts';
+import type { TraceListing } from '../../trace/types.ts';
 import { ApiFailure, getJson } from '../lib/api.ts';
 import { h, message, replace } from '../lib/dom.ts';
 import { colorOf, formatMs, formatTime } from '../lib/format.ts';

@@ -4,7 +4,8 @@
  * tested against the real stack in trace.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { EXIT_CODES, parseTraceId, traceCommand } from '../../../cli/trace/index.ts';
+import { EXIT_CODES, traceCommand } from '../../../cli/trace/command.ts';
+import { parseTraceId } from '../../../trace/index.ts';
 
 /** Runs the command in-process, capturing what it prints; piped (no terminal). */
 async function run(args: string[], env: Record<string, string | undefined> = {}) {

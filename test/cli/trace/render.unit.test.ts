@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatMs, renderText } from '../../../cli/trace/render.ts';
-import { fixtureDocument } from './search-trace.ts';
+import { fixtureDocument } from '../../trace/search-trace.ts';
 
 const doc = fixtureDocument();
 const WIDTH = 160;

@@ -6,16 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  EXIT_CODES,
-  parseTraceId,
-  traceCommand,
-  type SpanNode,
-  type TraceDocument,
-} from '../../../cli/trace/index.ts';
-import type { TraceListing } from '../../../cli/trace/index.ts';
+import { EXIT_CODES, traceCommand } from '../../../cli/trace/command.ts';
+import { parseTraceId, type SpanNode, type TraceDocument } from '../../../trace/index.ts';
+import type { TraceListing } from '../../../trace/index.ts';
 import type { JobView } from '../../../etl/listener/jobs.ts';
-import { startPlatform, type Platform } from '../../../cli/demo/platform.ts';
+import { startPlatform, type Platform } from '../../../demo/platform.ts';
 import { fetchTrace, stackEndpoints, tag, type JaegerTrace } from '../../support/backends.ts';
 import { pollUntil } from '../../support/poll.ts';
 import { settledSignals } from '../../support/trace-signals.ts';

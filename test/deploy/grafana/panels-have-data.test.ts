@@ -11,8 +11,8 @@ import { etlFleetDashboard } from '../../../deploy/grafana/dashboards/etl-fleet.
 import { servicesDashboard } from '../../../deploy/grafana/dashboards/services.ts';
 import { pollUntil } from '../../support/poll.ts';
 import { spawnNode, type RunningApp } from '../../support/spawn.ts';
-import { runLoad } from '../../../cli/load/generator.ts';
-import { startPlatform, type Platform } from '../../../cli/demo/platform.ts';
+import { runLoad } from '../../../demo/load-generator.ts';
+import { startPlatform, type Platform } from '../../../demo/platform.ts';
 import type { Dashboard, Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { expectEveryPanelToHaveData } from './panel-queries.ts';
 

@@ -1,0 +1,282 @@
+/**
+ * `observatory load`: drives the gateway with a realistic mix (many searches, fewer downloads, few sign-ups and
+ * jobs) at a fixed arrival rate, shows progress, and ends with counts, latency percentiles and sample trace IDs —
+ * of failed requests too — read from each response's `traceresponse` header. Memory stays bounded however long it
+ * runs: counters, one percentile sketch per kind, and the last few trace IDs, never every sample.
+ */
+import { sleep } from '../common/poll.ts';
+import { formatTable } from '../common/table.ts';
+import { days, SATELLITES, scenesOf, tiles, TILE_DEGREES } from '../imagery/scenes.ts';
+import { FAULT_HEADER, SERVICE_NAMES } from '../services/config.ts';
+import { LatencySketch } from './latency-sketch.ts';
+
+export type RequestKind = 'search' | 'download' | 'signup' | 'job';
+
+export interface LoadOptions {
+  url: string;
+  /** Requests per second (open loop: arrivals do not wait for responses). @default 20 */
+  rate: number;
+  /** Seconds to run. @default 30 */
+  durationSeconds: number;
+  /** Relative weights of the request kinds. @default search 70, download 22, signup 5, job 3 */
+  mix: Record<RequestKind, number>;
+  /** Share of requests that ask a random service to fail (the fault header). @default 0.02 */
+  faultRate: number;
+  /** Progress lines go here (none when undefined). */
+  progress?: (line: string) => void;
+  /** Stops early when aborted (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+export interface Sample {
+  kind: RequestKind;
+  status: number;
+  ms: number;
+  traceId: string | undefined;
+  /** The request carried the fault header: asked to fail. */
+  faulted: boolean;
+}
+
+export interface LoadReport {
+  sent: number;
+  seconds: number;
+  byKind: Record<string, { count: number; errors: number; p50: number; p95: number; p99: number }>;
+  byStatus: Record<string, number>;
+  /** Requests that carried the fault header (asked a service to fail). */
+  injected: number;
+  /** Server errors (5xx, or no answer) among the requests that were not asked to fail. */
+  serverErrors: number;
+  sampleTraces: { ok: string[]; failed: { traceId: string; kind: RequestKind; status: number }[] };
+}
+
+export const DEFAULT_MIX: Record<RequestKind, number> = { search: 70, download: 22, signup: 5, job: 3 };
+
+export function parseMix(text: string): Record<RequestKind, number> {
+  const mix: Record<RequestKind, number> = { search: 0, download: 0, signup: 0, job: 0 };
+  for (const part of text.split(',')) {
+    const [kind, weight] = part.split('=');
+    if (!kind || !(kind in mix) || weight === undefined || !(Number(weight) >= 0)) {
+      throw new Error(
+        `--mix: ${JSON.stringify(part)} is not kind=weight with kind one of ${Object.keys(mix).join(', ')}`,
+      );
+    }
+    mix[kind as RequestKind] = Number(weight);
+  }
+  if (Object.values(mix).every((w) => w === 0)) throw new Error('--mix: at least one weight must be above 0');
+  return mix;
+}
+
+const pickOne = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+
+function pickKind(mix: Record<RequestKind, number>): RequestKind {
+  const total = Object.values(mix).reduce((a, b) => a + b, 0);
+  let x = Math.random() * total;
+  for (const [kind, weight] of Object.entries(mix) as [RequestKind, number][]) {
+    if ((x -= weight) < 0) return kind;
+  }
+  return 'search';
+}
+
+function request(kind: RequestKind, base: string): { url: string; init: RequestInit } {
+  const json = (body: unknown): RequestInit => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const june = days();
+  const tile = pickOne(tiles());
+  const from = Math.floor(Math.random() * (june.length - 7));
+  switch (kind) {
+    case 'search': {
+      const [w, s] = tile.bbox;
+      const span = TILE_DEGREES * (1 + Math.floor(Math.random() * 2));
+      const query = `bbox=${w},${s},${w + span},${s + span}&from=${june[from]}&to=${june[from + 1 + Math.floor(Math.random() * 6)]}&max_cloud=${pickOne([30, 60, 100])}&limit=10`;
+      return { url: `${base}/api/scenes?${query}`, init: {} };
+    }
+    case 'download': {
+      // A scene that exists, mostly; one in twenty asks for a tile the satellite did not image that day (a 404).
+      const existing = scenesOf(june[from]!, from);
+      if (Math.random() >= 0.05 && existing.length > 0) {
+        return { url: `${base}/api/scenes/${pickOne(existing).id}/download`, init: {} };
+      }
+      const day = june[from]!.replaceAll('-', '');
+      return {
+        url: `${base}/api/scenes/${pickOne(SATELLITES).code}_${day}_T${String(tile.index).padStart(2, '0')}/download`,
+        init: {},
+      };
+    }
+    case 'signup':
+      return {
+        url: `${base}/api/users`,
+        init: json({
+          name: `User ${Math.floor(Math.random() * 1e6)}`,
+          email: `user${Math.floor(Math.random() * 1e6)}@example.com`,
+          plan: pickOne(['free', 'pro']),
+        }),
+      };
+    case 'job':
+      return {
+        url: `${base}/api/jobs`,
+        init: json({ bbox: tile.bbox, from: june[from], to: june[from + 2] }),
+      };
+  }
+}
+
+/** Only the last few trace IDs are reported. */
+const SAMPLE_TRACES = 5;
+
+/** What the run has seen so far, in bounded memory. */
+export class LoadTally {
+  private readonly kinds = new Map<RequestKind, { sketch: LatencySketch; errors: number }>();
+  private readonly statuses: Record<string, number> = {};
+  private readonly ok: string[] = [];
+  private readonly failed: LoadReport['sampleTraces']['failed'] = [];
+  done = 0;
+  errors = 0;
+  /** Requests that asked to fail (the fault header). */
+  injected = 0;
+  /** Server errors and unanswered requests among those that did not ask to fail. */
+  serverErrors = 0;
+
+  add(sample: Sample): void {
+    let kind = this.kinds.get(sample.kind);
+    if (!kind) this.kinds.set(sample.kind, (kind = { sketch: new LatencySketch(), errors: 0 }));
+    kind.sketch.add(sample.ms);
+    const error = sample.status === 0 || sample.status >= 500;
+    if (error) kind.errors++;
+    this.done++;
+    if (error) this.errors++;
+    if (sample.faulted) this.injected++;
+    else if (error) this.serverErrors++;
+    this.statuses[String(sample.status)] = (this.statuses[String(sample.status)] ?? 0) + 1;
+    if (sample.traceId && sample.status > 0 && sample.status < 400) keepLast(this.ok, sample.traceId);
+    if (sample.traceId && sample.status >= 500)
+      keepLast(this.failed, { traceId: sample.traceId, kind: sample.kind, status: sample.status });
+  }
+
+  report(seconds: number): LoadReport {
+    const byKind: LoadReport['byKind'] = {};
+    for (const [name, { sketch, errors }] of this.kinds) {
+      byKind[name] = {
+        count: sketch.count,
+        errors,
+        p50: sketch.percentile(50),
+        p95: sketch.percentile(95),
+        p99: sketch.percentile(99),
+      };
+    }
+    return {
+      sent: this.done,
+      seconds,
+      byKind,
+      byStatus: { ...this.statuses },
+      injected: this.injected,
+      serverErrors: this.serverErrors,
+      sampleTraces: { ok: [...this.ok], failed: [...this.failed] },
+    };
+  }
+}
+
+function keepLast<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > SAMPLE_TRACES) list.shift();
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const tally = new LoadTally();
+  const inFlight = new Set<Promise<void>>();
+  const started = Date.now();
+  const interval = 1000 / options.rate;
+  const total = Math.round(options.rate * options.durationSeconds);
+  let lastProgress = started;
+  for (let i = 0; i < total && !options.signal?.aborted; i++) {
+    const due = started + i * interval;
+    if (due > Date.now()) await sleep(due - Date.now());
+    const kind = pickKind(options.mix);
+    const { url, init } = request(kind, options.url);
+    const headers = new Headers(init.headers);
+    headers.set('x-user-id', `u-${Math.floor(Math.random() * 500)}`);
+    const faulted = Math.random() < options.faultRate;
+    if (faulted) headers.set(FAULT_HEADER, `${pickOne(SERVICE_NAMES.filter((s) => s !== 'gateway'))}:error`);
+    const begin = performance.now();
+    const task = fetch(url, { ...init, headers, signal: AbortSignal.timeout(30_000) })
+      .then(async (response) => {
+        await response.arrayBuffer();
+        const header = response.headers.get('traceresponse');
+        tally.add({
+          kind,
+          status: response.status,
+          ms: performance.now() - begin,
+          traceId: header?.split('-')[1],
+          faulted,
+        });
+      })
+      .catch(() => {
+        tally.add({ kind, status: 0, ms: performance.now() - begin, traceId: undefined, faulted });
+      })
+      .finally(() => inFlight.delete(task));
+    inFlight.add(task);
+    if (options.progress && Date.now() - lastProgress >= 2000) {
+      lastProgress = Date.now();
+      options.progress(
+        `load: ${tally.done}/${total} done, ${tally.errors} server errors, ${inFlight.size} in flight`,
+      );
+    }
+  }
+  await Promise.all(inFlight);
+  return tally.report((Date.now() - started) / 1000);
+}
+
+/**
+ * What went wrong with a run, or undefined when it went well: nothing was sent, nothing answered, or the share of
+ * server errors (a 5xx, or no answer at all) among the requests not asked to fail is above `max5xxPercent`.
+ */
+export function judgeReport(r: LoadReport, max5xxPercent: number): string | undefined {
+  if (r.sent === 0) return 'no request was sent (rate × duration rounds to 0)';
+  const unanswered = r.byStatus['0'] ?? 0;
+  if (unanswered === r.sent)
+    return `none of the ${r.sent} requests was answered: is the gateway at the URL up?`;
+  const clean = r.sent - r.injected;
+  const percent = clean === 0 ? 0 : (100 * r.serverErrors) / clean;
+  if (percent > max5xxPercent) {
+    return (
+      `${r.serverErrors} of the ${clean} requests not asked to fail (${percent.toFixed(1)} %) got a server error ` +
+      `or no answer, above the ${max5xxPercent} % allowed (--max-5xx)`
+    );
+  }
+  return undefined;
+}
+
+export function formatReport(r: LoadReport): string {
+  const lines = [
+    `${r.sent} requests in ${r.seconds.toFixed(1)} s (${(r.sent / r.seconds).toFixed(1)} req/s); status counts: ${Object.entries(
+      r.byStatus,
+    )
+      .map(([status, n]) => `${status === '0' ? 'no answer' : status}=${n}`)
+      .join(' ')}`,
+  ];
+  // The header's cells are padded to the columns' usual widths, so short tables keep their familiar layout.
+  const header = [
+    'kind'.padEnd(9),
+    'count'.padStart(6),
+    '5xx'.padStart(4),
+    ...['p50', 'p95', 'p99'].map((p) => `${p} ms`.padStart(8)),
+  ];
+  const rows = Object.entries(r.byKind).map(([kind, k]) => [
+    kind,
+    String(k.count),
+    String(k.errors),
+    ...[k.p50, k.p95, k.p99].map((ms) => ms.toFixed(1)),
+  ]);
+  lines.push(...formatTable([header, ...rows], { right: [1, 2, 3, 4, 5], gap: ' ' }));
+  lines.push(
+    `${r.injected} asked to fail (fault header); ${r.serverErrors} other server errors or unanswered requests`,
+  );
+  lines.push(`sample trace IDs: ${r.sampleTraces.ok.join(' ') || '(none)'}`);
+  if (r.sampleTraces.failed.length > 0) {
+    lines.push(
+      `failed requests: ${r.sampleTraces.failed.map((f) => `${f.traceId} (${f.kind} ${f.status})`).join(' ')}`,
+    );
+  }
+  return lines.join('\n');
+}

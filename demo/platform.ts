@@ -1,0 +1,144 @@
+/**
+ * Runs the demo platform: starts each service and the ETL listener as its own process under
+ * the preload (`node --require ./instrumentation services/<name>/main.ts`), downstream first so the gateway knows
+ * their addresses. The catalog seeds the store; the listener starts its worker sandboxes itself. Port 0 gives each service a free port (tests); the demo uses the configured ones.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../stack/config.ts';
+import { demoConfig, type ServiceName } from '../services/config.ts';
+import { etlConfig } from '../etl/config.ts';
+
+export interface PlatformOptions {
+  /** Use free ports instead of the configured ones. @default false */
+  freePorts?: boolean;
+  /**
+   * Extra environment for every service (fault knobs, OTEL_* settings). The platform honours the fault header
+   * (OBSERVATORY_DEMO_FAULT_HEADER=true) unless this or the environment says otherwise.
+   */
+  env?: Record<string, string>;
+  /** Where service logs go. @default .observatory/demo/logs */
+  logDir?: string;
+}
+
+export interface Platform {
+  urls: Record<ServiceName | 'etl', string>;
+  logDir: string;
+  /** The process ids of the services and the listener (benchmarks read their CPU and memory). */
+  pids: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * How long a service may take to listen. Generous on purpose: each loads the SDK, the AWS SDK and (the listener)
+ * DuckDB, which takes seconds of wall time on a busy 2-core machine.
+ */
+const LISTEN_TIMEOUT_MS = 90_000;
+
+const DOWNSTREAM: ServiceName[] = ['catalog', 'downloads', 'users'];
+
+export async function startPlatform(options: PlatformOptions = {}): Promise<Platform> {
+  const env: Record<string, string | undefined> = {
+    OBSERVATORY_DEMO_FAULT_HEADER: 'true',
+    ...process.env,
+    ...options.env,
+  };
+  const config = demoConfig(env);
+  const logDir = options.logDir ?? join(REPO_ROOT, '.observatory', 'demo', 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const children: ChildProcess[] = [];
+  const urls = {} as Record<ServiceName | 'etl', string>;
+  const stop = async () => {
+    await Promise.all(children.map((child) => stopChild(child)));
+  };
+  try {
+    const portOf = (name: ServiceName) => (options.freePorts ? '0' : String(config.ports[name]));
+    // The listener is skipped when OBSERVATORY_ETL_URL points at one running elsewhere.
+    const [etl, ...started] = await Promise.all([
+      config.externalEtl
+        ? Promise.resolve(0)
+        : startService(
+            'etl',
+            { ...env, OBSERVATORY_ETL_PORT: options.freePorts ? '0' : String(etlConfig(env).port) },
+            logDir,
+            children,
+          ),
+      ...DOWNSTREAM.map((name) =>
+        startService(
+          name,
+          { ...env, [`OBSERVATORY_${name.toUpperCase()}_PORT`]: portOf(name) },
+          logDir,
+          children,
+        ),
+      ),
+    ]);
+    urls.etl = config.externalEtl ? config.urls.etl : `http://127.0.0.1:${etl}`;
+    DOWNSTREAM.forEach((name, i) => (urls[name] = `http://127.0.0.1:${started[i]}`));
+    const gatewayEnv: Record<string, string | undefined> = {
+      ...env,
+      OBSERVATORY_GATEWAY_PORT: options.freePorts ? '0' : String(config.ports.gateway),
+    };
+    for (const name of DOWNSTREAM) gatewayEnv[`OBSERVATORY_${name.toUpperCase()}_URL`] = urls[name];
+    gatewayEnv.OBSERVATORY_ETL_URL = urls.etl;
+    urls.gateway = `http://127.0.0.1:${await startService('gateway', gatewayEnv, logDir, children)}`;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls, logDir, pids: children.map((child) => child.pid!), stop };
+}
+
+const ENTRY: Record<ServiceName | 'etl', { script: string; serviceName: string }> = {
+  gateway: { script: 'services/gateway/main.ts', serviceName: 'gateway' },
+  catalog: { script: 'services/catalog/main.ts', serviceName: 'catalog' },
+  downloads: { script: 'services/downloads/main.ts', serviceName: 'downloads' },
+  users: { script: 'services/users/main.ts', serviceName: 'users' },
+  etl: { script: 'etl/listener/main.ts', serviceName: 'etl-listener' },
+};
+
+async function startService(
+  name: ServiceName | 'etl',
+  env: Record<string, string | undefined>,
+  logDir: string,
+  children: ChildProcess[],
+): Promise<number> {
+  const child = spawn(process.execPath, ['--require', './instrumentation', ENTRY[name].script], {
+    cwd: REPO_ROOT,
+    env: { OTEL_SERVICE_NAME: ENTRY[name].serviceName, OTEL_METRIC_EXPORT_INTERVAL: '5000', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
+  child.stderr!.pipe(log);
+  return new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      buffered += chunk.toString();
+      const match = buffered.match(/^LISTENING (\d+)$/m);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`${name} exited (code ${code}) before listening; see ${join(logDir, `${name}.log`)}`)),
+    );
+    setTimeout(
+      () =>
+        reject(
+          new Error(
+            `${name} did not listen within ${LISTEN_TIMEOUT_MS / 1000} s; see ${join(logDir, `${name}.log`)}`,
+          ),
+        ),
+      LISTEN_TIMEOUT_MS,
+    ).unref();
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+  await exited;
+  clearTimeout(timer);
+}

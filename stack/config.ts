@@ -1,0 +1,174 @@
+/**
+ * Every default of the local stack in one place: versions, ports, folders, the bucket and its local credentials.
+ * Read lazily from the environment (empty counts as unset; a bad value warns and falls back).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  localStackPorts,
+  s3Settings,
+  type LocalStackPorts,
+  type S3Settings,
+} from '../common/config.ts';
+import { readString, type Env } from '../common/env.ts';
+import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
+
+export { REPO_ROOT };
+
+/** Versions of what the stack builds or installs. Change one here and the next `stack up` rebuilds it. */
+export const VERSIONS = {
+  /** The Collector Builder; the manifest pins the same core and contrib release. */
+  ocb: 'v0.158.0',
+  /** Module tag v1.76.0 of github.com/jaegertracing/jaeger is Jaeger v2.13.0. */
+  jaeger: 'v1.76.0',
+  gofakes3: 'v1.2.0',
+  /** ElasticMQ, the SQS-compatible queue server (Maven Central: org.elasticmq:elasticmq-server_2.13). */
+  elasticmq: '1.7.1',
+  /** Debian's package; the stack checks the major version only. */
+  prometheus: '2',
+} as const;
+
+/**
+ * Modules whose checksum the module proxy's checksum database does not serve, although the proxy serves the module.
+ * Only these are exempt from verification (GONOSUMDB); everything else is checked as usual.
+ */
+export const UNVERIFIED_GO_MODULES = [
+  'github.com/open-telemetry/opentelemetry-collector-contrib/pkg/batchperresourceattr',
+];
+
+export type CollectorPorts = LocalStackPorts['collector'];
+export type JaegerPorts = LocalStackPorts['jaeger'];
+
+export interface StackConfig {
+  repoRoot: string;
+  /** Pid files, logs, rendered configs and data of the running stack. `OBSERVATORY_STACK_DIR`. */
+  stateDir: string;
+  /** Built binaries and build folders, outside the clone, keyed by version. `OBSERVATORY_CACHE_DIR`. */
+  cacheDir: string;
+  /** The Collector's config file. `OBSERVATORY_COLLECTOR_CONFIG`. @default collector-config/local.yaml */
+  collectorConfig: string;
+  collector: CollectorPorts;
+  /**
+   * The Collector's Go garbage collector: GOGC (how far the heap may grow past the live heap before a collection)
+   * and GOMEMLIMIT (a soft ceiling at which it collects anyway). Go's default (GOGC 100, no limit) collects four times as
+   * often: background marking took 9 % of the Collector's CPU at 10 000 spans/s, 5 % with these (bench/collector.ts,
+   * variant `go-gc-default`); the limit keeps the larger heap bounded. `OBSERVATORY_COLLECTOR_GOGC`, `OBSERVATORY_COLLECTOR_GOMEMLIMIT`.
+   * @default { gogc: '400', memLimit: '320MiB' }
+   */
+  collectorGc: { gogc: string; memLimit: string };
+  jaeger: JaegerPorts;
+  /**
+   * Jaeger's Go garbage collector, as for the Collector, but Go's defaults: its cost per span is the Badger store's,
+   * not the collector's (bench/collector.ts at 10 000 spans/s: GOGC 200 with a 512 MiB limit peaks 20 % lower at
+   * +5 % CPU; a 256 MiB limit peaks 35 % lower at 2.4× the CPU). A trade a small machine may want to make.
+   * `OBSERVATORY_JAEGER_GOGC`, `OBSERVATORY_JAEGER_GOMEMLIMIT`.
+   * @default { gogc: '100', memLimit: 'off' }
+   */
+  jaegerGc: { gogc: string; memLimit: string };
+  /** `OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL`. @default 5s */
+  prometheus: { port: number; scrapeInterval: string };
+  /** The local store: its port, and the bucket and credentials every local client uses. */
+  s3: S3Settings & {
+    mode: 'local';
+    endpoint: string;
+    port: number;
+    accessKeyId: string;
+    secretAccessKey: string;
+  };
+  /** The SQS-compatible queue server (the ETL's SQS dispatch path). */
+  sqs: { port: number; region: string };
+  /** How often spanmetrics flushes (the Collector's default is 60 s, too slow to look at). @default 5s */
+  spanmetricsFlushInterval: string;
+  /**
+   * How long Jaeger's Badger store keeps spans (a Go duration); older ones remain in the lake.
+   * `OBSERVATORY_JAEGER_RETENTION`. @default 168h (7 days)
+   */
+  jaegerRetention: string;
+  /** How long `up` waits for one component to become healthy, in milliseconds. */
+  startTimeoutMs: number;
+}
+
+export function stackConfig(env: Env = process.env): StackConfig {
+  const cacheHome = readString(env, 'XDG_CACHE_HOME') ?? join(homedir(), '.cache');
+  const ports = localStackPorts(env);
+  // The stack always serves the local store, whatever mode this process's own clients are in.
+  const s3 = s3Settings({ ...env, OBSERVATORY_S3_MODE: 'local', OBSERVATORY_S3_ENDPOINT: undefined });
+  return {
+    repoRoot: REPO_ROOT,
+    stateDir: resolve(readString(env, 'OBSERVATORY_STACK_DIR') ?? join(STATE_ROOT, 'stack')),
+    cacheDir: resolve(readString(env, 'OBSERVATORY_CACHE_DIR') ?? join(cacheHome, 'observatory')),
+    collectorConfig: resolve(
+      readString(env, 'OBSERVATORY_COLLECTOR_CONFIG') ?? join(REPO_ROOT, 'collector-config', 'local.yaml'),
+    ),
+    collector: ports.collector,
+    collectorGc: {
+      gogc: readString(env, 'OBSERVATORY_COLLECTOR_GOGC') ?? '400',
+      memLimit: readString(env, 'OBSERVATORY_COLLECTOR_GOMEMLIMIT') ?? '320MiB',
+    },
+    jaeger: ports.jaeger,
+    jaegerGc: {
+      gogc: readString(env, 'OBSERVATORY_JAEGER_GOGC') ?? '100',
+      memLimit: readString(env, 'OBSERVATORY_JAEGER_GOMEMLIMIT') ?? 'off',
+    },
+    prometheus: {
+      port: ports.prometheus,
+      scrapeInterval: readString(env, 'OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL') ?? '5s',
+    },
+    s3: {
+      ...s3,
+      mode: 'local',
+      endpoint: `http://127.0.0.1:${ports.s3}`,
+      port: ports.s3,
+      region: LOCAL_REGION,
+      ...LOCAL_CREDENTIALS,
+      credentials: { ...LOCAL_CREDENTIALS },
+    },
+    sqs: { port: ports.sqs, region: LOCAL_REGION },
+    spanmetricsFlushInterval: readString(env, 'OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL') ?? '5s',
+    jaegerRetention: readString(env, 'OBSERVATORY_JAEGER_RETENTION') ?? '168h',
+    startTimeoutMs: 90_000,
+  };
+}
+
+/**
+ * The Collector binary's cache key: the builder version and the manifest's data (parsed, so that editing a comment
+ * does not cost a rebuild).
+ */
+export function collectorBuildKey(repoRoot: string = REPO_ROOT): string {
+  const manifest = parse(
+    readFileSync(join(repoRoot, 'collector-config', 'manifest.yaml'), 'utf8'),
+  ) as unknown;
+  const digest = createHash('sha256').update(JSON.stringify(manifest)).digest('hex').slice(0, 12);
+  return `otelcol-${VERSIONS.ocb}-${digest}`;
+}
+
+/** The port variables of every local-stack component, in a fixed order (collector, Jaeger, Prometheus, S3, SQS). */
+const PORT_NAMES = [
+  'COLLECTOR_OTLP_GRPC',
+  'COLLECTOR_OTLP_HTTP',
+  'COLLECTOR_HEALTH',
+  'COLLECTOR_METRICS',
+  'COLLECTOR_PROMETHEUS',
+  'JAEGER_QUERY',
+  'JAEGER_QUERY_GRPC',
+  'JAEGER_OTLP_GRPC',
+  'JAEGER_OTLP_HTTP',
+  'JAEGER_HEALTH',
+  'JAEGER_METRICS',
+  'PROMETHEUS',
+  'S3',
+  'SQS',
+] as const;
+
+/**
+ * The environment that puts a whole stack on ports base..base+13, for stacks of their own beside the shared one
+ * (tests, benchmarks): `OBSERVATORY_<COMPONENT>_PORT` for every component.
+ */
+export function portEnvironment(base: number): Record<string, string> {
+  return Object.fromEntries(PORT_NAMES.map((name, i) => [`OBSERVATORY_${name}_PORT`, String(base + i)]));
+}

@@ -1,0 +1,526 @@
+/**
+ * `observatory ui` in a real browser (Debian's Chromium, headless) against the real stack and demo traffic: the
+ * trace page of a search and of an ETL job, the traces list, every panel of every dashboard with data and an
+ * exemplar that opens its trace, the service map's edges, the lake page's read-only SQL, the error pages, and no
+ * page throwing in the console. Screenshots of each page land in .observatory/screenshots/.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runLoad } from '../../demo/load-generator.ts';
+import { parseTraceId } from '../../trace/index.ts';
+import { startUi, uiConfig, type UiServer } from '../../console/index.ts';
+import type { JobView } from '../../etl/listener/jobs.ts';
+import { startPlatform, type Platform } from '../../demo/platform.ts';
+import { fetchTrace } from '../support/backends.ts';
+import {
+  launchBrowser,
+  screenshot,
+  settled,
+  watchedPage,
+  type WatchedPage,
+} from '../../bench/lib/browser.ts';
+import { pollUntil } from '../support/poll.ts';
+import { settledSignals } from '../support/trace-signals.ts';
+
+let platform: Platform;
+let ui: UiServer;
+let browser: Browser;
+const opened: WatchedPage[] = [];
+
+beforeAll(async () => {
+  platform = await startPlatform({
+    freePorts: true,
+    env: {
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+      OTEL_BLRP_SCHEDULE_DELAY: '500',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+      OBSERVATORY_ETL_ALLOW_FAULTS: 'true',
+      OBSERVATORY_ETL_RETRY_BASE_MS: '50',
+    },
+  });
+  ui = await startUi({ ...uiConfig(), port: 0 });
+  browser = await launchBrowser();
+  // Demo traffic, jobs included, so that every dashboard and the service map have something to show.
+  await runLoad({
+    url: platform.urls.gateway,
+    rate: 10,
+    durationSeconds: 6,
+    mix: { search: 50, download: 20, signup: 10, job: 20 },
+    faultRate: 0.05,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await ui?.close();
+  await platform?.stop();
+});
+
+/** Opens a console path in a new watched page and waits until the page says it has finished. */
+async function open(path: string, options: Parameters<typeof watchedPage>[1] = {}) {
+  const watched = await watchedPage(browser, options);
+  opened.push(watched);
+  await watched.page.goto(`${ui.url}${path}`, { waitUntil: 'load' });
+  const state = await settled(watched.page);
+  return { ...watched, state };
+}
+
+async function submitJob(fault: { chunks: number[]; kind: string; attempts: number }): Promise<JobView> {
+  const submitted = await fetch(`${platform.urls.etl}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ bbox: [0, 40, 5, 45], from: '2026-06-11', to: '2026-06-12', fault }),
+  });
+  expect(submitted.status, await submitted.clone().text()).toBe(202);
+  const { id } = (await submitted.json()) as JobView;
+  return pollUntil(
+    `job ${id} to finish`,
+    async () => {
+      const view = (await (await fetch(`${platform.urls.etl}/jobs/${id}`)).json()) as JobView;
+      return view.status === 'queued' || view.status === 'running' ? undefined : view;
+    },
+    { timeoutMs: 60_000 },
+  );
+}
+
+/** Runs the compaction job (raw events → curated Parquet) on the fleet and waits for it. */
+async function compaction(): Promise<JobView> {
+  const submitted = await fetch(`${platform.urls.etl}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'compaction' }),
+  });
+  const { id } = (await submitted.json()) as JobView;
+  return pollUntil(
+    `compaction job ${id} to finish`,
+    async () => {
+      const view = (await (await fetch(`${platform.urls.etl}/jobs/${id}`)).json()) as JobView;
+      return view.status === 'queued' || view.status === 'running' ? undefined : view;
+    },
+    { timeoutMs: 60_000 },
+  );
+}
+
+describe('the trace page', () => {
+  it('shows, for a demo search, every span name Jaeger has, its log lines, its search_made event and the critical path', async () => {
+    const user = `ui-${randomBytes(4).toString('hex')}`;
+    const response = await fetch(
+      `${platform.urls.gateway}/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-02&limit=2`,
+      { headers: { 'x-user-id': user } },
+    );
+    expect(response.status).toBe(200);
+    const { scenes } = (await response.json()) as { scenes: unknown[] };
+    const traceresponse = response.headers.get('traceresponse')!;
+    const traceId = parseTraceId(traceresponse);
+    const trace = await fetchTrace(traceId, 4 + 3 * scenes.length + 2);
+    await settledSignals(
+      traceId,
+      ({ logs, events }) =>
+        logs.some((l) => l.body === 'scene search') && events.some((e) => e.eventName === 'search_made'),
+    );
+
+    // Opened by its traceresponse value, as a user pastes it.
+    const { page, state, problems } = await open(`/traces/${encodeURIComponent(traceresponse)}`);
+    expect(state).toBe('loaded');
+    expect(await page.$eval('#trace-id', (el) => el.textContent)).toBe(traceId);
+    const shown = await page.$$eval('.row.span', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.spanName!),
+    );
+    expect(shown.sort()).toEqual(trace.spans.map((s) => s.operationName).sort());
+    const logs = await page.$$eval('.row.signal.log', (rows) => rows.map((r) => r.textContent ?? ''));
+    expect(logs.some((text) => text.includes('scene search'))).toBe(true);
+    const events = await page.$$eval('.row.signal.event', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.eventName),
+    );
+    expect(events).toContain('search_made');
+    // The event sits under a catalog span: inside that span's group, after its row.
+    const underCatalog = await page.$$eval('.group', (groups) =>
+      groups.some(
+        (g) =>
+          g.querySelector(':scope > .row.span')?.getAttribute('data-service') === 'catalog' &&
+          g.querySelector(':scope > .children > .row.signal.event[data-event-name="search_made"]') !== null,
+      ),
+    );
+    expect(underCatalog).toBe(true);
+    expect(
+      await page.$$eval('.row.span[data-critical="true"]', (rows) => rows.length),
+    ).toBeGreaterThanOrEqual(1);
+
+    await page.click('.row.span[data-service="catalog"]');
+    await page.waitForSelector('#span-details table.attributes');
+    expect(await page.$eval('#span-details', (el) => el.textContent)).toContain('http.response.status_code');
+    await screenshot(page, 'trace-search', true);
+
+    // A subtree collapses and opens again.
+    const toggle = (await page.$('.group > .row.span .toggle:not([disabled])'))!;
+    await toggle.click();
+    expect(await page.$$eval('.group.collapsed', (g) => g.length)).toBe(1);
+    await toggle.click();
+    expect(await page.$$eval('.group.collapsed', (g) => g.length)).toBe(0);
+
+    // On a narrow window the page still fits: nothing scrolls sideways.
+    await page.setViewport({ width: 400, height: 800 });
+    const tooWide = await page.evaluate(() =>
+      [...document.querySelectorAll('body *')]
+        .filter(
+          (el) =>
+            el.getBoundingClientRect().right > window.innerWidth + 1 && !el.closest('.scroll, .map-box'),
+        )
+        .map((el) => `${el.tagName.toLowerCase()}.${el.className}`)
+        .slice(0, 5),
+    );
+    expect(tooWide).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(
+      true,
+    );
+    await screenshot(page, 'trace-search-narrow');
+    expect(problems).toEqual([]);
+  });
+
+  it('shows every chunk of an ETL job, a retried chunk as its attempts', async () => {
+    const job = await submitJob({ chunks: [0], kind: 'throw', attempts: 1 });
+    expect(job.status).toBe('done');
+    const trace = await fetchTrace(job.trace_id, (t) =>
+      t.spans.some((s) => s.operationName === 'etl.job crop_stats'),
+    );
+    const invokes = trace.spans.filter((s) => s.operationName === 'crop_stats invoke');
+    const { page, state, problems } = await open(`/traces/${job.trace_id}`);
+    expect(state).toBe('loaded');
+    const chunks = await page.$$eval('.row.span[data-span-name="etl.chunk crop_stats"]', (rows) =>
+      rows.map((r) => ({
+        chunk: (r as HTMLElement).dataset.chunk,
+        attempts: (r as HTMLElement).dataset.attempts,
+        text: r.textContent ?? '',
+      })),
+    );
+    expect(chunks).toHaveLength(job.chunks.total);
+    expect(new Set(chunks.map((c) => c.chunk)).size).toBe(job.chunks.total);
+    const retried = chunks.find((c) => c.chunk === '0')!;
+    expect(retried.attempts).toBe('2');
+    expect(retried.text).toContain('2 attempts');
+    for (const other of chunks.filter((c) => c.chunk !== '0')) expect(other.attempts).toBe('1');
+    // The invocations are shown as attempts under their chunk: 1 and 2 for the retried one.
+    const attempts = await page.$$eval('.row.span[data-span-name="crop_stats invoke"]', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.attempt),
+    );
+    expect(attempts).toHaveLength(invokes.length);
+    expect(attempts.filter((a) => a === '2')).toHaveLength(1);
+    expect(await page.$eval('.trace-summary', (el) => el.textContent)).toContain('1 retried');
+    await screenshot(page, 'trace-etl-job', true);
+    expect(problems).toEqual([]);
+  });
+
+  it('says a malformed trace ID is not a trace ID, and an unknown one is not found', async () => {
+    const malformed = await open('/traces/not-a-trace-id', { allowedStatuses: [400] });
+    expect(malformed.state).toBe('error');
+    expect(await malformed.page.$eval('.message.error', (el) => el.textContent)).toMatch(/is not a trace ID/);
+    await screenshot(malformed.page, 'trace-malformed');
+    expect(malformed.problems).toEqual([]);
+
+    const unknown = await open(`/traces/${randomBytes(16).toString('hex')}`, { allowedStatuses: [404] });
+    expect(unknown.state).toBe('not-found');
+    expect(await unknown.page.$eval('#content', (el) => el.textContent)).toMatch(/not found/);
+    expect(unknown.problems).toEqual([]);
+  });
+
+  it('opens a trace from the search box', async () => {
+    const { page, problems } = await open('/traces');
+    const [listed] = await page.$$eval('tr[data-trace-id]', (rows) =>
+      rows.map((r) => (r as HTMLElement).dataset.traceId!),
+    );
+    expect(listed).toMatch(/^[0-9a-f]{32}$/);
+    await page.type('form.search input', `00-${listed}-00f067aa0ba902b7-01`);
+    await Promise.all([page.waitForNavigation(), page.click('form.search button')]);
+    expect(await settled(page)).toBe('loaded');
+    expect(await page.$eval('#trace-id', (el) => el.textContent)).toBe(listed);
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('the traces page', () => {
+  it('lists recent traces newest first, filtered by service, errors and minimum duration', async () => {
+    const { page, state, problems } = await open('/traces?service=gateway&lookback=15m&limit=30');
+    expect(state).toBe('loaded');
+    const rows = await page.$$eval('tr[data-trace-id]', (trs) =>
+      trs.map((r) => r.querySelector('td')!.textContent!),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    expect([...rows].sort().reverse()).toEqual(rows);
+    expect(
+      await page.$$eval('tr[data-trace-id] td:nth-child(2)', (tds) =>
+        tds.every((td) => td.textContent!.includes('gateway')),
+      ),
+    ).toBe(true);
+    await screenshot(page, 'traces');
+
+    const errors = await open('/traces?errors=1&lookback=15m');
+    expect(errors.state).toBe('loaded');
+    const errorRows = await errors.page.$$eval('tr[data-trace-id]', (trs) =>
+      trs.map((r) => r.classList.contains('error')),
+    );
+    expect(errorRows.length).toBeGreaterThan(0);
+    expect(errorRows.every(Boolean)).toBe(true);
+
+    const durations = await page.$$eval('tr[data-trace-id]', (trs) =>
+      trs.map((r) => Number((r as HTMLElement).dataset.durationMs)),
+    );
+    const median = [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]!;
+    const threshold = Math.max(1, Math.floor(median));
+    const slow = await open(`/traces?service=gateway&minDuration=${threshold}ms&lookback=15m&limit=30`);
+    expect(slow.state).toBe('loaded');
+    const slowDurations = await slow.page.$$eval('tr[data-trace-id]', (trs) =>
+      trs.map((r) => Number((r as HTMLElement).dataset.durationMs)),
+    );
+    expect(slowDurations.length).toBeGreaterThan(0);
+    expect(slowDurations.every((d) => d >= threshold)).toBe(true);
+    expect([...problems, ...errors.problems, ...slow.problems]).toEqual([]);
+  });
+});
+
+describe('the dashboards', () => {
+  it('renders every panel of every dashboard with a non-empty series or value', async () => {
+    const list = await open('/dashboards');
+    const uids = await list.page.$$eval('li.card', (cards) =>
+      cards.map((c) => (c as HTMLElement).dataset.uid!),
+    );
+    expect(uids.sort()).toEqual([
+      'observatory-business-events',
+      'observatory-collector',
+      'observatory-etl-fleet',
+      'observatory-services',
+    ]);
+    await screenshot(list.page, 'dashboards');
+    const job = await submitJob({ chunks: [0, 1], kind: 'throw', attempts: 3 });
+    expect(job.status).not.toBe('running');
+    for (const uid of uids) {
+      const watched = await watchedPage(browser);
+      opened.push(watched);
+      let panels: { title: string; type: string; state: string; detail: string }[] = [];
+      // Polled: rates need two scrapes of the new series inside their window.
+      await pollUntil(
+        `every panel of ${uid} to show data`,
+        async () => {
+          await watched.page.goto(`${ui.url}/dashboards/${uid}`, { waitUntil: 'load' });
+          await settled(watched.page);
+          await watched.page.waitForFunction(
+            () => document.querySelectorAll('.panel[data-state="loading"]').length === 0,
+            { timeout: 30_000 },
+          );
+          panels = await watched.page.$$eval('.panel', (cells) =>
+            cells.map((c) => {
+              const el = c as HTMLElement;
+              const detail =
+                el.dataset.panelType === 'stat'
+                  ? [...el.querySelectorAll('.stat-value')].map((v) => v.textContent).join(',')
+                  : `${el.querySelectorAll('canvas').length} canvas, ${el.dataset.points ?? 0} points`;
+              return {
+                title: el.dataset.title!,
+                type: el.dataset.panelType!,
+                state: el.dataset.state!,
+                detail,
+              };
+            }),
+          );
+          return panels.every((p) => p.state === 'data') ? panels : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 3_000 },
+      ).catch(() => undefined);
+      expect(panels.length, uid).toBeGreaterThan(0);
+      expect(
+        panels.filter((p) => p.state !== 'data'),
+        uid,
+      ).toEqual([]);
+      for (const panel of panels) {
+        if (panel.type === 'stat') expect(panel.detail, panel.title).toMatch(/\d/);
+        else expect(panel.detail, panel.title).toMatch(/^[1-9]\d* canvas, [1-9]\d* points$/);
+      }
+      await screenshot(watched.page, `dashboard-${uid}`, true);
+      expect(watched.problems, uid).toEqual([]);
+    }
+  }, 600_000);
+
+  it('shows exemplars on the latency panels, and clicking one opens a trace that exists', async () => {
+    const watched = await watchedPage(browser);
+    opened.push(watched);
+    const { page } = watched;
+    await pollUntil(
+      'an exemplar on the Services dashboard',
+      async () => {
+        await page.goto(`${ui.url}/dashboards/observatory-services?from=15m`, { waitUntil: 'load' });
+        await settled(page);
+        await page.waitForFunction(
+          () => document.querySelectorAll('.panel[data-state="loading"]').length === 0,
+          { timeout: 30_000 },
+        );
+        return (await page.$('.panel a.exemplar')) ? true : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 3_000 },
+    );
+    // A real mouse click on an exemplar that nothing covers (they overlap where requests were alike).
+    const target = await page.evaluate(() => {
+      for (const el of document.querySelectorAll<HTMLElement>('.panel a.exemplar:not([hidden])')) {
+        el.scrollIntoView({ block: 'center' });
+        const box = el.getBoundingClientRect();
+        const [x, y] = [box.left + box.width / 2, box.top + box.height / 2];
+        const top = document.elementFromPoint(x, y);
+        if (top instanceof HTMLElement && top.classList.contains('exemplar'))
+          return { x, y, traceId: top.dataset.traceId! };
+      }
+      return undefined;
+    });
+    expect(target, 'an exemplar that is not covered').toBeDefined();
+    const traceId = target!.traceId;
+    await Promise.all([page.waitForNavigation(), page.mouse.click(target!.x, target!.y)]);
+    expect(new URL(page.url()).pathname).toBe(`/traces/${traceId}`);
+    expect(await settled(page)).toBe('loaded');
+    expect(await page.$eval('#trace-id', (el) => el.textContent)).toBe(traceId);
+    expect(watched.problems).toEqual([]);
+  }, 180_000);
+});
+
+describe('a dashboard with a panel type the console does not draw', () => {
+  it('says so in that panel, and draws the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'observatory-dashboards-'));
+    writeFileSync(
+      join(dir, 'mixed.json'),
+      JSON.stringify({
+        uid: 'test-mixed',
+        title: 'Mixed',
+        time: { from: 'now-15m', to: 'now' },
+        panels: [
+          { type: 'piechart', title: 'A pie', gridPos: { x: 0, y: 0, w: 12, h: 8 } },
+          {
+            type: 'stat',
+            title: 'Targets up',
+            gridPos: { x: 12, y: 0, w: 12, h: 8 },
+            targets: [{ refId: 'A', expr: 'sum(up)' }],
+          },
+        ],
+      }),
+    );
+    const other = await startUi({ ...uiConfig(), port: 0, dashboardsDir: dir });
+    const watched = await watchedPage(browser);
+    opened.push(watched);
+    try {
+      await watched.page.goto(`${other.url}/dashboards/test-mixed`, { waitUntil: 'load' });
+      expect(await settled(watched.page)).toBe('loaded');
+      const pie = await watched.page.$eval('.panel[data-panel-type="piechart"]', (el) => ({
+        state: (el as HTMLElement).dataset.state,
+        text: el.textContent,
+      }));
+      expect(pie.state).toBe('unsupported');
+      expect(pie.text).toContain('Panel type "piechart" is not rendered in this console');
+      expect(
+        await watched.page.$eval('.panel[data-panel-type="stat"]', (el) => (el as HTMLElement).dataset.state),
+      ).toBe('data');
+    } finally {
+      // The page refreshes its panels on a timer: closed before its console, or it would poll a closed port.
+      await watched.page.close();
+      await other.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the service map', () => {
+  it('shows the gateway calling catalog, downloads, users and the ETL listener, each node linking to its traces', async () => {
+    let edges: string[] = [];
+    let last: WatchedPage | undefined;
+    await pollUntil(
+      'the four gateway edges on the service map',
+      async () => {
+        const { page, problems } = await open('/services');
+        last = { page, problems };
+        edges = await page.$$eval('g.edge', (gs) =>
+          gs.map((g) => `${g.getAttribute('data-from')}->${g.getAttribute('data-to')}`),
+        );
+        return ['catalog', 'downloads', 'users', 'etl-listener'].every((to) =>
+          edges.includes(`gateway->${to}`),
+        )
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 2_000 },
+    ).catch(() => undefined);
+    expect(edges).toEqual(
+      expect.arrayContaining([
+        'gateway->catalog',
+        'gateway->downloads',
+        'gateway->users',
+        'gateway->etl-listener',
+      ]),
+    );
+    const page = last!.page;
+    const gatewayStats = await page.$eval(
+      'a.node[data-service="gateway"] .node-stats',
+      (el) => el.textContent,
+    );
+    expect(gatewayStats).toMatch(/req\/s/);
+    await screenshot(page, 'services');
+    await Promise.all([page.waitForNavigation(), page.click('a.node[data-service="catalog"]')]);
+    expect(new URL(page.url()).search).toBe('?service=catalog');
+    expect(await settled(page)).toBe('loaded');
+    expect(last!.problems).toEqual([]);
+  });
+});
+
+describe('the lake page', () => {
+  it('runs an example query, and refuses anything but a read-only SELECT with a clear message', async () => {
+    // The lake fills when the compaction job runs over the events the demo traffic raised.
+    await pollUntil(
+      'search_made events in the curated lake after compaction',
+      async () => {
+        expect((await compaction()).status).toBe('done');
+        const response = await fetch(`${ui.url}/api/lake/query`, {
+          method: 'POST',
+          body: JSON.stringify({ sql: "SELECT count(*) AS n FROM events WHERE event_name = 'search_made'" }),
+        });
+        const { rows } = (await response.json()) as { rows: { n: number }[] };
+        return rows[0]!.n > 0 ? true : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 2_000 },
+    );
+    const { page, state, problems } = await open('/lake', { allowedStatuses: [400] });
+    expect(state).toBe('loaded');
+    expect(await page.$$eval('#lake-result th', (ths) => ths.map((th) => th.textContent))).toEqual([
+      'event_name',
+      'events',
+      'traces',
+    ]);
+    const names = await page.$$eval('#lake-result tbody tr td:first-child', (tds) =>
+      tds.map((td) => td.textContent),
+    );
+    expect(names).toContain('search_made');
+    await screenshot(page, 'lake');
+    const refused: [string, RegExp][] = [
+      ["COPY (SELECT 1) TO '/tmp/x.csv'", /only a read-only SELECT or WITH query/],
+      ["SELECT * FROM read_csv('/etc/passwd')", /read_csv\(\) is not allowed/],
+      ['SELECT 1; DROP TABLE events', /only one statement/],
+      ["SELECT * FROM '/etc/hostname'", /hostname/],
+    ];
+    for (const [sql, why] of refused) {
+      await page.$eval(
+        'textarea[name="sql"]',
+        (el, value) => ((el as HTMLTextAreaElement).value = value),
+        sql,
+      );
+      await page.click('.lake-form button[type="submit"]');
+      expect(await settled(page)).toBe('error');
+      expect(await page.$eval('#lake-result .message.error', (el) => el.textContent), sql).toMatch(why);
+    }
+    await page.click('button.example');
+    expect(await settled(page)).toBe('loaded');
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('every page', () => {
+  it('threw nothing in the console', () => {
+    expect(opened.length).toBeGreaterThan(5);
+    expect(opened.flatMap((o) => o.problems)).toEqual([]);
+  });
+});

@@ -1,0 +1,21 @@
+export { traceConfig } from './config.ts';
+export type { TraceConfig } from './config.ts';
+export { listingOf } from './listing.ts';
+export { JaegerClient, JaegerUnreachableError } from './jaeger-client.ts';
+export type { JaegerTrace, JaegerSpan } from './jaeger-client.ts';
+export { parseTraceId, TraceIdError } from './trace-id.ts';
+export { buildDocument } from './model.ts';
+export { buildTraceDocument } from './lookup.ts';
+export type { TraceLookup, TraceLookupOptions } from './lookup.ts';
+export type { TraceListing } from './types.ts';
+export type {
+  TraceDocument,
+  SpanNode,
+  SpanStatus,
+  SpanException,
+  LogEntry,
+  EventEntry,
+  TraceSummary,
+  CriticalStep,
+  EtlJobSummary,
+} from './types.ts';
