@@ -56,6 +56,8 @@ const PACKAGES: PackageSpec[] = [
       ),
       '@opentelemetry/propagator-b3',
       '@opentelemetry/auto-instrumentations-node',
+      // Fastify's own instrumentation, loaded when the app creates a Fastify instance (instrumentation/src/fastify.ts).
+      '@fastify/otel',
     ],
   },
   {

@@ -1,5 +1,6 @@
 /**
- * `observatory new service <name>`: a ready service from cli/new/templates/service — an Express app with one route,
+ * `observatory new service <name>`: a ready service from cli/new/templates/service — an Express, Fastify or Koa app
+ * (cli/new/templates/frameworks/<framework>/app.ts) with one route,
  * the preload in its start script, one event schema with a `track()` call, a test, a Dockerfile, a compose entry and
  * Helm values, the service information as environment variables. Works outside this repository as well as inside.
  */
@@ -9,12 +10,21 @@ import { UsageError } from '../../common/errors.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { buildPackages } from '../../packages/build.ts';
 import { parseOptions } from '../args.ts';
+import {
+  FRAMEWORK_NAMES,
+  frameworkPackages,
+  type FrameworkName,
+  type FrameworkPackages,
+  type RepoVersions,
+} from './frameworks.ts';
 
-export const NEW_USAGE = `  new service <name> [--dir D] [--packages DIR|registry] [--json]
-                               create a service from the template in D (default ./<name>); the @observatory
-                               packages come from DIR's tarballs (default: this repository's, packed now) or the registry`;
+export const NEW_USAGE = `  new service <name> [--dir D] [--framework express|fastify|koa] [--packages DIR|registry] [--json]
+                               create a service from the template in D (default ./<name>) on the framework
+                               (default express); the @observatory packages come from DIR's tarballs (default:
+                               this repository's, packed now) or the registry`;
 
-const TEMPLATE = join(REPO_ROOT, 'cli', 'new', 'templates', 'service');
+const TEMPLATES = join(REPO_ROOT, 'cli', 'new', 'templates');
+const TEMPLATE = join(TEMPLATES, 'service');
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 /** Template files whose names a package manager or git would act on inside this repository. */
 const RENAMED: Record<string, string> = { 'env.tmpl': '.env', 'gitignore.tmpl': '.gitignore' };
@@ -29,7 +39,7 @@ export interface NewServiceResult {
 export async function newCommand(args: string[]): Promise<number> {
   const [kind, ...rest] = args;
   if (kind !== 'service') throw new UsageError(`new takes "service" (got ${JSON.stringify(kind ?? '')})`);
-  const { values, positionals } = parseOptions(rest, ['dir', 'packages'], ['json'], true);
+  const { values, positionals } = parseOptions(rest, ['dir', 'packages', 'framework'], ['json'], true);
   if (positionals.length !== 1) throw new UsageError('new service takes exactly one name');
   const name = positionals[0]!;
   if (!NAME.test(name) || name.length > 63) {
@@ -40,7 +50,8 @@ export async function newCommand(args: string[]): Promise<number> {
   const dir = resolve(typeof values.dir === 'string' ? values.dir : name);
   if (existsSync(dir))
     throw new UsageError(`${dir} already exists; choose another --dir (nothing was written)`);
-  const result = createService(name, dir, packageSpecs(values.packages));
+  const framework = frameworkOption(values.framework);
+  const result = createService(name, dir, packageSpecs(values.packages), framework);
   if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
     process.stdout.write(`created ${name} in ${dir}:\n${result.files.map((f) => `  ${f}`).join('\n')}\n`);
@@ -49,6 +60,16 @@ export async function newCommand(args: string[]): Promise<number> {
     );
   }
   return 0;
+}
+
+function frameworkOption(option: string | boolean | string[] | undefined): FrameworkName {
+  if (option === undefined) return 'express';
+  if (typeof option === 'string' && (FRAMEWORK_NAMES as readonly string[]).includes(option)) {
+    return option as FrameworkName;
+  }
+  throw new UsageError(
+    `--framework takes one of ${FRAMEWORK_NAMES.join(', ')} (got ${JSON.stringify(option)}; nothing was written)`,
+  );
 }
 
 /** The dependency specs of the two packages: tarballs in a folder (default: ours, packed now) or registry versions. */
@@ -78,29 +99,47 @@ export function createService(
   name: string,
   dir: string,
   packages: NewServiceResult['packages'],
+  framework: FrameworkName = 'express',
 ): NewServiceResult {
   const versions = repoVersions();
+  const stack = frameworkPackages(framework, versions);
   const replacements: Record<string, string> = {
     __NAME__: name,
+    __FRAMEWORK__: stack.label,
     __INSTRUMENTATION__: packages.instrumentation,
     __TRACKER__: packages.tracker,
-    __EXPRESS__: versions.express,
-    __TYPES_EXPRESS__: versions['@types/express'],
-    __TYPES_NODE__: versions['@types/node'],
-    __TYPESCRIPT__: versions.typescript,
+    __TYPES_NODE__: versions['@types/node']!,
+    __TYPESCRIPT__: versions.typescript!,
   };
+  const app = join(TEMPLATES, 'frameworks', framework, 'app.ts.tmpl');
+  const sources: [string, string][] = [
+    ...templateFiles(TEMPLATE).map((template): [string, string] => {
+      const base = relative(TEMPLATE, template);
+      return [template, RENAMED[base] ?? base.replace(/\.tmpl$/, '')];
+    }),
+    [app, join('src', 'app.ts')],
+  ];
   const files: string[] = [];
-  for (const template of templateFiles(TEMPLATE)) {
-    const base = relative(TEMPLATE, template);
-    const target = RENAMED[base] ?? base.replace(/\.tmpl$/, '');
+  for (const [template, target] of sources) {
     let text = readFileSync(template, 'utf8');
     for (const [placeholder, value] of Object.entries(replacements))
       text = text.replaceAll(placeholder, value);
+    if (target === 'package.json') text = withPackages(text, stack);
     mkdirSync(dirname(join(dir, target)), { recursive: true });
     writeFileSync(join(dir, target), text);
     files.push(target);
   }
   return { name, dir, files: files.sort(), packages };
+}
+
+/** The service's package.json with its framework's packages added, the lists kept in name order. */
+function withPackages(text: string, stack: FrameworkPackages): string {
+  const manifest = JSON.parse(text) as Record<string, Record<string, string>>;
+  const sorted = (entries: Record<string, string>) =>
+    Object.fromEntries(Object.entries(entries).sort(([a], [b]) => a.localeCompare(b)));
+  manifest.dependencies = sorted({ ...manifest.dependencies, ...stack.dependencies });
+  manifest.devDependencies = sorted({ ...manifest.devDependencies, ...stack.devDependencies });
+  return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 function templateFiles(folder: string): string[] {
@@ -111,16 +150,10 @@ function templateFiles(folder: string): string[] {
 }
 
 /** The versions this repository pins, so a new service starts on what our tests run. */
-function repoVersions(): Record<'express' | '@types/express' | '@types/node' | 'typescript', string> {
+function repoVersions(): RepoVersions {
   const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
     devDependencies: Record<string, string>;
   };
-  const all = { ...manifest.dependencies, ...manifest.devDependencies };
-  return {
-    express: all.express!,
-    '@types/express': all['@types/express']!,
-    '@types/node': all['@types/node']!,
-    typescript: all.typescript!,
-  };
+  return { ...manifest.dependencies, ...manifest.devDependencies };
 }

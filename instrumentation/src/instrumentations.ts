@@ -20,6 +20,8 @@ import type {
   InstrumentationConfig as UpstreamConfig,
 } from '@opentelemetry/instrumentation';
 import type { InstrumentationConfig } from './config.ts';
+import { ExpressErrorsInstrumentation } from './express-errors.ts';
+import { LazyFastifyInstrumentation } from './fastify.ts';
 import { loadPackage } from './lazy.ts';
 import { formatTraceResponse } from './traceresponse.ts';
 
@@ -70,6 +72,16 @@ export const UPSTREAM: Record<string, string> = {
   tedious: 'TediousInstrumentation',
   undici: 'UndiciInstrumentation',
   winston: 'WinstonInstrumentation',
+};
+
+/**
+ * Instrumentations of ours beside upstream's, by the short name the same variables use: frameworks that
+ * auto-instrumentations-node does not cover (Fastify: its maintainers publish `@fastify/otel`), and a failed Express
+ * handler's exception, which upstream records only on the per-layer spans we turn off.
+ */
+export const OURS: Record<string, { modules: readonly string[]; create: () => Instrumentation }> = {
+  fastify: { modules: ['fastify'], create: () => new LazyFastifyInstrumentation() },
+  'express-errors': { modules: ['express'], create: () => new ExpressErrorsInstrumentation() },
 };
 
 /** Off unless `OTEL_NODE_ENABLED_INSTRUMENTATIONS` names them, as upstream. */
@@ -135,6 +147,11 @@ export const TARGETS: Record<string, readonly string[]> = {
   winston: ['winston'],
 };
 
+/** The modules an instrumentation patches (undefined for Node's own modules: always kept). */
+function targetsOf(name: string): readonly string[] | undefined {
+  return TARGETS[name] ?? OURS[name]?.modules;
+}
+
 /** Whether `name` is in a node_modules folder above one of `from` (how Node would find it). */
 function installed(name: string, from: readonly string[]): boolean {
   for (const start of from) {
@@ -168,6 +185,7 @@ const REDACTED_QUERY_PARAMS = [
 function curatedConfigs(
   config: InstrumentationConfig,
 ): Record<string, UpstreamConfig & Record<string, unknown>> {
+  if (config.traceResponse) keepTraceResponse();
   return {
     http: {
       redactedQueryParamsServer: REDACTED_QUERY_PARAMS,
@@ -184,12 +202,12 @@ function curatedConfigs(
 /** The short names of the instrumentations to create, by upstream's rules and then our curation. */
 export function chosen(config: InstrumentationConfig): string[] {
   for (const name of [...(config.enabledInstrumentations ?? []), ...config.disabledInstrumentations]) {
-    if (!(name in UPSTREAM))
+    if (!(name in UPSTREAM) && !(name in OURS))
       diag.error(`Provided instrumentation name "@opentelemetry/instrumentation-${name}" not found`);
   }
-  const enabled =
-    config.enabledInstrumentations ?? Object.keys(UPSTREAM).filter((n) => !UPSTREAM_EXCLUDED.includes(n));
-  let names = Object.keys(UPSTREAM).filter(
+  const known = [...Object.keys(UPSTREAM), ...Object.keys(OURS)];
+  const enabled = config.enabledInstrumentations ?? known.filter((n) => !UPSTREAM_EXCLUDED.includes(n));
+  let names = known.filter(
     (name) => enabled.includes(name) && !config.disabledInstrumentations.includes(name),
   );
   if (!config.instrumentationsFromEnv) {
@@ -197,7 +215,7 @@ export function chosen(config: InstrumentationConfig): string[] {
     names = names.filter(
       (name) =>
         !(CURATED_OFF as readonly string[]).includes(name) &&
-        (TARGETS[name] === undefined || TARGETS[name].some((module) => installed(module, folders))),
+        (targetsOf(name) === undefined || targetsOf(name)!.some((module) => installed(module, folders))),
     );
   }
   return names;
@@ -208,6 +226,11 @@ export function instrumentations(config: InstrumentationConfig): Instrumentation
   const created: Instrumentation[] = [];
   for (const name of chosen(config)) {
     try {
+      const ours = OURS[name];
+      if (ours) {
+        created.push(ours.create());
+        continue;
+      }
       const Class = load(name);
       created.push(new Class(configs[name] ?? {}));
     } catch (error) {
@@ -240,8 +263,33 @@ function load(name: string): InstrumentationClass {
   return Class as InstrumentationClass;
 }
 
-/** Server spans only: the header must be set before the response is sent, and the hook runs at request start. */
+const TRACERESPONSE = Symbol('observatory.traceresponse');
+type WithTraceResponse = ServerResponse & { [TRACERESPONSE]?: string };
+
+/**
+ * Server spans only: the header must be set before the response is sent, and the hook runs at request start. Some
+ * frameworks clear every header before writing an error response (Koa's default error handler does), so the value
+ * is also kept on the response and put back when the head is written (keepTraceResponse).
+ */
 function addTraceResponse(span: Pick<Span, 'spanContext'>, response: unknown): void {
   if (!(response instanceof ServerResponse) || response.headersSent) return;
-  response.setHeader('traceresponse', formatTraceResponse(span.spanContext()));
+  const value = formatTraceResponse(span.spanContext());
+  (response as WithTraceResponse)[TRACERESPONSE] = value;
+  response.setHeader('traceresponse', value);
+}
+
+let keeping = false;
+
+/** Wraps `writeHead` once for the process: a traceresponse removed since request start is set again. */
+function keepTraceResponse(): void {
+  if (keeping) return;
+  keeping = true;
+  const writeHead = ServerResponse.prototype.writeHead;
+  ServerResponse.prototype.writeHead = function (this: WithTraceResponse, ...args: unknown[]) {
+    const value = this[TRACERESPONSE];
+    if (value !== undefined && !this.headersSent && !this.hasHeader('traceresponse')) {
+      this.setHeader('traceresponse', value);
+    }
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof writeHead;
 }

@@ -10,11 +10,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPackages } from '../../packages/build.ts';
 import { fetchTrace, findObjectContaining, tag } from '../support/backends.ts';
 import { spawnNode, type RunningApp } from '../support/spawn.ts';
-import { installNode, npmInstall, repoVersion, tempFolder, writeTeamApp } from '../support/team.ts';
+import { installNode, NODE_22, npmInstall, repoVersion, tempFolder, writeTeamApp } from '../support/team.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 
-/** The Node 22 line the packages are checked on besides this process' Node 24. */
-const NODE_22 = '22.22.3';
 const FIXTURE = join(REPO_ROOT, 'test', 'packages', 'fixtures', 'team-app');
 const TRACERESPONSE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/;
 

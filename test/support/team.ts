@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.ts';
 
+/** The Node 22 line the packages and the framework apps are checked on besides the test run's Node 24. */
+export const NODE_22 = '22.22.3';
+
 const OFFLINE_FIRST = {
   ...process.env,
   npm_config_prefer_offline: 'true',

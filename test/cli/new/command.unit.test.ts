@@ -59,6 +59,53 @@ describe('observatory new service', () => {
     expect(leftovers).toEqual([]);
   });
 
+  it.each([
+    ['express', 'express', "from 'express'"],
+    ['fastify', 'fastify', "from 'fastify'"],
+    ['koa', 'koa', "from 'koa'"],
+  ])('starts a service on %s with --framework, its package in package.json', (framework, pkg, imported) => {
+    const dir = join(work.dir, `on-${framework}`);
+    const run = observatory(
+      'new',
+      'service',
+      'shop',
+      '--dir',
+      dir,
+      '--framework',
+      framework,
+      '--packages',
+      'registry',
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(manifest.dependencies)).toEqual(
+      expect.arrayContaining(['@observatory/instrumentation', '@observatory/tracker', pkg]),
+    );
+    const others = ['express', 'fastify', 'koa'].filter((name) => name !== pkg);
+    for (const other of others) expect(manifest.dependencies[other], other).toBeUndefined();
+    expect(readFileSync(join(dir, 'src', 'app.ts'), 'utf8')).toContain(imported);
+  });
+
+  it('refuses an unknown --framework with exit 2 and writes nothing', () => {
+    const dir = join(work.dir, 'on-rails');
+    const run = observatory(
+      'new',
+      'service',
+      'shop',
+      '--dir',
+      dir,
+      '--framework',
+      'rails',
+      '--packages',
+      'registry',
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--framework takes one of express, fastify, koa (got "rails"');
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('refuses an existing directory with exit 2 and writes nothing', () => {
     const run = observatory('new', 'service', 'again', '--dir', work.dir, '--packages', 'registry');
     expect(run.status).toBe(2);

@@ -1,5 +1,6 @@
 /**
- * From template to service: `observatory new service` into a temporary folder outside this repository, `npm
+ * From template to service, on each framework the scaffold offers: `observatory new service --framework F` into a
+ * temporary folder outside this repository, `npm
  * install`, the generated test passes, `npm start` runs it with the preload, and its first request is in Jaeger
  * under the trace ID of the `traceresponse` header, with the service information from the generated `.env`.
  */
@@ -9,27 +10,25 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../common/paths.ts';
 import { fetchTrace, tag } from '../../support/backends.ts';
+import { FRAMEWORK_NAMES } from '../../../cli/new/frameworks.ts';
 import { npmInstall, npmRun, tempFolder } from '../../support/team.ts';
 
-const work = tempFolder('new-service');
-const name = `scaffold-${randomBytes(4).toString('hex')}`;
-const dir = join(work.dir, name);
-afterAll(() => work.remove());
+describe.each(FRAMEWORK_NAMES)('A service from `observatory new service --framework %s`', (framework) => {
+  const work = tempFolder(`new-service-${framework}`);
+  const name = `scaffold-${framework}-${randomBytes(4).toString('hex')}`;
+  const dir = join(work.dir, name);
+  afterAll(() => work.remove());
 
-beforeAll(() => {
-  const created = spawnSync(
-    process.execPath,
-    [join(REPO_ROOT, 'cli', 'bin.js'), 'new', 'service', name, '--json'],
-    {
-      cwd: work.dir,
-      encoding: 'utf8',
-    },
-  );
-  if (created.status !== 0) throw new Error(`observatory new service failed: ${created.stderr}`);
-  npmInstall(dir);
-}, 600_000);
+  beforeAll(() => {
+    const created = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'cli', 'bin.js'), 'new', 'service', name, '--framework', framework, '--json'],
+      { cwd: work.dir, encoding: 'utf8' },
+    );
+    if (created.status !== 0) throw new Error(`observatory new service failed: ${created.stderr}`);
+    npmInstall(dir);
+  }, 600_000);
 
-describe('A service from `observatory new service`', () => {
   it('passes its own generated test', () => {
     const run = npmRun(dir, 'test');
     expect(run.status, run.output).toBe(0);
