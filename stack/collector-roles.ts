@@ -41,7 +41,7 @@ export function collectorConfigArgs(files: readonly string[]): string[] {
 }
 
 /** One config file's data, with YAML merge keys (`<<: *anchor`) applied as the Collector's YAML reader applies them. */
-export function readCollectorConfig(file: string): CollectorConfigData {
+function readCollectorConfig(file: string): CollectorConfigData {
   return (parse(readFileSync(file, 'utf8'), { merge: true }) ?? {}) as CollectorConfigData;
 }
 
