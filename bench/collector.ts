@@ -10,19 +10,21 @@
  *                              [--find-max [--max-start 10000]]
  */
 import { fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse, stringify } from 'yaml';
-import { REPO_ROOT } from '../common/paths.ts';
+import { stringify } from 'yaml';
 import { sleep } from '../common/poll.ts';
+import { collectorRoleFiles, mergedCollectorConfig } from '../stack/collector-roles.ts';
 import type { Figure } from './report.ts';
 import { benchStack } from './lib/bench-stack.ts';
 import { promSamples } from './lib/collector-process.ts';
 import { cpuMs, statusMiB } from './lib/proc.ts';
 
 const BASE_PORT = 26000;
+/** The variant's Collector config, one file in the bench stack's folder. */
+const VARIANT_FILE = 'collector-variant.yaml';
 
 interface PipelineConfig {
   processors: Record<string, Record<string, unknown>>;
@@ -36,7 +38,7 @@ const without =
     traces.processors = traces.processors.filter((p) => !names.includes(p));
   };
 
-/** A variant: a change to collector-config/local.yaml, and/or environment for the stack that starts the Collector. */
+/** A variant: a change to the local role's Collector config, and/or environment for the stack that starts it. */
 interface Variant {
   config?: (config: PipelineConfig) => void;
   env?: Record<string, string>;
@@ -50,10 +52,10 @@ const SECRET_KEYS_BEFORE =
   '(?i)\\b(token|access_token|refresh_token|id_token|api_key|apikey|key|password|passwd|pwd|secret|client_secret|signature|sig|auth|code|session|sessionid|x-amz-signature|x-amz-credential|x-amz-security-token)=[^&\\s#]+';
 
 /**
- * Each variant changes collector-config/local.yaml's traces pipeline or the Collector's environment: `full` is the
- * stack as committed, the others leave a processor out (its cost), try a cheaper form of it (a candidate change), or
- * put back what a kept change replaced (`…-before`, `go-gc-default`), so every change is measured before and after
- * side by side in one run.
+ * Each variant changes the local role's traces pipeline (base.yaml and local.yaml, merged) or the Collector's
+ * environment: `full` is the stack as committed, the others leave a processor out (its cost), try a cheaper form of it
+ * (a candidate change), or put back what a kept change replaced (`…-before`, `go-gc-default`), so every change is
+ * measured before and after side by side in one run.
  */
 const VARIANTS: Record<string, Variant> = {
   full: {},
@@ -239,10 +241,10 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
     () => {},
     (stateDir) => ({
       ...change.env,
-      OBSERVATORY_COLLECTOR_CONFIG: join(stateDir, 'collector-variant.yaml'),
+      OBSERVATORY_COLLECTOR_CONFIG: join(stateDir, VARIANT_FILE),
     }),
   );
-  writeVariantConfig(bench.stack.config.collectorConfig, change.config ?? (() => {}));
+  writeVariantConfig(join(bench.stateDir, VARIANT_FILE), change.config ?? (() => {}));
   try {
     const status = await bench.up();
     const collector = status.components.find((c) => c.name === 'collector')!;
@@ -274,11 +276,12 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
   }
 }
 
-/** collector-config/local.yaml with the variant's change applied, written to `file` (in the bench stack's folder). */
+/**
+ * The local role's config (its files merged as the Collector merges them) with the variant's change applied, written
+ * as one file to `file` (in the bench stack's folder).
+ */
 function writeVariantConfig(file: string, change: (config: PipelineConfig) => void): void {
-  const config = parse(
-    readFileSync(join(REPO_ROOT, 'collector-config', 'local.yaml'), 'utf8'),
-  ) as PipelineConfig;
+  const config = mergedCollectorConfig(collectorRoleFiles('local')) as unknown as PipelineConfig;
   change(config);
   writeFileSync(file, stringify(config, { aliasDuplicateObjects: false }));
 }

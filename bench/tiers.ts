@@ -1,9 +1,9 @@
 /**
  * Sizing of the scale-out topology: spans per second per core for each Collector tier, measured on this machine.
  * The committed configs run on loopback ports — one agent (collector-config/agent.yaml) → one load-balancing Collector
- * (gateway-lb.yaml) → two sampling Collectors (gateway-sampling.yaml) → a small OTLP sink standing in for the trace
- * store — and our own OTLP load client (bench/lib/otlp-load.ts) sends demo-like traces to the agent. Each tier's
- * figure is the spans it accepted (its own otelcol_receiver_accepted_spans) divided by the CPU seconds its
+ * (gateway-lb.yaml) → two sampling Collectors (base.yaml + gateway-sampling.yaml) → a small OTLP sink standing in for
+ * the trace store — and our own OTLP load client (bench/lib/otlp-load.ts) sends demo-like traces to the agent. Each
+ * tier's figure is the spans it accepted (its own otelcol_receiver_accepted_spans) divided by the CPU seconds its
  * processes used (/proc), so the figure holds on a shared machine where wall-clock throughput would not: it is what
  * one fully used core of that tier handles. Run it inside a network namespace (it binds fixed ports):
  *
@@ -61,7 +61,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   });
   const agentPorts = { grpc: base + 30, http: base + 31, health: base + 32, metrics: base + 33 };
   const agent = new CollectorProcess('agent', {
-    config: 'agent.yaml',
+    role: 'agent',
     healthPort: agentPorts.health,
     logFile: join(dir, 'agent.log'),
     env: {

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Binaries } from './build.ts';
+import { collectorConfigArgs } from './collector-roles.ts';
 import type { StackConfig } from './config.ts';
 
 export type ComponentName = 's3' | 'sqs' | 'jaeger' | 'prometheus' | 'collector';
@@ -199,7 +200,7 @@ function collectorSpec(config: StackConfig, binaries: Binaries, env: Record<stri
     name: 'collector',
     description: "OpenTelemetry Collector (Observatory's ocb build)",
     binary: binaries.collector,
-    args: ['--config', config.collectorConfig],
+    args: collectorConfigArgs(config.collectorConfigFiles),
     env: {
       ...env,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,

@@ -15,8 +15,9 @@ import {
   type LocalStackPorts,
   type S3Settings,
 } from '../common/config.ts';
-import { readString, type Env } from '../common/env.ts';
+import { readList, readString, type Env } from '../common/env.ts';
 import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
+import { collectorRoleFiles } from './collector-roles.ts';
 
 export { REPO_ROOT };
 
@@ -50,8 +51,12 @@ export interface StackConfig {
   stateDir: string;
   /** Built binaries and build folders, outside the clone, keyed by version. `OBSERVATORY_CACHE_DIR`. */
   cacheDir: string;
-  /** The Collector's config file. `OBSERVATORY_COLLECTOR_CONFIG`. @default collector-config/local.yaml */
-  collectorConfig: string;
+  /**
+   * The Collector's config files, given to it in this order (each a `--config`; it merges them). The local role's by
+   * default; `OBSERVATORY_COLLECTOR_CONFIG` names others, comma-separated.
+   * @default collector-config/base.yaml, collector-config/local.yaml (COLLECTOR_ROLES.local)
+   */
+  collectorConfigFiles: string[];
   collector: CollectorPorts;
   /**
    * The Collector's Go garbage collector: GOGC (how far the heap may grow past the live heap before a collection)
@@ -102,8 +107,8 @@ export function stackConfig(env: Env = process.env): StackConfig {
     repoRoot: REPO_ROOT,
     stateDir: resolve(readString(env, 'OBSERVATORY_STACK_DIR') ?? join(STATE_ROOT, 'stack')),
     cacheDir: resolve(readString(env, 'OBSERVATORY_CACHE_DIR') ?? join(cacheHome, 'observatory')),
-    collectorConfig: resolve(
-      readString(env, 'OBSERVATORY_COLLECTOR_CONFIG') ?? join(REPO_ROOT, 'collector-config', 'local.yaml'),
+    collectorConfigFiles: readList(env, 'OBSERVATORY_COLLECTOR_CONFIG', collectorRoleFiles('local')).map(
+      (file) => resolve(file),
     ),
     collector: ports.collector,
     collectorGc: {

@@ -1,19 +1,19 @@
 /**
- * Runs one of our Collectors with a committed config file (a tier of the scale-out topology) as a child process:
- * started with its own environment, awaited on its health port, stopped by its pid (never by name), and measured by
- * the CPU time it used (/proc/<pid>/stat), which is what "spans per second per core" divides by.
+ * Runs one of our Collectors with a role's committed config files (a tier of the scale-out topology) as a child
+ * process: started with its own environment, awaited on its health port, stopped by its pid (never by name), and
+ * measured by the CPU time it used (/proc/<pid>/stat), which is what "spans per second per core" divides by.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { collectorBinaryPath } from '../../stack/build.ts';
-import { REPO_ROOT, stackConfig } from '../../stack/config.ts';
+import { collectorConfigArgs, collectorRoleFiles, type CollectorRole } from '../../stack/collector-roles.ts';
+import { stackConfig } from '../../stack/config.ts';
 import { pollUntil } from '../../common/poll.ts';
 import { cpuMs } from './proc.ts';
 
 export interface CollectorOptions {
-  /** A role's file in collector-config/, e.g. `gateway-sampling.yaml`. */
-  config: string;
+  /** The role whose files (stack/collector-roles.ts) it runs, e.g. `gateway-sampling`. */
+  role: CollectorRole;
   env: Record<string, string>;
   healthPort: number;
   /** Where its output goes. */
@@ -46,7 +46,7 @@ export class CollectorProcess {
     const log = createWriteStream(this.options.logFile, { flags: 'a' });
     const child = spawn(
       collectorBinaryPath(stackConfig()),
-      ['--config', join(REPO_ROOT, 'collector-config', this.options.config)],
+      collectorConfigArgs(collectorRoleFiles(this.options.role)),
       { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child.stdout!.pipe(log);

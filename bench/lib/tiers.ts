@@ -1,7 +1,7 @@
 /**
  * The scale-out gateway on loopback ports: one load-balancing Collector (collector-config/gateway-lb.yaml) with the
- * static resolver pointing at N sampling Collectors (collector-config/gateway-sampling.yaml), each the committed file
- * with only its environment set. Used by the tier test (test/collector-config/tiers.test.ts) and the sizing benchmark
+ * static resolver pointing at N sampling Collectors (collector-config/base.yaml and gateway-sampling.yaml), each the
+ * committed files with only its environment set. Used by the tier test (test/collector-config/tiers.test.ts) and the sizing benchmark
  * (bench/tiers.ts). Ports: base+0..4 for the load-balancing Collector, then 4 per sampling Collector.
  */
 import { join } from 'node:path';
@@ -46,7 +46,7 @@ export function samplingCollector(options: TierOptions, index: number): Collecto
   const ports = tierPorts(options.base, options.samplers ?? 2).samplers[index]!;
   const name = `sampling-${String.fromCharCode(97 + index)}`;
   return new CollectorProcess(name, {
-    config: 'gateway-sampling.yaml',
+    role: 'gateway-sampling',
     healthPort: ports.health,
     logFile: join(options.dir, `${name}.log`),
     env: {
@@ -70,7 +70,7 @@ export async function startTiers(options: TierOptions): Promise<Tiers> {
   const ports = tierPorts(options.base, count);
   const samplers = Array.from({ length: count }, (_, i) => samplingCollector(options, i));
   const lb = new CollectorProcess('load-balancing', {
-    config: 'gateway-lb.yaml',
+    role: 'gateway-lb',
     healthPort: ports.lb.health,
     logFile: join(options.dir, 'load-balancing.log'),
     env: {

@@ -1,7 +1,7 @@
 /**
  * The scale-out gateway on loopback ports: one load-balancing Collector (collector-config/gateway-lb.yaml, static
- * resolver) in front of two sampling Collectors (collector-config/gateway-sampling.yaml), the committed files with
- * only their environment set, exporting kept traces to the stack's Jaeger. Our OTLP load client
+ * resolver) in front of two sampling Collectors (collector-config/base.yaml + gateway-sampling.yaml), the committed
+ * files with only their environment set, exporting kept traces to the stack's Jaeger. Our OTLP load client
  * (bench/lib/otlp-load.ts) sends 1 000 demo-like traces of several services — each service's spans in requests of
  * their own, so only routing by trace ID brings a trace together — some with errors, some slow, some ETL jobs:
  *  - every trace Jaeger has is complete, and all its spans passed through the same sampling Collector;
@@ -11,12 +11,10 @@
  *  - one sampling Collector killed mid-run: traces keep flowing through the other; what was lost is reported.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { REPO_ROOT } from '../../common/paths.ts';
 import { promSamples } from '../../bench/lib/collector-process.ts';
 import {
   sendTraces,
@@ -25,6 +23,11 @@ import {
   type SendResult,
 } from '../../bench/lib/otlp-load.ts';
 import { samplingCollector, startTiers, type TierOptions, type Tiers } from '../../bench/lib/tiers.ts';
+import {
+  collectorRoleFiles,
+  mergedCollectorConfig,
+  type CollectorRole,
+} from '../../stack/collector-roles.ts';
 import { stackEndpoints, type JaegerTrace } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
 
@@ -125,16 +128,16 @@ function expectedCalls(traces: GeneratedTrace[]): Record<string, number> {
 
 describe('the sampling role', () => {
   it('processes data as the gateway role does, adding only tail sampling after span metrics', () => {
-    const read = (file: string) =>
-      parse(readFileSync(join(REPO_ROOT, 'collector-config', file), 'utf8')) as {
+    const read = (role: CollectorRole) =>
+      mergedCollectorConfig(collectorRoleFiles(role)) as {
         processors: Record<string, unknown>;
         connectors: Record<string, unknown>;
         service: {
           pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>;
         };
       };
-    const gateway = read('gateway.yaml');
-    const sampling = read('gateway-sampling.yaml');
+    const gateway = read('gateway');
+    const sampling = read('gateway-sampling');
     const shared = (config: ReturnType<typeof read>) => ({
       ...config.processors,
       resource: undefined,

@@ -1,31 +1,81 @@
-/** Every Collector config in the repository must pass the built Collector's own `validate` command. */
+/**
+ * Every Collector role must pass the built Collector's own `validate` command as the role runs: its files
+ * (stack/collector-roles.ts) merged by the Collector, each a `--config` flag in the role's order. And our reading of
+ * a role's merged files (mergedCollectorConfig, which the benchmark's variants and the role tests use) is the
+ * Collector's own: `print-config` resolves both to the same configuration.
+ */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
 import { collectorBinaryPath } from '../../stack/build.ts';
+import {
+  collectorConfigArgs,
+  collectorRoleFiles,
+  collectorRoles,
+  mergedCollectorConfig,
+} from '../../stack/collector-roles.ts';
 import { stackEnvironment } from '../../stack/components.ts';
-import { REPO_ROOT, stackConfig } from '../../stack/config.ts';
+import { stackConfig } from '../../stack/config.ts';
 
 const run = promisify(execFile);
-const configDir = join(REPO_ROOT, 'collector-config');
-const configs = readdirSync(configDir).filter((file) => file.endsWith('.yaml') && file !== 'manifest.yaml');
+const dir = mkdtempSync(join(tmpdir(), 'observatory-validate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('Collector configs', () => {
+/** Runs the built Collector with the stack's environment. */
+function collector(args: string[]): Promise<{ stdout: string }> {
+  const config = stackConfig();
+  return run(collectorBinaryPath(config), args, {
+    // The gateway roles refuse to start without their token; a placeholder stands in for the secret.
+    env: { ...process.env, ...stackEnvironment(config), OBSERVATORY_GATEWAY_TOKEN: 'validate-only' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+}
+
+/** What `validate` says when it refuses the files, or undefined when it accepts them. */
+function validate(files: string[]): Promise<string | undefined> {
+  return collector(['validate', ...collectorConfigArgs(files)]).then(
+    () => undefined,
+    (error: { stderr?: string; message: string }) => error.stderr || error.message,
+  );
+}
+
+/** The configuration the Collector resolves from the files: merged, variables substituted, defaults filled in. */
+async function printConfig(files: string[]): Promise<unknown> {
+  const args = ['print-config', '--mode', 'unredacted', '--format', 'json', ...collectorConfigArgs(files)];
+  return JSON.parse((await collector(args)).stdout) as unknown;
+}
+
+describe('Collector roles', () => {
   it('include the local and gateway roles', () => {
-    expect(configs).toEqual(expect.arrayContaining(['local.yaml', 'gateway.yaml']));
+    expect(collectorRoles()).toEqual(expect.arrayContaining(['local', 'gateway']));
   });
 
-  it.each(configs)('%s passes `otelcol-observatory validate`', async (file) => {
-    const config = stackConfig();
-    const failure = await run(collectorBinaryPath(config), ['validate', '--config', join(configDir, file)], {
-      // The gateway role refuses to start without its token; a placeholder stands in for the secret.
-      env: { ...process.env, ...stackEnvironment(config), OBSERVATORY_GATEWAY_TOKEN: 'validate-only' },
-    }).then(
-      () => undefined,
-      (error: { stderr?: string; message: string }) => error.stderr || error.message,
+  it.each(collectorRoles())(
+    '%s passes `otelcol-observatory validate` with its files merged',
+    async (role) => {
+      expect(await validate(collectorRoleFiles(role))).toBeUndefined();
+    },
+  );
+
+  it('fail `validate` when an overlay is given without its base (the check itself works)', async () => {
+    const [, overlay] = collectorRoleFiles('local');
+    // The overlay's traces pipeline takes its receivers and processors from the base.
+    expect(await validate([overlay!])).toContain(
+      'service::pipelines::traces: must have at least one receiver',
     );
-    expect(failure).toBeUndefined();
   });
+
+  it.each(collectorRoles())(
+    '%s: the Collector merges its files as mergedCollectorConfig does',
+    async (role) => {
+      const merged = join(dir, `${role}.yaml`);
+      const data = mergedCollectorConfig(collectorRoleFiles(role));
+      writeFileSync(merged, stringify(data, { aliasDuplicateObjects: false }));
+      expect(await printConfig([merged])).toEqual(await printConfig(collectorRoleFiles(role)));
+    },
+  );
 });

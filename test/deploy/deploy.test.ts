@@ -19,16 +19,17 @@ describe('deploy/compose', () => {
     expect(stdout).toContain('SUCCESS');
   });
 
-  it('the Collector config passes `validate` with the environment compose gives the collector service', async () => {
+  it('the Collector config passes `validate` with the files and environment compose gives the collector service', async () => {
     const document = composeDocument() as {
-      services: { collector: { environment: Record<string, string> } };
+      services: { collector: { command: string[]; environment: Record<string, string> } };
     };
-    await run(
-      collectorBinaryPath(stackConfig()),
-      ['validate', '--config', join(REPO_ROOT, 'collector-config', 'local.yaml')],
-      {
-        env: { ...process.env, ...document.services.collector.environment },
-      },
+    // The image holds collector-config/*.yaml in /etc/otelcol/ (Dockerfile.collector); the command names the local
+    // role's files there (roles.unit.test.ts).
+    const command = document.services.collector.command.map((arg) =>
+      arg.replace(/^\/etc\/otelcol\//, `${join(REPO_ROOT, 'collector-config')}/`),
     );
+    await run(collectorBinaryPath(stackConfig()), ['validate', ...command], {
+      env: { ...process.env, ...document.services.collector.environment },
+    });
   });
 });
