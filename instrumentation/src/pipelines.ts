@@ -29,7 +29,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import type { InstrumentationConfig } from './config.ts';
-import type { DeliveryCounter, Signal as CountedSignal } from './delivery-counter.ts';
+import type { DeliveryCounter, ExportKind } from './delivery-counter.ts';
 import { loadPackage } from './lazy.ts';
 
 /** Unit tests pass in-memory exporters; they replace the configured OTLP exporters (console ones stay). */
@@ -148,7 +148,7 @@ function otlpLogExporter(config: InstrumentationConfig): LogRecordExporter {
 
 /** The same exporter, with every export's outcome counted. */
 function counting<T extends { export(items: never, done: never): void }>(
-  signal: CountedSignal,
+  signal: ExportKind,
   inner: T,
   counter: DeliveryCounter,
 ): T {

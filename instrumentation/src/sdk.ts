@@ -54,7 +54,7 @@ import { instrumentations } from './instrumentations.ts';
 import { buildPipelines, type ExporterOverrides, type Pipelines } from './pipelines.ts';
 import { baseResource, serviceAttributes } from './resource.ts';
 import { loadPackage } from './lazy.ts';
-import { installSignalHandlers } from './signals.ts';
+import { installSignalHandlers } from './shutdown-on-signal.ts';
 import { W3CTraceContextLevel2Propagator } from './w3c-propagator.ts';
 
 export interface FlushResult {
@@ -76,7 +76,7 @@ export interface Telemetry {
 export interface StartOptions {
   /** Unit tests pass in-memory exporters in place of the OTLP ones. */
   exporters?: ExporterOverrides;
-  /** Install the SIGTERM/SIGINT handling (see signals.ts). @default true */
+  /** Install the SIGTERM/SIGINT handling (see shutdown-on-signal.ts). @default true */
   handleSignals?: boolean;
 }
 
