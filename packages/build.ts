@@ -63,7 +63,7 @@ const PACKAGES: PackageSpec[] = [
     dir: 'tracker',
     description:
       "Typed business events as OpenTelemetry log records, from a team's own versioned event schemas: validation, rejected rows, enrichment.",
-    entries: { '.': { file: 'tracker/public.js', types: 'tracker/public.d.ts', require: true } },
+    entries: { '.': { file: 'tracker/index.js', types: 'tracker/index.d.ts', require: true } },
     rewrites: { '../instrumentation/api.js': '@observatory/instrumentation/api' },
     peers: { '@observatory/instrumentation': root.version },
   },
