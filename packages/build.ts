@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../common/paths.ts';
+import { lazyPackages } from '../instrumentation/lazy-packages.ts';
 
 const OUT = join(REPO_ROOT, 'packages', 'dist');
 const BUILD = join(OUT, 'build');
@@ -48,15 +49,9 @@ const PACKAGES: PackageSpec[] = [
       },
       './api': { file: 'instrumentation/api.js', types: 'instrumentation/api.d.ts', require: true },
     },
-    // instrumentation/src/lazy.ts loads these when the configuration chooses them; the library instrumentations
-    // come with auto-instrumentations-node.
-    lazy: [
-      ...['trace', 'metrics', 'logs'].flatMap((signal) =>
-        ['grpc', 'http', 'proto'].map((flavour) => `@opentelemetry/exporter-${signal}-otlp-${flavour}`),
-      ),
-      '@opentelemetry/propagator-b3',
-      '@opentelemetry/auto-instrumentations-node',
-    ],
+    // The preload loads these when the configuration chooses them; the library instrumentations come with
+    // auto-instrumentations-node.
+    lazy: lazyPackages(),
   },
   {
     name: '@observatory/tracker',

@@ -53,7 +53,7 @@ import { DeliveryCounter } from './delivery-counter.ts';
 import { instrumentations } from './instrumentations.ts';
 import { buildPipelines, type ExporterOverrides, type Pipelines } from './pipelines.ts';
 import { baseResource, serviceAttributes } from './resource.ts';
-import { loadPackage } from './lazy.ts';
+import { AUTO_INSTRUMENTATIONS_PACKAGE, B3_PROPAGATOR_PACKAGE, loadPackage } from './lazy.ts';
 import { installSignalHandlers } from './shutdown-on-signal.ts';
 import { W3CTraceContextLevel2Propagator } from './w3c-propagator.ts';
 
@@ -194,7 +194,7 @@ function startProviders(config: InstrumentationConfig, pipelines: Pipelines): Pr
 function resourceDetectors(): ResourceDetector[] {
   if (process.env.OTEL_NODE_RESOURCE_DETECTORS?.trim()) {
     const upstream = loadPackage<{ getResourceDetectors(): ResourceDetector[] }>(
-      '@opentelemetry/auto-instrumentations-node',
+      AUTO_INSTRUMENTATIONS_PACKAGE,
     );
     return upstream.getResourceDetectors();
   }
@@ -267,7 +267,7 @@ function propagatorFromEnv(): TextMapPropagator {
       if (name === 'tracecontext') chosen.push(new W3CTraceContextLevel2Propagator());
       else if (name === 'baggage') chosen.push(new W3CBaggagePropagator());
       else if (name === 'b3' || name === 'b3multi') {
-        const b3 = loadPackage<typeof import('@opentelemetry/propagator-b3')>('@opentelemetry/propagator-b3');
+        const b3 = loadPackage<typeof import('@opentelemetry/propagator-b3')>(B3_PROPAGATOR_PACKAGE);
         chosen.push(
           new b3.B3Propagator(name === 'b3multi' ? { injectEncoding: b3.B3InjectEncoding.MULTI_HEADER } : {}),
         );
