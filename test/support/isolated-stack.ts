@@ -14,7 +14,6 @@ import { pollUntil } from './poll.ts';
 export class IsolatedTestStack {
   private readonly isolated: IsolatedStack;
   readonly stack: Stack;
-  status: StackStatus | undefined;
 
   /** `settings`: stack settings of this one (a Collector config, a spanmetrics flush interval). */
   constructor(base: number, settings: Record<string, string> = {}) {
@@ -22,13 +21,12 @@ export class IsolatedTestStack {
     this.stack = this.isolated.stack;
   }
 
-  async up(): Promise<StackStatus> {
-    this.status = await this.isolated.up();
-    return this.status;
+  up(): Promise<StackStatus> {
+    return this.isolated.up();
   }
 
-  async down(): Promise<void> {
-    await this.isolated.down();
+  down(): Promise<void> {
+    return this.isolated.down();
   }
 
   get otlpHttp(): string {
