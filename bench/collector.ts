@@ -18,7 +18,7 @@ import { stringify } from 'yaml';
 import { sleep } from '../common/poll.ts';
 import { collectorRoleFiles, mergedCollectorConfig } from '../stack/collector-roles.ts';
 import type { Figure } from './report.ts';
-import { benchStack } from './lib/bench-stack.ts';
+import { isolatedStack } from '../stack/isolated-stack.ts';
 import { promSamples } from './lib/collector-process.ts';
 import { cpuMs, statusMiB } from './lib/proc.ts';
 
@@ -235,15 +235,12 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
   const change = VARIANTS[variant];
   if (!change)
     throw new Error(`unknown variant ${variant}; expected one of ${Object.keys(VARIANTS).join(', ')}`);
-  const bench = benchStack(
-    'collector',
-    BASE_PORT,
-    () => {},
-    (stateDir) => ({
+  const bench = isolatedStack('bench-collector', BASE_PORT, {
+    settings: (stateDir) => ({
       ...change.env,
       OBSERVATORY_COLLECTOR_CONFIG: join(stateDir, VARIANT_FILE),
     }),
-  );
+  });
   writeVariantConfig(join(bench.stateDir, VARIANT_FILE), change.config ?? (() => {}));
   try {
     const status = await bench.up();

@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { startPlatform, type Platform } from '../demo/platform.ts';
 import { sleep } from '../common/poll.ts';
-import { startBenchStack, type BenchStack } from './lib/bench-stack.ts';
+import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack.ts';
 import { appUrl, startApp } from './lib/fixture-app.ts';
 import { cpuMs, machineCpuMs, stackPids } from './lib/proc.ts';
 import { printFigures, type Figure } from './report.ts';
@@ -162,7 +162,7 @@ interface P1aVariant {
 }
 
 async function p1aRound(variant: P1aVariant, options: Options, basePort: number): Promise<Sample> {
-  const bench = await startBenchStack('instrumentation', basePort);
+  const bench = await startIsolatedStack('bench-instrumentation', basePort);
   try {
     const stack = await stackPids(bench.stack);
     const { child, port } = await startApp(
@@ -294,7 +294,7 @@ async function p1a(options: Options, basePort: number, extra: P1aVariant[]): Pro
 
 const SEARCH = '/api/scenes?bbox=2,48,3,49&from=2026-06-01&to=2026-06-03&limit=5';
 
-async function p1b(options: Options, bench: BenchStack): Promise<Figure[]> {
+async function p1b(options: Options, bench: IsolatedStack): Promise<Figure[]> {
   const stack = await stackPids(bench.stack);
   // Both platforms run at once on free ports; the one not under load idles. N+1 off, as the issue measures it.
   const started: Record<string, { platform: Platform; pids: number[] }> = {};
@@ -423,7 +423,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   const only = values.only.split(',');
   const figures: Figure[] = only.includes('p1a') ? await p1a(options, base, extra) : [];
   if (only.includes('p1b')) {
-    const bench = await startBenchStack('instrumentation', base);
+    const bench = await startIsolatedStack('bench-instrumentation', base);
     try {
       figures.push(...(await p1b(options, bench)));
     } finally {

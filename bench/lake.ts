@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { compact, lakeConfig, SIGNALS, type LakeConfig, type Signal } from '../lake/index.ts';
+import { compact, lakeConfig, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from '../lake/index.ts';
 import { S3Store } from '../common/s3-store.ts';
 import { uuidv7 } from '../tracker/uuidv7.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
@@ -31,7 +31,7 @@ function benchConfig(prefix: string): LakeConfig {
   };
 }
 
-async function child(signal: Signal, prefix: string): Promise<void> {
+async function child(signal: LakeSignal, prefix: string): Promise<void> {
   const config = benchConfig(prefix);
   const store = S3Store.fromSettings(config.s3);
   const keys = (await store.list(config.raw[signal])).map((o) => o.key);
@@ -50,7 +50,7 @@ async function child(signal: Signal, prefix: string): Promise<void> {
 
 /** Uploads `rows` rows of the signal; 1 % of the objects are redelivered (the same object under a second key). */
 async function generate(
-  signal: Signal,
+  signal: LakeSignal,
   prefix: string,
   rows: number,
   perObject: number,
@@ -89,7 +89,7 @@ const resource = (service: string) => ({
   ],
 });
 
-const DOCUMENTS: Record<Signal, (count: number, offset: number) => object> = {
+const DOCUMENTS: Record<LakeSignal, (count: number, offset: number) => object> = {
   events: (count, offset) => ({
     resourceLogs: [
       {
@@ -224,7 +224,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     options: {
       rows: { type: 'string', default: '1000000' },
       'per-object': { type: 'string', default: '2000' },
-      signals: { type: 'string', default: SIGNALS.join(',') },
+      signals: { type: 'string', default: LAKE_SIGNALS.join(',') },
       child: { type: 'string' },
       prefix: { type: 'string' },
     },
@@ -232,7 +232,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   const rows = Number(values.rows);
   const perObject = Number(values['per-object']);
   if (values.child) {
-    await child(values.child as Signal, values.prefix!);
+    await child(values.child as LakeSignal, values.prefix!);
     return [];
   }
   const figures: Figure[] = [];
@@ -240,7 +240,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     `compaction of ${rows.toLocaleString('en-US')} rows per signal (raw objects of ${perObject} rows, gzip OTLP JSON, ` +
       `local S3 store, DuckDB memory limit ${lakeConfig().compactionMemoryMb} MB; fresh process each):`,
   );
-  for (const signal of values.signals.split(',') as Signal[]) {
+  for (const signal of values.signals.split(',') as LakeSignal[]) {
     const prefix = `bench/${uuidv7()}/`;
     const generated = await generate(signal, prefix, rows, perObject);
     const run = spawnSync(

@@ -31,7 +31,7 @@ import { sleep } from '../common/poll.ts';
 import type { Stack } from '../stack/stack.ts';
 import { startPlatform } from '../demo/platform.ts';
 import { DEFAULT_MIX, runLoad } from '../demo/load-generator.ts';
-import { startBenchStack, type BenchStack } from './lib/bench-stack.ts';
+import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack.ts';
 import { startApp, type App } from './lib/fixture-app.ts';
 import { pssMiB, statusMiB } from './lib/proc.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
@@ -457,9 +457,11 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
    * the other parts still run. So is a part during which a stack component stopped: its telemetry went nowhere, so
    * its figures are not what they claim (the state folder is kept for the logs).
    */
-  const attempt = async (part: Part, run: (bench: BenchStack) => Promise<Figure[]>) => {
+  const attempt = async (part: Part, run: (bench: IsolatedStack) => Promise<Figure[]>) => {
     if (!options.parts.includes(part)) return;
-    const bench = await startBenchStack(`memory-${part}`, options.base, (line) => log(`stack: ${line}`));
+    const bench = await startIsolatedStack(`bench-memory-${part}`, options.base, {
+      say: (line) => log(`stack: ${line}`),
+    });
     let keep = false;
     try {
       await markStart(bench.stack.config.collector.otlpHttp);

@@ -15,6 +15,7 @@ import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from 
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { compact, lakeConfig } from '../lake/index.ts';
 import { S3Store } from '../common/s3-store.ts';
+import { EVENTS } from '../tracker/events/index.ts';
 import { Tracker, uuidv7 } from '../tracker/index.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
@@ -50,7 +51,7 @@ async function trackCost(calls: number): Promise<Figure[]> {
     shutdown: async () => {},
     forceFlush: async () => {},
   };
-  const variants: [string, { validate: boolean }, (obs: Tracker, i: number) => void][] = [
+  const variants: [string, { validate: boolean }, (obs: Tracker<typeof EVENTS>, i: number) => void][] = [
     [
       'valid event, validation on',
       { validate: true },
@@ -86,7 +87,12 @@ async function trackCost(calls: number): Promise<Figure[]> {
         }),
       ],
     });
-    const obs = new Tracker({ loggerProvider: provider, meterProvider: new MeterProvider(), ...options });
+    const obs = new Tracker({
+      events: EVENTS,
+      loggerProvider: provider,
+      meterProvider: new MeterProvider(),
+      ...options,
+    });
     await timed(20_000, (i) => call(obs, i)); // warm-up: JIT and ajv's compiled validator
     const ns = (await timed(calls, (i) => call(obs, i))) / calls;
     await provider.forceFlush();

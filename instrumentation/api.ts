@@ -3,10 +3,10 @@
  * Importing this starts nothing; the SDK is started by the preload (`--require ./instrumentation` or
  * `--import ./instrumentation/register.mjs`). Without it every function here still works, as a no-op.
  */
-import { trace } from '@opentelemetry/api';
 import { createLogger, type Logger } from './src/logger.ts';
 import { currentTelemetry, type FlushResult } from './src/sdk.ts';
 
+export { activeTraceId } from '../common/active-trace.ts';
 export type { Logger } from './src/logger.ts';
 export type { FlushResult } from './src/sdk.ts';
 
@@ -28,14 +28,6 @@ export const logger: Logger = new Proxy({} as Logger, {
     return Reflect.set(real(), property, value);
   },
 });
-
-/** The trace ID of the active span (the correlation ID), or undefined outside any trace. */
-export function activeTraceId(): string | undefined {
-  const spanContext = trace.getActiveSpan()?.spanContext();
-  return spanContext && spanContext.traceId !== '00000000000000000000000000000000'
-    ? spanContext.traceId
-    : undefined;
-}
 
 /**
  * Exports everything buffered (traces, metrics, logs) within `timeoutMillis`. Short-lived workers call it before they

@@ -29,7 +29,7 @@ import { dirname, join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { syncPrefix } from './cache.ts';
-import { lakeConfig, signalOf, SIGNALS, type LakeConfig, type Signal } from './config.ts';
+import { lakeConfig, signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
 import { StagingWorker, type StagedGroup } from './staging.ts';
 import type { Columns, TableName, TableSpec } from './tables.ts';
 import { S3Store } from '../common/s3-store.ts';
@@ -42,17 +42,17 @@ export interface CompactOptions {
   /** Re-process objects that already have a manifest marker (dedup still applies). @default false */
   force?: boolean;
   /** With compactAll: only these signals. @default every signal */
-  signals?: readonly Signal[];
+  signals?: readonly LakeSignal[];
   /** Told after each Parquet object is uploaded and each signal is marked done (progress, logging, tests). */
   onProgress?: (progress: CompactionProgress) => void | Promise<void>;
 }
 
 export type CompactionProgress =
-  | { stage: 'written'; signal: Signal; table: TableName; key: string }
-  | { stage: 'marked'; signal: Signal; objects: number };
+  | { stage: 'written'; signal: LakeSignal; table: TableName; key: string }
+  | { stage: 'marked'; signal: LakeSignal; objects: number };
 
 /** What one signal's compaction did. */
-export interface SignalStats {
+export interface LakeSignalStats {
   /** Raw objects compacted. */
   objects: number;
   /** Records, data points or spans read from them. */
@@ -78,7 +78,7 @@ export interface CompactionResult {
   /** Curated objects written. */
   files: string[];
   /** Per signal. */
-  signals: Record<Signal, SignalStats>;
+  signals: Record<LakeSignal, LakeSignalStats>;
 }
 
 /** One batch's working state: the store, the DuckDB database on disk and the staging folder. */
@@ -104,7 +104,7 @@ function markerKey(config: LakeConfig, rawKey: string): string {
 export async function unprocessedKeys(
   store: S3Store,
   config: LakeConfig,
-  signals: readonly Signal[] = SIGNALS,
+  signals: readonly LakeSignal[] = LAKE_SIGNALS,
 ): Promise<string[]> {
   const keys: string[] = [];
   for (const signal of signals) {
@@ -120,7 +120,7 @@ export async function unprocessedKeys(
 }
 
 export interface CompactionChunk {
-  signal: Signal;
+  signal: LakeSignal;
   /** The raw objects' arrival-hour folder (`raw/<signal>/year=…/month=…/day=…/hour=…/`). */
   hour: string;
   keys: string[];
@@ -131,7 +131,7 @@ export async function planCompaction(
   store: S3Store,
   config: LakeConfig,
   batchSize: number,
-  signals: readonly Signal[] = SIGNALS,
+  signals: readonly LakeSignal[] = LAKE_SIGNALS,
 ): Promise<CompactionChunk[]> {
   const byHour = new Map<string, CompactionChunk>();
   for (const key of await unprocessedKeys(store, config, signals)) {
@@ -159,7 +159,7 @@ export async function compact(keys: string[], options: CompactOptions = {}): Pro
   const config = options.config ?? lakeConfig();
   const store = options.store ?? S3Store.fromSettings(config.s3);
   const result = emptyResult();
-  const bySignal = new Map<Signal, string[]>();
+  const bySignal = new Map<LakeSignal, string[]>();
   for (const key of new Set(keys)) {
     const signal = signalOf(config, key);
     if (!signal) {
@@ -189,11 +189,11 @@ export async function compact(keys: string[], options: CompactOptions = {}): Pro
 
 async function compactSignal(
   context: Context,
-  signal: Signal,
+  signal: LakeSignal,
   keys: string[],
   result: CompactionResult,
-): Promise<SignalStats> {
-  const stats: SignalStats = { objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0 };
+): Promise<LakeSignalStats> {
+  const stats: LakeSignalStats = { objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0 };
   // In passes of about compactionPassMb of staged rows: each pass is read, deduplicated (against the passes before it too,
   // whose rows are in the curated zone by then), written and marked done, so no pass outgrows the memory limit.
   for (let next = 0, pass = 0; next < keys.length; pass++) {
@@ -237,7 +237,7 @@ async function selectKeys(store: S3Store, config: LakeConfig, keys: string[]): P
  */
 async function stageObjects(
   context: Context,
-  signal: Signal,
+  signal: LakeSignal,
   keys: string[],
   pass: number,
 ): Promise<{ keys: string[]; rows: number; groups: StagedGroup[] }> {
@@ -401,7 +401,7 @@ function isRawObject(key: string): boolean {
 }
 
 function emptyResult(): CompactionResult {
-  const none = (): SignalStats => ({ objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0 });
+  const none = (): LakeSignalStats => ({ objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0 });
   return {
     objects: 0,
     skipped: 0,

@@ -9,8 +9,8 @@ import { readInteger, readString, type Env } from '../common/env.ts';
 import { STATE_ROOT } from '../common/paths.ts';
 
 /** The four signals the Collector writes to the raw zone, each compacted into its own curated table(s). */
-export type Signal = 'events' | 'logs' | 'metrics' | 'traces';
-export const SIGNALS: readonly Signal[] = ['events', 'logs', 'metrics', 'traces'];
+export type LakeSignal = 'events' | 'logs' | 'metrics' | 'traces';
+export const LAKE_SIGNALS: readonly LakeSignal[] = ['events', 'logs', 'metrics', 'traces'];
 
 export interface LakeConfig {
   /** The store the lake lives in. */
@@ -19,7 +19,7 @@ export interface LakeConfig {
    * Where the Collector's awss3 exporters write each signal (OTLP JSON, gzip — zstd for traces —, hourly by arrival:
    * `<prefix>year=…/month=…/day=…/hour=…/`). @default raw/events/, raw/logs/, raw/metrics/, raw/traces/
    */
-  raw: Record<Signal, string>;
+  raw: Record<LakeSignal, string>;
   /**
    * Parquet, Hive-style partitions by event time: events/event_name=…/dt=…/, rejected/reason=…/dt=…/, logs/dt=…/,
    * metrics/metric_name=…/dt=…/, spans/dt=…/. @default curated/
@@ -62,6 +62,6 @@ export function lakeConfig(env: Env = process.env): LakeConfig {
 }
 
 /** The signal whose raw prefix the key is under, if any. */
-export function signalOf(config: LakeConfig, key: string): Signal | undefined {
-  return SIGNALS.find((signal) => key.startsWith(config.raw[signal]));
+export function signalOf(config: LakeConfig, key: string): LakeSignal | undefined {
+  return LAKE_SIGNALS.find((signal) => key.startsWith(config.raw[signal]));
 }

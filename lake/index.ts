@@ -3,7 +3,7 @@ export { queryLake, TABLE_NAMES } from './query.ts';
 export { ReadOnlySqlError } from './sql-guard.ts';
 export { formatCsv, formatJson, formatTable } from './format.ts';
 export { athenaDdl } from './athena.ts';
-export { lakeConfig, signalOf, SIGNALS } from './config.ts';
+export { lakeConfig, signalOf, LAKE_SIGNALS } from './config.ts';
 export { Flattener, decodeAnyValue, parseOtlpLogs } from './flatten.ts';
 export { flattenLogs, flattenMetrics, flattenSpans } from './flatten-telemetry.ts';
 export { tableSpecs, typedColumns } from './tables.ts';
@@ -12,11 +12,11 @@ export type {
   CompactionChunk,
   CompactionProgress,
   CompactionResult,
-  SignalStats,
+  LakeSignalStats,
 } from './compact.ts';
 export type { QueryOptions, QueryResult, JsonValue } from './query.ts';
 export type { AthenaOptions } from './athena.ts';
-export type { LakeConfig, Signal } from './config.ts';
+export type { LakeConfig, LakeSignal } from './config.ts';
 export type { EventRow, RejectedRow, OtlpLogsDocument } from './flatten.ts';
 export type { OtlpMetricsDocument, OtlpTracesDocument } from './flatten-telemetry.ts';
 export type { TableName, TableSpec } from './tables.ts';

@@ -9,7 +9,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { decompressedText } from '../common/compression.ts';
-import type { Signal } from './config.ts';
+import type { LakeSignal } from './config.ts';
 import { Flattener, type OtlpLogsDocument } from './flatten.ts';
 import {
   countDataPoints,
@@ -47,7 +47,7 @@ export class StagingWorker {
   private readonly worker: Worker;
   private pending: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
 
-  constructor(dir: string, signal: Signal) {
+  constructor(dir: string, signal: LakeSignal) {
     this.worker = new Worker(new URL(import.meta.url), {
       workerData: { role: WORKER_ROLE, dir, signal },
       resourceLimits: WORKER_LIMITS,
@@ -147,7 +147,7 @@ async function flush(group: { path: string; buffer: string[]; bytes: number }): 
 
 /** One raw object's documents into the staging files; returns the rows it held. */
 async function stageObject(
-  signal: Signal,
+  signal: LakeSignal,
   key: string,
   bytes: Uint8Array,
   staging: Staging,
@@ -204,7 +204,7 @@ function parseDocuments(key: string, text: string): unknown[] {
 }
 
 if (!isMainThread && (workerData as { role?: string } | undefined)?.role === WORKER_ROLE) {
-  const { dir, signal } = workerData as { dir: string; signal: Signal };
+  const { dir, signal } = workerData as { dir: string; signal: LakeSignal };
   const staging = new Staging(dir);
   const flattener = new Flattener();
   parentPort!.on('message', (request: Request) => {

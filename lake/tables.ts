@@ -10,7 +10,7 @@ import {
   propertyColumns,
   type ColumnType,
 } from '../tracker/registry.ts';
-import type { Signal } from './config.ts';
+import type { LakeSignal } from './config.ts';
 import { COMMON_COLUMNS, REJECTED_COLUMNS } from './flatten.ts';
 
 /** Column types of the lake: the registry's scalar types, plus maps of attributes and numeric lists. */
@@ -22,7 +22,7 @@ export type TableName = 'events' | 'rejected' | 'logs' | 'metrics' | 'spans';
 export interface TableSpec {
   name: TableName;
   /** The raw signal it is compacted from. */
-  signal: Signal;
+  signal: LakeSignal;
   /** Every column, partition keys included, in file order. */
   columns: Columns;
   /** Hive partition keys, outermost first; each is a VARCHAR column of the row. */

@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../common/paths.ts';
+import { lazyPackages } from '../instrumentation/lazy-packages.ts';
 
 const OUT = join(REPO_ROOT, 'packages', 'dist');
 const BUILD = join(OUT, 'build');
@@ -48,24 +49,16 @@ const PACKAGES: PackageSpec[] = [
       },
       './api': { file: 'instrumentation/api.js', types: 'instrumentation/api.d.ts', require: true },
     },
-    // instrumentation/src/lazy.ts loads these when the configuration chooses them; the library instrumentations
-    // come with auto-instrumentations-node.
-    lazy: [
-      ...['trace', 'metrics', 'logs'].flatMap((signal) =>
-        ['grpc', 'http', 'proto'].map((flavour) => `@opentelemetry/exporter-${signal}-otlp-${flavour}`),
-      ),
-      '@opentelemetry/propagator-b3',
-      '@opentelemetry/auto-instrumentations-node',
-      // Fastify's own instrumentation, loaded when the app creates a Fastify instance (instrumentation/src/fastify.ts).
-      '@fastify/otel',
-    ],
+    // The preload loads these when the configuration chooses them; the library instrumentations come with
+    // auto-instrumentations-node.
+    lazy: lazyPackages(),
   },
   {
     name: '@observatory/tracker',
     dir: 'tracker',
     description:
       "Typed business events as OpenTelemetry log records, from a team's own versioned event schemas: validation, rejected rows, enrichment.",
-    entries: { '.': { file: 'tracker/public.js', types: 'tracker/public.d.ts', require: true } },
+    entries: { '.': { file: 'tracker/index.js', types: 'tracker/index.d.ts', require: true } },
     rewrites: { '../instrumentation/api.js': '@observatory/instrumentation/api' },
     peers: { '@observatory/instrumentation': root.version },
   },

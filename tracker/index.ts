@@ -1,27 +1,14 @@
-import { EVENTS } from './events/index.ts';
-import { Tracker as RegistryTracker } from './tracker.ts';
-import type { TrackerOptions } from './types.ts';
-
-/** The Tracker of Observatory's own services and workers, on our registry (tracker/events/). */
-export class Tracker extends RegistryTracker<typeof EVENTS> {
-  constructor(options: TrackerOptions = {}) {
-    super({ ...options, events: EVENTS });
-  }
-}
-
-export { EVENT_ATTRIBUTES } from '../common/names.ts';
-export { uuidv7, uuidv7Time } from './uuidv7.ts';
+/**
+ * The tracker's one entry, and what the `@observatory/tracker` package exports: the Tracker for an event registry,
+ * and the helpers to declare one. A team keeps one file per event version (`defineEvent`), lists the current
+ * versions in one registry (`defineEvents`), and gets `track()` typed from it with the same validation, rejected
+ * rows, enrichment and delivery as Observatory's own services (which record through tracker/track.ts, on our
+ * registry in tracker/events/). Telemetry comes from `@observatory/instrumentation`'s preload.
+ */
+export { Tracker } from './tracker.ts';
 export { defineEvent, defineEvents } from './schema.ts';
-export {
-  allDefinitions,
-  columnType,
-  currentDefinition,
-  findDefinition,
-  propertyColumns,
-  Validators,
-  COMMON_PROPERTY_COLUMNS,
-} from './registry.ts';
-export { EVENTS };
+export { uuidv7, uuidv7Time } from './uuidv7.ts';
+export { EVENT_ATTRIBUTES } from '../common/names.ts';
 export type {
   DropReason,
   LogDeliveries,
@@ -30,7 +17,6 @@ export type {
   TrackerFlushResult,
   TrackerOptions,
 } from './types.ts';
-export type { EventName, EventProperties, ColumnType, Validation, ValidationError } from './registry.ts';
 export type {
   EventDefinition,
   EventRegistry,

@@ -8,16 +8,17 @@
 import http from 'node:http';
 import { trace } from '@opentelemetry/api';
 import { deliveries } from '../../instrumentation/api.ts';
-import { Tracker } from '../../tracker/index.ts';
+import { EVENTS } from '../../tracker/events/index.ts';
+import { Tracker, type TrackCounts } from '../../tracker/index.ts';
 
 export interface AppStats {
   rss: number;
   deliveries: ReturnType<typeof deliveries>;
-  tracked: ReturnType<Tracker['counts']>;
+  tracked: TrackCounts;
 }
 
 const tracer = trace.getTracer('chaos-app');
-const tracker = new Tracker();
+const tracker = new Tracker({ events: EVENTS });
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');

@@ -17,7 +17,7 @@ import type { Stack } from '../../stack/stack.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
 import { seed } from '../../imagery/scenes.ts';
 import { compactAll, lakeConfig, parseOtlpLogs, queryLake, type LakeConfig } from '../../lake/index.ts';
-import { benchStack, type BenchStack } from '../lib/bench-stack.ts';
+import { isolatedStack, type IsolatedStack } from '../../stack/isolated-stack.ts';
 import type { AppStats } from './app.ts';
 
 /** How long each phase lasts; the short form runs in `npm test`, the long one from the bench. */
@@ -54,23 +54,23 @@ const MiB = 1024 * 1024;
 
 /** A stack on ports base..base+13 with its own state folder, so other stacks and tests are not disturbed. */
 export class ChaosStack {
-  private readonly bench: BenchStack;
+  private readonly isolated: IsolatedStack;
   readonly stack: Stack;
   /** The settings that point a process at this stack (ports, state folder, store, OTLP endpoint). */
   readonly env: Record<string, string>;
 
   constructor(base: number, say: (line: string) => void = () => {}) {
-    this.bench = benchStack('chaos', base, say);
-    this.stack = this.bench.stack;
-    this.env = this.bench.overrides;
+    this.isolated = isolatedStack('bench-chaos', base, { say });
+    this.stack = this.isolated.stack;
+    this.env = this.isolated.overrides;
   }
 
   async up(): Promise<void> {
-    await this.bench.up();
+    await this.isolated.up();
   }
 
   async down(): Promise<void> {
-    await this.bench.down();
+    await this.isolated.down();
   }
 
   /** The environment of an instrumented process that reports to this stack and uses its store and queues. */

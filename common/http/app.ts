@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { activeTraceId } from '../active-trace.ts';
 import { HttpError } from './errors.ts';
 
 /** What the kit logs through: pino's shape (the instrumentation's logger fits). */
@@ -69,14 +70,6 @@ export const route =
   (req, res, next) => {
     handler(req, res).catch(next);
   };
-
-/** The trace ID of the active span (the correlation ID), or undefined outside any trace. */
-export function activeTraceId(): string | undefined {
-  const spanContext = trace.getActiveSpan()?.spanContext();
-  return spanContext && spanContext.traceId !== '00000000000000000000000000000000'
-    ? spanContext.traceId
-    : undefined;
-}
 
 function kit(app: Express): Locals {
   return app.locals.kit as Locals;

@@ -5,12 +5,12 @@
  * duplicates dropped.
  */
 import { trace } from '@opentelemetry/api';
-import { compact, type CompactionResult, type Signal } from '../../lake/index.ts';
+import { compact, type CompactionResult, type LakeSignal } from '../../lake/index.ts';
 import type { Handler } from '../types.ts';
 
 export interface CompactionPayload {
   /** The signal of every key (the listener plans one signal and one hour per chunk). */
-  signal?: Signal;
+  signal?: LakeSignal;
   /** The arrival-hour folder the keys are in. */
   hour?: string;
   keys: string[];

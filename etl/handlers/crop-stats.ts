@@ -7,7 +7,7 @@ import { trace } from '@opentelemetry/api';
 import { dayKey, imageKey, type Scene } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { etlConfig } from '../config.ts';
-import { trackEtl } from '../events.ts';
+import { track } from '../../tracker/track.ts';
 import type { Handler } from '../types.ts';
 
 export interface CropStatsPayload {
@@ -60,7 +60,7 @@ export const handler: Handler<CropStatsPayload, CropStatsRow> = async (event) =>
     .getActiveSpan()
     ?.setAttributes({ 'crop.tile_id': tileId, 'crop.scenes': scenes.length, 'crop.pixels': values.length });
   await store.putJson(resultKey(event.job_id, event.chunk_index), row);
-  trackEtl('tile_processed', {
+  track('tile_processed', {
     job_id: event.job_id,
     tile_id: tileId,
     date,

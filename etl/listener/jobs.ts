@@ -22,7 +22,7 @@ import { ATTRIBUTES, METRICS, SEMCONV } from '../../common/names.ts';
 import type { S3Store } from '../../common/s3-store.ts';
 import type { EtlConfig } from '../config.ts';
 import type { AttemptListener, Dispatcher } from '../dispatch.ts';
-import { trackEtl } from '../events.ts';
+import { track } from '../../tracker/track.ts';
 import { costView, jobCost } from './cost.ts';
 import type { FunctionName } from '../types.ts';
 import { SandboxFailure } from '../runtime/fleet.ts';
@@ -159,7 +159,7 @@ export class JobRunner {
     const jobContext = context.active();
     const started = performance.now();
     view.status = 'running';
-    trackEtl('job_started', { job_id: view.id, kind, n_chunks: chunks.length });
+    track('job_started', { job_id: view.id, kind, n_chunks: chunks.length });
     const outcomes = await Promise.all(chunks.map((chunk, index) => this.runChunk(view, kind, index, chunk)));
     const wallSeconds = (performance.now() - started) / 1000;
     const cost = this.costOf(outcomes, wallSeconds);
@@ -235,7 +235,7 @@ export class JobRunner {
     instruments.billed.add(cost.gbSeconds, { ...attributes, [SEMCONV.faasName]: kind });
     instruments.cost.add(cost.serverless, { ...attributes, [ATTRIBUTES.costModel]: 'serverless' });
     instruments.cost.add(cost.alwaysOn, { ...attributes, [ATTRIBUTES.costModel]: 'always_on' });
-    trackEtl('job_finished', {
+    track('job_finished', {
       job_id: view.id,
       kind,
       status,

@@ -16,7 +16,7 @@ import { invalid, notFound, tooBusy } from '../../common/http/errors.ts';
 import { bbox, intersects, tiles } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { dateRange, numberIn, objectBody, oneOf } from '../../common/http/validate.ts';
-import { lakeConfig, SIGNALS, type Signal } from '../../lake/config.ts';
+import { lakeConfig, LAKE_SIGNALS, type LakeSignal } from '../../lake/config.ts';
 import type { CompactionPayload } from '../handlers/compaction.ts';
 import { etlConfig } from '../config.ts';
 import { LocalFleetDispatcher, type Dispatcher } from '../dispatch.ts';
@@ -112,12 +112,16 @@ app.get('/fleet', (_req, res) => {
   res.json(fleet.stats());
 });
 
-function parseSignals(value: unknown): readonly Signal[] {
-  if (value === undefined) return SIGNALS;
-  if (!Array.isArray(value) || value.length === 0 || !value.every((s) => SIGNALS.includes(s as Signal))) {
-    throw invalid('signals', `expected a non-empty array of ${SIGNALS.join(', ')}`);
+function parseSignals(value: unknown): readonly LakeSignal[] {
+  if (value === undefined) return LAKE_SIGNALS;
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((s) => LAKE_SIGNALS.includes(s as LakeSignal))
+  ) {
+    throw invalid('signals', `expected a non-empty array of ${LAKE_SIGNALS.join(', ')}`);
   }
-  return value as Signal[];
+  return value as LakeSignal[];
 }
 
 /** A job the fleet has no room for is refused whole, with when to come back: 429 and Retry-After. */

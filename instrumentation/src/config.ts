@@ -20,8 +20,9 @@ import {
   type Warn,
 } from '../../common/env.ts';
 
-export type Signal = 'traces' | 'metrics' | 'logs';
-export const SIGNALS: readonly Signal[] = ['traces', 'metrics', 'logs'];
+/** OpenTelemetry's signals, as the standard variables name them (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`…). */
+export type OtelSignal = 'traces' | 'metrics' | 'logs';
+export const OTEL_SIGNALS: readonly OtelSignal[] = ['traces', 'metrics', 'logs'];
 
 export type Protocol = 'http/protobuf' | 'http/json' | 'grpc';
 const PROTOCOLS: readonly Protocol[] = ['http/protobuf', 'http/json', 'grpc'];
@@ -43,14 +44,14 @@ export interface InstrumentationConfig {
   /** `OTEL_LOG_LEVEL`: SDK diagnostics on stderr. @default warn (export errors are invisible below it) */
   logLevel: DiagLogLevel;
   /** `OTEL_{TRACES,METRICS,LOGS}_EXPORTER`. @default otlp for each */
-  exporters: Record<Signal, ExporterName[]>;
+  exporters: Record<OtelSignal, ExporterName[]>;
   /** `OTEL_EXPORTER_OTLP_{SIGNAL}_PROTOCOL`, then `OTEL_EXPORTER_OTLP_PROTOCOL`. @default http/protobuf */
-  protocols: Record<Signal, Protocol>;
+  protocols: Record<OtelSignal, Protocol>;
   /**
    * The OTLP URL we pass per signal, or undefined when `OTEL_EXPORTER_OTLP_ENDPOINT` or the per-signal variable is
    * set (the exporter reads it then). @default the local Collector on 127.0.0.1 (4318 for HTTP, 4317 for gRPC)
    */
-  endpoints: Record<Signal, string | undefined>;
+  endpoints: Record<OtelSignal, string | undefined>;
   /** `OTEL_BSP_*`. @default queue 2048, batch 512, every 1000 ms (the SDK: 5000; a quiet service's spans leave within a second), timeout 30000 ms */
   spans: BatchConfig;
   /** `OTEL_BLRP_*`. @default queue 2048, batch 512, every 1000 ms, timeout 30000 ms */
@@ -173,17 +174,17 @@ function observatorySettings(env: Env, say: Warn) {
   };
 }
 
-function perSignal<T>(read: (signal: Signal) => T): Record<Signal, T> {
+function perSignal<T>(read: (signal: OtelSignal) => T): Record<OtelSignal, T> {
   return { traces: read('traces'), metrics: read('metrics'), logs: read('logs') };
 }
 
-function protocolOf(env: Env, signal: Signal, say: Warn): Protocol {
+function protocolOf(env: Env, signal: OtelSignal, say: Warn): Protocol {
   const name = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_PROTOCOL`;
   if (readString(env, name) !== undefined) return oneOf(env, name, PROTOCOLS, 'http/protobuf', say);
   return oneOf(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', PROTOCOLS, 'http/protobuf', say);
 }
 
-function exportersOf(env: Env, signal: Signal, say: Warn): ExporterName[] {
+function exportersOf(env: Env, signal: OtelSignal, say: Warn): ExporterName[] {
   const name = `OTEL_${signal.toUpperCase()}_EXPORTER`;
   const chosen = new Set<ExporterName>();
   const listed = readList(env, name, ['otlp']).map((item) => item.toLowerCase());
@@ -199,7 +200,7 @@ function exportersOf(env: Env, signal: Signal, say: Warn): ExporterName[] {
 }
 
 /** Our local default, only while neither the general nor the per-signal endpoint variable is set. */
-function defaultEndpoint(env: Env, signal: Signal, protocol: Protocol): string | undefined {
+function defaultEndpoint(env: Env, signal: OtelSignal, protocol: Protocol): string | undefined {
   const perSignal = `OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`;
   if (readString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') || readString(env, perSignal)) return undefined;
   const ports = localStackPorts(env).collector;

@@ -6,7 +6,12 @@
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 
-export type Signal = 'spans' | 'logs' | 'metrics';
+/**
+ * What one pipeline's exporter carries, named by its items as `deliveries()` reports them (`dropped 3 spans`): the
+ * traces, logs and metrics signals (instrumentation/src/config.ts, `OtelSignal`) counted in spans, log records and
+ * metric exports.
+ */
+export type ExportKind = 'spans' | 'logs' | 'metrics';
 
 export interface DeliveryCounts {
   /** Items handed to the SDK's processor (spans, log records) or export calls attempted (metrics). */
@@ -20,21 +25,25 @@ export interface DeliveryCounts {
 const WARN_INTERVAL_MS = 30_000;
 
 export class DeliveryCounter {
-  private readonly counts: Record<Signal, DeliveryCounts> = {
+  private readonly counts: Record<ExportKind, DeliveryCounts> = {
     spans: { offered: 0, delivered: 0, failed: 0 },
     logs: { offered: 0, delivered: 0, failed: 0 },
     metrics: { offered: 0, delivered: 0, failed: 0 },
   };
   /** Warnings are rate-limited per signal, so a failing metrics export cannot hide dropped spans. */
-  private readonly lastWarning: Record<Signal, number> = { spans: 0, logs: 0, metrics: 0 };
-  private readonly suppressed: Record<Signal, number> = { spans: 0, logs: 0, metrics: 0 };
+  private readonly lastWarning: Record<ExportKind, number> = { spans: 0, logs: 0, metrics: 0 };
+  private readonly suppressed: Record<ExportKind, number> = { spans: 0, logs: 0, metrics: 0 };
 
-  offered(signal: Signal, count = 1): void {
+  offered(signal: ExportKind, count = 1): void {
     this.counts[signal].offered += count;
   }
 
   /** Wraps an exporter's result callback to count the outcome of one export of `count` items. */
-  track(signal: Signal, count: number, done: (result: ExportResult) => void): (result: ExportResult) => void {
+  track(
+    signal: ExportKind,
+    count: number,
+    done: (result: ExportResult) => void,
+  ): (result: ExportResult) => void {
     return (result) => {
       if (result.code === ExportResultCode.SUCCESS) this.counts[signal].delivered += count;
       else {
@@ -45,7 +54,7 @@ export class DeliveryCounter {
     };
   }
 
-  snapshot(): Record<Signal, DeliveryCounts & { dropped: number }> {
+  snapshot(): Record<ExportKind, DeliveryCounts & { dropped: number }> {
     const view = (c: DeliveryCounts) => ({ ...c, dropped: Math.max(0, c.offered - c.delivered) });
     return {
       spans: view(this.counts.spans),
@@ -54,7 +63,7 @@ export class DeliveryCounter {
     };
   }
 
-  private warn(signal: Signal, count: number, error: Error | undefined): void {
+  private warn(signal: ExportKind, count: number, error: Error | undefined): void {
     const now = Date.now();
     if (now - this.lastWarning[signal] < WARN_INTERVAL_MS) {
       this.suppressed[signal]++;

@@ -13,9 +13,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { diag, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import type { Instrumentation, InstrumentationConfig } from '@opentelemetry/instrumentation';
-import { loadPackage } from './lazy.ts';
+import { FASTIFY_PACKAGE, loadPackage } from './lazy.ts';
 
-export const FASTIFY_PACKAGE = '@fastify/otel';
 const CHANNEL = 'fastify.initialization';
 
 /** What `@fastify/otel` exports that we use: the instrumentation and its Fastify plugin. */

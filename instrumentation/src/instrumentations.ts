@@ -22,7 +22,7 @@ import type {
 import type { InstrumentationConfig } from './config.ts';
 import { ExpressErrorsInstrumentation } from './express-errors.ts';
 import { LazyFastifyInstrumentation } from './fastify.ts';
-import { loadPackage } from './lazy.ts';
+import { AUTO_INSTRUMENTATIONS_PACKAGE, instrumentationPackage, loadPackage } from './lazy.ts';
 import { formatTraceResponse } from './traceresponse.ts';
 
 /**
@@ -250,12 +250,12 @@ const require = createRequire(import.meta.url);
  * `auto-instrumentations-node` finds its own dependencies (a non-hoisting package manager).
  */
 function load(name: string): InstrumentationClass {
-  const specifier = `@opentelemetry/instrumentation-${name}`;
+  const specifier = instrumentationPackage(name);
   let exports: Record<string, unknown>;
   try {
     exports = loadPackage<Record<string, unknown>>(specifier);
   } catch {
-    const upstream = require.resolve('@opentelemetry/auto-instrumentations-node');
+    const upstream = require.resolve(AUTO_INSTRUMENTATIONS_PACKAGE);
     exports = createRequire(upstream)(specifier) as Record<string, unknown>;
   }
   const Class = exports[UPSTREAM[name]!];

@@ -28,9 +28,9 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import type { InstrumentationConfig } from './config.ts';
-import type { DeliveryCounter, Signal as CountedSignal } from './delivery-counter.ts';
-import { loadPackage } from './lazy.ts';
+import type { InstrumentationConfig, OtelSignal } from './config.ts';
+import type { DeliveryCounter, ExportKind } from './delivery-counter.ts';
+import { loadPackage, otlpExporterPackage, type OtlpFlavour } from './lazy.ts';
 
 /** Unit tests pass in-memory exporters; they replace the configured OTLP exporters (console ones stay). */
 export interface ExporterOverrides {
@@ -116,21 +116,13 @@ function logRecordProcessors(
  * The OTLP exporter package for a signal and protocol, loaded only when chosen: the three flavours of three signals
  * are nine packages, and the gRPC ones bring gRPC itself (≈ 10 MiB a process never needs over HTTP).
  */
-const PACKAGES = {
-  traces: 'trace',
-  metrics: 'metrics',
-  logs: 'logs',
-} as const;
-
-const FLAVOURS: Record<string, string> = { grpc: 'grpc', 'http/json': 'http' };
+const FLAVOURS: Record<string, OtlpFlavour> = { grpc: 'grpc', 'http/json': 'http' };
 
 type Constructor<T> = new (config: { url?: string }) => T;
 
-function otlpExporter<T>(config: InstrumentationConfig, signal: keyof typeof PACKAGES, className: string): T {
+function otlpExporter<T>(config: InstrumentationConfig, signal: OtelSignal, className: string): T {
   const flavour = FLAVOURS[config.protocols[signal]] ?? 'proto';
-  const exports = loadPackage<Record<string, Constructor<T>>>(
-    `@opentelemetry/exporter-${PACKAGES[signal]}-otlp-${flavour}`,
-  );
+  const exports = loadPackage<Record<string, Constructor<T>>>(otlpExporterPackage(signal, flavour));
   return new exports[className]!({ url: config.endpoints[signal] });
 }
 
@@ -148,7 +140,7 @@ function otlpLogExporter(config: InstrumentationConfig): LogRecordExporter {
 
 /** The same exporter, with every export's outcome counted. */
 function counting<T extends { export(items: never, done: never): void }>(
-  signal: CountedSignal,
+  signal: ExportKind,
   inner: T,
   counter: DeliveryCounter,
 ): T {

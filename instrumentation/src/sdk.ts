@@ -53,8 +53,8 @@ import { DeliveryCounter } from './delivery-counter.ts';
 import { instrumentations } from './instrumentations.ts';
 import { buildPipelines, type ExporterOverrides, type Pipelines } from './pipelines.ts';
 import { baseResource, serviceAttributes } from './resource.ts';
-import { loadPackage } from './lazy.ts';
-import { installSignalHandlers } from './signals.ts';
+import { AUTO_INSTRUMENTATIONS_PACKAGE, B3_PROPAGATOR_PACKAGE, loadPackage } from './lazy.ts';
+import { installSignalHandlers } from './shutdown-on-signal.ts';
 import { W3CTraceContextLevel2Propagator } from './w3c-propagator.ts';
 
 export interface FlushResult {
@@ -76,7 +76,7 @@ export interface Telemetry {
 export interface StartOptions {
   /** Unit tests pass in-memory exporters in place of the OTLP ones. */
   exporters?: ExporterOverrides;
-  /** Install the SIGTERM/SIGINT handling (see signals.ts). @default true */
+  /** Install the SIGTERM/SIGINT handling (see shutdown-on-signal.ts). @default true */
   handleSignals?: boolean;
 }
 
@@ -194,7 +194,7 @@ function startProviders(config: InstrumentationConfig, pipelines: Pipelines): Pr
 function resourceDetectors(): ResourceDetector[] {
   if (process.env.OTEL_NODE_RESOURCE_DETECTORS?.trim()) {
     const upstream = loadPackage<{ getResourceDetectors(): ResourceDetector[] }>(
-      '@opentelemetry/auto-instrumentations-node',
+      AUTO_INSTRUMENTATIONS_PACKAGE,
     );
     return upstream.getResourceDetectors();
   }
@@ -267,7 +267,7 @@ function propagatorFromEnv(): TextMapPropagator {
       if (name === 'tracecontext') chosen.push(new W3CTraceContextLevel2Propagator());
       else if (name === 'baggage') chosen.push(new W3CBaggagePropagator());
       else if (name === 'b3' || name === 'b3multi') {
-        const b3 = loadPackage<typeof import('@opentelemetry/propagator-b3')>('@opentelemetry/propagator-b3');
+        const b3 = loadPackage<typeof import('@opentelemetry/propagator-b3')>(B3_PROPAGATOR_PACKAGE);
         chosen.push(
           new b3.B3Propagator(name === 'b3multi' ? { injectEncoding: b3.B3InjectEncoding.MULTI_HEADER } : {}),
         );

@@ -9,7 +9,7 @@ import { demoConfig } from '../config.ts';
 import { finishApp, listen, route } from '../../common/http/app.ts';
 import { createService } from '../lib/service.ts';
 import { invalid, notFound } from '../../common/http/errors.ts';
-import { track } from '../lib/events.ts';
+import { track } from '../../tracker/track.ts';
 import { bbox, dayKey, intersects, type Scene, sceneDay, seed } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { dateRange, numberIn, oneOf } from '../../common/http/validate.ts';

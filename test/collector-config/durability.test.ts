@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../support/poll.ts';
-import { attribute, IsolatedStack, logRecords } from '../support/isolated-stack.ts';
+import { attribute, IsolatedTestStack, logRecords } from '../support/isolated-stack.ts';
 
-const isolated = new IsolatedStack(24500);
+const isolated = new IsolatedTestStack(24500);
 const RECORDS_PER_REQUEST = 25;
 
 /** One OTLP/JSON logs request of business events, each with a unique event.id. */

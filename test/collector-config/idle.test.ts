@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../common/poll.ts';
-import { IsolatedStack } from '../support/isolated-stack.ts';
+import { IsolatedTestStack } from '../support/isolated-stack.ts';
 
-const isolated = new IsolatedStack(24700, { OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL: '1s' });
+const isolated = new IsolatedTestStack(24700, { OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL: '1s' });
 
 beforeAll(async () => {
   await isolated.up();

@@ -15,13 +15,13 @@ import { SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tag } from '../support/backends.ts';
 import { pollUntil } from '../support/poll.ts';
-import { attribute, IsolatedStack, logRecords } from '../support/isolated-stack.ts';
+import { attribute, IsolatedTestStack, logRecords } from '../support/isolated-stack.ts';
 
 const serviceName = `collector-test-${randomUUID().slice(0, 8)}`;
 const resource = () =>
   resourceFromAttributes({ 'service.name': serviceName, 'deployment.environment.name': 'test' });
 
-const isolated = new IsolatedStack(24400);
+const isolated = new IsolatedTestStack(24400);
 
 function tracerProvider(): TracerProvider {
   return new TracerProvider({

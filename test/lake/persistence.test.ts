@@ -15,10 +15,10 @@ import type { SpanNode, TraceDocument } from '../../trace/types.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { compactAll, lakeConfig } from '../../lake/index.ts';
 import { uuidv7 } from '../../tracker/index.ts';
-import { IsolatedStack } from '../support/isolated-stack.ts';
+import { IsolatedTestStack } from '../support/isolated-stack.ts';
 import { pollUntil } from '../support/poll.ts';
 
-const isolated = new IsolatedStack(24700);
+const isolated = new IsolatedTestStack(24700);
 const traceId = randomBytes(16).toString('hex');
 const [root, child, grandchild] = [0, 1, 2].map(() => randomBytes(8).toString('hex')) as [
   string,

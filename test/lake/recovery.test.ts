@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { S3Store } from '../../common/s3-store.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
-import { compact, lakeConfig, queryLake, type LakeConfig, type Signal } from '../../lake/index.ts';
+import { compact, lakeConfig, queryLake, type LakeConfig, type LakeSignal } from '../../lake/index.ts';
 import { uuidv7 } from '../../tracker/index.ts';
 import { listKeys, s3Client, stackEndpoints } from '../support/backends.ts';
 import { recentRawPrefixes } from '../support/lake.ts';
@@ -157,7 +157,7 @@ function tracesDocument(traceId: string, spanIds: string[]) {
 
 /** Raw objects of the four signals, with redeliveries; and the IDs each table should end with. */
 async function putRawObjects(): Promise<{
-  keys: Record<Signal, string[]>;
+  keys: Record<LakeSignal, string[]>;
   expected: Record<string, number>;
 }> {
   const ids = Array.from({ length: 30 }, () => uuidv7());
@@ -166,7 +166,7 @@ async function putRawObjects(): Promise<{
   const traceId = randomBytes(16).toString('hex');
   const spans = Array.from({ length: 12 }, () => randomBytes(8).toString('hex'));
   const metricNames = ['lake_recovery.a', 'lake_recovery.b', 'lake_recovery.c'];
-  const objects: Record<Signal, object[]> = {
+  const objects: Record<LakeSignal, object[]> = {
     // Records 10–14 are in both objects.
     events: [eventsDocument(ids.slice(0, 15), rejected), eventsDocument(ids.slice(10, 30), rejected)],
     logs: [logsDocument(lines.slice(0, 25)), logsDocument(lines.slice(20, 40))],
@@ -178,8 +178,8 @@ async function putRawObjects(): Promise<{
     ],
     traces: [tracesDocument(traceId, spans.slice(0, 8)), tracesDocument(traceId, spans.slice(4, 12))],
   };
-  const keys = { events: [], logs: [], metrics: [], traces: [] } as Record<Signal, string[]>;
-  for (const signal of Object.keys(objects) as Signal[]) {
+  const keys = { events: [], logs: [], metrics: [], traces: [] } as Record<LakeSignal, string[]>;
+  for (const signal of Object.keys(objects) as LakeSignal[]) {
     for (const [i, document] of objects[signal].entries()) {
       const key = `${config.raw[signal]}${hour}${signal}_${i}_${uuidv7()}.json.gz`;
       await store().put(key, gzipSync(JSON.stringify(document)), 'application/json');
@@ -246,7 +246,7 @@ describe('Compaction of the four signals', () => {
 
     // Events and logs were marked done; metrics were half written, traces not started.
     const markers = await listKeys(config.manifestPrefix, store());
-    const marked = (signal: Signal) =>
+    const marked = (signal: LakeSignal) =>
       keys[signal].filter((k) => markers.includes(`${config.manifestPrefix}${k}.json`));
     expect(
       [marked('events'), marked('logs'), marked('metrics'), marked('traces')].map((m) => m.length),

@@ -13,14 +13,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { StackError } from '../../stack/errors.ts';
 import { Stack, type StackStatus } from '../../stack/stack.ts';
-import { IsolatedStack } from '../support/isolated-stack.ts';
+import { isolatedStack } from '../../stack/isolated-stack.ts';
 
 const run = promisify(execFile);
 const quiet = () => {};
 
-/** A stack on its own ports (from `base`) with its own state folder. */
-const isolatedStack = (base: number, extra: Record<string, string> = {}): Stack =>
-  new IsolatedStack(base, extra).stack;
+/** A stack on its own ports (from `base`) with its own state folder (stack/isolated-stack.ts). */
+const isolated = (base: number, settings: Record<string, string> = {}): Stack =>
+  isolatedStack('test', base, { settings: () => settings }).stack;
 
 function isAlive(pid: number): boolean {
   try {
@@ -48,7 +48,7 @@ describe('observatory stack', () => {
   });
 
   it('starts a whole isolated stack, then `down` leaves no process of it behind', async () => {
-    const stack = isolatedStack(24100);
+    const stack = isolated(24100);
     cleanups.push(() => stack.down());
     const status = await stack.up();
     expect(status.healthy).toBe(true);
@@ -63,7 +63,7 @@ describe('observatory stack', () => {
   });
 
   it('names the component whose port is taken by a foreign process', async () => {
-    const stack = isolatedStack(24200);
+    const stack = isolated(24200);
     cleanups.push(() => stack.down());
     const squatter: Server = createServer();
     await new Promise<void>((resolve) => squatter.listen(stack.config.prometheus.port, '127.0.0.1', resolve));
@@ -79,7 +79,7 @@ describe('observatory stack', () => {
     const dir = mkdtempSync(join(tmpdir(), 'observatory-badconfig-'));
     const badConfig = join(dir, 'broken.yaml');
     writeFileSync(badConfig, 'receivers:\n  no_such_receiver: {}\n');
-    const stack = isolatedStack(24300, { OBSERVATORY_COLLECTOR_CONFIG: badConfig });
+    const stack = isolated(24300, { OBSERVATORY_COLLECTOR_CONFIG: badConfig });
     cleanups.push(() => stack.down());
 
     const failure = await stack.up().catch((error: unknown) => error);

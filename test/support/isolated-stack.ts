@@ -1,43 +1,32 @@
 /**
- * A whole stack of our own (Collector, Jaeger, Prometheus, S3 store) on ports base..base+12 with its own state
- * folder, running the Collector config committed in the repository. Tests of the Collector config use it instead of
- * the shared stack, because the shared Collector only reads its config when it starts: these tests must prove what is
- * in the working tree, not what was there when the shared stack came up. Stopped by pid file, never by name.
+ * An isolated stack (stack/isolated-stack.ts: a whole stack of its own — Collector, Jaeger, Prometheus, S3 store —
+ * on ports from `base`, with its own state folder, running the Collector config committed in the repository), with
+ * readers of its backends. Tests of the Collector config use it instead of the shared stack, because the shared
+ * Collector only reads its config when it starts: these tests must prove what is in the working tree, not what was
+ * there when the shared stack came up.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { S3Store } from '../../common/s3-store.ts';
-import { portEnvironment, stackConfig } from '../../stack/config.ts';
-import { Stack, type StackStatus } from '../../stack/stack.ts';
+import { isolatedStack, type IsolatedStack } from '../../stack/isolated-stack.ts';
+import type { Stack, StackStatus } from '../../stack/stack.ts';
 import { findObjectContaining, listKeys, readObject, type JaegerTrace, type PromSample } from './backends.ts';
 import { pollUntil } from './poll.ts';
 
-export class IsolatedStack {
+export class IsolatedTestStack {
+  private readonly isolated: IsolatedStack;
   readonly stack: Stack;
-  status: StackStatus | undefined;
 
-  constructor(base: number, extra: Record<string, string> = {}) {
-    const env: Record<string, string | undefined> = {
-      ...process.env,
-      OBSERVATORY_STACK_DIR: mkdtempSync(join(tmpdir(), 'observatory-collector-test-')),
-      OBSERVATORY_COLLECTOR_CONFIG: undefined,
-      ...extra,
-    };
-    Object.assign(env, portEnvironment(base));
-    this.stack = new Stack({ config: stackConfig(env), say: () => {} });
+  /** `settings`: stack settings of this one (a Collector config, a spanmetrics flush interval). */
+  constructor(base: number, settings: Record<string, string> = {}) {
+    this.isolated = isolatedStack('test', base, { settings: () => settings });
+    this.stack = this.isolated.stack;
   }
 
-  async up(): Promise<StackStatus> {
-    this.status = await this.stack.up();
-    if (!this.status.healthy)
-      throw new Error(`isolated stack in ${this.stack.config.stateDir} is not healthy`);
-    return this.status;
+  up(): Promise<StackStatus> {
+    return this.isolated.up();
   }
 
-  async down(): Promise<void> {
-    await this.stack.down();
-    rmSync(this.stack.config.stateDir, { recursive: true, force: true });
+  down(): Promise<void> {
+    return this.isolated.down();
   }
 
   get otlpHttp(): string {

@@ -1,12 +1,12 @@
 /**
- * A team's own registry, the way the @observatory/tracker package is used (tracker/public.ts): `defineEvents` holds
+ * A team's own registry, the way the @observatory/tracker package is used (tracker/index.ts): `defineEvents` holds
  * it to our rules, and the Tracker built on it types, validates, rejects and enriches exactly as ours does. This file
  * is type-checked by `npm run typecheck`; each @ts-expect-error fails the check if the call compiles.
  */
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { defineEvent, defineEvents, Tracker, type EventDefinition } from '../../tracker/public.ts';
+import { defineEvent, defineEvents, Tracker, type EventDefinition } from '../../tracker/index.ts';
 
 const orderPlaced = defineEvent({
   name: 'order_placed',

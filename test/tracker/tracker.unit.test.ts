@@ -18,6 +18,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EVENTS } from '../../tracker/events/index.ts';
 import { Tracker, uuidv7Time, type TrackerOptions } from '../../tracker/index.ts';
 
 const logs = new InMemoryLogRecordExporter();
@@ -41,8 +42,8 @@ beforeEach(() => {
   meterProvider = new MeterProvider({ readers: [reader] });
 });
 
-function tracker(options: TrackerOptions = {}): Tracker {
-  return new Tracker({ loggerProvider, meterProvider, ...options });
+function tracker(options: TrackerOptions = {}): Tracker<typeof EVENTS> {
+  return new Tracker({ events: EVENTS, loggerProvider, meterProvider, ...options });
 }
 
 async function records(): Promise<ReadableLogRecord[]> {
@@ -198,7 +199,7 @@ describe('Tracker', () => {
         enabled: () => true,
       }),
     };
-    const obs = new Tracker({ loggerProvider: broken, meterProvider });
+    const obs = new Tracker({ events: EVENTS, loggerProvider: broken, meterProvider });
     expect(() => obs.track('user_created', { user_id: 'u' })).not.toThrow();
     expect(obs.counts()).toEqual({ accepted: 0, rejected: 0, dropped: 1 });
     expect(await eventCounts()).toEqual({ 'dropped/internal_error/user_created': 1 });

@@ -9,7 +9,7 @@ import { ApiFailure, getJson } from '../lib/api.ts';
 import { h, message, replace } from '../lib/dom.ts';
 import { colorOf, formatMs, formatTime } from '../lib/format.ts';
 
-type Signal = { kind: 'log'; entry: LogEntry } | { kind: 'event'; entry: EventEntry };
+type LogOrEvent = { kind: 'log'; entry: LogEntry } | { kind: 'event'; entry: EventEntry };
 
 export async function tracePage(root: HTMLElement, input: string): Promise<void> {
   root.append(h('p', { class: 'loading' }, `Loading trace ${input}…`));
@@ -139,9 +139,9 @@ function summary(doc: TraceDocument): HTMLElement {
   );
 }
 
-function signalsBySpan(doc: TraceDocument): Map<string, Signal[]> {
-  const bySpan = new Map<string, Signal[]>();
-  const add = (spanId: string, signal: Signal) => {
+function signalsBySpan(doc: TraceDocument): Map<string, LogOrEvent[]> {
+  const bySpan = new Map<string, LogOrEvent[]>();
+  const add = (spanId: string, signal: LogOrEvent) => {
     if (!bySpan.has(spanId)) bySpan.set(spanId, []);
     bySpan.get(spanId)!.push(signal);
   };
@@ -154,7 +154,7 @@ function signalsBySpan(doc: TraceDocument): Map<string, Signal[]> {
 
 function renderWaterfall(
   doc: TraceDocument,
-  signals: Map<string, Signal[]>,
+  signals: Map<string, LogOrEvent[]>,
   select: (span: SpanNode) => void,
 ): HTMLElement {
   const total = Math.max(doc.summary.duration_ms, 0.001);
@@ -295,7 +295,7 @@ function renderWaterfall(
   return h('section', { class: 'waterfall', id: 'waterfall' }, ticks, rows);
 }
 
-function signalRow(signal: Signal, depth: number, at: number): HTMLElement {
+function signalRow(signal: LogOrEvent, depth: number, at: number): HTMLElement {
   const position = `left:${Math.min(Math.max(at * 100, 0), 99.5)}%`;
   if (signal.kind === 'log') {
     const log = signal.entry;
@@ -334,7 +334,7 @@ function signalRow(signal: Signal, depth: number, at: number): HTMLElement {
   );
 }
 
-function showDetails(panel: HTMLElement, span: SpanNode, own: Signal[]): void {
+function showDetails(panel: HTMLElement, span: SpanNode, own: LogOrEvent[]): void {
   const rows = Object.entries(span.attributes)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, typeof v === 'string' ? v : JSON.stringify(v))));

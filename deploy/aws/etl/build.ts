@@ -23,22 +23,23 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../../common/paths.ts';
+import {
+  BUNDLED_PACKAGES,
+  instrumentationPackage,
+  otlpExporterPackages,
+} from '../../../instrumentation/lazy-packages.ts';
 
 /** Packages loaded at run time rather than bundled (see the header), each shipped with its dependency closure. */
 export const RUNTIME_PACKAGES = ['pino', 'import-in-the-middle'];
 
 /**
- * Packages the preload loads by name when its configuration chooses them (instrumentation/src/lazy.ts), bundled into
- * the preload and registered before it runs: the OTLP exporters over HTTP (the Collector layer listens on 4318;
+ * Packages the preload loads by name when its configuration chooses them (instrumentation/lazy-packages.ts), bundled
+ * into the preload and registered before it runs: the OTLP exporters over HTTP (the Collector layer listens on 4318;
  * gRPC is not bundled) and the instrumentations a worker can use.
  */
 export const PRELOAD_PACKAGES = [
-  ...['trace', 'metrics', 'logs'].flatMap((signal) =>
-    ['proto', 'http'].map((flavour) => `@opentelemetry/exporter-${signal}-otlp-${flavour}`),
-  ),
-  ...['http', 'undici', 'runtime-node', 'pino', 'aws-sdk'].map(
-    (name) => `@opentelemetry/instrumentation-${name}`,
-  ),
+  ...otlpExporterPackages(['proto', 'http']),
+  ...['http', 'undici', 'runtime-node', 'pino', 'aws-sdk'].map(instrumentationPackage),
 ];
 
 /** The preload's entry in the bundle: the lazily loaded packages registered first, then the preload itself. */
@@ -54,7 +55,7 @@ const preloadEntry: Plugin = {
       loader: 'js',
       contents: [
         ...PRELOAD_PACKAGES.map((name, i) => `import * as p${i} from '${name}';`),
-        `globalThis[Symbol.for('observatory.bundledPackages')] = {`,
+        `globalThis[Symbol.for(${JSON.stringify(BUNDLED_PACKAGES.description)})] = {`,
         ...PRELOAD_PACKAGES.map((name, i) => `  '${name}': p${i},`),
         `};`,
       ].join('\n'),
