@@ -9,10 +9,13 @@ import { UsageError } from '../../common/errors.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 import { buildPackages } from '../../packages/build.ts';
 import { parseOptions } from '../args.ts';
+import type { Verb } from '../verb.ts';
 
-export const NEW_USAGE = `  new service <name> [--dir D] [--packages DIR|registry] [--json]
+const NEW_USAGE = `  new service <name> [--dir D] [--packages DIR|registry] [--json]
                                create a service from the template in D (default ./<name>); the @observatory
                                packages come from DIR's tarballs (default: this repository's, packed now) or the registry`;
+
+export const verb: Verb = { name: 'new', usage: NEW_USAGE, run: newCommand, ownHelp: false };
 
 const TEMPLATE = join(REPO_ROOT, 'cli', 'new', 'templates', 'service');
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
@@ -26,7 +29,7 @@ export interface NewServiceResult {
   packages: { instrumentation: string; tracker: string };
 }
 
-export async function newCommand(args: string[]): Promise<number> {
+async function newCommand(args: string[]): Promise<number> {
   const [kind, ...rest] = args;
   if (kind !== 'service') throw new UsageError(`new takes "service" (got ${JSON.stringify(kind ?? '')})`);
   const { values, positionals } = parseOptions(rest, ['dir', 'packages'], ['json'], true);
