@@ -1,46 +1,29 @@
 /**
- * The `observatory` command line: one entry, one verb per folder (`cli/<verb>/command.ts`). This file only routes
- * and prints usage; each verb parses its own options strictly.
+ * The `observatory` command line: one entry, one verb per folder (`cli/<verb>/command.ts` exports its `verb`, see
+ * cli/verb.ts). This file only routes, prints the usage derived from the table and maps errors to exit codes; each
+ * verb parses its own options strictly.
  */
 import { UsageError } from '../common/errors.ts';
-import { DEMO_USAGE, demoCommand } from './demo/command.ts';
-import { LAKE_USAGE, lakeCommand } from './lake/command.ts';
-import { LOAD_USAGE, loadCommand } from './load/command.ts';
-import { NEW_USAGE, newCommand } from './new/command.ts';
-import { STACK_USAGE, stackCommand } from './stack/command.ts';
 import { StackError } from '../stack/errors.ts';
-import { TRACE_USAGE, traceCommand } from './trace/command.ts';
-import { UI_USAGE, uiCommand } from './ui/command.ts';
+import { summaryOf, type Verb } from './verb.ts';
 
-const VERBS: Record<string, (args: string[]) => Promise<number>> = {
-  demo: demoCommand,
-  load: loadCommand,
-  new: newCommand,
-  stack: stackCommand,
-  lake: lakeCommand,
-  trace: traceCommand,
-  ui: uiCommand,
-};
+/**
+ * Every verb, in the order the usage lists them: adding a verb is its folder and one line here. The modules load
+ * together at start, as static imports would, and each line is type-checked to export a `verb`.
+ */
+const MODULES = await Promise.all([
+  import('./demo/command.ts'),
+  import('./load/command.ts'),
+  import('./new/command.ts'),
+  import('./stack/command.ts'),
+  import('./lake/command.ts'),
+  import('./trace/command.ts'),
+  import('./ui/command.ts'),
+]);
 
-/** The command lines of a verb's own usage text, with their indented continuation lines. */
-function usageLines(usage: string, prefix: string): string {
-  const lines = usage.split('\n');
-  const start = lines.findIndex((line) => line.startsWith(prefix));
-  const end = lines.findIndex((line, i) => i > start && line.trim() === '');
-  return lines.slice(start, end < 0 ? undefined : end).join('\n');
-}
+export const VERBS: readonly Verb[] = MODULES.map((module) => module.verb);
 
-const USAGE = `usage: observatory <command>
-
-${DEMO_USAGE}
-${LOAD_USAGE}
-${NEW_USAGE}
-${STACK_USAGE}
-${usageLines(LAKE_USAGE, '  lake')}
-${usageLines(TRACE_USAGE, '  trace')}
-${usageLines(UI_USAGE, '  ui')}
-${usageLines(UI_USAGE, '  ui')}
-`;
+export const USAGE = `usage: observatory <command>\n\n${VERBS.map(summaryOf).join('\n')}\n`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -48,14 +31,13 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const verb = VERBS[command];
+  const verb = VERBS.find((v) => v.name === command);
   if (!verb) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  // lake and trace print their own, longer usage.
-  if ((args[0] === '--help' || args[0] === '-h') && command !== 'lake' && command !== 'trace') {
+  if ((args[0] === '--help' || args[0] === '-h') && !verb.ownHelp) {
     process.stdout.write(USAGE);
     return 0;
   }
-  return verb(args);
+  return verb.run(args);
 }
 
 /**

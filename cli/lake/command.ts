@@ -7,8 +7,9 @@ import { compactAll, type CompactionResult } from '../../lake/compact.ts';
 import { formatCsv, formatJson, formatTable } from '../../lake/format.ts';
 import { queryLake, TABLE_NAMES } from '../../lake/query.ts';
 import { ReadOnlySqlError } from '../../lake/sql-guard.ts';
+import type { Verb } from '../verb.ts';
 
-export const LAKE_USAGE = `usage: observatory lake <command>
+const LAKE_USAGE = `usage: observatory lake <command>
 
   lake compact [--json]                 compact every raw object (events, logs, metrics, traces) not compacted yet
                                         into curated Parquet; prints rows in/out and duplicates per signal
@@ -16,6 +17,8 @@ export const LAKE_USAGE = `usage: observatory lake <command>
                                         prints a table, JSON or CSV. Writes, settings, extensions and reading
                                         files or URLs outside the lake are refused (exit 2)
 `;
+
+export const verb: Verb = { name: 'lake', usage: LAKE_USAGE, run: lakeCommand, ownHelp: true };
 
 interface Io {
   out: (text: string) => void;

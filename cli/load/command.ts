@@ -6,12 +6,15 @@ import { UsageError } from '../../common/errors.ts';
 import { demoConfig } from '../../services/config.ts';
 import { numberOption, parseOptions } from '../args.ts';
 import { DEFAULT_MIX, formatReport, judgeReport, parseMix, runLoad } from '../../demo/load-generator.ts';
+import type { Verb } from '../verb.ts';
 
-export const LOAD_USAGE = `  load [--url U] [--rate R] [--duration S] [--mix search=70,download=22,signup=5,job=3] [--fault-rate F]
+const LOAD_USAGE = `  load [--url U] [--rate R] [--duration S] [--mix search=70,download=22,signup=5,job=3] [--fault-rate F]
        [--max-5xx P]           drive the gateway with a realistic mix; prints latency and sample trace IDs;
                                exit 1 when nothing answered or more than P % (default 5) were server errors`;
 
-export async function loadCommand(args: string[]): Promise<number> {
+export const verb: Verb = { name: 'load', usage: LOAD_USAGE, run: loadCommand, ownHelp: false };
+
+async function loadCommand(args: string[]): Promise<number> {
   const { values } = parseOptions(args, ['url', 'rate', 'duration', 'mix', 'fault-rate', 'max-5xx']);
   let mix = DEFAULT_MIX;
   try {

@@ -17,11 +17,14 @@ import {
   type FrameworkPackages,
   type RepoVersions,
 } from './frameworks.ts';
+import type { Verb } from '../verb.ts';
 
-export const NEW_USAGE = `  new service <name> [--dir D] [--framework express|fastify|koa] [--packages DIR|registry] [--json]
+const NEW_USAGE = `  new service <name> [--dir D] [--framework express|fastify|koa] [--packages DIR|registry] [--json]
                                create a service from the template in D (default ./<name>) on the framework
                                (default express); the @observatory packages come from DIR's tarballs (default:
                                this repository's, packed now) or the registry`;
+
+export const verb: Verb = { name: 'new', usage: NEW_USAGE, run: newCommand, ownHelp: false };
 
 const TEMPLATES = join(REPO_ROOT, 'cli', 'new', 'templates');
 const TEMPLATE = join(TEMPLATES, 'service');
@@ -36,7 +39,7 @@ export interface NewServiceResult {
   packages: { instrumentation: string; tracker: string };
 }
 
-export async function newCommand(args: string[]): Promise<number> {
+async function newCommand(args: string[]): Promise<number> {
   const [kind, ...rest] = args;
   if (kind !== 'service') throw new UsageError(`new takes "service" (got ${JSON.stringify(kind ?? '')})`);
   const { values, positionals } = parseOptions(rest, ['dir', 'packages', 'framework'], ['json'], true);

@@ -5,14 +5,17 @@ import { formatTable } from '../../common/table.ts';
 import { parseOptions } from '../args.ts';
 import { COMPONENT_ORDER, type ComponentName } from '../../stack/components.ts';
 import { Stack, type StackStatus } from '../../stack/stack.ts';
+import type { Verb } from '../verb.ts';
 
-export const STACK_USAGE = `  stack build                  build or install the stack's binaries (cached outside the clone)
+const STACK_USAGE = `  stack build                  build or install the stack's binaries (cached outside the clone)
   stack up [component…]        build what is missing and start the local stack (idempotent)
   stack down [component…]      stop every process the stack started (or only the components named)
   stack status [--json]        each component: pid, port, health, endpoints
   stack logs [component] [-n N]  the last N (default 50) lines of a component's log`;
 
-export async function stackCommand(args: string[]): Promise<number> {
+export const verb: Verb = { name: 'stack', usage: STACK_USAGE, run: stackCommand, ownHelp: false };
+
+async function stackCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const stack = new Stack();
   switch (sub) {

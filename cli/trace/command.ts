@@ -20,6 +20,7 @@ import {
   type TraceListing,
   type TraceLookup,
 } from '../../trace/index.ts';
+import type { Verb } from '../verb.ts';
 
 export const EXIT_CODES = {
   ok: 0,
@@ -32,7 +33,7 @@ export const EXIT_CODES = {
   storeUnavailable: 7,
 } as const;
 
-export const TRACE_USAGE = `usage: observatory trace <command>
+const TRACE_USAGE = `usage: observatory trace <command>
 
   trace <id> [--json] [--wait S]
                                one request's whole flow: its trace as a waterfall, its logs and its business
@@ -55,6 +56,8 @@ export const TRACE_USAGE = `usage: observatory trace <command>
               5 Jaeger unreachable   6 trace shown, but no logs/events found for it
               7 trace shown, but the S3 store could not be read for its logs and events
 `;
+
+export const verb: Verb = { name: 'trace', usage: TRACE_USAGE, run: traceCommand, ownHelp: true };
 
 export interface TraceIo {
   out: (text: string) => void;

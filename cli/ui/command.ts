@@ -4,8 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { startUi, uiConfig, uiLinks, type UiServer } from '../../console/index.ts';
+import type { Verb } from '../verb.ts';
 
-export const UI_USAGE = `usage: observatory ui [--port P]
+const UI_USAGE = `usage: observatory ui [--port P]
 
   ui [--port P]                a local web console on http://127.0.0.1:8686 (Ctrl-C stops): /traces/<id> (waterfall,
                                logs, events), /traces, /services, /dashboards, /lake
@@ -14,9 +15,11 @@ export const UI_USAGE = `usage: observatory ui [--port P]
   the same in text: observatory trace <id> | trace --last | lake query "<sql>"; dashboards: deploy/grafana
 `;
 
+export const verb: Verb = { name: 'ui', usage: UI_USAGE, run: uiCommand, ownHelp: true };
+
 class UsageError extends Error {}
 
-export async function uiCommand(args: string[]): Promise<number> {
+async function uiCommand(args: string[]): Promise<number> {
   let port: number | undefined;
   try {
     const { values } = parseArgs({

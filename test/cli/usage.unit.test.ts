@@ -2,11 +2,15 @@
  * Every verb and sub-command of `observatory` parses strictly: an unknown flag, a missing or bad value, or an
  * unexpected argument exits 2 with a message naming it and the usage; `--help` exits 0; an error no command
  * expected prints one line, not a stack trace, and exits 1. The cases run in-process through `run` (what
- * `cli/bin.js` calls); a few run as users run it, `node cli/bin.js …`.
+ * `cli/bin.js` calls); a few run as users run it, `node cli/bin.js …`. The top-level usage is derived from the table
+ * of verbs in cli/main.ts: each verb's lines once, and every `cli/<verb>/command.ts` in the table.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { run } from '../../cli/main.ts';
+import { run, USAGE, VERBS } from '../../cli/main.ts';
+import { summaryOf } from '../../cli/verb.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 
 interface Run {
@@ -140,10 +144,48 @@ describe('observatory, used wrongly', () => {
     [['stack', '-h']],
     [['lake', '--help']],
     [['trace', '--help']],
+    [['ui', '--help']],
   ])('prints the usage and exits 0 for %j', async (args) => {
     const result = await inProcess(args);
     expect(result.code, result.err).toBe(0);
     expect(result.out).toMatch(/usage: observatory/);
+  });
+});
+
+/** The verb a top-level usage line starts (two spaces, then the verb), or undefined for a continuation line. */
+const verbOfLine = (line: string) => /^  (\S+)/.exec(line)?.[1];
+
+describe('The top-level usage', () => {
+  it('names every verb exactly once: its own command lines, each once, and no line of a verb not in the table', async () => {
+    const lines = USAGE.split('\n');
+    for (const verb of VERBS) {
+      const own = summaryOf(verb)
+        .split('\n')
+        .filter((line) => verbOfLine(line) === verb.name);
+      expect(own.length, verb.name).toBeGreaterThan(0);
+      expect(
+        lines.filter((line) => verbOfLine(line) === verb.name),
+        verb.name,
+      ).toEqual(own);
+    }
+    const named = new Set(lines.map(verbOfLine).filter((name) => name !== undefined));
+    expect([...named]).toEqual(VERBS.map((verb) => verb.name));
+    expect((await inProcess(['--help'])).out).toBe(USAGE);
+  });
+
+  it('lists every verb folder (cli/<verb>/command.ts) in the table, under its folder name', () => {
+    const folders = readdirSync(join(REPO_ROOT, 'cli'), { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && existsSync(join(REPO_ROOT, 'cli', entry.name, 'command.ts')))
+      .map((entry) => entry.name);
+    expect(VERBS.map((verb) => verb.name).sort()).toEqual(folders.sort());
+  });
+
+  it("prints a verb's own usage for --help when the verb has one", async () => {
+    for (const verb of VERBS.filter((v) => v.ownHelp)) {
+      const result = await inProcess([verb.name, '--help']);
+      expect(result.code, verb.name).toBe(0);
+      expect(result.out, verb.name).toBe(verb.usage);
+    }
   });
 });
 

@@ -4,21 +4,11 @@
  * Every object and row carries this run's ID, so runs sharing the persistent bucket do not see each other.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { lakeCommand } from '../../cli/lake/command.ts';
 import { S3Store } from '../../common/s3-store.ts';
-import { REPO_ROOT } from '../../common/paths.ts';
-import {
-  athenaDdl,
-  compact,
-  compactAll,
-  lakeConfig,
-  queryLake,
-  type OtlpLogsDocument,
-} from '../../lake/index.ts';
+import { compact, compactAll, lakeConfig, queryLake, type OtlpLogsDocument } from '../../lake/index.ts';
 import { uuidv7 } from '../../tracker/index.ts';
 import { listKeys, s3Client, stackEndpoints } from '../support/backends.ts';
 import { recentRawPrefixes } from '../support/lake.ts';
@@ -291,15 +281,5 @@ describe('observatory lake', () => {
     const bad = await cli(['query', 'SELEKT nonsense']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/observatory lake query: .*syntax error/i);
-  });
-});
-
-describe('Athena DDL', () => {
-  it('is the committed deploy/aws/athena/tables.sql, generated from the registry', () => {
-    const committed = readFileSync(join(REPO_ROOT, 'deploy', 'aws', 'athena', 'tables.sql'), 'utf8');
-    expect(committed).toBe(athenaDdl());
-    expect(committed).toMatch(
-      /'projection.event_name.values' = 'search_made,image_downloaded,user_created,job_started,job_finished,tile_processed'/,
-    );
   });
 });
