@@ -1,0 +1,164 @@
+// The house rules that CI must hold, as tests, so that `npm test` counts them in its last line: the whole repository
+// lints clean (eslint, prettier) and type-checks (both tsc projects). Each runs the same tool `npm run lint` and
+// `npm run typecheck` run, and a failure lists the offending lines. The import-direction rule (eslint.config.js) is
+// also tested on its own, on text, so that a rule that quietly stopped refusing cannot pass as a clean repository.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../common/paths.ts';
+
+const run = promisify(execFile);
+
+/** Each whole-repository check takes 5-40 s, longer while the stack tests share the machine's two cores. */
+const WHOLE_REPOSITORY_TIMEOUT_MS = 240_000;
+
+/** Runs a Node tool of node_modules with this Node; resolves with its output and exit code, never rejects on exit 1. */
+async function runTool(script: string, args: string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(REPO_ROOT, script), ...args], {
+      cwd: REPO_ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, output: `${stdout}${stderr}` };
+  } catch (error) {
+    const failed = error as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw error;
+    return { code: failed.code, output: `${failed.stdout ?? ''}${failed.stderr ?? ''}` };
+  }
+}
+
+/** One line per problem: `path:line:column rule message`. */
+function eslintProblems(results: ESLint.LintResult[]): string[] {
+  return results.flatMap((result) =>
+    result.messages.map(
+      (m) =>
+        `${result.filePath.slice(REPO_ROOT.length + 1)}:${m.line}:${m.column} ${m.ruleId ?? ''} ${m.message}`,
+    ),
+  );
+}
+
+describe('The repository', () => {
+  it(
+    'passes eslint with no problem',
+    async () => {
+      const results = await new ESLint({ cwd: REPO_ROOT }).lintFiles(['.']);
+      expect(results.length).toBeGreaterThan(100);
+      expect(eslintProblems(results).join('\n')).toBe('');
+    },
+    WHOLE_REPOSITORY_TIMEOUT_MS,
+  );
+
+  it(
+    'is formatted as prettier --check wants it',
+    async () => {
+      const { code, output } = await runTool('node_modules/prettier/bin/prettier.cjs', ['--check', '.']);
+      expect(code, `prettier --check . (run \`npm run format\`):\n${output}`).toBe(0);
+      expect(output).toContain('All matched files use Prettier code style!');
+    },
+    WHOLE_REPOSITORY_TIMEOUT_MS,
+  );
+
+  for (const project of ['tsconfig.json', 'ui/tsconfig.json']) {
+    it(
+      `type-checks with tsc -p ${project}`,
+      async () => {
+        const { code, output } = await runTool('node_modules/typescript/bin/tsc', ['-p', project]);
+        expect(code, `tsc -p ${project}:\n${output}`).toBe(0);
+        expect(output).toBe('');
+      },
+      WHOLE_REPOSITORY_TIMEOUT_MS,
+    );
+  }
+});
+
+/** The import-direction rule's messages for `code` as if it were the file at `path` (repository-relative). */
+async function directionProblems(code: string, path: string): Promise<string[]> {
+  const [result] = await new ESLint({ cwd: REPO_ROOT }).lintText(code, { filePath: join(REPO_ROOT, path) });
+  if (!result) throw new Error(`eslint returned no result for ${path}`);
+  const fatal = result.messages.filter((m) => m.fatal);
+  if (fatal.length > 0) throw new Error(`eslint could not parse ${path}: ${fatal[0]!.message}`);
+  return result.messages.filter((m) => m.ruleId === 'observatory/import-direction').map((m) => m.message);
+}
+
+const REFUSED = 'common/ may not import lake/ (../lake/query.ts): imports run downward';
+
+describe('The import-direction lint rule', () => {
+  it('refuses an upward static import', async () => {
+    const problems = await directionProblems(
+      "import { queryLake } from '../lake/query.ts';\nexport const q = queryLake;\n",
+      'common/upward.ts',
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(REFUSED);
+  });
+
+  it('refuses an upward re-export', async () => {
+    const problems = await directionProblems(
+      "export { queryLake } from '../lake/query.ts';\n",
+      'common/upward.ts',
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(REFUSED);
+  });
+
+  it('refuses an upward import()', async () => {
+    const problems = await directionProblems(
+      "export const load = () => import('../lake/query.ts');\n",
+      'common/upward.ts',
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(REFUSED);
+  });
+
+  it('refuses an upward require() in a .cjs file', async () => {
+    const problems = await directionProblems(
+      "const { queryLake } = require('../lake/query.ts');\nmodule.exports = { queryLake };\n",
+      'common/upward.cjs',
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(REFUSED);
+  });
+
+  it('refuses an upward import in a .mts file', async () => {
+    const problems = await directionProblems(
+      "import { queryLake } from '../lake/query.ts';\nexport const q = queryLake;\n",
+      'common/upward.mts',
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(REFUSED);
+  });
+
+  it('refuses the CLI to runtime code', async () => {
+    const problems = await directionProblems(
+      "import { main } from '../../cli/bin.js';\nexport const m = main;\n",
+      'stack/sub/upward.ts',
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('stack/ may not import cli/');
+  });
+
+  it("refuses instrumentation's private src/ to another part", async () => {
+    const problems = await directionProblems(
+      "import { sdk } from '../instrumentation/src/sdk.ts';\nexport const s = sdk;\n",
+      'tracker/private.ts',
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('instrumentation/src/ is private');
+  });
+
+  it('accepts a downward import, a downward import() and an import within the part', async () => {
+    const problems = await directionProblems(
+      [
+        "import { readString } from '../common/env.ts';",
+        "import { flatten } from './flatten.ts';",
+        "export const load = () => import('../tracker/api.ts');",
+        'export const r = [readString, flatten];',
+        '',
+      ].join('\n'),
+      'lake/downward.ts',
+    );
+    expect(problems).toEqual([]);
+  });
+});
