@@ -1,8 +1,10 @@
 /**
- * A whole stack of our own (Collector, Jaeger, Prometheus, S3 store) on ports base..base+12 with its own state
- * folder, running the Collector config committed in the repository. Tests of the Collector config use it instead of
- * the shared stack, because the shared Collector only reads its config when it starts: these tests must prove what is
- * in the working tree, not what was there when the shared stack came up. Stopped by pid file, never by name.
+ * A whole stack of our own (Collector, Jaeger, Prometheus, S3 store, SQS server) on the 14 ports base..base+13
+ * (stack/config.ts, portEnvironment) with its own state folder, running the Collector config committed in the
+ * repository. Test files run two at a time, so each takes a base of its own, 100 apart (those taken:
+ * `grep -rnE '2[45][0-9]00\b' test`). Tests of the Collector config use it instead of the shared stack, because the
+ * shared Collector only reads its config when it starts: these tests must prove what is in the working tree, not
+ * what was there when the shared stack came up. Stopped by pid file, never by name.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
