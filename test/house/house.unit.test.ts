@@ -83,69 +83,54 @@ async function directionProblems(code: string, path: string): Promise<string[]> 
 }
 
 const REFUSED = 'common/ may not import lake/ (../lake/query.ts): imports run downward';
+const USE_IT = 'export const q = queryLake;\n';
+
+/** [what, the file it is written in, its text, what the refusal says] */
+const REFUSALS: [string, string, string, string][] = [
+  [
+    'an upward static import',
+    'common/upward.ts',
+    `import { queryLake } from '../lake/query.ts';\n${USE_IT}`,
+    REFUSED,
+  ],
+  ['an upward re-export', 'common/upward.ts', "export { queryLake } from '../lake/query.ts';\n", REFUSED],
+  [
+    'an upward import()',
+    'common/upward.ts',
+    "export const load = () => import('../lake/query.ts');\n",
+    REFUSED,
+  ],
+  [
+    'an upward require() in a .cjs file',
+    'common/upward.cjs',
+    "const { queryLake } = require('../lake/query.ts');\nmodule.exports = { queryLake };\n",
+    REFUSED,
+  ],
+  [
+    'an upward import in a .mts file',
+    'common/upward.mts',
+    `import { queryLake } from '../lake/query.ts';\n${USE_IT}`,
+    REFUSED,
+  ],
+  [
+    'the CLI to runtime code',
+    'stack/sub/upward.ts',
+    "import { main } from '../../cli/bin.js';\nexport const m = main;\n",
+    'stack/ may not import cli/',
+  ],
+  [
+    "instrumentation's private src/ to another part",
+    'tracker/private.ts',
+    "import { sdk } from '../instrumentation/src/sdk.ts';\nexport const s = sdk;\n",
+    'instrumentation/src/ is private',
+  ],
+];
 
 describe('The import-direction lint rule', () => {
-  it('refuses an upward static import', async () => {
-    const problems = await directionProblems(
-      "import { queryLake } from '../lake/query.ts';\nexport const q = queryLake;\n",
-      'common/upward.ts',
-    );
+  it.each(REFUSALS)('refuses %s', async (_what, path, code, message) => {
+    const problems = await directionProblems(code, path);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain(REFUSED);
-  });
-
-  it('refuses an upward re-export', async () => {
-    const problems = await directionProblems(
-      "export { queryLake } from '../lake/query.ts';\n",
-      'common/upward.ts',
-    );
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain(REFUSED);
-  });
-
-  it('refuses an upward import()', async () => {
-    const problems = await directionProblems(
-      "export const load = () => import('../lake/query.ts');\n",
-      'common/upward.ts',
-    );
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain(REFUSED);
-  });
-
-  it('refuses an upward require() in a .cjs file', async () => {
-    const problems = await directionProblems(
-      "const { queryLake } = require('../lake/query.ts');\nmodule.exports = { queryLake };\n",
-      'common/upward.cjs',
-    );
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain(REFUSED);
-  });
-
-  it('refuses an upward import in a .mts file', async () => {
-    const problems = await directionProblems(
-      "import { queryLake } from '../lake/query.ts';\nexport const q = queryLake;\n",
-      'common/upward.mts',
-    );
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain(REFUSED);
-  });
-
-  it('refuses the CLI to runtime code', async () => {
-    const problems = await directionProblems(
-      "import { main } from '../../cli/bin.js';\nexport const m = main;\n",
-      'stack/sub/upward.ts',
-    );
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain('stack/ may not import cli/');
-  });
-
-  it("refuses instrumentation's private src/ to another part", async () => {
-    const problems = await directionProblems(
-      "import { sdk } from '../instrumentation/src/sdk.ts';\nexport const s = sdk;\n",
-      'tracker/private.ts',
-    );
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain('instrumentation/src/ is private');
+    expect(problems[0]).toContain(message);
   });
 
   it('accepts a downward import, a downward import() and an import within the part', async () => {
@@ -153,7 +138,7 @@ describe('The import-direction lint rule', () => {
       [
         "import { readString } from '../common/env.ts';",
         "import { flatten } from './flatten.ts';",
-        "export const load = () => import('../tracker/api.ts');",
+        "export const load = () => import('../tracker/index.ts');",
         'export const r = [readString, flatten];',
         '',
       ].join('\n'),
