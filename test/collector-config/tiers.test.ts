@@ -165,9 +165,15 @@ describe('the load-balancing and sampling tiers', () => {
       splitByService: true,
       tracesPerRequest: 20,
     });
-    // Decisions come decision_wait (2 s) after a trace's first span. Wait until every trace is decided and every
-    // kept one delivered: the tiers hold nothing (settled), and Jaeger has as many traces of the run as the sampling
-    // Collectors say they kept.
+    // Decisions come decision_wait (2 s) after a trace's first span. Wait until every trace is decided (the sampling
+    // Collectors' decision count; each trace goes to one of them, and a late part of a trace meets the decision
+    // cache, not a second decision) and every kept one delivered: the tiers hold nothing (settled), and Jaeger has
+    // as many traces of the run as the sampling Collectors say they kept.
+    await pollUntil(
+      `a sampling decision for each of the ${TRACES} traces`,
+      async () => ((await metricSum(tiers.ownMetrics.slice(1), KEPT)) >= TRACES ? true : undefined),
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
     await settled();
     seen = await pollUntil(
       'as many traces of the run in Jaeger as the sampling Collectors kept',
