@@ -288,6 +288,15 @@ describe('the load-balancing and sampling tiers', () => {
     const restarted = samplingCollector(options, 1);
     await restarted.start();
     tiers.samplers[1] = restarted;
+    const restartedAt = Date.now();
+    // What the load-balancing tier held for sampling-b (its retries outlast the outage) reaches it once it is back:
+    // every must-keep trace sent after the kill arrives complete. Then the tiers settle, so that the report below
+    // counts what the outage really cost (the traces sampling-b held undecided when it died).
+    await pollUntil(
+      `all ${afterKeep.length} must-keep traces sent after the kill complete in Jaeger`,
+      async () => ((await look(afterKeep)).every(complete) ? true : undefined),
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
     await settled();
 
     const report = (label: string, traces: GeneratedTrace[]) => {
@@ -301,7 +310,7 @@ describe('the load-balancing and sampling tiers', () => {
     const rows = [await report('sent before the kill', before), await report('sent after the kill', after)];
     console.log(
       `tiers, sampling-b killed (SIGKILL) after ${before.length} of ${run.traces.length} traces, restarted ` +
-        `${((Date.now() - killedAt) / 1000).toFixed(0)} s later; ${run.failedRequests} requests refused by the ` +
+        `${((restartedAt - killedAt) / 1000).toFixed(0)} s later; ${run.failedRequests} requests refused by the ` +
         `load-balancing tier; ${flowingDuringOutage} must-keep traces reached Jaeger through sampling-a during the ` +
         `outage. Error/slow/ETL traces:\n` +
         rows
