@@ -3,9 +3,10 @@
  * of Jaeger, the S3 store and the Collector under steady load, and a 30-chunk ETL job with 10 sandboxes killed from
  * outside, in both dispatch modes. Prints each scenario's figures (sent, received, lost, duplicates, RSS growth) as
  * a Markdown table. `--soak M` repeats the rounds until M minutes have passed (a 10-minute soak: `--long --soak 10`).
- * The short form of the same scenarios runs in `npm test` (test/chaos/).
+ * The short form of the same scenarios runs in `npm test` (test/chaos/, ports 25100+); the default base here, 25300,
+ * is clear of every test's (a bench and `npm test` may run at once).
  *
- *   npm run bench -- chaos [--long] [--soak 10] [--outage 60] [--rate 20] [--only jaeger,s3,collector,etl] [--base 24700]
+ *   npm run bench -- chaos [--long] [--soak 10] [--outage 60] [--rate 20] [--only jaeger,s3,collector,etl] [--base 25300]
  */
 import { parseArgs } from 'node:util';
 import {
@@ -32,7 +33,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       outage: { type: 'string' },
       rate: { type: 'string' },
       only: { type: 'string', default: 'jaeger,s3,collector,etl' },
-      base: { type: 'string', default: '24700' },
+      base: { type: 'string', default: '25300' },
       soak: { type: 'string', default: '0' },
     },
   });

@@ -24,6 +24,7 @@ import { tableOf, type Figure } from './report.ts';
 const BENCHES = [
   'instrumentation',
   'profile',
+  'shutdown',
   'tracker',
   'etl',
   'lake',

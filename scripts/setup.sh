@@ -25,7 +25,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "setup: apt-get install chromium (for the console's browser tests)" >&2
     apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
   else
-    echo "setup: chromium is missing; the console's browser tests (test/ui) need it: apt-get install chromium" >&2
+    echo "setup: chromium is missing; the console's browser tests (test/console) need it: apt-get install chromium" >&2
   fi
 fi
 node_modules/.bin/node console/build.ts

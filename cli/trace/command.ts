@@ -173,7 +173,7 @@ function wholeNumber(raw: string | undefined, name: string, fallback: number, mi
   return value;
 }
 
-/** Stages: build the document (cli/trace/lookup.ts: fetch → read logs and events → model), then render it. */
+/** Stages: build the document (trace/lookup.ts: fetch → read logs and events → model), then render it. */
 async function showTrace(
   traceId: string,
   waitSeconds: number,

@@ -1,10 +1,12 @@
 /**
  * Every default of the instrumentation in one place, read from the environment when called (never at import time).
- * The NodeSDK reads most standard variables itself (sampler, propagators, resource detectors, span and log limits,
- * `OTEL_SDK_DISABLED`); the OTLP exporters read theirs (endpoint, headers, timeout, compression). This module reads
- * only what we build ourselves — the exporter choice per signal, batching and the metric interval — plus our own
- * `OBSERVATORY_*` settings. Our defaults (the local Collector, a 4096-character value limit, a 10 s metric interval)
- * apply only while the standard variable is unset: a standard variable always wins.
+ * The preload composes the SDK's providers itself, as the NodeSDK would (sdk.ts), so this module reads the standard
+ * variables that choose what it builds — `OTEL_SDK_DISABLED`, `OTEL_LOG_LEVEL`, the sampler, the exporter and protocol
+ * per signal, batching, the metric interval, the enabled and disabled instrumentations, the service name and
+ * resource attributes — plus our own `OBSERVATORY_*` settings. sdk.ts reads the rest as the NodeSDK reads them
+ * (propagators, resource detectors, span and log record limits); the OTLP exporters read theirs (endpoint,
+ * headers, timeout, compression). Our defaults (the local Collector, a 4096-character value limit, a 1 s batch
+ * delay, a 10 s metric interval) apply only while the standard variable is unset: a standard variable always wins.
  * A bad value warns (variable, value, fallback) and falls back.
  */
 import { localStackPorts, shutdownTimeoutMs } from '../../common/config.ts';

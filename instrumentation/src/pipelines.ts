@@ -1,8 +1,8 @@
 /**
- * The three export pipelines we hand to the NodeSDK, built the way the SDK builds them from `OTEL_*_EXPORTER`
- * (otlp over http/protobuf, http/json or grpc; console; none), with two differences: every exporter is wrapped so
- * that each export's outcome is counted (drops are never silent), and the OTLP URL is the local Collector while no
- * endpoint variable is set. Headers, timeouts, compression and certificates are read by the exporters themselves.
+ * The three export pipelines of the providers sdk.ts composes, built the way the NodeSDK builds them from
+ * `OTEL_*_EXPORTER` (otlp over http/protobuf, http/json or grpc; console; none), with two differences: every exporter
+ * is wrapped so that each export's outcome is counted (drops are never silent), and the OTLP URL is the local
+ * Collector while no endpoint variable is set. Headers, timeouts, compression and certificates are read by the exporters themselves.
  */
 import type { Context } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
@@ -198,8 +198,8 @@ class OfferCountingLogProcessor implements LogRecordProcessor {
 }
 
 /**
- * Our default attribute value length limit for log records (the NodeSDK takes log record limits from the
- * environment only): long string values — stack traces, payloads — are cut before they are queued.
+ * Our default attribute value length limit for log records (the SDK's log record limits come from the
+ * environment only, as the NodeSDK reads them): long string values — stack traces, payloads — are cut before they are queued.
  */
 class TruncatingLogProcessor implements LogRecordProcessor {
   private readonly limit: number;

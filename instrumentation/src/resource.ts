@@ -1,7 +1,8 @@
 /**
  * The service information every span, metric and log record carries. Our defaults (stage, namespace, name and
- * version from package.json, commit) are the NodeSDK's base resource; its detectors (OTEL_NODE_RESOURCE_DETECTORS,
- * the env detector with OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES among them) override them.
+ * version from package.json, commit) are the base resource; the detectors sdk.ts runs, as the NodeSDK would
+ * (OTEL_NODE_RESOURCE_DETECTORS, the env detector with OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES among them),
+ * override them.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -33,7 +34,7 @@ const SERVICE_KEYS = [
   'vcs.ref.head.revision',
 ] as const;
 
-/** The SDK's defaults with ours on top; the NodeSDK merges the detected attributes over this. */
+/** The SDK's defaults with ours on top; sdk.ts merges the detected attributes over this. */
 export function baseResource(
   config: InstrumentationConfig,
   entry: string | undefined = process.argv[1],

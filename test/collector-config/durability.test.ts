@@ -55,6 +55,7 @@ function load(url: string) {
         else refused++;
       } catch {
         refused++; // the Collector is down: the client would retry; these IDs were never accepted
+        // Part of the load, not a wait for a condition: a client backs off before retrying a refused connection.
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }

@@ -25,6 +25,8 @@ describe('an idle Collector', () => {
     const health = `http://127.0.0.1:${isolated.stack.config.collector.health}/`;
     const answers: number[] = [];
     for (let second = 0; second < 6; second++) {
+      // The scenario, not a wait for a condition: time passing with no input, one 1 s spanmetrics flush after
+      // another (the crash came seconds after a fresh start), the health endpoint asked after each.
       await sleep(1000);
       answers.push(
         await fetch(health).then(

@@ -168,17 +168,26 @@ describe('the load-balancing and sampling tiers', () => {
       splitByService: true,
       tracesPerRequest: 20,
     });
-    // Decisions come decision_wait (2 s) after a trace's last span; wait until every trace that must be kept is
-    // complete, then give the rest the same time to arrive before counting.
-    const keep = sent.traces.filter(mustKeep);
+    // Decisions come decision_wait (2 s) after a trace's first span. Wait until every trace is decided (the sampling
+    // Collectors' decision count; each trace goes to one of them, and a late part of a trace meets the decision
+    // cache, not a second decision) and every kept one delivered: the tiers hold nothing (settled), and Jaeger has
+    // as many traces of the run as the sampling Collectors say they kept.
     await pollUntil(
-      `all ${keep.length} error, slow and ETL traces complete in Jaeger`,
-      async () => ((await look(keep)).every(complete) ? true : undefined),
+      `a sampling decision for each of the ${TRACES} traces`,
+      async () => ((await metricSum(tiers.ownMetrics.slice(1), KEPT)) >= TRACES ? true : undefined),
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    await settled();
+    seen = await pollUntil(
+      'as many traces of the run in Jaeger as the sampling Collectors kept',
+      async () => {
+        const found = await look(sent.traces);
+        const kept = await metricSum(tiers.ownMetrics.slice(1), KEPT, (l) => l.sampled === 'true');
+        return found.filter((s) => s.spanIds.size > 0).length >= kept ? found : undefined;
+      },
       { timeoutMs: 60_000, intervalMs: 1000 },
-    ).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    seen = await look(sent.traces);
-  }, 120_000);
+    );
+  }, 240_000);
 
   it('accepts every request of the run', () => {
     expect(sent.traces).toHaveLength(TRACES);
@@ -282,7 +291,16 @@ describe('the load-balancing and sampling tiers', () => {
     const restarted = samplingCollector(options, 1);
     await restarted.start();
     tiers.samplers[1] = restarted;
-    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    const restartedAt = Date.now();
+    // What the load-balancing tier held for sampling-b (its retries outlast the outage) reaches it once it is back:
+    // every must-keep trace sent after the kill arrives complete. Then the tiers settle, so that the report below
+    // counts what the outage really cost (the traces sampling-b held undecided when it died).
+    await pollUntil(
+      `all ${afterKeep.length} must-keep traces sent after the kill complete in Jaeger`,
+      async () => ((await look(afterKeep)).every(complete) ? true : undefined),
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    );
+    await settled();
 
     const report = (label: string, traces: GeneratedTrace[]) => {
       return look(traces.filter(mustKeep)).then((list) => {
@@ -295,7 +313,7 @@ describe('the load-balancing and sampling tiers', () => {
     const rows = [await report('sent before the kill', before), await report('sent after the kill', after)];
     console.log(
       `tiers, sampling-b killed (SIGKILL) after ${before.length} of ${run.traces.length} traces, restarted ` +
-        `${((Date.now() - killedAt) / 1000).toFixed(0)} s later; ${run.failedRequests} requests refused by the ` +
+        `${((restartedAt - killedAt) / 1000).toFixed(0)} s later; ${run.failedRequests} requests refused by the ` +
         `load-balancing tier; ${flowingDuringOutage} must-keep traces reached Jaeger through sampling-a during the ` +
         `outage. Error/slow/ETL traces:\n` +
         rows
@@ -306,8 +324,43 @@ describe('the load-balancing and sampling tiers', () => {
     );
     // The load-balancing tier accepted everything (its queues absorb the outage).
     expect(run.failedRequests).toBe(0);
-  });
+  }, 240_000);
 });
+
+/** tail_sampling's count of decisions (label `sampled`), and of traces awaiting one. */
+const KEPT = 'otelcol_processor_tail_sampling_global_count_traces_sampled';
+const AWAITING = 'otelcol_processor_tail_sampling_sampling_traces_on_memory';
+
+/** The sum of a metric (with or without the `_total` suffix) over Collectors' own metrics endpoints. */
+async function metricSum(
+  urls: string[],
+  metric: string,
+  keep: (labels: Record<string, string>) => boolean = () => true,
+): Promise<number> {
+  let total = 0;
+  for (const url of urls) {
+    const text = await (await fetch(url)).text();
+    for (const sample of [...promSamples(text, metric), ...promSamples(text, `${metric}_total`)])
+      if (keep(sample.labels)) total += sample.value;
+  }
+  return total;
+}
+
+/**
+ * Waits until the tiers hold nothing: every sampling Collector has decided every trace it holds, and no exporter
+ * queue (the load-balancing tier's towards the samplers, the samplers' towards Jaeger) holds a batch.
+ */
+async function settled(): Promise<void> {
+  await pollUntil(
+    'every trace decided and every export queue of the tiers empty',
+    async () => {
+      const awaiting = await metricSum(tiers.ownMetrics.slice(1), AWAITING);
+      const queued = await metricSum(tiers.ownMetrics, 'otelcol_exporter_queue_size');
+      return awaiting === 0 && queued === 0 ? true : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 1000 },
+  );
+}
 
 function sortKeys(record: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));

@@ -211,7 +211,7 @@ describe('docs/configuration.md', () => {
     for (const known of [
       'OBSERVATORY_S3_MODE',
       'OBSERVATORY_ETL_PORT',
-      // The NodeSDK reads the sampler itself now; our config module still reads the export interval.
+      // A standard variable our config module reads (the preload composes the providers from it).
       'OTEL_METRIC_EXPORT_INTERVAL',
       'OBSERVATORY_LAKE_CACHE_DIR',
     ])

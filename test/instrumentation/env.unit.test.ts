@@ -1,7 +1,7 @@
 /**
  * The standard variables change what the OpenTelemetry spec and the NodeSDK say they change, and our defaults give
  * way to them. Each case runs the preload in a child process against a tiny OTLP/HTTP receiver (no stack); gRPC is
- * tested against the real Collector in grpc.test.ts.
+ * tested against the real Collector in preload.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';

@@ -21,7 +21,7 @@ const logs = new InMemoryLogRecordExporter();
 let telemetry: Telemetry;
 
 beforeAll(() => {
-  // The NodeSDK reads process.env itself.
+  // start() reads process.env itself (config.ts, and the resource detectors as the NodeSDK would).
   vi.stubEnv('OTEL_SERVICE_NAME', 'sdk-test');
   vi.stubEnv('OBSERVATORY_BAGGAGE_SPAN_ATTRIBUTES', 'user.id,session.id');
   telemetry = start({

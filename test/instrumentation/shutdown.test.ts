@@ -1,10 +1,13 @@
 /**
  * Telemetry never holds the app hostage: SIGTERM delivers what is queued within the bound, a dead Collector costs
- * the app nothing but the (counted, reported) telemetry, and exit stays within the bound either way.
+ * the app nothing but the (counted, reported) telemetry, and exit stays within the bound either way. Where the
+ * bound is what is proven, the exporter's own timeout is set far beyond the wait for the exit, so that only the
+ * bound can end it in time; how long an exit takes is a figure of `npm run bench -- shutdown`, not asserted here.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchTrace } from '../support/backends.ts';
+import { pollUntil } from '../support/poll.ts';
 import { spawnNode, type RunningApp } from '../support/spawn.ts';
 
 const running: RunningApp[] = [];
@@ -28,14 +31,20 @@ async function blackhole(): Promise<string> {
 }
 
 const SHUTDOWN_BOUND_MS = 2000;
-// The bound plus process start-up and scheduling slack on a shared machine; far below the exporter's 10 s timeout.
-const EXIT_DEADLINE_MS = SHUTDOWN_BOUND_MS + 4000;
+// How long the test waits for the exit: the bound with ample room for a loaded 2-core machine.
+const EXIT_WAIT_MS = 20_000;
+// The exporter's own timeout where the bound is proven: far past EXIT_WAIT_MS, so an exit in time is the bound's.
+const EXPORTER_TIMEOUT_MS = '600000';
 
-async function terminate(app: RunningApp) {
-  const sent = Date.now();
+/** Sends SIGTERM and waits for the exit, at most EXIT_WAIT_MS (after `extraMs` the app's own handler may take). */
+async function terminate(app: RunningApp, extraMs = 0) {
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void app.exited.then((result) => (exit = result));
   app.child.kill('SIGTERM');
-  const exit = await app.exited;
-  return { ...exit, afterMs: Date.now() - sent };
+  return pollUntil(`the app (pid ${app.child.pid}) to exit after SIGTERM`, async () => exit, {
+    timeoutMs: EXIT_WAIT_MS + extraMs,
+    intervalMs: 50,
+  });
 }
 
 describe('Shutdown and a missing Collector', () => {
@@ -51,7 +60,6 @@ describe('Shutdown and a missing Collector', () => {
 
     const exit = await terminate(app);
     expect(exit.signal).toBe('SIGTERM');
-    expect(exit.afterMs).toBeLessThan(EXIT_DEADLINE_MS);
     const trace = await fetchTrace(traceId!, 300);
     expect(trace.spans).toHaveLength(300);
   });
@@ -78,12 +86,11 @@ describe('Shutdown and a missing Collector', () => {
       running.push(app);
       await app.waitForLine(/^READY$/);
 
-      const exit = await terminate(app);
-      // The handler ran to its end: 1 s of work, then the exit it chose (not the signal, not a kill).
+      // The handler does 1 s of work before the exit it chose.
+      const exit = await terminate(app, 1000);
+      // The handler ran to its end (its CLOSED line), then the exit it chose (not the signal, not a kill).
       const [, traceId] = await app.waitForLine(/^CLOSED ([0-9a-f]{32})$/);
       expect(exit).toMatchObject({ code: 0, signal: null });
-      expect(exit.afterMs).toBeGreaterThanOrEqual(1000);
-      expect(exit.afterMs).toBeLessThan(1000 + EXIT_DEADLINE_MS);
       // Its spans were flushed after it: the root and the ten steps.
       const trace = await fetchTrace(traceId!, 11);
       expect(trace.spans.map((s) => s.operationName).sort()).toEqual(
@@ -96,15 +103,16 @@ describe('Shutdown and a missing Collector', () => {
     const app = spawnNode(['--require', './instrumentation', 'test/instrumentation/fixtures/spans-app.cjs'], {
       OTEL_SERVICE_NAME: 'shutdown-blackhole',
       OTEL_EXPORTER_OTLP_ENDPOINT: await blackhole(),
+      OTEL_EXPORTER_OTLP_TIMEOUT: EXPORTER_TIMEOUT_MS,
       OTEL_BSP_SCHEDULE_DELAY: '600000',
       OBSERVATORY_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_BOUND_MS),
     });
     running.push(app);
     await app.waitForLine(/^TRACE /);
 
+    // The export never ends by itself (the black hole, the exporter's timeout of 10 minutes): only the bound ends it.
     const exit = await terminate(app);
     expect(exit.signal).toBe('SIGTERM');
-    expect(exit.afterMs).toBeLessThan(EXIT_DEADLINE_MS);
   });
 
   it('keeps serving every request while the Collector is down, and counts and reports the drops', async () => {
@@ -133,12 +141,15 @@ describe('Shutdown and a missing Collector', () => {
     expect(statuses).toHaveLength(500);
     expect(statuses.every((status) => status === 200)).toBe(true);
 
-    const deadline = Date.now() + 15_000;
-    let counts: { spans: { offered: number; delivered: number; failed: number; dropped: number } };
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      counts = (await (await fetch(`http://127.0.0.1:${port}/deliveries`)).json()) as typeof counts;
-    } while (counts.spans.failed === 0 && Date.now() < deadline);
+    type Counts = { spans: { offered: number; delivered: number; failed: number; dropped: number } };
+    const counts = await pollUntil(
+      'a failed span export counted in /deliveries',
+      async () => {
+        const seen = (await (await fetch(`http://127.0.0.1:${port}/deliveries`)).json()) as Counts;
+        return seen.spans.failed > 0 ? seen : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     expect(counts.spans.offered).toBeGreaterThanOrEqual(500);
     expect(counts.spans.delivered).toBe(0);
     expect(counts.spans.failed).toBeGreaterThan(0);

@@ -18,7 +18,7 @@ import { uuidv7 } from '../../tracker/index.ts';
 import { IsolatedTestStack } from '../support/isolated-stack.ts';
 import { pollUntil } from '../support/poll.ts';
 
-const isolated = new IsolatedTestStack(24700);
+const isolated = new IsolatedTestStack(24900);
 const traceId = randomBytes(16).toString('hex');
 const [root, child, grandchild] = [0, 1, 2].map(() => randomBytes(8).toString('hex')) as [
   string,

@@ -1,9 +1,11 @@
 /**
- * An isolated stack (stack/isolated-stack.ts: a whole stack of its own — Collector, Jaeger, Prometheus, S3 store —
- * on ports from `base`, with its own state folder, running the Collector config committed in the repository), with
- * readers of its backends. Tests of the Collector config use it instead of the shared stack, because the shared
- * Collector only reads its config when it starts: these tests must prove what is in the working tree, not what was
- * there when the shared stack came up.
+ * An isolated stack (stack/isolated-stack.ts: a whole stack of its own — Collector, Jaeger, Prometheus, S3 store, SQS
+ * server — on the 14 ports base..base+13 (stack/config.ts, portEnvironment), with its own state folder, running the
+ * Collector config committed in the repository), with readers of its backends. Test files run two at a time, so each
+ * takes a base of its own, 100 apart (those taken: `grep -rnE '2[45][0-9]00' test`). Tests of the Collector config
+ * use it instead of the shared stack, because the shared Collector only reads its config when it starts: these tests
+ * must prove what is in the working tree, not what was there when the shared stack came up. Stopped by pid file,
+ * never by name.
  */
 import { S3Store } from '../../common/s3-store.ts';
 import { isolatedStack, type IsolatedStack } from '../../stack/isolated-stack.ts';
