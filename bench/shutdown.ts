@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { EVENTS } from '../tracker/events/index.ts';
 import { Tracker } from '../tracker/index.ts';
 import { appUrl, startApp } from './lib/fixture-app.ts';
 import { printFigures, type Figure } from './report.ts';
@@ -83,7 +84,7 @@ async function trackerShutdown(endpoint: string, options: Options): Promise<numb
       }),
     ],
   });
-  const tracker = new Tracker({ loggerProvider, meterProvider: new MeterProvider() });
+  const tracker = new Tracker({ events: EVENTS, loggerProvider, meterProvider: new MeterProvider() });
   for (let i = 0; i < 24; i++)
     tracker.track('image_downloaded', { user_id: 'bench', img_id: `img-${i}`, image_size: 1000 + i });
   const started = performance.now();
