@@ -48,10 +48,11 @@ interface Section {
   rows: Row[];
 }
 
+/** The sources under `dir`: not installed packages, fixtures or build output (packages/dist/, ui/dist/). */
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (name === 'node_modules' || name === 'fixtures') return [];
+    if (name === 'node_modules' || name === 'fixtures' || name === 'dist') return [];
     return statSync(path).isDirectory() ? walk(path) : [path];
   });
 }
