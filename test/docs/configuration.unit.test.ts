@@ -48,13 +48,18 @@ interface Section {
   rows: Row[];
 }
 
-/** The sources under `dir`: not installed packages, fixtures or build output (packages/dist/, ui/dist/). */
-function walk(dir: string): string[] {
+/** The files under `dir`, without installed packages and fixtures (and, in our own tree, build output). */
+function walk(dir: string, skip: readonly string[] = ['node_modules', 'fixtures']): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (name === 'node_modules' || name === 'fixtures' || name === 'dist') return [];
-    return statSync(path).isDirectory() ? walk(path) : [path];
+    if (skip.includes(name)) return [];
+    return statSync(path).isDirectory() ? walk(path, skip) : [path];
   });
+}
+
+/** Our sources under `dir`: not build output (packages/dist/, ui/dist/), which a package or framework test leaves. */
+function walkSources(dir: string): string[] {
+  return walk(dir, ['node_modules', 'fixtures', 'dist']);
 }
 
 const stripComments = (code: string) =>
@@ -195,11 +200,11 @@ function packageReads(name: string, variable: string): boolean {
 }
 
 const docs = sections();
-const sourceFiles = SOURCE_DIRS.flatMap((dir) => walk(join(ROOT, dir)))
+const sourceFiles = SOURCE_DIRS.flatMap((dir) => walkSources(join(ROOT, dir)))
   .filter((path) => /\.(ts|js|mjs|cjs)$/.test(path))
   .map((path) => relative(ROOT, path));
 const configFiles = ['collector-config', 'deploy']
-  .flatMap((dir) => walk(join(ROOT, dir)))
+  .flatMap((dir) => walkSources(join(ROOT, dir)))
   .map((path) => relative(ROOT, path))
   .filter(isConfigFile);
 const reads = [...sourceFiles.flatMap(readsOf), ...configFiles.flatMap(configReadsOf)];
