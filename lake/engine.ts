@@ -75,8 +75,9 @@ export class LakeEngine {
     }
   }
 
-  /** Closes the database; a query still running is interrupted by it. */
+  /** Closes the database once the queries in flight have ended (abort them first to end them now). */
   async close(): Promise<void> {
+    await this.turn;
     const database = this.database;
     this.database = undefined;
     if (!database) return;
@@ -138,7 +139,10 @@ export class LakeEngine {
         signal?.throwIfAborted();
       }
       // A result of exactly maxRows rows is not truncated; one row more is.
-      if (!truncated && rows.length === maxRows) truncated = (await result.fetchChunk())?.rowCount !== 0;
+      if (!truncated && rows.length === maxRows) {
+        const next = await result.fetchChunk();
+        truncated = next !== null && next.rowCount > 0;
+      }
       return { columns, types, rows, truncated };
     } catch (error) {
       // DuckDB says "INTERRUPT Error: Interrupted!"; the caller wants to know why it was interrupted.
@@ -153,7 +157,11 @@ export class LakeEngine {
   }
 
   private open(): Promise<{ instance: DuckDBInstance; spill: string }> {
-    this.database ??= this.create();
+    // A database that failed to open is not kept: the next query tries again.
+    this.database ??= this.create().catch((error: unknown) => {
+      this.database = undefined;
+      throw error;
+    });
     return this.database;
   }
 
