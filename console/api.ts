@@ -27,7 +27,7 @@ export interface ApiResponse {
 }
 
 /** An answer that is not 200: the status and the sentence the page shows. */
-class ApiError extends Error {
+export class ApiError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
     super(message);

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { Api } from './api.ts';
+import { Api, ApiError } from './api.ts';
 import type { UiConfig } from './config.ts';
 import { crossOriginRefusal, isJsonBody } from './same-origin.ts';
 
@@ -137,16 +137,17 @@ async function answerApi(
 ): Promise<void> {
   const refusal = crossOriginRefusal(request.headers, method, host);
   if (refusal) return sendJson(response, 403, { error: refusal });
-  if (method === 'POST' && !isJsonBody(request.headers)) {
-    return sendJson(response, 415, {
-      error: 'the API takes a JSON body: send content-type: application/json',
-    });
-  }
   const gone = new AbortController();
   response.once('close', () => {
     if (!response.writableFinished) gone.abort(new ClientGoneError());
   });
-  const result = await api.handle(method, url, () => readBody(request), gone.signal);
+  // Checked where a body is read: a POST to an address that takes none is still a 405.
+  const readJson = () => {
+    if (!isJsonBody(request.headers))
+      throw new ApiError(415, 'the API takes a JSON body: send content-type: application/json');
+    return readBody(request);
+  };
+  const result = await api.handle(method, url, readJson, gone.signal);
   if (gone.signal.aborted) return;
   const body = result.raw ? String(result.body) : JSON.stringify(result.body);
   return send(response, result.status, JSON_TYPE, body);
