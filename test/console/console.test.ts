@@ -1,8 +1,8 @@
 /**
  * `observatory ui` in a real browser (Debian's Chromium, headless) against the real stack and demo traffic: the
  * trace page of a search and of an ETL job, the traces list, every panel of every dashboard with data and an
- * exemplar that opens its trace, the service map's edges, the lake page's read-only SQL, the error pages, and no
- * page throwing in the console. Screenshots of each page land in .observatory/screenshots/.
+ * exemplar that opens its trace, the service map's edges, the lake page's read-only SQL and its row cap, the error
+ * pages, and no page throwing in the console. A page on another origin is in cross-origin.test.ts. Screenshots of each page land in .observatory/screenshots/.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -477,6 +477,7 @@ describe('the lake page', () => {
         expect((await compaction()).status).toBe('done');
         const response = await fetch(`${ui.url}/api/lake/query`, {
           method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ sql: "SELECT count(*) AS n FROM events WHERE event_name = 'search_made'" }),
         });
         const { rows } = (await response.json()) as { rows: { n: number }[] };
@@ -514,8 +515,20 @@ describe('the lake page', () => {
     }
     await page.click('button.example');
     expect(await settled(page)).toBe('loaded');
+
+    // A result of millions of rows: the page shows the first 5 000 and says there are more.
+    await page.$eval(
+      'textarea[name="sql"]',
+      (el) =>
+        ((el as HTMLTextAreaElement).value = "SELECT range AS i, repeat('x', 100) AS s FROM range(3000000)"),
+    );
+    await page.click('.lake-form button[type="submit"]');
+    expect(await settled(page)).toBe('loaded');
+    expect(await page.$eval('#lake-summary', (el) => (el as HTMLElement).dataset.truncated)).toBe('true');
+    expect(await page.$eval('#lake-summary', (el) => el.textContent)).toMatch(/reads at most 5000/);
+    expect(await page.$$eval('#lake-result tbody tr', (rows) => rows.length)).toBe(5000);
     expect(problems).toEqual([]);
-  });
+  }, 180_000);
 });
 
 describe('every page', () => {
