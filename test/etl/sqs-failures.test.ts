@@ -196,6 +196,62 @@ describe('The local SQS event source', () => {
   });
 });
 
+describe('The local SQS event source, while a message waits for a sandbox', () => {
+  it('keeps it invisible, so a message that never failed runs once and never reaches the dead-letter queue', async () => {
+    const settings = config();
+    const { client, urls } = await queues(settings);
+    const ran: ChunkEvent[] = [];
+    // Like the compaction fleet: one sandbox, so the messages taken together run one after another, each for
+    // twice the visibility timeout.
+    let previous = Promise.resolve();
+    const oneSandbox = {
+      invoke: (_name: string, event: ChunkEvent) => {
+        const turn = previous.then(async () => {
+          ran.push(event);
+          await new Promise((resolve) => setTimeout(resolve, settings.sqs.visibilityTimeoutSeconds * 2000));
+        });
+        previous = turn;
+        return turn.then(() => ok);
+      },
+    } as unknown as LocalFleetDispatcher;
+    const source = new SqsEventSource(client, urls, oneSandbox, { ...settings, concurrency: 3 });
+    const jobId = `job-${randomUUID()}`;
+    for (const index of [0, 1, 2]) {
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: urls.chunks,
+          MessageBody: JSON.stringify(chunkMessage(jobId, index)),
+        }),
+      );
+    }
+    source.start();
+    const reported: { chunk_index: number; attempt: number; final: boolean }[] = [];
+    try {
+      await pollUntil(
+        'a final result for each of the three chunks',
+        async () => {
+          for (const m of await receiveAll(client, urls.results)) reported.push(JSON.parse(m.Body!));
+          return new Set(reported.filter((r) => r.final).map((r) => r.chunk_index)).size === 3
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      await source.stop();
+    }
+    // A standard queue keeps no order.
+    expect(ran.map((e) => [e.chunk_index, e.attempt]).sort()).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+    ]);
+    expect(reported.map((r) => r.attempt)).toEqual([1, 1, 1]);
+    expect(await receiveAll(client, urls.deadLetter, 2)).toEqual([]);
+    expect(await receiveAll(client, urls.chunks, 2)).toEqual([]);
+  });
+});
+
 describe('The SQS dispatcher', () => {
   it('deletes a malformed result message and still settles the chunk from the good one', async () => {
     const settings = config();
