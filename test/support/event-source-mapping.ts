@@ -8,8 +8,8 @@
  *   invokes the function once with them as `Records[]` — messageId, receiptHandle, body, attributes,
  *   messageAttributes, md5OfBody, eventSource `aws:sqs`, eventSourceARN, awsRegion;
  * - at most `concurrency` invocations run at once (the function's reserved concurrency); each environment runs one
- *   invocation at a time and is reused warm; one whose invocation outlives the function's timeout is killed, as is
- *   one that crashed, and the next invocation starts a new one (a cold start);
+ *   invocation at a time and is reused warm; one whose invocation outlives the function's timeout is killed, and
+ *   after it (or a crash) the next invocation starts a new one (a cold start);
  * - a successful invocation deletes its batch; with ReportBatchItemFailures, all but the `batchItemFailures` it
  *   returned — an empty or missing list is complete success, an item whose identifier is empty, missing or not a
  *   message of the batch makes it a complete failure;
@@ -236,8 +236,8 @@ export class EventSourceMapping {
       child.once('exit', onExit);
       child.send({ type: 'invoke', event, timeoutMs });
     });
+    // A function error leaves the environment warm; a timed-out one was killed above, a crashed one is gone.
     environment.busy = false;
-    if (!outcome.ok && environment.child.exitCode === null) environment.child.kill('SIGKILL');
     return outcome;
   }
 
