@@ -77,7 +77,9 @@ describe('the ETL worker Lambda artifact', () => {
       type: 'module',
     });
     expect(artifact.files).toContain(env.OPENTELEMETRY_COLLECTOR_CONFIG_URI!.replace(/^\/var\/task\//, ''));
-    for (const pkg of ['pino', 'import-in-the-middle'])
+    // The compaction's staging worker thread loads a module of its own.
+    expect(artifact.files).toContain('lake/staging.js');
+    for (const pkg of ['pino', 'import-in-the-middle', '@duckdb/node-bindings'])
       expect(artifact.files).toContain(`node_modules/${pkg}/package.json`);
     // The template deploys this very zip.
     expect(worker().CodeUri).toBe('../../../dist/lambda/etl-worker.zip');

@@ -6,6 +6,7 @@
  *   package.json                        {"type": "module"}: both bundles are ES modules
  *   etl/handlers/aws-sqs.js             the handler (Handler: etl/handlers/aws-sqs.handler), bundled by esbuild
  *   instrumentation/index.js            the preload (NODE_OPTIONS=--require ./instrumentation), bundled by esbuild
+ *   lake/staging.js                     the compaction's staging worker thread, bundled by esbuild
  *   node_modules/…                      the packages the bundles load at run time, with their dependencies: what a
  *                                       bundle cannot hold (pino is loaded through `require` so that its
  *                                       instrumentation can patch it; import-in-the-middle's hooks import
@@ -133,6 +134,40 @@ const COMMON: BuildOptions = {
   },
 };
 
+/**
+ * The compaction's staging worker thread loads its own module (lake/staging.ts), which the handler's bundle inlines:
+ * it ships as a bundle of its own, and the handler's bundle tells the lake where (a URL under a global symbol).
+ */
+const STAGING_ENTRY = 'lake/staging.ts';
+
+/** How each entry is bundled: the handler and the preload through a small generated entry, the rest as they are. */
+function entryOptions(entry: string): BuildOptions {
+  if (entry === 'instrumentation/index.js') {
+    return {
+      // ES modules run their imports in order: the registry exists before the preload starts.
+      stdin: {
+        contents: `import 'observatory:bundled-packages';\nexport * from './${entry}';\n`,
+        resolveDir: REPO_ROOT,
+        loader: 'js',
+      },
+      plugins: [...COMMON.plugins!, preloadEntry],
+    };
+  }
+  if (entry === 'etl/handlers/aws-sqs.ts') {
+    return {
+      stdin: {
+        contents: [
+          `globalThis[Symbol.for('observatory.lake.stagingWorkerUrl')] = new URL('../../lake/staging.js', import.meta.url).href;`,
+          `export * from './${entry}';`,
+        ].join('\n'),
+        resolveDir: REPO_ROOT,
+        loader: 'ts',
+      },
+    };
+  }
+  return { entryPoints: [join(REPO_ROOT, entry)] };
+}
+
 export async function buildLambdaArtifact(
   outDir = join(REPO_ROOT, dirname(ARTIFACT_PATH)),
 ): Promise<LambdaArtifact> {
@@ -141,24 +176,10 @@ export async function buildLambdaArtifact(
   const bundles: [string, string][] = [
     ['etl/handlers/aws-sqs.ts', 'etl/handlers/aws-sqs.js'],
     ['instrumentation/index.js', 'instrumentation/index.js'],
+    [STAGING_ENTRY, 'lake/staging.js'],
   ];
   for (const [entry, out] of bundles) {
-    const preload = entry === 'instrumentation/index.js';
-    const result = await build({
-      ...COMMON,
-      outfile: out,
-      ...(preload
-        ? {
-            // ES modules run their imports in order: the registry exists before the preload starts.
-            stdin: {
-              contents: `import 'observatory:bundled-packages';\nexport * from './${entry}';\n`,
-              resolveDir: REPO_ROOT,
-              loader: 'js',
-            },
-            plugins: [...COMMON.plugins!, preloadEntry],
-          }
-        : { entryPoints: [join(REPO_ROOT, entry)] }),
-    });
+    const result = await build({ ...COMMON, outfile: out, ...entryOptions(entry) });
     if (result.errors.length)
       throw new Error(`esbuild ${entry}: ${result.errors.map((e) => e.text).join('; ')}`);
     add(out, result.outputFiles![0]!.contents);
