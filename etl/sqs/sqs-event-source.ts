@@ -129,7 +129,7 @@ export class SqsEventSource {
         invocationId: '',
       };
     } finally {
-      clearInterval(held);
+      await held.release();
     }
     const final = result.ok || attempt >= this.config.maxAttempts;
     await reportResult(this.client, this.urls.results, {
@@ -163,11 +163,12 @@ export class SqsEventSource {
    * maxReceiveCount move a message that never failed to the dead-letter queue. So its visibility is extended every
    * third of the timeout; the fleet's invocation timeout bounds how long.
    */
-  private holdInvisible(message: Message): NodeJS.Timeout {
+  private holdInvisible(message: Message): { release(): Promise<void> } {
     const seconds = this.config.sqs.visibilityTimeoutSeconds;
+    let extending: Promise<unknown> = Promise.resolve();
     const timer = setInterval(
       () => {
-        this.client
+        extending = this.client
           .send(
             new ChangeMessageVisibilityCommand({
               QueueUrl: this.urls.chunks,
@@ -185,6 +186,12 @@ export class SqsEventSource {
       (seconds * 1000) / 3,
     );
     timer.unref();
-    return timer;
+    // An extension still under way must not land after the attempt's own visibility change and undo it.
+    return {
+      release: async () => {
+        clearInterval(timer);
+        await extending;
+      },
+    };
   }
 }
