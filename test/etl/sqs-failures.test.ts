@@ -275,6 +275,41 @@ describe('The SQS dispatcher', () => {
     expect(await receiveAll(client, urls.results, 3)).toEqual([]);
   });
 
+  it('counts an attempt that never reported (its worker was killed) as failed when a later one reports', async () => {
+    const settings = config();
+    const { client, urls } = await queues(settings);
+    const dispatcher = new SqsDispatcher(client, urls, { deadlineMs: 20_000, maxPending: 10 });
+    const seen: [number, boolean, string | undefined][] = [];
+    const jobId = `job-${randomUUID()}`;
+    const outcome = dispatcher.invoke('crop_stats', chunkMessage(jobId, 0).event, (result, attempt) =>
+      seen.push([attempt, result.ok, result.error?.name]),
+    );
+    // A Lambda killed on the second receive reports nothing; the third attempt reports success.
+    const failedFirst = { ...ok, ok: false, error: { name: 'Error', message: 'first try' } };
+    await reportResult(client, urls.results, {
+      job_id: jobId,
+      chunk_index: 0,
+      attempt: 1,
+      final: false,
+      result: failedFirst,
+    });
+    await pollUntil('the first attempt to be counted', async () => (seen.length > 0 ? true : undefined));
+    await reportResult(client, urls.results, {
+      job_id: jobId,
+      chunk_index: 0,
+      attempt: 3,
+      final: true,
+      result: ok,
+    });
+    expect(await outcome).toMatchObject({ ok: true, attempts: 3 });
+    expect(seen).toEqual([
+      [1, false, 'Error'],
+      [2, false, 'NoResult'],
+      [3, true, undefined],
+    ]);
+    await dispatcher.close();
+  });
+
   it('fails a chunk with no final result after visibility timeout × attempts, and forgets it', async () => {
     const settings = config();
     const { client, urls } = await queues(settings);
