@@ -30,6 +30,13 @@ export interface EtlConfig {
      * `OBSERVATORY_ETL_VISIBILITY_TIMEOUT_S`. @default 60
      */
     visibilityTimeoutSeconds: number;
+    /**
+     * Against a local queue server, whether the listener also consumes the chunk queue itself, feeding its sandboxes
+     * as Lambda's event source mapping would. Off, the queue is left to another consumer (the Lambda artifact under
+     * the test's event source mapping). On AWS the listener never consumes it. `OBSERVATORY_ETL_LOCAL_CONSUMER`.
+     * @default true
+     */
+    localConsumer: boolean;
   };
   /** The function a sandbox runs. `OBSERVATORY_ETL_FUNCTION`. @default crop_stats */
   functionName: FunctionName;
@@ -41,6 +48,12 @@ export interface EtlConfig {
   concurrency: number;
   /** Per-invocation timeout; the sandbox is killed when it runs out, as Lambda does. */
   timeoutMs: number;
+  /**
+   * How long a new sandbox may take to become ready (load the preload and its handler); one that is not ready by then
+   * is killed and its slot freed, and the invocation that waited for it fails. `OBSERVATORY_ETL_START_TIMEOUT_MS`.
+   * @default 30000
+   */
+  startTimeoutMs: number;
   /** A warm sandbox idle this long is reaped; the next invocation is a cold start. */
   idleMs: number;
   /** Attempts per chunk before it is dead-lettered. */
@@ -112,12 +125,14 @@ export function etlConfig(env: Env = process.env): EtlConfig {
         min: 1,
         max: 43_200,
       }),
+      localConsumer: readBoolean(env, 'OBSERVATORY_ETL_LOCAL_CONSUMER', true),
     },
     functionName: readFunctionName(env),
     onAws: onAws(env),
     region: onAws(env) ? (readString(env, 'AWS_REGION') ?? 'unknown') : 'local',
     concurrency: readInteger(env, 'OBSERVATORY_ETL_CONCURRENCY', 4, { min: 1, max: 256 }),
     timeoutMs: readInteger(env, 'OBSERVATORY_ETL_TIMEOUT_MS', 30_000, { min: 100 }),
+    startTimeoutMs: readInteger(env, 'OBSERVATORY_ETL_START_TIMEOUT_MS', 30_000, { min: 100 }),
     idleMs: readInteger(env, 'OBSERVATORY_ETL_IDLE_MS', 60_000, { min: 0 }),
     maxAttempts: readInteger(env, 'OBSERVATORY_ETL_MAX_ATTEMPTS', 3, { min: 1, max: 10 }),
     retryBaseMs: readInteger(env, 'OBSERVATORY_ETL_RETRY_BASE_MS', 200, { min: 0 }),

@@ -42,13 +42,22 @@ type Reply =
   | { kind: 'finished'; groups: { table: TableName; columns: Columns; path: string; rows: number }[] }
   | { kind: 'error'; message: string };
 
+/**
+ * Where the worker's code is: this very module — except in the Lambda bundle, where this module is inlined into the
+ * handler's file and the build ships a copy of it on its own, whose URL it leaves under this symbol
+ * (deploy/aws/etl/build.ts).
+ */
+const BUNDLED_WORKER = Symbol.for('observatory.lake.stagingWorkerUrl');
+const workerUrl = () =>
+  new URL(((globalThis as Record<symbol, unknown>)[BUNDLED_WORKER] as string | undefined) ?? import.meta.url);
+
 /** The main thread's handle on one staging worker (one signal, one batch). */
 export class StagingWorker {
   private readonly worker: Worker;
   private pending: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
 
   constructor(dir: string, signal: LakeSignal) {
-    this.worker = new Worker(new URL(import.meta.url), {
+    this.worker = new Worker(workerUrl(), {
       workerData: { role: WORKER_ROLE, dir, signal },
       resourceLimits: WORKER_LIMITS,
       // No preload (`--require ./instrumentation`) in the worker: it only flattens; the thread that owns it traces.

@@ -29,7 +29,8 @@ const config = etlConfig();
 // The sandboxes inherit this environment, and with it the same S3 settings.
 const fleet = new LocalFleetDispatcher(config, { ...process.env, OTEL_SERVICE_NAME: 'etl-worker' });
 // With SQS dispatch the listener only enqueues; against a local queue server it also plays Lambda's event source,
-// feeding the same sandboxes from the queue. On AWS (OBSERVATORY_SQS_ENDPOINT=aws) Lambda consumes the queue.
+// feeding the same sandboxes from the queue, unless OBSERVATORY_ETL_LOCAL_CONSUMER=false leaves it to another consumer.
+// On AWS (OBSERVATORY_SQS_ENDPOINT=aws) Lambda consumes the queue.
 let dispatcher: Dispatcher = fleet;
 let eventSource: SqsEventSource | undefined;
 if (config.dispatch === 'sqs') {
@@ -45,7 +46,7 @@ if (config.dispatch === 'sqs') {
     deadlineMs: urls.visibilityTimeoutSeconds * 1000 * config.maxAttempts,
     maxPending: config.maxWaiting,
   });
-  if (config.sqs.endpoint !== undefined) {
+  if (config.sqs.endpoint !== undefined && config.sqs.localConsumer) {
     eventSource = new SqsEventSource(client, urls, fleet, config);
     eventSource.start();
   }

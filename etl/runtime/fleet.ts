@@ -184,16 +184,41 @@ export class Fleet {
       // which no release() follows (a waiter woken twice just waits again).
       this.waiting.shift()?.();
     });
-    await new Promise<void>((resolve, reject) => {
+    await this.ready(sandbox);
+    return sandbox;
+  }
+
+  /**
+   * Resolves when the new sandbox says it is ready. One that dies first, or is not ready within the start-up timeout
+   * (a preload or handler import that hangs), fails the invocation that started it; a hung one is killed and its slot
+   * freed at once, so it can neither hold the slot nor be handed to the next invocation.
+   */
+  private ready(sandbox: Sandbox): Promise<void> {
+    const { child } = sandbox;
+    return new Promise<void>((resolve, reject) => {
       const onMessage = (message: { type: string }) => {
-        if (message.type === 'ready') {
-          child.off('message', onMessage);
-          resolve();
-        }
+        if (message.type !== 'ready') return;
+        cleanup();
+        resolve();
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        cleanup();
+        reject(new SandboxFailure(`sandbox failed to start (exit ${signal ?? code})`, 0));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        child.kill('SIGKILL');
+        this.sandboxes.delete(sandbox);
+        this.waiting.shift()?.();
+        reject(new SandboxFailure(`sandbox not ready within ${this.config.startTimeoutMs} ms; killed`, 0));
+      }, this.config.startTimeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
       };
       child.on('message', onMessage);
-      child.once('exit', (code) => reject(new SandboxFailure(`sandbox failed to start (exit ${code})`, 0)));
+      child.once('exit', onExit);
     });
-    return sandbox;
   }
 }

@@ -6,8 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { etlConfig } from '../config.ts';
-import { FUNCTIONS } from '../handlers/index.ts';
-import type { ChunkEvent, Handler, LambdaContext } from '../types.ts';
+import { loadHandler } from '../handlers/index.ts';
+import type { ChunkEvent, LambdaContext } from '../types.ts';
+import { injectFault } from './faults.ts';
 import { runInvocation } from './invocation.ts';
 
 export interface InvokeMessage {
@@ -18,11 +19,7 @@ export interface InvokeMessage {
 
 const config = etlConfig();
 const { functionName } = config;
-const { handler } = (await import(
-  new URL(`../handlers/${FUNCTIONS[functionName]}`, import.meta.url).href
-)) as {
-  handler: Handler;
-};
+const handler = await loadHandler(functionName);
 let coldStart = true;
 
 async function invoke({ event, timeoutMs }: InvokeMessage) {
@@ -46,16 +43,6 @@ async function invoke({ event, timeoutMs }: InvokeMessage) {
     cloud: config,
     before: injectFault,
   });
-}
-
-/** Test and demo faults, requested in the job spec: fail the first N attempts of a chunk. */
-async function injectFault(event: ChunkEvent): Promise<void> {
-  const fault = event.fault;
-  if (!fault || event.attempt > fault.attempts) return;
-  if (fault.kind === 'throw')
-    throw new Error(`injected fault: chunk ${event.chunk_index} attempt ${event.attempt}`);
-  if (fault.kind === 'crash') process.kill(process.pid, 'SIGKILL');
-  if (fault.kind === 'hang') await new Promise(() => {});
 }
 
 process.on('message', (message: InvokeMessage) => {

@@ -147,6 +147,10 @@ export class SqsDispatcher implements Dispatcher {
     const pending = this.pending.get(key);
     // Unknown (another listener's, or a chunk already settled) or a duplicate delivery of an attempt seen before.
     if (!pending || message.attempt <= pending.attempts) return;
+    // Attempts skipped over ended without a report: a worker killed by its timeout or a crash reports nothing, and
+    // the queue delivered the message again. Each still counts as a failed attempt (a retry, billed time unknown).
+    for (let attempt = pending.attempts + 1; attempt < message.attempt; attempt++)
+      pending.onAttempt?.(unreported(attempt), attempt);
     pending.attempts = message.attempt;
     pending.onAttempt?.(message.result, message.attempt);
     if (message.final) this.settle(key)?.resolve({ ...message.result, attempts: message.attempt });
@@ -176,4 +180,18 @@ export class SqsDispatcher implements Dispatcher {
     this.pending.delete(key);
     return pending;
   }
+}
+
+/** An attempt whose worker never reported: it was killed (timeout, crash) or its result was lost. */
+function unreported(attempt: number): InvocationResult {
+  return {
+    ok: false,
+    error: {
+      name: 'NoResult',
+      message: `attempt ${attempt} ended without a result (the invocation was killed, timed out or its report was lost)`,
+    },
+    billedMs: 0,
+    coldStart: false,
+    invocationId: '',
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * The local stand-in for Lambda's SQS event source mapping: it receives chunk messages from the queue and runs each
- * in the sandbox fleet, as AWS would invoke the function. After each attempt it reports the outcome on the results
+ * in the sandbox fleet, as AWS would invoke the function; a message it has taken stays invisible until its attempt
+ * ends, however long it waits for a sandbox. After each attempt it reports the outcome on the results
  * queue; a success deletes the message, a failure makes it visible again after the backoff, so the queue retries it
  * and, after its last allowed receive, moves it to the dead-letter queue.
  *
@@ -115,6 +116,7 @@ export class SqsEventSource {
   private async run(message: Message, { function: functionName, event }: ChunkMessage): Promise<void> {
     const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
     let result: InvocationResult;
+    const held = this.holdInvisible(message);
     try {
       result = await this.fleet.invoke(functionName, { ...event, attempt });
     } catch (error) {
@@ -126,6 +128,8 @@ export class SqsEventSource {
         coldStart: false,
         invocationId: '',
       };
+    } finally {
+      await held.release();
     }
     const final = result.ok || attempt >= this.config.maxAttempts;
     await reportResult(this.client, this.urls.results, {
@@ -150,5 +154,44 @@ export class SqsEventSource {
         }),
       );
     }
+  }
+
+  /**
+   * Keeps a taken message invisible until its attempt has an outcome. A message can wait for a sandbox longer than
+   * the visibility timeout (a compaction waits for the one compaction sandbox, a chunk for a cold start): were it to
+   * reappear meanwhile, the queue would count a receive that was never an attempt, deliver it twice, and after
+   * maxReceiveCount move a message that never failed to the dead-letter queue. So its visibility is extended every
+   * third of the timeout; the fleet's invocation timeout bounds how long.
+   */
+  private holdInvisible(message: Message): { release(): Promise<void> } {
+    const seconds = this.config.sqs.visibilityTimeoutSeconds;
+    let extending: Promise<unknown> = Promise.resolve();
+    const timer = setInterval(
+      () => {
+        extending = this.client
+          .send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: this.urls.chunks,
+              ReceiptHandle: message.ReceiptHandle!,
+              VisibilityTimeout: seconds,
+            }),
+          )
+          .catch((error: unknown) =>
+            logger.warn(
+              { message_id: message.MessageId, queue: this.urls.chunks, err: error },
+              'extending a waiting message’s visibility failed; it may be delivered again',
+            ),
+          );
+      },
+      (seconds * 1000) / 3,
+    );
+    timer.unref();
+    // An extension still under way must not land after the attempt's own visibility change and undo it.
+    return {
+      release: async () => {
+        clearInterval(timer);
+        await extending;
+      },
+    };
   }
 }

@@ -28,7 +28,7 @@ describe('deploy/aws/etl', () => {
     expect(result).toBe('');
   });
 
-  it('processes an SQS batch with the crop-statistics handler and reports only the failed message', async () => {
+  it('processes an SQS batch of chunk messages and reports only the failed and malformed messages', async () => {
     const s3 = demoConfig().s3;
     await seed(S3Store.fromSettings(s3));
     vi.stubEnv('OBSERVATORY_S3_ENDPOINT', s3.endpoint!);
@@ -39,15 +39,19 @@ describe('deploy/aws/etl', () => {
     vi.stubEnv('OBSERVATORY_ETL_RESULT_QUEUE_URL', resultsUrl);
     const { handler } = await import('../../etl/handlers/aws-sqs.ts');
     const jobId = `job-aws-${Date.now()}`;
+    // The body the listener's SqsDispatcher sends: the function to run and its chunk event.
     const chunk = (index: number, payload: unknown) =>
       JSON.stringify({
-        job_id: jobId,
-        kind: 'crop_stats',
-        chunk_index: index,
-        chunk_count: 2,
-        attempt: 1,
-        payload,
-        trace: {},
+        function: 'crop_stats',
+        event: {
+          job_id: jobId,
+          kind: 'crop_stats',
+          chunk_index: index,
+          chunk_count: 2,
+          attempt: 1,
+          payload,
+          trace: {},
+        },
       });
     const context = {
       functionName: 'crop_stats',
@@ -61,13 +65,29 @@ describe('deploy/aws/etl', () => {
       {
         Records: [
           { messageId: 'm-ok', body: chunk(0, { tile: tiles()[0], date: days()[0] }) },
-          { messageId: 'm-bad', body: chunk(1, { tile: null, date: days()[0] }) },
+          {
+            messageId: 'm-bad',
+            body: chunk(1, { tile: null, date: days()[0] }),
+            attributes: { ApproximateReceiveCount: '3' },
+          },
+          { messageId: 'm-not-json', body: 'this is { not json' },
+          {
+            messageId: 'm-bare-chunk',
+            body: JSON.stringify((JSON.parse(chunk(0, {})) as { event: unknown }).event),
+          },
         ],
       },
       context,
     );
     vi.unstubAllEnvs();
-    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-bad' }] });
+    // A malformed body is one batch item failure, never a thrown invocation that would fail the good record too.
+    expect(result).toEqual({
+      batchItemFailures: [
+        { itemIdentifier: 'm-bad' },
+        { itemIdentifier: 'm-not-json' },
+        { itemIdentifier: 'm-bare-chunk' },
+      ],
+    });
     expect(JSON.parse(await readObject(resultKey(jobId, 0)))).toMatchObject({
       job_id: jobId,
       tile_id: 'T00',
@@ -78,9 +98,10 @@ describe('deploy/aws/etl', () => {
     const reported = Messages.map((m) => JSON.parse(m.Body!) as ResultMessage).sort(
       (a, b) => a.chunk_index - b.chunk_index,
     );
-    expect(reported.map((r) => [r.chunk_index, r.attempt, r.final, r.result.ok])).toEqual([
-      [0, 1, true, true],
-      [1, 1, false, false],
+    // Each attempt is the record's receive count; the third of three is final.
+    expect(reported.map((r) => [r.job_id, r.chunk_index, r.attempt, r.final, r.result.ok])).toEqual([
+      [jobId, 0, 1, true, true],
+      [jobId, 1, 3, true, false],
     ]);
   });
 });

@@ -8,12 +8,10 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { unzipSync } from 'fflate';
-import { parse } from 'yaml';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../common/paths.ts';
@@ -23,57 +21,21 @@ import { S3Store } from '../../common/s3-store.ts';
 import { buildLambdaArtifact, SIZE_BUDGET_BYTES, type LambdaArtifact } from '../../deploy/aws/etl/build.ts';
 import { etlConfig } from '../../etl/config.ts';
 import { resultKey } from '../../etl/handlers/crop-stats.ts';
-import { sqsClient, type ResultMessage } from '../../etl/sqs/queues.ts';
+import { sqsClient, type ChunkMessage, type ResultMessage } from '../../etl/sqs/queues.ts';
 import { days, seed, tiles } from '../../imagery/scenes.ts';
 import { demoConfig } from '../../services/config.ts';
 import { fetchTrace, readObject, stackEndpoints, tag } from '../support/backends.ts';
+import {
+  etlTemplate,
+  functionEnvironment as templateEnvironment,
+  unzipArtifact,
+  workerFunction,
+} from '../support/lambda-template.ts';
 
 const run = promisify(execFile);
 
-interface FunctionTemplate {
-  Globals: { Function: { Runtime: string; Environment: { Variables: Record<string, unknown> } } };
-  Resources: Record<
-    string,
-    {
-      Type: string;
-      Properties: {
-        CodeUri?: string;
-        Handler?: string;
-        Environment?: { Variables: Record<string, unknown> };
-        Policies?: Record<string, unknown>[];
-      };
-    }
-  >;
-}
-
-/** The template as data, with CloudFormation's short-form tags (!Ref, !GetAtt, !Sub) kept as `{ tag: value }`. */
-function template(): FunctionTemplate {
-  const text = readFileSync(join(REPO_ROOT, 'deploy', 'aws', 'etl', 'template.yaml'), 'utf8');
-  const customTags = ['Ref', 'GetAtt', 'Sub'].map((name) => ({
-    tag: `!${name}`,
-    resolve: (value: string) => ({ [name]: value }),
-  }));
-  return parse(text, { customTags }) as FunctionTemplate;
-}
-
-const worker = () => template().Resources.CropStatsFunction!.Properties;
-
-/** The function's environment as Lambda would set it: globals, then the function's own, references resolved. */
-function functionEnvironment(refs: Record<string, string>): Record<string, string> {
-  const variables = {
-    ...template().Globals.Function.Environment.Variables,
-    ...worker().Environment!.Variables,
-  };
-  return Object.fromEntries(
-    Object.entries(variables).map(([name, value]) => {
-      if (typeof value === 'string') return [name, value];
-      const ref = (value as { Ref?: string }).Ref;
-      if (!ref || !(ref in refs))
-        throw new Error(`the test cannot resolve ${name}: ${JSON.stringify(value)}`);
-      return [name, refs[ref]!];
-    }),
-  );
-}
+const template = etlTemplate;
+const worker = () => workerFunction();
 
 const dir = mkdtempSync(join(tmpdir(), 'observatory-lambda-'));
 const taskRoot = join(dir, 'task');
@@ -81,11 +43,7 @@ let artifact: LambdaArtifact;
 
 beforeAll(async () => {
   artifact = await buildLambdaArtifact(join(dir, 'out'));
-  for (const [path, data] of Object.entries(unzipSync(readFileSync(artifact.zipPath)))) {
-    if (path.endsWith('/')) continue;
-    mkdirSync(dirname(join(taskRoot, path)), { recursive: true });
-    writeFileSync(join(taskRoot, path), data);
-  }
+  unzipArtifact(artifact.zipPath, taskRoot);
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -102,7 +60,7 @@ describe('the ETL worker Lambda artifact', () => {
   });
 
   it('holds every path the template points at: handler, preload, its run-time packages, the Collector config', () => {
-    const env = functionEnvironment({
+    const env = templateEnvironment({
       Stage: 'x',
       CollectorGatewayEndpoint: 'x',
       CollectorGatewayTokenSecretArn: 'x',
@@ -119,7 +77,9 @@ describe('the ETL worker Lambda artifact', () => {
       type: 'module',
     });
     expect(artifact.files).toContain(env.OPENTELEMETRY_COLLECTOR_CONFIG_URI!.replace(/^\/var\/task\//, ''));
-    for (const pkg of ['pino', 'import-in-the-middle'])
+    // The compaction's staging worker thread loads a module of its own.
+    expect(artifact.files).toContain('lake/staging.js');
+    for (const pkg of ['pino', 'import-in-the-middle', '@duckdb/node-bindings'])
       expect(artifact.files).toContain(`node_modules/${pkg}/package.json`);
     // The template deploys this very zip.
     expect(worker().CodeUri).toBe('../../../dist/lambda/etl-worker.zip');
@@ -157,21 +117,21 @@ describe('the ETL worker Lambda artifact', () => {
     const { otlpHttp, jaeger } = stackEndpoints();
     await sendListenerSpans(otlpHttp, { traceId, jobSpanId, producerSpanId, jobId });
 
-    // The chunk travels through the real queue; Lambda's event source mapping turns received messages into a batch.
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: chunkQueue,
-        MessageBody: JSON.stringify({
-          job_id: jobId,
-          kind: 'crop_stats',
-          chunk_index: 0,
-          chunk_count: 1,
-          attempt: 1,
-          payload: { tile: tiles()[0], date: days()[0] },
-          trace: { traceparent: `00-${traceId}-${producerSpanId}-01` },
-        }),
-      }),
-    );
+    // The chunk travels through the real queue, as the listener's SqsDispatcher sends it; Lambda's event source
+    // mapping turns received messages into a batch.
+    const message: ChunkMessage = {
+      function: 'crop_stats',
+      event: {
+        job_id: jobId,
+        kind: 'crop_stats',
+        chunk_index: 0,
+        chunk_count: 1,
+        attempt: 1,
+        payload: { tile: tiles()[0], date: days()[0] },
+        trace: { traceparent: `00-${traceId}-${producerSpanId}-01` },
+      },
+    };
+    await sqs.send(new SendMessageCommand({ QueueUrl: chunkQueue, MessageBody: JSON.stringify(message) }));
     const { Messages = [] } = await sqs.send(
       new ReceiveMessageCommand({
         QueueUrl: chunkQueue,
@@ -197,7 +157,7 @@ describe('the ETL worker Lambda artifact', () => {
     const eventFile = join(dir, 'event.json');
     writeFileSync(eventFile, JSON.stringify(event));
 
-    const functionEnv = functionEnvironment({
+    const functionEnv = templateEnvironment({
       Stage: 'lambda-test',
       CollectorGatewayEndpoint: 'https://gateway.invalid:4318',
       CollectorGatewayTokenSecretArn:
@@ -251,7 +211,9 @@ describe('the ETL worker Lambda artifact', () => {
       new ReceiveMessageCommand({ QueueUrl: resultsUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
     );
     const reported = (results.Messages ?? []).map((m) => JSON.parse(m.Body!) as ResultMessage);
-    expect(reported.map((r) => [r.job_id, r.chunk_index, r.result.ok])).toEqual([[jobId, 0, true]]);
+    expect(reported.map((r) => [r.job_id, r.chunk_index, r.attempt, r.final, r.result.ok])).toEqual([
+      [jobId, 0, 1, true, true],
+    ]);
 
     // Its telemetry: the invocation span under the producer span, from the preload loaded out of the zip.
     const trace = await fetchTrace(traceId, (t) =>

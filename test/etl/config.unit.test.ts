@@ -18,6 +18,7 @@ describe('etlConfig', () => {
       region: 'local',
       concurrency: 4,
       timeoutMs: 30_000,
+      startTimeoutMs: 30_000,
       idleMs: 60_000,
       maxAttempts: 3,
       retryBaseMs: 200,
@@ -38,6 +39,7 @@ describe('etlConfig', () => {
       resultQueue: 'observatory-etl-results',
       resultQueueUrl: undefined,
       visibilityTimeoutSeconds: 60,
+      localConsumer: true,
     });
     expect(config).toMatchObject({ maxWaiting: 2000, busyRetryAfterSeconds: 10, jobTtlMs: 600_000 });
   });
@@ -47,6 +49,8 @@ describe('etlConfig', () => {
       OBSERVATORY_ETL_PORT: '0',
       OBSERVATORY_ETL_CONCURRENCY: '2',
       OBSERVATORY_ETL_TIMEOUT_MS: '4000',
+      OBSERVATORY_ETL_START_TIMEOUT_MS: '5000',
+      OBSERVATORY_ETL_LOCAL_CONSUMER: 'false',
       OBSERVATORY_ETL_RETRY_BASE_MS: '50',
       OBSERVATORY_ETL_MAX_ATTEMPTS: '5',
       OBSERVATORY_ETL_MEMORY_MB: '1024',
@@ -63,6 +67,7 @@ describe('etlConfig', () => {
       port: 0,
       concurrency: 2,
       timeoutMs: 4000,
+      startTimeoutMs: 5000,
       retryBaseMs: 50,
       maxAttempts: 5,
       memoryMb: 1024,
@@ -73,7 +78,11 @@ describe('etlConfig', () => {
       functionName: 'compaction',
       pricePerGbSecond: 0.00001,
     });
-    expect(config.sqs).toMatchObject({ chunkQueue: 'chunks-x', resultQueue: 'results-x' });
+    expect(config.sqs).toMatchObject({
+      chunkQueue: 'chunks-x',
+      resultQueue: 'results-x',
+      localConsumer: false,
+    });
   });
 
   it('says it runs on AWS, in which region, and uses the cloud store there', () => {

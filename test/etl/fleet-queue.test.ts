@@ -1,9 +1,14 @@
 /**
  * The sandbox fleet's waiting queue is bounded: with every sandbox busy and every waiting place taken, one more
  * invocation fails at once with FleetFull instead of queueing without limit. Real sandboxes (worker processes under
- * the preload), held busy by the `hang` fault until the invocation timeout kills them.
+ * the preload), held busy by the `hang` fault until the invocation timeout kills them. A sandbox that never becomes
+ * ready is killed after the start-up timeout and its slot goes to the next invocation.
  */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../common/paths.ts';
+import { pollUntil } from '../support/poll.ts';
 import { etlConfig } from '../../etl/config.ts';
 import { Fleet, FleetFull } from '../../etl/runtime/fleet.ts';
 import type { ChunkEvent } from '../../etl/types.ts';
@@ -59,4 +64,40 @@ describe('The sandbox fleet', () => {
       await fleet.close();
     }
   }, 60_000);
+
+  it('kills a sandbox that never becomes ready after the start-up timeout and gives its slot to the next invocation', async () => {
+    const config = { ...etlConfig(), concurrency: 1, maxWaiting: 5, startTimeoutMs: 2000 };
+    const neverReady = pathToFileURL(join(REPO_ROOT, 'test', 'etl', 'fixtures', 'never-ready.mjs')).href;
+    const fleet = new Fleet('crop_stats', config, {
+      ...process.env,
+      OTEL_SERVICE_NAME: 'etl-worker',
+      NODE_OPTIONS: `--import ${neverReady}`,
+    });
+    try {
+      const first = fleet.invoke(hanging(0));
+      // The second waits for the only slot: it gets it only when the stuck sandbox is given up.
+      const second = fleet.invoke(hanging(1));
+      const [stuck] = await pollUntil('the first sandbox to start', async () =>
+        fleet.pids().length > 0 ? fleet.pids() : undefined,
+      );
+      await expect(first).rejects.toThrow('sandbox not ready within 2000 ms; killed');
+      await expect(second).rejects.toThrow('sandbox not ready within 2000 ms; killed');
+      await pollUntil(`the stuck sandbox ${stuck} to be gone`, async () =>
+        alive(stuck!) ? undefined : true,
+      );
+      expect(fleet.stats()).toEqual({ running: 0, warm: 0, waiting: 0 });
+      expect(fleet.room()).toBe(config.concurrency + config.maxWaiting);
+    } finally {
+      await fleet.close();
+    }
+  }, 60_000);
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -196,6 +196,64 @@ describe('The local SQS event source', () => {
   });
 });
 
+describe('The local SQS event source, while a message waits for a sandbox', () => {
+  it('keeps it invisible, so a message that never failed runs once and never reaches the dead-letter queue', async () => {
+    const base = config();
+    const settings = { ...base, sqs: { ...base.sqs, visibilityTimeoutSeconds: 2 } };
+    const { client, urls } = await queues(settings);
+    const ran: ChunkEvent[] = [];
+    // Like the compaction fleet: one sandbox, so the messages taken together run one after another, each for
+    // twice the visibility timeout.
+    let previous = Promise.resolve();
+    const oneSandbox = {
+      invoke: (_name: string, event: ChunkEvent) => {
+        const turn = previous.then(async () => {
+          ran.push(event);
+          await new Promise((resolve) => setTimeout(resolve, settings.sqs.visibilityTimeoutSeconds * 2000));
+        });
+        previous = turn;
+        return turn.then(() => ok);
+      },
+    } as unknown as LocalFleetDispatcher;
+    const source = new SqsEventSource(client, urls, oneSandbox, { ...settings, concurrency: 3 });
+    const jobId = `job-${randomUUID()}`;
+    for (const index of [0, 1, 2]) {
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: urls.chunks,
+          MessageBody: JSON.stringify(chunkMessage(jobId, index)),
+        }),
+      );
+    }
+    source.start();
+    // By message ID: result messages left undeleted come back after the visibility timeout.
+    const reported = new Map<string, { chunk_index: number; attempt: number; final: boolean }>();
+    try {
+      await pollUntil(
+        'a final result for each of the three chunks',
+        async () => {
+          for (const m of await receiveAll(client, urls.results))
+            reported.set(m.MessageId!, JSON.parse(m.Body!));
+          const finals = [...reported.values()].filter((r) => r.final);
+          return new Set(finals.map((r) => r.chunk_index)).size === 3 ? true : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+    } finally {
+      await source.stop();
+    }
+    // A standard queue keeps no order.
+    expect(ran.map((e) => [e.chunk_index, e.attempt]).sort()).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+    ]);
+    expect([...reported.values()].map((r) => r.attempt)).toEqual([1, 1, 1]);
+    expect(await receiveAll(client, urls.deadLetter, 2)).toEqual([]);
+    expect(await receiveAll(client, urls.chunks, 2)).toEqual([]);
+  });
+});
+
 describe('The SQS dispatcher', () => {
   it('deletes a malformed result message and still settles the chunk from the good one', async () => {
     const settings = config();
@@ -215,6 +273,41 @@ describe('The SQS dispatcher', () => {
     await dispatcher.close();
     // Had it been left undeleted, it would be visible again after 1 s.
     expect(await receiveAll(client, urls.results, 3)).toEqual([]);
+  });
+
+  it('counts an attempt that never reported (its worker was killed) as failed when a later one reports', async () => {
+    const settings = config();
+    const { client, urls } = await queues(settings);
+    const dispatcher = new SqsDispatcher(client, urls, { deadlineMs: 20_000, maxPending: 10 });
+    const seen: [number, boolean, string | undefined][] = [];
+    const jobId = `job-${randomUUID()}`;
+    const outcome = dispatcher.invoke('crop_stats', chunkMessage(jobId, 0).event, (result, attempt) =>
+      seen.push([attempt, result.ok, result.error?.name]),
+    );
+    // A Lambda killed on the second receive reports nothing; the third attempt reports success.
+    const failedFirst = { ...ok, ok: false, error: { name: 'Error', message: 'first try' } };
+    await reportResult(client, urls.results, {
+      job_id: jobId,
+      chunk_index: 0,
+      attempt: 1,
+      final: false,
+      result: failedFirst,
+    });
+    await pollUntil('the first attempt to be counted', async () => (seen.length > 0 ? true : undefined));
+    await reportResult(client, urls.results, {
+      job_id: jobId,
+      chunk_index: 0,
+      attempt: 3,
+      final: true,
+      result: ok,
+    });
+    expect(await outcome).toMatchObject({ ok: true, attempts: 3 });
+    expect(seen).toEqual([
+      [1, false, 'Error'],
+      [2, false, 'NoResult'],
+      [3, true, undefined],
+    ]);
+    await dispatcher.close();
   });
 
   it('fails a chunk with no final result after visibility timeout × attempts, and forgets it', async () => {
