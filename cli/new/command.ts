@@ -93,14 +93,23 @@ export function createService(
   for (const template of templateFiles(TEMPLATE)) {
     const base = relative(TEMPLATE, template);
     const target = RENAMED[base] ?? base.replace(/\.tmpl$/, '');
+    const escape = target.endsWith('.json') ? jsonStringContent : (value: string) => value;
     let text = readFileSync(template, 'utf8');
     for (const [placeholder, value] of Object.entries(replacements))
-      text = text.replaceAll(placeholder, value);
+      text = text.replaceAll(placeholder, escape(value));
     mkdirSync(dirname(join(dir, target)), { recursive: true });
     writeFileSync(join(dir, target), text);
     files.push(target);
   }
   return { name, dir, files: files.sort(), packages };
+}
+
+/**
+ * A value as the inside of a JSON string: placeholders in .json templates sit between quotes, and a `--packages`
+ * path may hold quotes, backslashes (Windows) or control characters that would otherwise break the file.
+ */
+function jsonStringContent(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
 }
 
 function templateFiles(folder: string): string[] {
