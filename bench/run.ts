@@ -32,6 +32,8 @@ const BENCHES = [
   'collector',
   'freshness',
   'memory',
+  // Not in PLAN: 30 minutes by default (`npm run bench -- soak [--minutes N]`).
+  'soak',
 ];
 
 /**
