@@ -34,6 +34,8 @@ const BENCHES = [
   'freshness',
   'memory',
   'console',
+  // Not in PLAN: 30 minutes by default (`npm run bench -- soak [--minutes N]`).
+  'soak',
 ];
 
 /**

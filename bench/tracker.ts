@@ -1,5 +1,6 @@
 /**
- * What business events cost: `track()` per call (validation on and off, and the rejected path), the events per
+ * What business events cost: `track()` per call (validation on and off, the rejected path, and the worst case: the
+ * most hostile events under the size limit a caller can pass), the events per
  * second one core pushes into the SDK (batch processor, exporter that does nothing: the network is not measured),
  * and the time and peak memory of compaction per N events against the local stack's S3 store. Each compaction size
  * runs in a fresh child process so its peak RSS is its own; objects go under `bench/` so the real lake is untouched.
@@ -39,6 +40,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     return [];
   }
   const figures = await trackCost(Number(values.calls));
+  figures.push(await worstCaseTrack());
   figures.push(...compactionRuns(values.sizes.split(',').map(Number), perObject));
   printFigures(figures);
   return figures;
@@ -111,6 +113,57 @@ async function trackCost(calls: number): Promise<Figure[]> {
     await provider.shutdown();
   }
   return figures;
+}
+
+/** Events a caller can pass under the 32 KB limit that make `track()` do the most work, each with its own name. */
+function hostileEvents(): [string, Record<string, unknown>][] {
+  const unknown: Record<string, unknown> = { query: 'q', n_results: -1, user_id: 'u' };
+  for (let i = 0; i < 3777; i++) unknown[i.toString(36)] = 0;
+  const wrongTypes: Record<string, unknown> = { query: 1, n_results: 'x', user_id: null };
+  for (let i = 0; i < 200; i++) wrongTypes[`property_with_a_long_name_${i}_${'x'.repeat(60)}`] = { a: 1 };
+  return [
+    ['3 777 unknown properties', unknown],
+    ['200 long unknown properties, declared ones of the wrong type', wrongTypes],
+    ['the largest valid event', { query: 'q'.repeat(10_800), n_results: 1, user_id: 'u' }],
+    ['a string of 10 800 non-ASCII characters', { query: 'é'.repeat(10_800), n_results: 1, user_id: 'u' }],
+  ];
+}
+
+/**
+ * The worst case of `track()` on the request path: the mean per call of the slowest hostile event (one such call
+ * blocked the event loop for 952 ms when the error list was trimmed one entry at a time).
+ */
+async function worstCaseTrack(calls = 300): Promise<Figure> {
+  const provider = new LoggerProvider({
+    processors: [
+      new BatchLogRecordProcessor({
+        exporter: {
+          export: (_records, done) => done({ code: ExportResultCode.SUCCESS }),
+          shutdown: async () => {},
+          forceFlush: async () => {},
+        },
+      }),
+    ],
+  });
+  const obs = new Tracker({ events: EVENTS, loggerProvider: provider, meterProvider: new MeterProvider() });
+  console.log(`\ntrack() on hostile events under the size limit, ${calls} calls each:`);
+  let worst = 0;
+  for (const [name, properties] of hostileEvents()) {
+    const call = () => obs.track('search_made', properties as never);
+    await timed(20, call);
+    const ms = (await timed(calls, call)) / calls / 1e6;
+    console.log(`  ${name.padEnd(62)} ${ms.toFixed(3)} ms/call`);
+    worst = Math.max(worst, ms);
+  }
+  await provider.shutdown();
+  return {
+    id: 'P5.track.worst-case',
+    figure: 'track(): worst case per call (hostile events under the size limit)',
+    ours: worst,
+    unit: 'ms',
+    target: 1,
+    better: 'lower',
+  };
 }
 
 /**

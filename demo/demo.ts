@@ -12,6 +12,7 @@ import { queryLake, type QueryResult } from '../lake/index.ts';
 import { startPlatform } from './platform.ts';
 import { DEFAULT_MIX, formatReport, judgeReport, runLoad, type LoadReport } from './load-generator.ts';
 import { Stack } from '../stack/stack.ts';
+import { demoConfig } from '../services/config.ts';
 import { startUi, uiConfig, uiLinks, type UiServer } from '../console/index.ts';
 
 export interface DemoOptions {
@@ -41,9 +42,11 @@ export async function demo(options: DemoOptions): Promise<number> {
   const platform = await startPlatform();
   const ui = await startConsole();
   const stopping = new AbortController();
+  // Every wait below takes this signal, so Ctrl-C stops the demo within seconds whatever it is waiting for (a
+  // compaction job may run for minutes). Listening until the end: a second Ctrl-C must not leave services running.
   const onSignal = () => stopping.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const failures: string[] = [];
   try {
     const seconds = options.durationSeconds ?? 30;
@@ -60,16 +63,20 @@ export async function demo(options: DemoOptions): Promise<number> {
       signal: stopping.signal,
     });
     process.stdout.write(`\n${formatReport(report)}\n`);
+    // Stopped by the user: what ran is printed, nothing is judged.
+    if (stopping.signal.aborted) return 0;
     const served = judgeReport(report, MAX_5XX_PERCENT);
     if (served) failures.push(served);
-    const { wanted, found: known } = await tracesInJaeger(jaeger, report);
+    const { wanted, found: known } = await tracesInJaeger(jaeger, report, stopping.signal);
+    if (stopping.signal.aborted) return 0;
     if (known.length < wanted.length) {
       const missing = wanted.filter((id) => !known.includes(id));
       failures.push(`${missing.length} sample traces never reached Jaeger: ${missing.join(' ')}`);
     }
     say('demo: compacting the business events into the lake (an ETL job)');
     // The summary shows business events: compact those now; the minute-by-minute compaction takes every signal.
-    const lake = await compactLake(platform.urls.etl, ['events']);
+    const lake = await compactLake(platform.urls.etl, stopping.signal, ['events']);
+    if (stopping.signal.aborted) return 0;
     if (ui)
       process.stdout.write(
         `\nObservatory console\n${uiLinks(ui.url, known.slice(0, 1))
@@ -89,16 +96,16 @@ export async function demo(options: DemoOptions): Promise<number> {
           faultRate: 0.02,
           signal: stopping.signal,
         });
-        if (!stopping.signal.aborted) await compactLake(platform.urls.etl);
+        if (!stopping.signal.aborted) await compactLake(platform.urls.etl, stopping.signal);
       }
     }
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
     say('demo: stopping the services');
     await ui?.close();
     await platform.stop();
     if (!wasRunning) await stack.down();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
   for (const failure of failures) say(`demo: the run failed: ${failure}`);
   return failures.length > 0 ? 1 : 0;
@@ -123,36 +130,50 @@ async function startConsole(): Promise<UiServer | undefined> {
 
 /**
  * Runs a compaction job on the fleet (the given signals, or all four) and returns what the lake then holds per event
- * name, or why it failed.
+ * name, or why it failed. When `signal` aborts it stops waiting at once (no rows, no error): the job is the
+ * listener's, and stops with it.
  */
 async function compactLake(
   etl: string,
+  signal: AbortSignal,
   signals?: string[],
 ): Promise<{ rows: QueryResult['rows']; error?: string }> {
   try {
     // Events reach the raw zone through the Collector's queue; give the last batch a moment.
-    await sleep(3000);
-    const response = await fetch(`${etl}/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ kind: 'compaction', signals }),
-    });
-    if (response.status !== 202) throw new Error(`the ETL listener answered ${response.status}`);
-    const { id } = (await response.json()) as { id: string };
+    await sleep(3000, signal);
+    const id = await submitCompaction(etl, signal, signals);
+    say(`demo: compaction job ${id} submitted`);
     const job = await pollUntil(
       `compaction job ${id} to finish`,
       async () => {
-        const view = (await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string };
+        const view = (await (await fetch(`${etl}/jobs/${id}`, { signal })).json()) as { status: string };
         return view.status !== 'queued' && view.status !== 'running' ? view : undefined;
       },
-      { timeoutMs: 120_000, intervalMs: 500 },
+      { timeoutMs: 120_000, intervalMs: 500, signal },
     );
     if (job.status !== 'done') throw new Error(`compaction job ${id} ended ${job.status}`);
     return { rows: (await queryLake(LAKE_SUMMARY, { tables: ['events'] })).rows };
   } catch (error) {
+    if (signal.aborted) return { rows: [] };
     say(`demo: lake compaction failed: ${(error as Error).message}`);
     return { rows: [], error: (error as Error).message };
   }
+}
+
+async function submitCompaction(etl: string, signal: AbortSignal, signals?: string[]): Promise<string> {
+  const fault = demoConfig().compactionFault;
+  const response = await fetch(`${etl}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      kind: 'compaction',
+      signals,
+      ...(fault ? { fault: { kind: fault, attempts: 1000, chunks: [0] } } : {}),
+    }),
+    signal,
+  });
+  if (response.status !== 202) throw new Error(`the ETL listener answered ${response.status}`);
+  return ((await response.json()) as { id: string }).id;
 }
 
 const LAKE_SUMMARY =
@@ -162,6 +183,7 @@ const LAKE_SUMMARY =
 async function tracesInJaeger(
   jaeger: string,
   report: LoadReport,
+  signal: AbortSignal,
 ): Promise<{ wanted: string[]; found: string[] }> {
   const wanted = [
     ...report.sampleTraces.ok.slice(-3),
@@ -180,7 +202,7 @@ async function tracesInJaeger(
         found = checks.filter((id): id is string => id !== undefined);
         return found.length === wanted.length ? found : undefined;
       },
-      { timeoutMs: 20_000, intervalMs: 1000 },
+      { timeoutMs: 20_000, intervalMs: 1000, signal },
     );
   } catch (error) {
     if (!(error instanceof PollTimeoutError)) throw error;

@@ -193,7 +193,11 @@ export class Flattener {
           };
     }
     const validation = this.validators.validate(definition, properties);
-    return validation.valid ? { definition } : { reason: 'schema_violation', errors: validation.errors };
+    if (validation.valid) return { definition };
+    const more = validation.omitted
+      ? [{ path: '', message: `${validation.omitted} more errors left out` }]
+      : [];
+    return { reason: 'schema_violation', errors: [...validation.errors, ...more] };
   }
 }
 

@@ -46,6 +46,12 @@ export interface DemoConfig {
    * for more still times out at its caller, and no longer holds the service.
    */
   faultLatencyCapMs: number;
+  /**
+   * A fault the demo asks for in each compaction job it runs (`hang`, `throw` or `crash` on the job's first chunk,
+   * every attempt), for tests of how the demo stops; the listener must accept faults (`OBSERVATORY_ETL_ALLOW_FAULTS`).
+   * `OBSERVATORY_DEMO_COMPACTION_FAULT`. @default none
+   */
+  compactionFault: 'hang' | 'throw' | 'crash' | undefined;
   /** Serve the W3C Trace Context test harness' endpoint (POST /test) on the gateway. */
   w3cTestEndpoint: boolean;
   /** Where services listen: loopback, or 0.0.0.0 inside a container network (deploy/compose). */
@@ -97,8 +103,15 @@ export function demoConfig(env: Env = process.env): DemoConfig {
     faultHeader: readBoolean(env, 'OBSERVATORY_DEMO_FAULT_HEADER', false),
     faultLatencyCapMs: downstreamTimeoutMs + 1000,
     bodyLimit: '16kb',
+    compactionFault: compactionFault(readString(env, 'OBSERVATORY_DEMO_COMPACTION_FAULT')),
     w3cTestEndpoint: readBoolean(env, 'OBSERVATORY_W3C_TEST_ENDPOINT', false),
     listenHost: readString(env, 'OBSERVATORY_LISTEN_HOST') ?? '127.0.0.1',
     s3: s3Settings(env),
   };
+}
+
+function compactionFault(value: string | undefined): DemoConfig['compactionFault'] {
+  if (value === undefined) return undefined;
+  if (value === 'hang' || value === 'throw' || value === 'crash') return value;
+  throw new Error(`OBSERVATORY_DEMO_COMPACTION_FAULT=${value}: expected hang, throw or crash`);
 }

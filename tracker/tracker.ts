@@ -142,7 +142,14 @@ export class Tracker<E extends EventRegistry> {
     if (this.validators) {
       const validation = this.validators.validate(definition, properties);
       if (!validation.valid) {
-        return this.reject(name, definition, serialized, 'schema_violation', validation.errors);
+        return this.reject(
+          name,
+          definition,
+          serialized,
+          'schema_violation',
+          validation.errors,
+          validation.omitted,
+        );
       }
     }
     this.logger.emit({
@@ -167,12 +174,13 @@ export class Tracker<E extends EventRegistry> {
     payload: unknown,
     reason: RejectReason,
     errors: ValidationError[],
+    omitted = 0,
   ): void {
     const text = typeof payload === 'string' ? payload : safeStringify(payload);
     const attributes: Attributes = {
       [EVENT_ATTRIBUTES.id]: uuidv7(),
       [EVENT_ATTRIBUTES.rejectedReason]: reason,
-      [EVENT_ATTRIBUTES.errors]: boundedErrors(errors),
+      [EVENT_ATTRIBUTES.errors]: boundedErrors(errors, omitted),
       [EVENT_ATTRIBUTES.payload]: text.slice(0, ATTRIBUTE_VALUE_LIMIT),
       [EVENT_ATTRIBUTES.payloadTruncated]: text.length > ATTRIBUTE_VALUE_LIMIT,
     };
@@ -245,20 +253,27 @@ function safeStringify(value: unknown): string {
   }
 }
 
-/** The errors as a JSON array that stays valid JSON under the attribute limit: whole entries are left out. */
-function boundedErrors(errors: ValidationError[]): string {
-  const kept = [...errors];
-  let text = JSON.stringify(kept);
-  while (text.length > ATTRIBUTE_VALUE_LIMIT && kept.length > 1) {
-    kept.pop();
-    text = JSON.stringify([
-      ...kept,
-      { path: '', message: `${errors.length - kept.length} more errors left out` },
-    ]);
+/**
+ * The errors as a JSON array that stays valid JSON under the attribute limit: whole entries are left out, and a last
+ * entry counts them (with those the validator already left out). One pass over the entries, each serialized once.
+ */
+function boundedErrors(errors: ValidationError[], omitted: number): string {
+  const entries = errors.map((error) => JSON.stringify(error));
+  // Room for the brackets, and for the count entry should one be needed (its number at most 10 digits).
+  const room = ATTRIBUTE_VALUE_LIMIT - 2 - moreErrors(1e10).length - 1;
+  let length = 0;
+  let kept = 0;
+  while (kept < entries.length && length + entries[kept]!.length + 1 <= room) {
+    length += entries[kept]!.length + 1;
+    kept++;
   }
-  return text.length > ATTRIBUTE_VALUE_LIMIT
-    ? JSON.stringify([{ path: '', message: 'errors too long' }])
-    : text;
+  const left = entries.length - kept + omitted;
+  if (left === 0) return `[${entries.join(',')}]`;
+  return `[${[...entries.slice(0, kept), moreErrors(left)].join(',')}]`;
+}
+
+function moreErrors(count: number): string {
+  return JSON.stringify({ path: '', message: `${count} more errors left out` });
 }
 
 function describe(error: unknown): string {

@@ -5,8 +5,18 @@ import type { EventDefinition } from './schema.ts';
 
 export interface Validation {
   valid: boolean;
+  /** The first MAX_VALIDATION_ERRORS errors, in ajv's order. */
   errors: ValidationError[];
+  /** Errors ajv found beyond those kept. */
+  omitted: number;
 }
+
+/**
+ * The errors a rejected record carries at most. ajv reports one error per unknown property, so an event with
+ * thousands of them (still under the size limit) has thousands of errors: a person fixing the call needs the
+ * first few and the count, and keeping them all made `track()` cost grow with them on the request path.
+ */
+export const MAX_VALIDATION_ERRORS = 20;
 
 /** An ajv error, reduced to what a person needs to fix the call. */
 export interface ValidationError {
@@ -33,9 +43,56 @@ export class Validators {
       validator = this.ajv.compile(definition.schema);
       this.compiled.set(definition, validator);
     }
-    if (validator(properties)) return { valid: true, errors: [] };
-    return { valid: false, errors: (validator.errors ?? []).map(toValidationError) };
+    const unknown = unknownProperties(definition, properties);
+    if (unknown.length === 0) {
+      if (validator(properties)) return { valid: true, errors: [], omitted: 0 };
+      return bounded((validator.errors ?? []).map(toValidationError));
+    }
+    // ajv would build one error object per unknown property: report them from the scan instead, and let ajv
+    // check only the declared ones, so that the cost no longer grows with what the caller added.
+    validator(pick(properties as Record<string, unknown>, definition));
+    const found = validator.errors ?? [];
+    const declared = found.slice(0, MAX_VALIDATION_ERRORS - 1).map(toValidationError);
+    // The errors on declared properties stay whatever the number of unknown ones: they are the ones to fix first.
+    const room = MAX_VALIDATION_ERRORS - declared.length;
+    return {
+      valid: false,
+      errors: [...unknown.slice(0, room).map(additionalProperty), ...declared],
+      omitted: Math.max(0, unknown.length - room) + found.length - declared.length,
+    };
   }
+}
+
+/** The caller's property names the schema does not declare (none when `properties` is not an object: ajv says so). */
+function unknownProperties(definition: EventDefinition, properties: unknown): string[] {
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return [];
+  const unknown: string[] = [];
+  for (const key in properties) {
+    if (Object.hasOwn(properties, key) && !Object.hasOwn(definition.schema.properties, key))
+      unknown.push(key);
+  }
+  return unknown;
+}
+
+function pick(properties: Record<string, unknown>, definition: EventDefinition): Record<string, unknown> {
+  const declared: Record<string, unknown> = {};
+  for (const key of Object.keys(definition.schema.properties)) {
+    if (Object.hasOwn(properties, key)) declared[key] = properties[key];
+  }
+  return declared;
+}
+
+function bounded(errors: ValidationError[]): Validation {
+  return {
+    valid: false,
+    errors: errors.slice(0, MAX_VALIDATION_ERRORS),
+    omitted: Math.max(0, errors.length - MAX_VALIDATION_ERRORS),
+  };
+}
+
+/** The error ajv gives for an unknown property, in its words. */
+function additionalProperty(name: string): ValidationError {
+  return { path: '/', message: `must NOT have additional properties (${name})` };
 }
 
 function toValidationError(error: ErrorObject): ValidationError {

@@ -124,9 +124,10 @@ export function createService(
   ];
   const files: string[] = [];
   for (const [template, target] of sources) {
+    const escape = target.endsWith('.json') ? jsonStringContent : (value: string) => value;
     let text = readFileSync(template, 'utf8');
     for (const [placeholder, value] of Object.entries(replacements))
-      text = text.replaceAll(placeholder, value);
+      text = text.replaceAll(placeholder, escape(value));
     if (target === 'package.json') text = withPackages(text, stack);
     mkdirSync(dirname(join(dir, target)), { recursive: true });
     writeFileSync(join(dir, target), text);
@@ -143,6 +144,14 @@ function withPackages(text: string, stack: FrameworkPackages): string {
   manifest.dependencies = sorted({ ...manifest.dependencies, ...stack.dependencies });
   manifest.devDependencies = sorted({ ...manifest.devDependencies, ...stack.devDependencies });
   return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/**
+ * A value as the inside of a JSON string: placeholders in .json templates sit between quotes, and a `--packages`
+ * path may hold quotes, backslashes (Windows) or control characters that would otherwise break the file.
+ */
+function jsonStringContent(value: string): string {
+  return JSON.stringify(value).slice(1, -1);
 }
 
 function templateFiles(folder: string): string[] {

@@ -54,6 +54,12 @@ export interface InstrumentationConfig {
    * set (the exporter reads it then). @default the local Collector on 127.0.0.1 (4318 for HTTP, 4317 for gRPC)
    */
   endpoints: Record<OtelSignal, string | undefined>;
+  /**
+   * Where the flush of an explicit exit after a signal posts OTLP/JSON (exit-flush.ts), from the same variables as
+   * the exporters (endpoint and headers, per signal first); undefined for a signal exported over gRPC.
+   * @default the local Collector's OTLP/HTTP URL of the signal, no headers
+   */
+  exitTargets: Record<'traces' | 'logs', OtlpHttpTarget | undefined>;
   /** `OTEL_BSP_*`. @default queue 2048, batch 512, every 1000 ms (the SDK: 5000; a quiet service's spans leave within a second), timeout 30000 ms */
   spans: BatchConfig;
   /** `OTEL_BLRP_*`. @default queue 2048, batch 512, every 1000 ms, timeout 30000 ms */
@@ -109,6 +115,12 @@ const LOG_LEVELS: Record<string, DiagLogLevel> = {
   all: DiagLogLevel.ALL,
 };
 
+/** An OTLP/HTTP URL of one signal and the headers to send with it. */
+export interface OtlpHttpTarget {
+  url: string;
+  headers: Record<string, string>;
+}
+
 export function instrumentationConfig(env: Env = process.env, warn?: Warn): InstrumentationConfig {
   const say: Warn = warn ?? warnOnce;
   return {
@@ -140,6 +152,10 @@ function exportSettings(env: Env, say: Warn) {
     exporters: perSignal((signal) => exportersOf(env, signal, say)),
     protocols,
     endpoints: perSignal((signal) => defaultEndpoint(env, signal, protocols[signal])),
+    exitTargets: {
+      traces: otlpHttpTarget(env, 'traces', protocols.traces),
+      logs: otlpHttpTarget(env, 'logs', protocols.logs),
+    },
     spans: batch(env, 'OTEL_BSP', 1000, say),
     logs: batch(env, 'OTEL_BLRP', 1000, say),
     attributeValueLengthLimit: attributeLimit(env, say),
@@ -209,6 +225,44 @@ function defaultEndpoint(env: Env, signal: OtelSignal, protocol: Protocol): stri
   return protocol === 'grpc'
     ? `http://127.0.0.1:${ports.otlpGrpc}`
     : `http://127.0.0.1:${ports.otlpHttp}/v1/${signal}`;
+}
+
+/** The per-signal variables of the signals an explicit exit flushes. */
+const EXIT_SIGNAL_VARIABLES = {
+  traces: { endpoint: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', headers: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS' },
+  logs: { endpoint: 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', headers: 'OTEL_EXPORTER_OTLP_LOGS_HEADERS' },
+} as const;
+
+/** The URL and headers the OTLP/HTTP exporter of `signal` uses, read the way it reads them; none over gRPC. */
+function otlpHttpTarget(env: Env, signal: 'traces' | 'logs', protocol: Protocol): OtlpHttpTarget | undefined {
+  if (protocol === 'grpc') return undefined;
+  const variables = EXIT_SIGNAL_VARIABLES[signal];
+  const base = readString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const url =
+    readString(env, variables.endpoint) ??
+    (base ? `${base.replace(/\/+$/, '')}/v1/${signal}` : defaultEndpoint(env, signal, protocol)!);
+  return {
+    url,
+    headers: {
+      ...parseHeaders(readString(env, 'OTEL_EXPORTER_OTLP_HEADERS')),
+      ...parseHeaders(readString(env, variables.headers)),
+    },
+  };
+}
+
+/** `key=value,key2=value2`, each part percent-decoded (the OTLP exporter specification); bad parts are skipped. */
+function parseHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const part of text?.split(',') ?? []) {
+    const at = part.indexOf('=');
+    if (at <= 0) continue;
+    try {
+      headers[decodeURIComponent(part.slice(0, at).trim())] = decodeURIComponent(part.slice(at + 1).trim());
+    } catch {
+      // A malformed escape: the exporter skips that header too.
+    }
+  }
+  return headers;
 }
 
 function attributeLimit(env: Env, say: Warn): number | undefined {

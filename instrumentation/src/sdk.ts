@@ -53,6 +53,7 @@ import { DeliveryCounter } from './delivery-counter.ts';
 import { instrumentations } from './instrumentations.ts';
 import { buildPipelines, type ExporterOverrides, type Pipelines } from './pipelines.ts';
 import { baseResource, serviceAttributes } from './resource.ts';
+import { flushBeforeExit } from './exit-flush.ts';
 import { AUTO_INSTRUMENTATIONS_PACKAGE, B3_PROPAGATOR_PACKAGE, loadPackage } from './lazy.ts';
 import { installSignalHandlers } from './shutdown-on-signal.ts';
 import { W3CTraceContextLevel2Propagator } from './w3c-propagator.ts';
@@ -99,9 +100,9 @@ export function start(options: StartOptions = {}): Telemetry | undefined {
       holder[GLOBAL_KEY] = null;
       return undefined;
     }
-    const telemetry = createTelemetry(config, options, started);
+    const { telemetry, flushNow } = createTelemetry(config, options, started);
     holder[GLOBAL_KEY] = telemetry;
-    if (options.handleSignals ?? true) installSignalHandlers(() => telemetry.shutdown());
+    if (options.handleSignals ?? true) installSignalHandlers(() => telemetry.shutdown(), flushNow);
     return telemetry;
   } catch (error) {
     holder[GLOBAL_KEY] = null;
@@ -120,13 +121,17 @@ function createTelemetry(
   config: InstrumentationConfig,
   options: StartOptions,
   started: { sdk?: Providers },
-): Telemetry {
+): { telemetry: Telemetry; flushNow: () => void } {
   diag.setLogger(new DiagConsoleLogger(), { logLevel: config.logLevel, suppressOverrideMessage: true });
   const counter = new DeliveryCounter();
   const pipelines = buildPipelines(config, counter, options.exporters);
   const sdk = startProviders(config, pipelines);
   started.sdk = sdk;
-  return handle(config, sdk, pipelines, counter);
+  const targets = { spans: config.exitTargets.traces, logs: config.exitTargets.logs };
+  return {
+    telemetry: handle(config, sdk, pipelines, counter),
+    flushNow: () => flushBeforeExit(pipelines, targets, counter, config.shutdownTimeoutMillis),
+  };
 }
 
 interface Providers {
@@ -141,6 +146,9 @@ function startProviders(config: InstrumentationConfig, pipelines: Pipelines): Pr
   propagation.setGlobalPropagator(propagatorFromEnv());
   // Detected attributes (OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME among them) win over our defaults.
   const resource: Resource = baseResource(config).merge(detectResources({ detectors: resourceDetectors() }));
+  // Settled as soon as the detectors answer, not at the first export: the flush of an explicit exit
+  // (exit-flush.ts) serializes synchronously and cannot wait for them.
+  void resource.waitForAsyncAttributes?.().catch(() => {});
   const providers: { shutdown(): Promise<void> }[] = [];
   const meterProvider =
     pipelines.metricReaders.length > 0

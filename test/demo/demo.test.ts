@@ -51,6 +51,53 @@ describe('npm run demo', () => {
     expect(pidsWithMarker(marker)).toEqual([]);
   }, 120_000);
 
+  it('stops on SIGINT while a compaction job runs, exits 0 and leaves none of its processes behind', async () => {
+    const marker = `OBSERVATORY_TEST_RUN=${randomUUID()}`;
+    const etl = 'http://127.0.0.1:18194';
+    // Every attempt of the compaction's first chunk hangs: the job runs until its 120 s timeout unless stopped.
+    const demo = spawnNode(['cli/bin.js', 'demo', '--duration', '3', '--rate', '5'], {
+      OBSERVATORY_TEST_RUN: marker.split('=')[1]!,
+      OBSERVATORY_DEMO_COMPACTION_FAULT: 'hang',
+      OBSERVATORY_ETL_ALLOW_FAULTS: 'true',
+      OBSERVATORY_GATEWAY_PORT: '18190',
+      OBSERVATORY_CATALOG_PORT: '18191',
+      OBSERVATORY_DOWNLOADS_PORT: '18192',
+      OBSERVATORY_USERS_PORT: '18193',
+      OBSERVATORY_ETL_PORT: '18194',
+    });
+    try {
+      const id = await pollUntil(
+        'the demo to submit its compaction job',
+        async () => {
+          const id = /demo: compaction job (\S+) submitted/.exec(demo.stderr.join(''))?.[1];
+          if (id) return id;
+          throw new Error(`the demo said: ${demo.stderr.join('').slice(-600)}`);
+        },
+        // Five services to start under the preload, and the sample traces checked in Jaeger first.
+        { timeoutMs: 180_000, intervalMs: 1000 },
+      );
+      await pollUntil(`compaction job ${id} to run`, async () => {
+        const job = (await (await fetch(`${etl}/jobs/${id}`)).json()) as { status: string };
+        return job.status === 'running' ? true : undefined;
+      });
+      demo.child.kill('SIGINT');
+      // Far below the compaction's 120 s timeout; the time it takes is a bench figure (bench/soak.ts).
+      const exit = await Promise.race([
+        demo.exited,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the demo did not exit within 30 s of SIGINT')), 30_000),
+        ),
+      ]);
+      expect(exit, demo.stderr.join('')).toEqual({ code: 0, signal: null });
+      expect(demo.stderr.join('')).toContain('demo: stopping the services');
+      await pollUntil('the demo and its services to be gone', async () =>
+        pidsWithMarker(marker).length === 0 ? true : undefined,
+      );
+    } finally {
+      await demo.stop();
+    }
+  }, 300_000);
+
   it('exits 1, saying why, when its run failed', async () => {
     // Every catalog request fails: most searches get a 502, far above the 5 % the demo allows. Ports of its own, so
     // that it cannot meet a demo left over from another test.

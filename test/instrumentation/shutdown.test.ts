@@ -99,6 +99,29 @@ describe('Shutdown and a missing Collector', () => {
     },
   );
 
+  it("exits there and then when the app's own SIGTERM handler calls process.exit(): no code of the app runs after it, and its spans are delivered", async () => {
+    const app = spawnNode(
+      ['--require', './instrumentation', 'test/instrumentation/fixtures/once-sigterm-app.cjs'],
+      {
+        OTEL_SERVICE_NAME: 'shutdown-exit-exits',
+        HANDLER: 'on',
+        ENDING: 'exit',
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        OBSERVATORY_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_BOUND_MS),
+      },
+    );
+    running.push(app);
+    await app.waitForLine(/^READY$/);
+
+    const exit = await terminate(app);
+    const [, traceId] = await app.waitForLine(/^CLOSED ([0-9a-f]{32})$/);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(app.stdout).not.toContain('RAN ON AFTER EXIT');
+    expect(app.stdout).not.toContain('TIMER AFTER EXIT');
+    const trace = await fetchTrace(traceId!, 11);
+    expect(trace.spans).toHaveLength(11);
+  });
+
   it('exits within the bound on SIGTERM when the Collector never answers', async () => {
     const app = spawnNode(['--require', './instrumentation', 'test/instrumentation/fixtures/spans-app.cjs'], {
       OTEL_SERVICE_NAME: 'shutdown-blackhole',

@@ -20,6 +20,7 @@ import { TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EVENTS } from '../../tracker/events/index.ts';
 import { Tracker, uuidv7Time, type TrackerOptions } from '../../tracker/index.ts';
+import { Validators } from '../../tracker/validators.ts';
 
 const logs = new InMemoryLogRecordExporter();
 const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -163,6 +164,33 @@ describe('Tracker', () => {
     expect(String(attr(record!, 'event.payload'))).toHaveLength(4096);
     expect(attr(record!, 'event.payload_truncated')).toBe(true);
     expect(String(attr(record!, 'event.errors'))).toMatch(/over the limit of 32768/);
+  });
+
+  it('rejects an event with thousands of unknown properties under the size limit, keeping the first errors and counting the rest', async () => {
+    const obs = tracker();
+    const properties: Record<string, unknown> = { query: 'q', n_results: -1, user_id: 'u' };
+    for (let i = 0; i < 3777; i++) properties[`x${i.toString(36)}`] = 0;
+    expect(JSON.stringify(properties).length).toBeLessThan(32_768);
+    obs.track('search_made', properties as never);
+    const [record] = await records();
+    expect(attr(record!, 'event.rejected_reason')).toBe('schema_violation');
+    const errors = JSON.parse(String(attr(record!, 'event.errors'))) as { path: string; message: string }[];
+    expect(errors.length).toBeLessThanOrEqual(21);
+    expect(errors[0]).toEqual({ path: '/', message: 'must NOT have additional properties (x0)' });
+    expect(errors).toContainEqual({ path: '/n_results', message: 'must be >= 0' });
+    const kept = errors.length - 1;
+    expect(errors.at(-1)).toEqual({ path: '', message: `${3778 - kept} more errors left out` });
+    expect(await eventCounts()).toEqual({ 'rejected/schema_violation/search_made': 1 });
+  });
+
+  it('keeps at most 20 validation errors of an event and counts the ones it leaves out', () => {
+    const properties: Record<string, unknown> = { query: 'q', n_results: 1, user_id: 'u' };
+    for (let i = 0; i < 500; i++) properties[`x${i}`] = 0;
+    const validation = new Validators().validate(EVENTS.search_made, properties);
+    expect(validation.valid).toBe(false);
+    expect(validation.errors).toHaveLength(20);
+    expect(validation.errors.at(-1)!.message).toBe('must NOT have additional properties (x19)');
+    expect(validation.omitted).toBe(480);
   });
 
   it('never throws, whatever the caller passes', async () => {

@@ -1,6 +1,6 @@
 /** `observatory new service` without installing anything: what it writes, and what it refuses. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../common/paths.ts';
@@ -65,17 +65,7 @@ describe('observatory new service', () => {
     ['koa', 'koa', "from 'koa'"],
   ])('starts a service on %s with --framework, its package in package.json', (framework, pkg, imported) => {
     const dir = join(work.dir, `on-${framework}`);
-    const run = observatory(
-      'new',
-      'service',
-      'shop',
-      '--dir',
-      dir,
-      '--framework',
-      framework,
-      '--packages',
-      'registry',
-    );
+    const run = observatory('new', 'service', 'shop', '--dir', dir, '--framework', framework, '--packages', 'registry');
     expect(run.status, run.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
@@ -90,20 +80,27 @@ describe('observatory new service', () => {
 
   it('refuses an unknown --framework with exit 2 and writes nothing', () => {
     const dir = join(work.dir, 'on-rails');
-    const run = observatory(
-      'new',
-      'service',
-      'shop',
-      '--dir',
-      dir,
-      '--framework',
-      'rails',
-      '--packages',
-      'registry',
-    );
+    const run = observatory('new', 'service', 'shop', '--dir', dir, '--framework', 'rails', '--packages', 'registry');
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('--framework takes one of express, fastify, koa (got "rails"');
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('writes a valid package.json for a --packages folder whose path holds quotes, backslashes, spaces and a tab', () => {
+    const folder = join(work.dir, 'my "packs" \\ v1\tdone');
+    mkdirSync(folder);
+    for (const file of ['observatory-instrumentation-0.1.0.tgz', 'observatory-tracker-0.1.0.tgz'])
+      writeFileSync(join(folder, file), '');
+    const dir = join(work.dir, 'quoted');
+    const run = observatory('new', 'service', 'quoted-api', '--dir', dir, '--packages', folder);
+    expect(run.status, run.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.dependencies).toMatchObject({
+      '@observatory/instrumentation': `file:${join(folder, 'observatory-instrumentation-0.1.0.tgz')}`,
+      '@observatory/tracker': `file:${join(folder, 'observatory-tracker-0.1.0.tgz')}`,
+    });
   });
 
   it('refuses an existing directory with exit 2 and writes nothing', () => {
