@@ -71,7 +71,9 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     base: Number(values.base),
     skipStop: values['skip-stop'],
   };
-  const bench = await startIsolatedStack('bench-soak', options.base, { say: (line) => log(`stack: ${line}`) });
+  const bench = await startIsolatedStack('bench-soak', options.base, {
+    say: (line) => log(`stack: ${line}`),
+  });
   const figures: Figure[] = [];
   try {
     figures.push(...(await soak(bench, options)));

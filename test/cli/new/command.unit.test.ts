@@ -65,7 +65,17 @@ describe('observatory new service', () => {
     ['koa', 'koa', "from 'koa'"],
   ])('starts a service on %s with --framework, its package in package.json', (framework, pkg, imported) => {
     const dir = join(work.dir, `on-${framework}`);
-    const run = observatory('new', 'service', 'shop', '--dir', dir, '--framework', framework, '--packages', 'registry');
+    const run = observatory(
+      'new',
+      'service',
+      'shop',
+      '--dir',
+      dir,
+      '--framework',
+      framework,
+      '--packages',
+      'registry',
+    );
     expect(run.status, run.stderr).toBe(0);
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
@@ -80,7 +90,17 @@ describe('observatory new service', () => {
 
   it('refuses an unknown --framework with exit 2 and writes nothing', () => {
     const dir = join(work.dir, 'on-rails');
-    const run = observatory('new', 'service', 'shop', '--dir', dir, '--framework', 'rails', '--packages', 'registry');
+    const run = observatory(
+      'new',
+      'service',
+      'shop',
+      '--dir',
+      dir,
+      '--framework',
+      'rails',
+      '--packages',
+      'registry',
+    );
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('--framework takes one of express, fastify, koa (got "rails"');
     expect(existsSync(dir)).toBe(false);
