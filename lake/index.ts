@@ -12,6 +12,7 @@ export type {
   CompactionChunk,
   CompactionProgress,
   CompactionResult,
+  FailedObject,
   SignalStats,
 } from './compact.ts';
 export type { QueryOptions, QueryResult, JsonValue } from './query.ts';
