@@ -120,7 +120,7 @@ export function tableSpecs(): TableSpec[] {
       columns: [...COMMON_COLUMNS, ...REJECTED_COLUMNS],
       partitionBy: ['reason', 'dt'],
       key: ['event_id'],
-      description: 'business event rejected by its schema',
+      description: 'business event rejected by its schema, or record over the size limit (reason too_large)',
     },
     {
       name: 'logs',
