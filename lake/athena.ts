@@ -18,7 +18,13 @@ export interface AthenaOptions {
   firstDay?: string;
 }
 
-const REJECT_REASONS = ['unknown_event', 'unknown_schema_version', 'schema_violation', 'size_violation', TOO_LARGE];
+const REJECT_REASONS = [
+  'unknown_event',
+  'unknown_schema_version',
+  'schema_violation',
+  'size_violation',
+  TOO_LARGE,
+];
 
 const ATHENA_TYPES: Record<LakeType, string> = {
   VARCHAR: 'string',
