@@ -1,17 +1,28 @@
 /**
- * Compaction throughput and peak memory per signal: N rows of one signal as raw objects (gzip OTLP JSON, as the
- * Collector's awss3 exporter writes them) in the local stack's S3 store, compacted in a fresh child process so its
- * peak RSS is its own (sampled every 20 ms, and the kernel's maxRSS). Objects go under `bench/` so the real lake is
- * untouched. Needs the stack (`npx observatory stack up`).
+ * Compaction at production volume: one arrival hour of one signal at a steady rate, as the Collector's awss3
+ * exporter writes it (OTLP JSON, gzip — zstd for traces —, one object per batch: at 1 000 records/s the batcher's
+ * 1 s timeout fires first, so one object of 1 000 records a second, 3 600 objects in the hour), uploaded to the
+ * local stack's S3 store and compacted in a fresh child process. Reports rows/s and the child's peak RSS, read from
+ * /proc (VmHWM: the kernel's high-water mark of the whole process, the staging worker thread and DuckDB included),
+ * beside the figures before issue 23 and the 256 MiB target. Objects go under `bench/` so the real lake is untouched.
+ * Needs the stack (`npx observatory stack up`).
  *
- *   node bench/lake.ts [--rows 1000000] [--per-object 2000] [--signals events,logs,metrics,traces]
+ *   npm run bench -- lake [--rate 1000] [--seconds 3600] [--body 1024] [--signals logs,traces]
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gzipSync } from 'node:zlib';
-import { compact, lakeConfig, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from '../lake/index.ts';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
+import {
+  compact,
+  lakeConfig,
+  LAKE_SIGNALS,
+  type LakeConfig,
+  type LakeSignal,
+  type LakeSignalStats,
+} from '../lake/index.ts';
 import { S3Store } from '../common/s3-store.ts';
 import { uuidv7 } from '../tracker/uuidv7.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
@@ -35,47 +46,71 @@ async function child(signal: LakeSignal, prefix: string): Promise<void> {
   const config = benchConfig(prefix);
   const store = S3Store.fromSettings(config.s3);
   const keys = (await store.list(config.raw[signal])).map((o) => o.key);
-  global.gc?.();
-  const baseMb = process.memoryUsage().rss / 2 ** 20;
-  let peak = baseMb;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss / 2 ** 20)), 20);
+  const baseMb = procStatusMb('VmRSS');
   const start = performance.now();
   const result = await compact(keys, { store, config });
   const seconds = (performance.now() - start) / 1000;
-  clearInterval(sampler);
-  peak = Math.max(peak, process.resourceUsage().maxRSS / 1024);
   const stats = result.signals[signal];
-  console.log(JSON.stringify({ seconds, peakMb: peak, baseMb, ...stats }));
+  console.log(JSON.stringify({ seconds, peakMb: procStatusMb('VmHWM'), baseMb, ...stats }));
 }
 
-/** Uploads `rows` rows of the signal; 1 % of the objects are redelivered (the same object under a second key). */
+/** A figure of /proc/self/status in MiB (VmHWM: peak resident set; VmRSS: now). */
+function procStatusMb(field: 'VmHWM' | 'VmRSS'): number {
+  const line = readFileSync('/proc/self/status', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
+  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024;
+}
+
+interface Load {
+  rate: number;
+  seconds: number;
+  body: number;
+}
+
+/**
+ * Uploads one hour folder of the signal: `rate × seconds` records in objects of one second each (at most the
+ * batcher's 4 096); 1 % of the objects are redelivered (the same object under a second key).
+ */
 async function generate(
   signal: LakeSignal,
   prefix: string,
-  rows: number,
-  perObject: number,
+  load: Load,
 ): Promise<{ objects: number; bytes: number }> {
   const config = benchConfig(prefix);
   const store = S3Store.fromSettings(config.s3);
+  const perObject = Math.min(4096, load.rate);
+  const rows = load.rate * load.seconds;
+  const extension = signal === 'traces' ? 'json.zst' : 'json.gz';
+  const compress = signal === 'traces' ? zstdCompressSync : gzipSync;
   let objects = 0;
   let bytes = 0;
   const uploads: Promise<void>[] = [];
   for (let offset = 0; offset < rows; offset += perObject) {
     const count = Math.min(perObject, rows - offset);
-    const body = gzipSync(JSON.stringify(DOCUMENTS[signal](count, offset)));
-    const hour = String(Math.floor(offset / (rows / 4 + 1))).padStart(2, '0');
-    const key = `${config.raw[signal]}year=2026/month=11/day=01/hour=${hour}/${signal}_${uuidv7()}.json.gz`;
+    const body = compress(JSON.stringify(DOCUMENTS[signal](count, offset, load.body)));
+    const key = `${config.raw[signal]}year=2026/month=11/day=01/hour=09/${signal}_${uuidv7()}.${extension}`;
     uploads.push(store.put(key, body, 'application/json'));
     objects++;
     bytes += body.length;
     if (objects % 100 === 1) {
-      uploads.push(store.put(key.replace(/\.json\.gz$/, '-again.json.gz'), body, 'application/json'));
+      uploads.push(store.put(key.replace(/\.json/, '-again.json'), body, 'application/json'));
       objects++;
     }
     if (uploads.length >= 8) await Promise.all(uploads.splice(0));
   }
   await Promise.all(uploads);
   return { objects, bytes };
+}
+
+/** Words to cut bodies and attribute values from: text that compresses about as well as real logs (≈ 3×). */
+const WORDS = Array.from({ length: 20_000 }, () => randomBytes(3 + (randomBytes(1)[0]! % 6)).toString('hex'))
+  .join(' ')
+  .slice(0, 1 << 17);
+/** `length` characters of text, different from record to record. */
+function text(length: number, seed: number): string {
+  const from = (seed * 7919) % (WORDS.length - length - 1);
+  return WORDS.slice(from, from + length);
 }
 
 const kv = (key: string, value: object) => ({ key, value });
@@ -89,7 +124,8 @@ const resource = (service: string) => ({
   ],
 });
 
-const DOCUMENTS: Record<LakeSignal, (count: number, offset: number) => object> = {
+/** One object's document; `size` is the log body's or the span's extra attribute's length. */
+const DOCUMENTS: Record<LakeSignal, (count: number, offset: number, size: number) => object> = {
   events: (count, offset) => ({
     resourceLogs: [
       {
@@ -120,7 +156,7 @@ const DOCUMENTS: Record<LakeSignal, (count: number, offset: number) => object> =
       },
     ],
   }),
-  logs: (count, offset) => ({
+  logs: (count, offset, bodyBytes) => ({
     resourceLogs: [
       {
         resource: resource('gateway'),
@@ -131,7 +167,7 @@ const DOCUMENTS: Record<LakeSignal, (count: number, offset: number) => object> =
               timeUnixNano: nanos(DAY + (offset + i) * 10),
               severityNumber: 9,
               severityText: 'info',
-              body: { stringValue: `request ${offset + i} served` },
+              body: { stringValue: `request ${offset + i} served: ${text(bodyBytes - 30, offset + i)}` },
               attributes: [kv('http.route', { stringValue: '/api/scenes' }), kv('pid', { intValue: '4242' })],
               traceId: randomBytes(16).toString('hex'),
               spanId: randomBytes(8).toString('hex'),
@@ -188,7 +224,7 @@ const DOCUMENTS: Record<LakeSignal, (count: number, offset: number) => object> =
       },
     ],
   }),
-  traces: (count, offset) => ({
+  traces: (count, offset, attributeBytes) => ({
     resourceSpans: [
       {
         resource: resource('catalog'),
@@ -207,6 +243,7 @@ const DOCUMENTS: Record<LakeSignal, (count: number, offset: number) => object> =
                 kv('http.route', { stringValue: '/scenes' }),
                 kv('http.response.status_code', { intValue: '200' }),
                 kv('url.path', { stringValue: `/scenes/${i}` }),
+                kv('db.query.text', { stringValue: text(attributeBytes - 80, offset + i) }),
               ],
               status: {},
             })),
@@ -217,75 +254,97 @@ const DOCUMENTS: Record<LakeSignal, (count: number, offset: number) => object> =
   }),
 };
 
+/** Before issue 23 (2026-12-04, the same load on the same machine): rows/s and peak RSS (MiB), per signal. */
+const BEFORE: Partial<Record<LakeSignal, { rate: number; peakMb: number }>> = {};
+const PEAK_TARGET_MB = 256;
+
 /** The command line (`npm run bench -- lake [options]` or `node bench/lake.ts`); returns the figures. */
 export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      rows: { type: 'string', default: '1000000' },
-      'per-object': { type: 'string', default: '2000' },
-      signals: { type: 'string', default: LAKE_SIGNALS.join(',') },
+      rate: { type: 'string', default: '1000' },
+      seconds: { type: 'string', default: '3600' },
+      body: { type: 'string', default: '1024' },
+      signals: { type: 'string', default: 'logs,traces' },
       child: { type: 'string' },
       prefix: { type: 'string' },
     },
   });
-  const rows = Number(values.rows);
-  const perObject = Number(values['per-object']);
   if (values.child) {
     await child(values.child as LakeSignal, values.prefix!);
     return [];
   }
+  const load: Load = {
+    rate: Number(values.rate),
+    seconds: Number(values.seconds),
+    body: Number(values.body),
+  };
   const figures: Figure[] = [];
   console.log(
-    `compaction of ${rows.toLocaleString('en-US')} rows per signal (raw objects of ${perObject} rows, gzip OTLP JSON, ` +
-      `local S3 store, DuckDB memory limit ${lakeConfig().compactionMemoryMb} MB; fresh process each):`,
+    `compaction of one arrival hour: ${load.rate} records/s for ${load.seconds} s, ${load.body} B bodies (logs) or ` +
+      `attributes (spans), as the Collector writes them, from the local S3 store, DuckDB memory limit ` +
+      `${lakeConfig().compactionMemoryMb} MB; fresh process each, peak RSS from /proc:`,
   );
   for (const signal of values.signals.split(',') as LakeSignal[]) {
-    const prefix = `bench/${uuidv7()}/`;
-    const generated = await generate(signal, prefix, rows, perObject);
-    const run = spawnSync(
-      process.execPath,
-      [fileURLToPath(import.meta.url), '--child', signal, '--prefix', prefix, '--rows', String(rows)],
-      { encoding: 'utf8', maxBuffer: 1 << 24 },
-    );
-    if (run.status !== 0) {
-      console.log(`  ${signal}: failed: ${run.stderr}`);
-      figures.push(failedFigure(`lake.${signal}`, `Compaction of ${signal}`, run.stderr));
-      continue;
-    }
-    const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
-      seconds: number;
-      peakMb: number;
-      baseMb: number;
-      rowsIn: number;
-      rowsOut: number;
-      duplicates: number;
-    };
-    console.log(
-      `  ${signal.padEnd(8)} ${r.rowsIn.toLocaleString('en-US').padStart(9)} rows in, ${r.rowsOut.toLocaleString('en-US').padStart(9)} out, ` +
-        `${r.duplicates.toLocaleString('en-US')} duplicates: ${r.seconds.toFixed(1)} s ` +
-        `(${Math.round(r.rowsIn / r.seconds).toLocaleString('en-US')} rows/s), peak RSS ${r.peakMb.toFixed(0)} MB ` +
-        `(${r.baseMb.toFixed(0)} MB before); raw ${generated.objects} objects, ${(generated.bytes / 2 ** 20).toFixed(0)} MB gzip`,
-    );
-    figures.push(
-      {
-        id: `lake.${signal}.rate`,
-        figure: `Compaction of ${r.rowsIn} ${signal} rows: rows/s`,
-        ours: r.rowsIn / r.seconds,
-        unit: 'rows/s',
-        better: 'higher',
-      },
-      {
-        id: `lake.${signal}.peak`,
-        figure: `Compaction of ${r.rowsIn} ${signal} rows: peak RSS`,
-        ours: r.peakMb,
-        unit: 'MiB',
-        better: 'lower',
-      },
-    );
+    if (!LAKE_SIGNALS.includes(signal))
+      throw new Error(`--signals: unknown signal ${JSON.stringify(signal)}`);
+    figures.push(...(await measure(signal, load)));
   }
   printFigures(figures);
   return figures;
+}
+
+async function measure(signal: LakeSignal, load: Load): Promise<Figure[]> {
+  const prefix = `bench/${uuidv7()}/`;
+  const generated = await generate(signal, prefix, load);
+  const run = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), '--child', signal, '--prefix', prefix],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    },
+  );
+  if (run.status !== 0) {
+    console.log(`  ${signal}: failed: ${run.stderr}`);
+    return [failedFigure(`lake.${signal}`, `Compaction of an hour of ${signal}`, run.stderr)];
+  }
+  const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as LakeSignalStats & {
+    seconds: number;
+    peakMb: number;
+    baseMb: number;
+  };
+  const n = (x: number) => x.toLocaleString('en-US');
+  console.log(
+    `  ${signal.padEnd(8)} ${n(r.rowsIn).padStart(9)} rows in, ${n(r.rowsOut).padStart(9)} out, ` +
+      `${n(r.duplicates)} duplicates, ${r.failed} objects failed: ${r.seconds.toFixed(1)} s ` +
+      `(${n(Math.round(r.rowsIn / r.seconds))} rows/s), peak RSS ${r.peakMb.toFixed(0)} MiB ` +
+      `(${r.baseMb.toFixed(0)} MiB before); raw ${generated.objects} objects, ${(generated.bytes / 2 ** 20).toFixed(0)} MiB compressed`,
+  );
+  const before = BEFORE[signal];
+  const what = `Compaction of an hour of ${signal} (${n(r.rowsIn)} rows, ${load.body} B)`;
+  return [
+    {
+      id: `lake.${signal}.rate`,
+      figure: `${what}: rows/s`,
+      ours: r.rowsIn / r.seconds,
+      baseline: before?.rate,
+      baselineName: before ? 'before issue 23' : undefined,
+      unit: 'rows/s',
+      better: 'higher',
+    },
+    {
+      id: `lake.${signal}.peak`,
+      figure: `${what}: peak RSS`,
+      ours: r.peakMb,
+      baseline: before?.peakMb,
+      baselineName: before ? 'before issue 23' : undefined,
+      unit: 'MiB',
+      target: PEAK_TARGET_MB,
+      better: 'lower',
+    },
+  ];
 }
 
 if (import.meta.main) await cli();

@@ -52,6 +52,15 @@ export const METRICS = {
   },
   /** Estimated cost in US dollars. Attributes: etl.job.kind, cost.model (serverless|always_on). */
   etlCost: { name: 'etl.cost.usd', unit: '{USD}', prometheus: 'etl_cost_usd_total' },
+  /**
+   * Raw objects the lake's compaction could not process and filed as failed. Attributes: lake.signal, error.type
+   * (out_of_memory|too_large|unreadable|error).
+   */
+  lakeFailedObjects: {
+    name: 'lake.compaction.failed_objects',
+    unit: '{object}',
+    prometheus: 'lake_compaction_failed_objects_total',
+  },
 } as const;
 
 /** Our own attribute keys, on spans, metrics and log records. */

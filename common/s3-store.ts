@@ -2,6 +2,9 @@
  * The one S3 store every part uses, over one bucket: the local stack's store or real S3 (see `s3Settings` for the
  * rule that chooses). Calls through AWS SDK v3 show up in traces as S3 spans where the instrumentation is loaded.
  */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { decompressedText } from './compression.ts';
 import {
   GetObjectCommand,
@@ -39,7 +42,11 @@ export class S3Store {
     let token: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+        }),
       );
       for (const item of page.Contents ?? [])
         if (item.Key)
@@ -51,8 +58,14 @@ export class S3Store {
 
   /** The object's bytes; throws when there is no such key. */
   async get(key: string): Promise<Buffer> {
+    const bytes = await this.getBytes(key);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** The object's bytes in an array of their own (not a slice of a pool: transferable to a worker, no copy). */
+  async getBytes(key: string): Promise<Uint8Array> {
     const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-    return Buffer.from(await response.Body!.transformToByteArray());
+    return response.Body!.transformToByteArray();
   }
 
   /** The object's bytes, or undefined when there is no such key. */
@@ -76,15 +89,60 @@ export class S3Store {
     return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as T);
   }
 
-  async put(key: string, body: Uint8Array | string, contentType = 'application/octet-stream'): Promise<void> {
+  /** Writes the object; refuses a key that could climb out of a folder (see checkedKey). */
+  async put(
+    key: string,
+    body: Uint8Array | string | Readable,
+    contentType = 'application/octet-stream',
+    contentLength?: number,
+  ): Promise<void> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: checkedKey(key),
+        Body: body,
+        ContentType: contentType,
+        ContentLength: contentLength,
+      }),
     );
+  }
+
+  /** Streams a local file to the object, never holding it in memory. */
+  async putFile(key: string, path: string, contentType = 'application/octet-stream'): Promise<void> {
+    await this.put(key, createReadStream(path), contentType, (await stat(path)).size);
   }
 
   putJson(key: string, value: unknown): Promise<void> {
     return this.put(key, JSON.stringify(value), 'application/json');
   }
+}
+
+/** Thrown for an object key that is empty, absolute, or has an empty, `.` or `..` segment. */
+export class UnsafeKeyError extends Error {
+  constructor(key: string) {
+    super(
+      `refused object key ${JSON.stringify(key.slice(0, 300))}: empty, absolute, or with an empty, "." or ".." segment`,
+    );
+    this.name = 'UnsafeKeyError';
+  }
+}
+
+/**
+ * The key, when it is safe to hand to a store: the local store (gofakes3) keeps objects as files under its data
+ * folder and joins the key onto it, so a `..` segment would reach outside (it refuses, but with a generic "Internal
+ * Error" that stops whoever sent it). Real S3 would accept such a key, but a copy of it on disk would not be safe.
+ */
+export function checkedKey(key: string): string {
+  const segments = key.split(/[/\\]/);
+  if (
+    key === '' ||
+    key.startsWith('/') ||
+    segments.slice(0, -1).some((s) => s === '' || s === '.' || s === '..') ||
+    ['.', '..'].includes(segments.at(-1)!)
+  ) {
+    throw new UnsafeKeyError(key);
+  }
+  return key;
 }
 
 /** The S3 client options for the settings; for callers that need a bare client (e.g. to create a bucket). */

@@ -7,6 +7,7 @@
 import { propertyColumns } from '../tracker/registry.ts';
 import { COMMON_COLUMNS, REJECTED_COLUMNS, registeredEventNames } from './flatten.ts';
 import { tableSpec, type Columns, type LakeType, type TableName } from './tables.ts';
+import { TOO_LARGE } from './oversize.ts';
 
 export interface AthenaOptions {
   /** @default 'observatory' */
@@ -17,7 +18,13 @@ export interface AthenaOptions {
   firstDay?: string;
 }
 
-const REJECT_REASONS = ['unknown_event', 'unknown_schema_version', 'schema_violation', 'size_violation'];
+const REJECT_REASONS = [
+  'unknown_event',
+  'unknown_schema_version',
+  'schema_violation',
+  'size_violation',
+  TOO_LARGE,
+];
 
 const ATHENA_TYPES: Record<LakeType, string> = {
   VARCHAR: 'string',

@@ -6,7 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -16,11 +16,16 @@ import type { S3Store } from '../common/s3-store.ts';
 /** Mirrors the Parquet objects under `prefix` into the cache; returns the local paths. */
 export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: string): Promise<string[]> {
   const listedAt = Date.now();
+  const root = cachePath(config.cacheDir, prefix);
+  if (root === undefined)
+    throw new Error(`refused to mirror ${JSON.stringify(prefix)}: it resolves outside the lake cache`);
   const objects = (await store.list(prefix)).filter((o) => o.key.endsWith('.parquet'));
   const wanted = new Set<string>();
   const paths: string[] = [];
   for (const object of objects) {
-    const path = join(config.cacheDir, object.key);
+    const path = cachePath(config.cacheDir, object.key);
+    // A key that would land outside the cache (a `..` segment, an absolute path) is not ours to copy.
+    if (path === undefined || !path.startsWith(root)) continue;
     wanted.add(path);
     paths.push(path);
     if ((await cachedEtag(path)) === object.etag && (await size(path)) === object.size) continue;
@@ -31,7 +36,7 @@ export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: str
     await rename(partial, path);
     await writeFile(`${path}.etag`, object.etag);
   }
-  for (const path of await localFiles(join(config.cacheDir, prefix))) {
+  for (const path of await localFiles(root)) {
     // A file newer than our listing was fetched by a concurrent sync that saw a newer object: not stale.
     if (!wanted.has(path) && ((await stat(path).catch(() => undefined))?.mtimeMs ?? Infinity) < listedAt) {
       await rm(path, { force: true });
@@ -39,6 +44,19 @@ export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: str
     }
   }
   return paths.sort();
+}
+
+/**
+ * Where the object's copy lives: the key joined onto the cache folder, or undefined when that resolves outside it.
+ * S3 keys are any text; `path.join` follows `..`, so a key is checked after resolving, never trusted as a path.
+ */
+export function cachePath(cacheDir: string, key: string): string | undefined {
+  const root = resolve(cacheDir);
+  const segments = key.split('/');
+  const climbs = segments.some((s, i) => s === '.' || s === '..' || (s === '' && i < segments.length - 1));
+  if (key === '' || key.startsWith('/') || /[\\\0]/.test(key) || climbs) return undefined;
+  const path = resolve(root, key);
+  return path.startsWith(`${root}${sep}`) ? path : undefined;
 }
 
 async function download(store: S3Store, key: string, path: string): Promise<void> {

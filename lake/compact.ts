@@ -11,27 +11,44 @@
  * flattened and appended to NDJSON staging files on disk, then loaded into DuckDB keeping one row per key) → drop
  * existing rows (keys already in the curated partitions the rows land in) → write (Parquet per partition, streamed
  * to the bucket) → mark done (one marker per raw object). Memory stays bounded whatever the input: one raw object
- * is in memory at a time, and DuckDB works in an on-disk database under a memory limit (lakeConfig
- * `compactionMemoryMb`), spilling beyond it.
+ * is in memory at a time (its decompressed size bounded, records over the size limit filed as `too_large` rejected
+ * rows), DuckDB works in an on-disk database under a memory limit (lakeConfig `compactionMemoryMb`), spilling beyond
+ * it, and Parquet row groups are bounded in bytes, not rows (4 096 rows of 4 KiB are 16 MiB).
+ *
+ * Failures never block the lake: an object the staging worker cannot read (not OTLP JSON, beyond the size bound,
+ * out of memory) is filed as failed; a pass that fails in DuckDB (out of memory, a value it refuses) is split in two
+ * and each half retried, down to one object, which is then filed as failed. A failed object gets a marker saying so
+ * and why (so it is not retried at every run; `force` retries it), is listed in the result and counted in the
+ * `lake.compaction.failed_objects` metric; every other object is compacted.
  *
  * Idempotence: each compacted raw object gets a marker object `lake/manifest/<raw key>.json` (one per object rather
  * than one shared manifest, so parallel chunks never overwrite each other's progress), written only after its
  * Parquet is uploaded. A crash between the two re-processes the object; the dedup makes that harmless: a row's key
  * always maps to the same partition (the partition values come from the row itself), so the rows already written
  * are found there and dropped.
+ * Finding the work: per signal, a watermark (the first arrival hour that may still need work) bounds the listing,
+ * so its cost follows the hours not yet compacted, not the lake's history (see unprocessedKeys).
  * Known limit: two compactions running at the same time over the same partition can both write the same row.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { metrics, type Counter, type MeterProvider } from '@opentelemetry/api';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { syncPrefix } from './cache.ts';
 import { lakeConfig, signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
-import { StagingWorker, type StagedGroup } from './staging.ts';
-import type { Columns, TableName, TableSpec } from './tables.ts';
+import { ObjectStagingError, StagingWorker } from './staging.ts';
+import {
+  eventColumnsOf,
+  isPartitionToken,
+  tableSpec,
+  type Columns,
+  type TableName,
+  type TableSpec,
+} from './tables.ts';
+import { collectGarbage } from '../common/gc.ts';
+import { METRICS } from '../common/names.ts';
 import { S3Store } from '../common/s3-store.ts';
 
 export interface CompactOptions {
@@ -39,17 +56,20 @@ export interface CompactOptions {
   store?: S3Store;
   /** @default lakeConfig() */
   config?: LakeConfig;
-  /** Re-process objects that already have a manifest marker (dedup still applies). @default false */
+  /** Re-process objects that already have a manifest marker, failed ones included (dedup still applies). @default false */
   force?: boolean;
   /** With compactAll: only these signals. @default every signal */
   signals?: readonly LakeSignal[];
-  /** Told after each Parquet object is uploaded and each signal is marked done (progress, logging, tests). */
+  /** Told after each Parquet object is uploaded, each pass is marked done and each object is filed as failed. */
   onProgress?: (progress: CompactionProgress) => void | Promise<void>;
+  /** Where the failed-objects counter goes. @default the global meter provider */
+  meterProvider?: MeterProvider;
 }
 
 export type CompactionProgress =
   | { stage: 'written'; signal: LakeSignal; table: TableName; key: string }
-  | { stage: 'marked'; signal: LakeSignal; objects: number };
+  | { stage: 'marked'; signal: LakeSignal; objects: number }
+  | { stage: 'failed'; signal: LakeSignal; key: string; reason: string };
 
 /** What one signal's compaction did. */
 export interface LakeSignalStats {
@@ -61,12 +81,22 @@ export interface LakeSignalStats {
   rowsOut: number;
   /** Rows left out because their key was already in the batch or in the curated zone. */
   duplicates: number;
+  /** Raw objects filed as failed. */
+  failed: number;
+}
+
+/** A raw object the compaction could not process: filed as failed (marker, metric), every other object goes on. */
+export interface FailedObject {
+  key: string;
+  signal: LakeSignal;
+  /** Why, as the failing stage said it (e.g. DuckDB's "Out of Memory Error: …", "… is not OTLP JSON"). */
+  reason: string;
 }
 
 export interface CompactionResult {
   /** Raw objects compacted in this run. */
   objects: number;
-  /** Raw objects skipped because a marker says they were compacted before. */
+  /** Raw objects skipped because a marker says they were compacted (or failed) before. */
   skipped: number;
   /** Rows read, every signal. */
   records: number;
@@ -77,6 +107,8 @@ export interface CompactionResult {
   duplicates: number;
   /** Curated objects written. */
   files: string[];
+  /** Raw objects filed as failed in this run. */
+  failed: FailedObject[];
   /** Per signal. */
   signals: Record<LakeSignal, LakeSignalStats>;
 }
@@ -88,35 +120,137 @@ interface Context {
   instance: DuckDBInstance;
   connection: DuckDBConnection;
   work: string;
+  /** Passes (and databases) opened so far: each gets a folder of its own. */
+  serial: number;
   onProgress: NonNullable<CompactOptions['onProgress']>;
+  failures: Counter;
+  /** The staging worker, kept from pass to pass; replaced after an object it could not stage. */
+  worker?: StagingWorker;
+  /** Curated partitions (key prefixes) whose keys are in the database's `seen` tables. */
+  loaded: Set<string>;
+  /** Raw bytes fetched since the main thread last collected its garbage. */
+  fetchedBytes: number;
 }
 
-/** Rows per Parquet row group: the writer buffers one per open partition, so smaller groups bound its memory. */
+/** Rows per Parquet row group at most; the byte bound (a fraction of the memory limit) usually comes first. */
 const ROW_GROUP_ROWS = 16_384;
-/** The largest staged row (JSON) DuckDB accepts. */
-const MAX_ROW_BYTES = 8 << 20;
+/** The memory limit over this is a row group's byte bound: the writer buffers one, compressed and uncompressed. */
+const ROW_GROUP_SHARE = 8;
+
+/** A DuckDB statement failed on this pass's data (out of memory, a value it refuses): the pass can be split. */
+class PassDataError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PassDataError';
+  }
+}
 
 function markerKey(config: LakeConfig, rawKey: string): string {
   return `${config.manifestPrefix}${rawKey}.json`;
 }
 
-/** Raw objects of the signals (default: all) that have no manifest marker yet. */
+/** The object holding a signal's watermark: beside the markers, keyed by the raw prefix it covers. */
+function watermarkKey(config: LakeConfig, signal: LakeSignal): string {
+  return `${config.manifestPrefix}watermark/${config.raw[signal]}hour.json`;
+}
+
+const HOUR_FOLDER = /^year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\//;
+
+/** The arrival-hour folder of a raw key (`year=…/month=…/day=…/hour=…/`, relative to the prefix), if it has one. */
+function hourOf(prefix: string, key: string): string | undefined {
+  return HOUR_FOLDER.exec(key.slice(prefix.length))?.[0];
+}
+
+/** The hour folder (as the awss3 exporter names it, UTC) the instant falls in. */
+function hourFolder(instant: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `year=${instant.getUTCFullYear()}/month=${p(instant.getUTCMonth() + 1)}/day=${p(instant.getUTCDate())}/hour=${p(instant.getUTCHours())}/`;
+}
+
+/**
+ * Where a signal's compaction stands (one small object per signal, beside the markers): every hour before `hour` is
+ * closed and done, except the few in `pending`, which still had objects without a marker when last listed.
+ */
+interface Watermark {
+  /** The first hour folder that may still receive objects (`year=…/month=…/day=…/hour=…/`). */
+  hour: string;
+  /** Closed hours with work left, oldest first. */
+  pending: string[];
+}
+
+/**
+ * Raw objects of the signals (default: all) that have no manifest marker yet. Per signal, only the hour folders that
+ * may hold work are listed — the pending ones and those from the watermark to the next hour, one listing each for
+ * objects and markers — so the cost follows the hours not yet compacted, not the lake's history. Then the watermark
+ * moves to the first hour that is not closed yet (lakeConfig `watermarkGraceHours` after its end: the Collector
+ * writes by arrival time, so a closed hour gets no new objects), and the closed hours that still have objects
+ * without a marker are kept as pending. Without a watermark (a new lake), or with objects outside hour folders, the
+ * whole prefix is listed.
+ */
 export async function unprocessedKeys(
   store: S3Store,
   config: LakeConfig,
   signals: readonly LakeSignal[] = LAKE_SIGNALS,
+  now: Date = new Date(),
 ): Promise<string[]> {
   const keys: string[] = [];
   for (const signal of signals) {
     const prefix = config.raw[signal];
-    const [raw, markers] = await Promise.all([
-      store.list(prefix),
-      store.list(`${config.manifestPrefix}${prefix}`),
-    ]);
-    const done = new Set(markers.map((m) => m.key.slice(config.manifestPrefix.length, -'.json'.length)));
-    keys.push(...raw.map((o) => o.key).filter((key) => isRawObject(key) && !done.has(key)));
+    const watermark = await readWatermark(store, config, signal);
+    const folders = watermark ? [...watermark.pending, ...hoursFrom(watermark.hour, now)] : [''];
+    const rawKeys: string[] = [];
+    const done = new Set<string>();
+    for (const folder of folders) {
+      const [raw, markers] = await Promise.all([
+        store.list(`${prefix}${folder}`),
+        store.list(`${config.manifestPrefix}${prefix}${folder}`),
+      ]);
+      rawKeys.push(...raw.map((o) => o.key).filter((key) => isRawObject(key)));
+      for (const m of markers) done.add(m.key.slice(config.manifestPrefix.length, -'.json'.length));
+    }
+    const pending = rawKeys.filter((key) => !done.has(key));
+    keys.push(...pending);
+    await advanceWatermark(store, config, signal, { watermark, rawKeys, pending, now });
   }
   return keys;
+}
+
+/** The hour folders from `first` to the hour after `now` (a little clock skew between hosts), oldest first. */
+function hoursFrom(first: string, now: Date): string[] {
+  const [year, month, day, hour] = first.match(/\d+/g)!.map(Number) as [number, number, number, number];
+  const folders: string[] = [];
+  const last = now.getTime() + 3_600_000;
+  for (let t = Date.UTC(year, month - 1, day, hour); t <= last; t += 3_600_000) {
+    folders.push(hourFolder(new Date(t)));
+  }
+  return folders;
+}
+
+async function readWatermark(
+  store: S3Store,
+  config: LakeConfig,
+  signal: LakeSignal,
+): Promise<Watermark | undefined> {
+  const stored = await store.getJson<Partial<Watermark>>(watermarkKey(config, signal));
+  if (!stored?.hour || !HOUR_FOLDER.test(stored.hour)) return undefined;
+  return { hour: stored.hour, pending: (stored.pending ?? []).filter((h) => HOUR_FOLDER.test(h)) };
+}
+
+async function advanceWatermark(
+  store: S3Store,
+  config: LakeConfig,
+  signal: LakeSignal,
+  seen: { watermark: Watermark | undefined; rawKeys: string[]; pending: string[]; now: Date },
+): Promise<void> {
+  const prefix = config.raw[signal];
+  if (seen.rawKeys.some((key) => hourOf(prefix, key) === undefined)) return;
+  const open = hourFolder(new Date(seen.now.getTime() - config.watermarkGraceHours * 3_600_000));
+  const hour = seen.watermark && seen.watermark.hour > open ? seen.watermark.hour : open;
+  const pending = [...new Set(seen.pending.map((key) => hourOf(prefix, key)!))]
+    .filter((h) => h < hour)
+    .sort();
+  if (seen.watermark?.hour === hour && seen.watermark.pending.join() === pending.join()) return;
+  await store.putJson(watermarkKey(config, signal), { hour, pending, updated_at: seen.now.toISOString() });
 }
 
 export interface CompactionChunk {
@@ -173,10 +307,10 @@ export async function compact(keys: string[], options: CompactOptions = {}): Pro
     const todo = options.force ? signalKeys : await selectKeys(store, config, signalKeys);
     result.skipped += signalKeys.length - todo.length;
     if (todo.length === 0) continue;
-    const context = await openContext(store, config, options.onProgress);
+    const context = await openContext(store, config, options);
     try {
-      const stats = await compactSignal(context, signal, todo, result);
-      result.signals[signal] = stats;
+      const stats = result.signals[signal];
+      await compactKeys(context, signal, todo, result, stats);
       result.objects += stats.objects;
       result.records += stats.rowsIn;
       result.duplicates += stats.duplicates;
@@ -187,38 +321,142 @@ export async function compact(keys: string[], options: CompactOptions = {}): Pro
   return result;
 }
 
-async function compactSignal(
+/**
+ * Compacts the keys pass by pass, each pass about compactionPassMb of staged rows: read, deduplicated (against the
+ * passes before it too, whose rows are in the curated zone by then), written and marked done, so no pass outgrows
+ * the memory limit. A pass that fails on its data is split in two and each half compacted the same way; one object
+ * that still fails is filed as failed. Every call has fewer keys than its caller, so this ends.
+ */
+async function compactKeys(
   context: Context,
   signal: LakeSignal,
   keys: string[],
   result: CompactionResult,
-): Promise<LakeSignalStats> {
-  const stats: LakeSignalStats = { objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0 };
-  // In passes of about compactionPassMb of staged rows: each pass is read, deduplicated (against the passes before it too,
-  // whose rows are in the curated zone by then), written and marked done, so no pass outgrows the memory limit.
-  for (let next = 0, pass = 0; next < keys.length; pass++) {
-    const staged = await stageObjects(context, signal, keys.slice(next), pass);
-    next += staged.keys.length;
-    stats.rowsIn += staged.rows;
-    for (const group of staged.groups) {
-      const kept = await loadDeduplicated(context, group);
-      const fresh = await dropExisting(context, group.table);
-      const files = await writeParquet(context, {
-        table: group.table,
-        columns: group.columns,
-        onUploaded: (key) => context.onProgress({ stage: 'written', signal, table: group.table.name, key }),
-      });
-      result.files.push(...files);
-      stats.rowsOut += fresh;
-      stats.duplicates += group.rows - kept + (kept - fresh);
-      if (group.table.name === 'events') result.events += fresh;
-      if (group.table.name === 'rejected') result.rejected += fresh;
+  stats: LakeSignalStats,
+): Promise<void> {
+  let rest = keys;
+  while (rest.length > 0) {
+    const staged = await stagePass(context, signal, rest, result, stats);
+    const settled = new Set([...staged.keys, ...staged.failed]);
+    rest = rest.filter((key) => !settled.has(key));
+    if (staged.keys.length === 0) continue;
+    try {
+      await writePass(context, signal, staged, result, stats);
+    } catch (error) {
+      if (!(error instanceof PassDataError)) throw error;
+      await resetDatabase(context);
+      if (staged.keys.length === 1) {
+        await fileFailed(context, signal, staged.keys[0]!, error.message, result, stats);
+        continue;
+      }
+      const half = Math.ceil(staged.keys.length / 2);
+      await compactKeys(context, signal, staged.keys.slice(0, half), result, stats);
+      await compactKeys(context, signal, staged.keys.slice(half), result, stats);
     }
-    await markDone(context, staged.keys);
-    stats.objects += staged.keys.length;
-    await context.onProgress({ stage: 'marked', signal, objects: staged.keys.length });
   }
-  return stats;
+}
+
+/** Rows of one table (and, for events, one event name) staged as NDJSON, with the columns they are read as. */
+interface StagedGroup {
+  table: TableSpec;
+  columns: Columns;
+  path: string;
+  rows: number;
+}
+
+type StagedPass = { keys: string[]; rows: number; groups: StagedGroup[] };
+
+/**
+ * Stages the next pass; an object the worker cannot stage is filed as failed and the pass staged again without it
+ * (the worker may hold part of its rows). Returns the pass and the keys filed as failed.
+ */
+async function stagePass(
+  context: Context,
+  signal: LakeSignal,
+  keys: string[],
+  result: CompactionResult,
+  stats: LakeSignalStats,
+): Promise<StagedPass & { failed: string[] }> {
+  const failed: string[] = [];
+  let candidates = keys;
+  while (candidates.length > 0) {
+    try {
+      return { ...(await stageObjects(context, signal, candidates)), failed };
+    } catch (error) {
+      if (!(error instanceof ObjectStagingError)) throw error;
+      await fileFailed(context, signal, error.key, error.reason, result, stats);
+      failed.push(error.key);
+      candidates = candidates.filter((key) => key !== error.key);
+    }
+  }
+  return { keys: [], rows: 0, groups: [], failed };
+}
+
+/** Stages 2b to 5 for one staged pass: deduplicate, drop existing rows, write Parquet, mark done. */
+async function writePass(
+  context: Context,
+  signal: LakeSignal,
+  staged: StagedPass,
+  result: CompactionResult,
+  stats: LakeSignalStats,
+): Promise<void> {
+  for (const group of staged.groups) {
+    const kept = await loadDeduplicated(context, group);
+    const fresh = await dropExisting(context, group.table);
+    await writeParquet(context, {
+      table: group.table,
+      columns: group.columns,
+      onUploaded: async (key) => {
+        result.files.push(key);
+        await context.onProgress({ stage: 'written', signal, table: group.table.name, key });
+      },
+    });
+    await rememberWritten(context, group.table);
+    stats.rowsOut += fresh;
+    stats.duplicates += group.rows - kept + (kept - fresh);
+    if (group.table.name === 'events') result.events += fresh;
+    if (group.table.name === 'rejected') result.rejected += fresh;
+  }
+  // The pass's tables go before the next pass is staged: DuckDB would otherwise keep their blocks cached (up to its
+  // memory limit) while the staging worker works beside it.
+  await run(
+    context,
+    'DROP TABLE IF EXISTS staged; DROP TABLE IF EXISTS keep; DROP TABLE IF EXISTS duplicate',
+  );
+  await markDone(context, staged.keys);
+  stats.objects += staged.keys.length;
+  stats.rowsIn += staged.rows;
+  await context.onProgress({ stage: 'marked', signal, objects: staged.keys.length });
+}
+
+/** Files an object as failed: a marker with the reason (so later runs skip it), the result, the metric. */
+async function fileFailed(
+  context: Context,
+  signal: LakeSignal,
+  key: string,
+  reason: string,
+  result: CompactionResult,
+  stats: LakeSignalStats,
+): Promise<void> {
+  await context.store.putJson(markerKey(context.config, key), {
+    raw_key: key,
+    status: 'failed',
+    reason,
+    failed_at: new Date().toISOString(),
+  });
+  result.failed.push({ key, signal, reason });
+  stats.failed++;
+  context.failures.add(1, { 'lake.signal': signal, 'error.type': failureType(reason) });
+  await context.onProgress({ stage: 'failed', signal, key, reason });
+}
+
+/** A short class of the reason, for the metric's `error.type` (the reason itself is too varied for a label). */
+export function failureType(reason: string): 'out_of_memory' | 'too_large' | 'unreadable' | 'error' {
+  if (/out of memory|memory limit/i.test(reason)) return 'out_of_memory';
+  if (/decompresses to more than/.test(reason)) return 'too_large';
+  if (/not OTLP JSON|header check|unexpected end|unknown compression|invalid|corrupt/i.test(reason))
+    return 'unreadable';
+  return 'error';
 }
 
 /** Stage 1, select: the keys without a manifest marker (markers listed per raw folder, not the whole manifest). */
@@ -235,30 +473,55 @@ async function selectKeys(store: S3Store, config: LakeConfig, keys: string[]): P
  * which flattens them and appends their rows to NDJSON files on disk, until the pass holds compactionPassMb of rows
  * (at least one object). Returns the keys it took, the rows they held and the staged groups.
  */
-async function stageObjects(
-  context: Context,
-  signal: LakeSignal,
-  keys: string[],
-  pass: number,
-): Promise<{ keys: string[]; rows: number; groups: StagedGroup[] }> {
-  const dir = join(context.work, `pass-${pass}`);
+async function stageObjects(context: Context, signal: LakeSignal, keys: string[]): Promise<StagedPass> {
+  const dir = join(context.work, `pass-${context.serial++}`);
   await mkdir(dir, { recursive: true });
-  const worker = new StagingWorker(dir, signal);
+  const { maxObjectMb, maxRecordKb } = context.config;
+  context.worker ??= new StagingWorker(signal, { maxObjectMb, maxRecordKb });
+  const worker = context.worker;
   const taken: string[] = [];
   let rows = 0;
   let stagedBytes = 0;
   try {
+    await worker.begin(dir);
     for (const key of keys) {
       if (taken.length > 0 && stagedBytes >= context.config.compactionPassMb * 2 ** 20) break;
-      const staged = await worker.stage(key, await context.store.get(key));
+      const bytes = await context.store.getBytes(key);
+      collectAfter(context, bytes.byteLength);
+      const staged = await worker.stage(key, bytes);
       rows += staged.rowsIn;
       stagedBytes = staged.stagedBytes;
       taken.push(key);
     }
-    return { keys: taken, rows, groups: await worker.finish() };
-  } finally {
+    const groups = (await worker.finish()).map(({ table, eventName, path, rows }) => ({
+      table: tableSpec(table),
+      columns: eventName === undefined ? tableSpec(table).columns : eventColumnsOf(eventName),
+      path,
+      rows,
+    }));
+    return { keys: taken, rows, groups };
+  } catch (error) {
+    // The worker may have died (out of memory) or hold part of an object's rows: the next pass gets a new one.
+    context.worker = undefined;
     await worker.close();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
   }
+}
+
+/** Bytes fetched between two collections of the main thread's garbage. */
+const COLLECT_EVERY_BYTES = 8 << 20;
+
+/**
+ * Counts the bytes fetched and collects the main thread's garbage every few megabytes. Each download leaves its
+ * socket chunks behind as garbage whose memory is outside V8's heap; the main thread allocates too few objects of
+ * its own for V8 to collect often, so they piled up to ≈ 60 MB (V8's external-memory trigger) before it did.
+ */
+function collectAfter(context: Context, bytes: number): void {
+  context.fetchedBytes += bytes;
+  if (context.fetchedBytes < COLLECT_EVERY_BYTES) return;
+  context.fetchedBytes = 0;
+  collectGarbage();
 }
 
 /**
@@ -267,43 +530,91 @@ async function stageObjects(
  * stays under its memory limit whatever the batch size. Returns how many rows are kept.
  */
 async function loadDeduplicated(context: Context, group: StagedGroup): Promise<number> {
-  const { connection } = context;
   const key = group.table.key.map(sqlIdentifier).join(', ');
-  await connection.run(`CREATE OR REPLACE TABLE staged AS SELECT * FROM ${readStaged(group)}`);
+  await run(context, `CREATE OR REPLACE TABLE staged AS SELECT * FROM ${readStaged(context, group)}`);
   await rm(group.path, { force: true });
-  await connection.run(
-    `CREATE OR REPLACE TABLE keep AS SELECT min(rowid) AS rid FROM staged GROUP BY ${key}`,
-  );
-  return count(connection, 'SELECT count(*) FROM keep');
+  await run(context, `CREATE OR REPLACE TABLE keep AS SELECT min(rowid) AS rid FROM staged GROUP BY ${key}`);
+  return count(context, 'SELECT count(*) FROM keep');
 }
 
 /**
- * Stage 3, drop existing rows: keys already in the curated partitions the kept rows land in (mirrored into the
- * local cache) are removed from `keep`. Returns how many rows are left.
+ * Stage 3, drop existing rows: keys already in the curated partitions the kept rows land in are removed from `keep`.
+ * Each partition's keys are read once per run (from the Parquet objects, mirrored into the local cache) into the
+ * `seen` table, which every pass then adds the keys it wrote to: a pass never re-reads the files earlier passes
+ * wrote (that made the run quadratic), and the hash tables are built on the pass's own keys, never on a
+ * partition's history, so memory follows the pass size. Returns how many rows are left.
  */
 async function dropExisting(context: Context, table: TableSpec): Promise<number> {
-  const { connection, store, config } = context;
-  const partitions = await connection.runAndReadAll(
+  const seen = await seenTable(context, table);
+  const partitions = await readRows(
+    context,
     `SELECT DISTINCT ${table.partitionBy.map(sqlIdentifier).join(', ')} FROM staged`,
   );
-  const files: string[] = [];
-  for (const values of partitions.getRows()) {
-    const path = table.partitionBy.map((column, i) => `${column}=${String(values[i])}`).join('/');
-    files.push(...(await syncPrefix(store, config, `${config.curatedPrefix}${table.name}/${path}/`)));
+  for (const values of partitions) {
+    const prefix = `${context.config.curatedPrefix}${table.name}/${partitionPath(table, values)}/`;
+    if (context.loaded.has(prefix)) continue;
+    const files = await syncPrefix(context.store, context.config, prefix);
+    if (files.length > 0) {
+      const list = files.map(sqlString).join(', ');
+      await run(
+        context,
+        `INSERT INTO ${seen} SELECT ${keyList(table)} FROM read_parquet([${list}], hive_partitioning = false)`,
+      );
+    }
+    context.loaded.add(prefix);
   }
-  if (files.length > 0) {
-    const key = table.key.map(sqlIdentifier).join(', ');
-    const match = table.key
-      .map((c) => `staged.${sqlIdentifier(c)} = existing.${sqlIdentifier(c)}`)
-      .join(' AND ');
-    await connection.run(
-      `DELETE FROM keep WHERE rid IN (
-         SELECT staged.rowid FROM staged
-           JOIN (SELECT DISTINCT ${key} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = false)) AS existing
-             ON ${match})`,
-    );
-  }
-  return count(connection, 'SELECT count(*) FROM keep');
+  const on = (left: string, right: string) =>
+    table.key.map((c) => `${left}.${sqlIdentifier(c)} = ${right}.${sqlIdentifier(c)}`).join(' AND ');
+  // SEMI JOIN builds its hash table on the right side: first the pass's keys, then the (few) duplicates.
+  await run(
+    context,
+    `CREATE OR REPLACE TEMP TABLE duplicate AS
+       SELECT ${keyList(table)} FROM ${seen} AS s SEMI JOIN (SELECT ${keyList(table)} FROM staged) AS k ON ${on('s', 'k')}`,
+  );
+  await run(
+    context,
+    `DELETE FROM keep WHERE rid IN (SELECT staged.rowid FROM staged SEMI JOIN duplicate AS d ON ${on('staged', 'd')})`,
+  );
+  return count(context, 'SELECT count(*) FROM keep');
+}
+
+/** The keys of a table's rows seen in this run's partitions (already curated, or written by this run). */
+async function seenTable(context: Context, table: TableSpec): Promise<string> {
+  const name = sqlIdentifier(`seen_${table.name}`);
+  const columns = table.key
+    .map((c) => `${sqlIdentifier(c)} ${table.columns.find(([name]) => name === c)![1]}`)
+    .join(', ');
+  await run(context, `CREATE TABLE IF NOT EXISTS ${name} (${columns})`);
+  return name;
+}
+
+/** After a pass is written: its keys join the seen ones, for the passes after it. */
+async function rememberWritten(context: Context, table: TableSpec): Promise<void> {
+  await run(
+    context,
+    `INSERT INTO ${await seenTable(context, table)} SELECT ${keyList(table)} FROM staged WHERE rowid IN (SELECT rid FROM keep)`,
+  );
+}
+
+function keyList(table: TableSpec): string {
+  return table.key.map(sqlIdentifier).join(', ');
+}
+
+/**
+ * A row's partition folders, `column=value/…`. The values were reduced to safe tokens when the rows were flattened
+ * (tables.ts partitionValue); one that is not is refused here too, so no row can steer a key or a cache path.
+ */
+function partitionPath(table: TableSpec, values: readonly unknown[]): string {
+  return table.partitionBy
+    .map((column, i) => {
+      const value = String(values[i]);
+      if (!isPartitionToken(value))
+        throw new PassDataError(
+          `refused partition value ${JSON.stringify(value.slice(0, 200))} of ${column}`,
+        );
+      return `${column}=${value}`;
+    })
+    .join('/');
 }
 
 export interface WriteParquetOptions {
@@ -316,10 +627,11 @@ export interface WriteParquetOptions {
 
 /** Stage 4, write: the kept rows as Parquet, one file per partition, each streamed to the bucket. Returns the keys. */
 async function writeParquet(context: Context, options: WriteParquetOptions): Promise<string[]> {
-  const { connection, store, config, work } = context;
+  const { store, config, work } = context;
   const { table, columns } = options;
   const partitionList = table.partitionBy.map(sqlIdentifier).join(', ');
-  const partitions = await connection.runAndReadAll(
+  const partitions = await readRows(
+    context,
     `SELECT DISTINCT ${partitionList} FROM staged WHERE rowid IN (SELECT rid FROM keep) ORDER BY ${partitionList}`,
   );
   // One partition, one COPY: DuckDB's PARTITION_BY keeps a writer (a row group, a compressor) open per partition,
@@ -328,27 +640,21 @@ async function writeParquet(context: Context, options: WriteParquetOptions): Pro
     .filter(([name]) => !table.partitionBy.includes(name))
     .map(([name]) => sqlIdentifier(name))
     .join(', ');
+  // Row groups bounded in bytes: 16 384 rows of 4 KiB bodies were a 64 MiB row group, the whole memory limit.
+  const groupBytes = Math.max(1, Math.floor(config.compactionMemoryMb / ROW_GROUP_SHARE));
   const written: string[] = [];
-  for (const values of partitions.getRows()) {
+  for (const values of partitions) {
     const where = table.partitionBy
       .map((column, i) => `${sqlIdentifier(column)} = ${sqlString(String(values[i]))}`)
       .join(' AND ');
-    const path = table.partitionBy.map((column, i) => `${column}=${String(values[i])}`).join('/');
-    const key = `${config.curatedPrefix}${table.name}/${path}/part-${randomUUID()}.parquet`;
+    const key = `${config.curatedPrefix}${table.name}/${partitionPath(table, values)}/part-${randomUUID()}.parquet`;
     const file = join(work, `${randomUUID()}.parquet`);
-    await connection.run(
+    await run(
+      context,
       `COPY (SELECT ${names} FROM staged WHERE rowid IN (SELECT rid FROM keep) AND ${where}) TO ${sqlString(file)}
-       (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`,
+       (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, ROW_GROUP_SIZE_BYTES '${groupBytes}MB')`,
     );
-    await store.client.send(
-      new PutObjectCommand({
-        Bucket: store.bucket,
-        Key: key,
-        Body: createReadStream(file),
-        ContentLength: (await stat(file)).size,
-        ContentType: 'application/vnd.apache.parquet',
-      }),
-    );
+    await store.putFile(key, file, 'application/vnd.apache.parquet');
     await rm(file);
     written.push(key);
     await options.onUploaded?.(key);
@@ -368,32 +674,65 @@ async function markDone(context: Context, keys: string[]): Promise<void> {
   }
 }
 
-async function openContext(
-  store: S3Store,
-  config: LakeConfig,
-  onProgress: CompactOptions['onProgress'],
-): Promise<Context> {
+async function openContext(store: S3Store, config: LakeConfig, options: CompactOptions): Promise<Context> {
   const work = await mkdtemp(join(tmpdir(), 'observatory-compact-'));
-  const instance = await DuckDBInstance.create(join(work, 'compaction.duckdb'), {
-    memory_limit: `${config.compactionMemoryMb}MB`,
+  const failures = (options.meterProvider ?? metrics.getMeterProvider())
+    .getMeter('observatory-lake')
+    .createCounter(METRICS.lakeFailedObjects.name, { unit: METRICS.lakeFailedObjects.unit });
+  const context: Omit<Context, 'instance' | 'connection'> = {
+    store,
+    config,
+    work,
+    serial: 0,
+    loaded: new Set(),
+    fetchedBytes: 0,
+    onProgress: options.onProgress ?? (() => {}),
+    failures,
+  };
+  const database = await openDatabase(context);
+  return { ...context, ...database };
+}
+
+/** A fresh DuckDB database file of its own under the work folder, under the memory limit, spilling beside it. */
+async function openDatabase(
+  context: Pick<Context, 'work' | 'config' | 'serial'>,
+): Promise<Pick<Context, 'instance' | 'connection'>> {
+  const dir = join(context.work, `db-${context.serial++}`);
+  await mkdir(dir, { recursive: true });
+  const instance = await DuckDBInstance.create(join(dir, 'compaction.duckdb'), {
+    memory_limit: `${context.config.compactionMemoryMb}MB`,
     threads: '1',
     preserve_insertion_order: 'false',
-    temp_directory: join(work, 'spill'),
+    temp_directory: join(dir, 'spill'),
+    // Hand freed memory back after each task: its allocator otherwise keeps up to 128 MB of it resident.
+    allocator_flush_threshold: '8MB',
+    allocator_bulk_deallocation_flush_threshold: '8MB',
   });
-  const connection = await instance.connect();
-  return { store, config, instance, connection, work, onProgress: onProgress ?? (() => {}) };
+  return { instance, connection: await instance.connect() };
+}
+
+/** After a failed pass: a new database, so no half-done state (or a database DuckDB invalidated) is carried on. */
+async function resetDatabase(context: Context): Promise<void> {
+  context.connection.closeSync();
+  context.instance.closeSync();
+  context.loaded.clear();
+  Object.assign(context, await openDatabase(context));
 }
 
 async function closeContext(context: Context): Promise<void> {
+  await context.worker?.close();
   context.connection.closeSync();
   context.instance.closeSync();
   await rm(context.work, { recursive: true, force: true });
 }
 
-function readStaged(group: StagedGroup): string {
+function readStaged(context: Context, group: StagedGroup): string {
   const columns = group.columns.map(([name, type]) => `${sqlString(name)}: ${sqlString(type)}`).join(', ');
-  // The reader's buffer is twice the largest row it accepts: the 16 MB default alone would take half the memory limit.
-  return `read_json(${sqlString(group.path)}, format = 'newline_delimited', maximum_object_size = ${MAX_ROW_BYTES}, columns = {${columns}})`;
+  // The reader's buffer is twice the largest row it accepts: the 16 MB default alone would take half the memory
+  // limit. A staged row is a record under the size limit (lakeConfig maxRecordKb) and its columns; its JSON escapes
+  // can make it longer than the record, hence the margin.
+  const maxRowBytes = 2 * context.config.maxRecordKb * 1024 + (1 << 20);
+  return `read_json(${sqlString(group.path)}, format = 'newline_delimited', maximum_object_size = ${maxRowBytes}, columns = {${columns}})`;
 }
 
 function isRawObject(key: string): boolean {
@@ -401,7 +740,7 @@ function isRawObject(key: string): boolean {
 }
 
 function emptyResult(): CompactionResult {
-  const none = (): LakeSignalStats => ({ objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0 });
+  const none = (): LakeSignalStats => ({ objects: 0, rowsIn: 0, rowsOut: 0, duplicates: 0, failed: 0 });
   return {
     objects: 0,
     skipped: 0,
@@ -410,13 +749,30 @@ function emptyResult(): CompactionResult {
     rejected: 0,
     duplicates: 0,
     files: [],
+    failed: [],
     signals: { events: none(), logs: none(), metrics: none(), traces: none() },
   };
 }
 
-async function count(connection: DuckDBConnection, sql: string): Promise<number> {
-  const reader = await connection.runAndReadAll(sql);
-  return Number(reader.getRows()[0]![0]);
+/** Runs a statement over the pass's data; DuckDB's refusal (out of memory, a bad value) becomes a PassDataError. */
+async function run(context: Context, sql: string): Promise<void> {
+  try {
+    await context.connection.run(sql);
+  } catch (error) {
+    throw new PassDataError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+async function readRows(context: Context, sql: string): Promise<unknown[][]> {
+  try {
+    return (await context.connection.runAndReadAll(sql)).getRows();
+  } catch (error) {
+    throw new PassDataError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+async function count(context: Context, sql: string): Promise<number> {
+  return Number((await readRows(context, sql))[0]![0]);
 }
 
 export function sqlString(value: string): string {

@@ -37,9 +37,28 @@ export interface LakeConfig {
   /**
    * Rows per compaction pass, in MB of staged NDJSON (wide rows — spans with many attributes — make fewer rows per
    * pass): a batch is read, deduplicated, written and marked done a pass at a time, so no pass outgrows the memory
-   * limit. `OBSERVATORY_LAKE_COMPACTION_PASS_MB`. @default 16
+   * limit. `OBSERVATORY_LAKE_COMPACTION_PASS_MB`. @default 8
    */
   compactionPassMb: number;
+  /**
+   * The largest record (log record, event, span, data point) the lake stores, in KiB of JSON: a larger one is filed
+   * in `rejected` with reason `too_large` (its start kept as the payload) instead of being flattened whole.
+   * `OBSERVATORY_LAKE_MAX_RECORD_KB`. @default 1024
+   */
+  maxRecordKb: number;
+  /**
+   * The most a raw object may decompress to, in MiB: the Collector's largest batch (4 096 records of 4 KiB) is
+   * 17 MB, one record at the receiver's 20 MiB limit fits beside a batch; beyond it the object is filed as failed
+   * (a gzip bomb, or not what our Collector writes). The staging worker's heap is sized from it.
+   * `OBSERVATORY_LAKE_MAX_OBJECT_MB`. @default 48
+   */
+  maxObjectMb: number;
+  /**
+   * An arrival hour is closed this long after it ends: the compaction's watermark (the first hour that may still
+   * need work, per signal) never passes an hour that is not closed, so objects written late into it are still found.
+   * @default 1
+   */
+  watermarkGraceHours: number;
 }
 
 export function lakeConfig(env: Env = process.env): LakeConfig {
@@ -57,7 +76,10 @@ export function lakeConfig(env: Env = process.env): LakeConfig {
       min: 16,
       max: 65_536,
     }),
-    compactionPassMb: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_PASS_MB', 16, { min: 1, max: 65_536 }),
+    compactionPassMb: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_PASS_MB', 8, { min: 1, max: 65_536 }),
+    maxRecordKb: readInteger(env, 'OBSERVATORY_LAKE_MAX_RECORD_KB', 1024, { min: 1, max: 65_536 }),
+    maxObjectMb: readInteger(env, 'OBSERVATORY_LAKE_MAX_OBJECT_MB', 48, { min: 1, max: 4096 }),
+    watermarkGraceHours: 1,
   };
 }
 

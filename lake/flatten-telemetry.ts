@@ -12,8 +12,8 @@ import {
   type OtlpAnyValue,
   type OtlpKeyValue,
   type OtlpLogsDocument,
-} from './flatten.ts';
-import { partitionValue } from './tables.ts';
+} from './otlp.ts';
+import { partitionValue } from './partition.ts';
 
 type Resource = { attributes?: OtlpKeyValue[] };
 type Scope = { name?: string };
@@ -248,6 +248,8 @@ export function timestamp(nanos: Nanos): string | null {
   }
   const micros = n / 1000n;
   const ms = Number(micros / 1000n);
+  // Out of Date's range (a producer's garbage): no time rather than an exception that fails the whole object.
+  if (Number.isNaN(new Date(ms).getTime()) || micros < 0n) return null;
   const rest = String(micros % 1000n).padStart(3, '0');
   return `${new Date(ms).toISOString().slice(0, 23).replace('T', ' ')}${rest}`;
 }

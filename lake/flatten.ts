@@ -5,7 +5,6 @@
  * OTLP JSON quirks handled here: int64 values arrive as strings, attribute value types vary between records,
  * and IDs are hex strings (empty when there was no active span).
  */
-import { createHash } from 'node:crypto';
 import { EVENT_ATTRIBUTES } from '../common/names.ts';
 // The registry alone, not the Tracker: the compaction has no use for the SDK the Tracker loads (≈ 35 MB of RSS).
 import {
@@ -18,37 +17,21 @@ import {
   type ValidationError,
 } from '../tracker/registry.ts';
 import type { EventDefinition } from '../tracker/schema.ts';
+import { partitionValue } from './partition.ts';
+import {
+  asString,
+  contentId,
+  contentTime,
+  decodeAnyValue,
+  decodeKeyValues,
+  type OtlpAnyValue,
+  type OtlpKeyValue,
+  type OtlpLogRecord,
+  type OtlpLogsDocument,
+} from './otlp.ts';
 
-export interface OtlpAnyValue {
-  stringValue?: string;
-  intValue?: string | number;
-  doubleValue?: number | string;
-  boolValue?: boolean;
-  bytesValue?: string;
-  arrayValue?: { values?: OtlpAnyValue[] };
-  kvlistValue?: { values?: OtlpKeyValue[] };
-}
-export interface OtlpKeyValue {
-  key: string;
-  value?: OtlpAnyValue;
-}
-export interface OtlpLogRecord {
-  timeUnixNano?: string | number;
-  observedTimeUnixNano?: string | number;
-  severityText?: string;
-  severityNumber?: number;
-  eventName?: string;
-  body?: OtlpAnyValue;
-  attributes?: OtlpKeyValue[];
-  traceId?: string;
-  spanId?: string;
-}
-export interface OtlpLogsDocument {
-  resourceLogs?: {
-    resource?: { attributes?: OtlpKeyValue[] };
-    scopeLogs?: { scope?: { name?: string }; logRecords?: OtlpLogRecord[] }[];
-  }[];
-}
+export { asString, contentId, contentTime, decodeAnyValue, decodeKeyValues };
+export type { OtlpAnyValue, OtlpKeyValue, OtlpLogRecord, OtlpLogsDocument };
 
 /** Columns every row has, in both tables. */
 export interface CommonRow {
@@ -116,30 +99,6 @@ export const REJECTED_COLUMNS: readonly (readonly [string, ColumnType])[] = [
   ['payload_truncated', 'BOOLEAN'],
 ];
 
-export function decodeAnyValue(value: OtlpAnyValue | undefined): unknown {
-  if (!value) return null;
-  if (value.stringValue !== undefined) return value.stringValue;
-  if (value.intValue !== undefined) {
-    const n = Number(value.intValue);
-    return Number.isSafeInteger(n) ? n : String(value.intValue);
-  }
-  if (value.doubleValue !== undefined) return Number(value.doubleValue);
-  if (value.boolValue !== undefined) return value.boolValue;
-  if (value.arrayValue !== undefined) return (value.arrayValue.values ?? []).map(decodeAnyValue);
-  if (value.kvlistValue !== undefined) return decodeKeyValues(value.kvlistValue.values);
-  if (value.bytesValue !== undefined) return value.bytesValue;
-  return null;
-}
-
-export function decodeKeyValues(values: OtlpKeyValue[] | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const kv of values ?? []) out[kv.key] = decodeAnyValue(kv.value);
-  return out;
-}
-
-export const asString = (value: unknown): string | null =>
-  value === null || value === undefined || value === '' ? null : String(value);
-
 export class Flattener {
   private readonly validators = new Validators();
 
@@ -163,7 +122,8 @@ export class Flattener {
     const common = commonRow(record, resource, attributes);
     const reason = asString(attributes[EVENT_ATTRIBUTES.rejectedReason]);
     if (reason) {
-      out.rejected.push(rejectedByProducer(common, reason, attributes));
+      // The reason names a partition folder: whatever the producer sent, it is reduced to a safe token.
+      out.rejected.push(rejectedByProducer(common, partitionValue(reason), attributes));
       return;
     }
     const properties = decodeAnyValue(record.body);
@@ -280,24 +240,7 @@ function acceptedRow(
 
 /** ISO-8601 UTC of the record's time (event time), falling back to when the SDK observed it. */
 function eventTime(record: OtlpLogRecord): string {
-  for (const candidate of [record.timeUnixNano, record.observedTimeUnixNano]) {
-    if (candidate === undefined || candidate === null || String(candidate) === '0') continue;
-    try {
-      const ms = Number(BigInt(String(candidate)) / 1_000_000n);
-      if (Number.isFinite(ms)) return new Date(ms).toISOString();
-    } catch {
-      // Not an integer: try the next candidate.
-    }
-  }
-  return new Date(0).toISOString();
-}
-
-export function contentId(record: unknown, resource: Record<string, unknown>): string {
-  const hex = createHash('sha256')
-    .update(JSON.stringify([record, resource]))
-    .digest('hex');
-  // Shaped as a UUID (version 8, "custom") so the column holds one kind of value.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return contentTime(record.timeUnixNano, record.observedTimeUnixNano);
 }
 
 function userIdFrom(payload: string): string | null {

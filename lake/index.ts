@@ -13,6 +13,7 @@ export type {
   CompactionChunk,
   CompactionProgress,
   CompactionResult,
+  FailedObject,
   LakeSignalStats,
 } from './compact.ts';
 export type { QueryOptions, QueryResult, JsonValue } from './query.ts';

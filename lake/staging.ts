@@ -8,9 +8,9 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { decompressedText } from '../common/compression.ts';
+import { decompressed } from '../common/compression.ts';
 import type { LakeSignal } from './config.ts';
-import { Flattener, type OtlpLogsDocument } from './flatten.ts';
+import type { Flattener, OtlpLogsDocument } from './flatten.ts';
 import {
   countDataPoints,
   countLogRecords,
@@ -21,25 +21,56 @@ import {
   type OtlpMetricsDocument,
   type OtlpTracesDocument,
 } from './flatten-telemetry.ts';
-import { eventColumnsOf, tableSpec, type Columns, type TableName, type TableSpec } from './tables.ts';
+import { elideLongStrings, takeOversized } from './oversize.ts';
+import type { TableName } from './tables.ts';
 
-/** Rows of one table (and, for events, one event name) staged as NDJSON, with the columns they are read as. */
-export interface StagedGroup {
-  table: TableSpec;
-  columns: Columns;
+/**
+ * Rows of one table (and, for events, one event name) staged as NDJSON. The worker imports neither the tables nor,
+ * but for events, the event registry (≈ 25 MB per thread): the main thread knows the columns they are read as.
+ */
+export interface StagedFile {
+  table: TableName;
+  /** For the events table: the event name all its rows have. */
+  eventName?: string;
   path: string;
   rows: number;
 }
 
 const WORKER_ROLE = 'observatory-lake-staging';
 const STAGING_FLUSH_BYTES = 1 << 20;
-/** The worker's heap: one raw object (a few MB of JSON and its rows) fits many times over. */
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 };
 
-type Request = { kind: 'object'; key: string; bytes: Uint8Array } | { kind: 'finish' };
+/**
+ * The worker's heap: one raw object's text and its parsed documents (each about the text's size) with room to spare,
+ * so the largest object the lake accepts (lakeConfig `maxObjectMb`) fits; a larger one is refused before parsing.
+ */
+function workerLimits(maxObjectMb: number) {
+  return { maxOldGenerationSizeMb: Math.max(64, maxObjectMb + 16), maxYoungGenerationSizeMb: 8 };
+}
+
+/** The limits one worker applies, from lakeConfig. */
+export interface StagingLimits {
+  maxObjectMb: number;
+  maxRecordKb: number;
+}
+
+/** A raw object the worker could not stage (unreadable, too large, or it ran out of memory on it), and why. */
+export class ObjectStagingError extends Error {
+  readonly key: string;
+  readonly reason: string;
+  constructor(key: string, reason: string) {
+    super(`${key}: ${reason}`);
+    this.name = 'ObjectStagingError';
+    this.key = key;
+    this.reason = reason;
+  }
+}
+
+type Request =
+  { kind: 'begin'; dir: string } | { kind: 'object'; key: string; bytes: Uint8Array } | { kind: 'finish' };
 type Reply =
+  | { kind: 'begun' }
   | { kind: 'staged'; rowsIn: number; stagedBytes: number }
-  | { kind: 'finished'; groups: { table: TableName; columns: Columns; path: string; rows: number }[] }
+  | { kind: 'finished'; groups: StagedFile[] }
   | { kind: 'error'; message: string };
 
 /**
@@ -51,15 +82,18 @@ const BUNDLED_WORKER = Symbol.for('observatory.lake.stagingWorkerUrl');
 const workerUrl = () =>
   new URL(((globalThis as Record<symbol, unknown>)[BUNDLED_WORKER] as string | undefined) ?? import.meta.url);
 
-/** The main thread's handle on one staging worker (one signal, one batch). */
+/**
+ * The main thread's handle on one staging worker (one signal, one batch), kept for every pass of the batch: a new
+ * thread per pass left each one's heap behind in the allocator (RSS grew by ≈ 30 MB a pass).
+ */
 export class StagingWorker {
   private readonly worker: Worker;
   private pending: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
 
-  constructor(dir: string, signal: LakeSignal) {
+  constructor(signal: LakeSignal, limits: StagingLimits) {
     this.worker = new Worker(workerUrl(), {
-      workerData: { role: WORKER_ROLE, dir, signal },
-      resourceLimits: WORKER_LIMITS,
+      workerData: { role: WORKER_ROLE, signal, limits },
+      resourceLimits: workerLimits(limits.maxObjectMb),
       // No preload (`--require ./instrumentation`) in the worker: it only flattens; the thread that owns it traces.
       execArgv: [],
     });
@@ -70,20 +104,36 @@ export class StagingWorker {
     );
   }
 
-  /** Stages one raw object; returns the records, points or spans it held, and the NDJSON bytes staged so far. */
+  /** Starts a pass: the rows of the objects staged next go to new NDJSON files in `dir`. */
+  async begin(dir: string): Promise<void> {
+    const reply = await this.request({ kind: 'begin', dir });
+    if (reply.kind !== 'begun') throw new Error('the staging worker answered out of turn');
+  }
+
+  /**
+   * Stages one raw object; returns the records, points or spans it held, and the NDJSON bytes staged so far. Throws
+   * ObjectStagingError when the object cannot be staged; the worker (if it survived) then holds part of its rows,
+   * so the caller discards the pass.
+   */
   async stage(key: string, bytes: Uint8Array): Promise<{ rowsIn: number; stagedBytes: number }> {
-    // A copy of its own: a Buffer may be a slice of Node's shared pool, which cannot be transferred.
-    const own = new Uint8Array(bytes);
-    const reply = await this.request({ kind: 'object', key, bytes: own }, [own.buffer]);
+    // Moved, not copied, when the bytes own their whole buffer; a slice (of Node's shared pool) is copied first.
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const own = whole && bytes.buffer instanceof ArrayBuffer ? bytes : new Uint8Array(bytes);
+    let reply: Reply;
+    try {
+      reply = await this.request({ kind: 'object', key, bytes: own }, [own.buffer as ArrayBuffer]);
+    } catch (error) {
+      throw new ObjectStagingError(key, error instanceof Error ? error.message : String(error));
+    }
     if (reply.kind !== 'staged') throw new Error('the staging worker answered out of turn');
     return { rowsIn: reply.rowsIn, stagedBytes: reply.stagedBytes };
   }
 
   /** Flushes every staging file; returns the groups to load. */
-  async finish(): Promise<StagedGroup[]> {
+  async finish(): Promise<StagedFile[]> {
     const reply = await this.request({ kind: 'finish' });
     if (reply.kind !== 'finished') throw new Error('the staging worker answered out of turn');
-    return reply.groups.map((g) => ({ ...g, table: tableSpec(g.table) }));
+    return reply.groups;
   }
 
   async close(): Promise<void> {
@@ -109,10 +159,7 @@ export class StagingWorker {
 
 /** Appends rows to one NDJSON file per group, a megabyte at a time. */
 class Staging {
-  private readonly groups = new Map<
-    string,
-    { table: TableName; columns: Columns; path: string; rows: number; buffer: string[]; bytes: number }
-  >();
+  private readonly groups = new Map<string, StagedFile & { buffer: string[]; bytes: number }>();
   private readonly dir: string;
   /** NDJSON bytes staged, every group. */
   bytes = 0;
@@ -121,11 +168,12 @@ class Staging {
     this.dir = dir;
   }
 
-  async add(name: string, table: TableName, columns: Columns, row: object): Promise<void> {
+  async add(table: TableName, row: object, eventName?: string): Promise<void> {
+    const name = eventName === undefined ? table : `${table}/${eventName}`;
     let group = this.groups.get(name);
     if (!group) {
       const path = join(this.dir, `staged-${this.groups.size}.ndjson`);
-      group = { table, columns, path, rows: 0, buffer: [], bytes: 0 };
+      group = { table, eventName, path, rows: 0, buffer: [], bytes: 0 };
       this.groups.set(name, group);
     }
     const line = JSON.stringify(row);
@@ -136,11 +184,11 @@ class Staging {
     if (group.bytes >= STAGING_FLUSH_BYTES) await flush(group);
   }
 
-  async finish() {
+  async finish(): Promise<StagedFile[]> {
     for (const group of this.groups.values()) await flush(group);
-    return [...this.groups.values()].map(({ table, columns, path, rows }) => ({
+    return [...this.groups.values()].map(({ table, eventName, path, rows }) => ({
       table,
-      columns,
+      eventName,
       path,
       rows,
     }));
@@ -159,73 +207,114 @@ async function stageObject(
   signal: LakeSignal,
   key: string,
   bytes: Uint8Array,
+  limits: StagingLimits,
   staging: Staging,
-  flattener: Flattener,
+  flattener: () => Promise<Flattener>,
 ): Promise<number> {
-  const text = decompressedText(key, bytes);
   let rowsIn = 0;
-  for (const document of parseDocuments(key, text)) {
-    if (signal === 'events') {
-      const flat = flattener.flatten(document as OtlpLogsDocument);
-      rowsIn += flat.records;
-      for (const { typed, ...row } of flat.events) {
-        await staging.add(`events/${row.event_name}`, 'events', eventColumnsOf(row.event_name), {
-          ...row,
-          ...typed,
-        });
-      }
-      for (const row of flat.rejected) await staging.add('rejected', 'rejected', REJECTED, row);
-    } else if (signal === 'logs') {
-      rowsIn += countLogRecords(document as OtlpLogsDocument);
-      for (const row of flattenLogs(document as OtlpLogsDocument))
-        await staging.add('logs', 'logs', LOGS, row);
-    } else if (signal === 'metrics') {
-      rowsIn += countDataPoints(document as OtlpMetricsDocument);
-      for (const row of flattenMetrics(document as OtlpMetricsDocument)) {
-        await staging.add('metrics', 'metrics', METRICS, row);
-      }
-    } else {
-      rowsIn += countSpans(document as OtlpTracesDocument);
-      for (const row of flattenSpans(document as OtlpTracesDocument))
-        await staging.add('spans', 'spans', SPANS, row);
-    }
+  const maxRecordBytes = limits.maxRecordKb * 1024;
+  // Neither the bytes nor the text are kept in a variable here: each is let go of as soon as the next form exists.
+  const held = {
+    text: elideLongStrings(decompressed(key, bytes, limits.maxObjectMb * 2 ** 20), maxRecordBytes),
+  };
+  for (const document of documents(key, held)) {
+    const tooLarge = takeOversized(signal, document, maxRecordBytes);
+    rowsIn += tooLarge.length;
+    for (const row of tooLarge) await staging.add('rejected', row);
+    rowsIn += await stageDocument(signal, document, staging, flattener);
   }
   return rowsIn;
 }
 
-const REJECTED = tableSpec('rejected').columns;
-const LOGS = tableSpec('logs').columns;
-const METRICS = tableSpec('metrics').columns;
-const SPANS = tableSpec('spans').columns;
+async function stageDocument(
+  signal: LakeSignal,
+  document: unknown,
+  staging: Staging,
+  flattener: () => Promise<Flattener>,
+): Promise<number> {
+  if (signal === 'events') {
+    const flat = (await flattener()).flatten(document as OtlpLogsDocument);
+    for (const { typed, ...row } of flat.events) {
+      await staging.add('events', { ...row, ...typed }, row.event_name);
+    }
+    for (const row of flat.rejected) await staging.add('rejected', row);
+    return flat.records;
+  }
+  if (signal === 'logs') {
+    for (const row of flattenLogs(document as OtlpLogsDocument)) await staging.add('logs', row);
+    return countLogRecords(document as OtlpLogsDocument);
+  }
+  if (signal === 'metrics') {
+    for (const row of flattenMetrics(document as OtlpMetricsDocument)) await staging.add('metrics', row);
+    return countDataPoints(document as OtlpMetricsDocument);
+  }
+  for (const row of flattenSpans(document as OtlpTracesDocument)) await staging.add('spans', row);
+  return countSpans(document as OtlpTracesDocument);
+}
 
-/** The awss3 exporter writes one OTLP JSON document per object, or several, one per line, when it batched requests. */
-function parseDocuments(key: string, text: string): unknown[] {
+/**
+ * The awss3 exporter writes one OTLP JSON document per object, or several, one per line, when it batched requests.
+ * Lines are parsed one at a time, never split into an array of copies: the text is already the largest thing held.
+ */
+function* documents(key: string, held: { text?: string }): Generator<unknown> {
+  const whole = parseWhole(key, held);
+  if (whole !== undefined) {
+    yield whole;
+    return;
+  }
+  yield* parseLines(key, held.text ?? '');
+}
+
+/** The text as one document, letting go of the text (as large as the document) before it is flattened. */
+function parseWhole(key: string, held: { text?: string }): unknown {
   try {
-    return [JSON.parse(text)];
-  } catch {
-    const documents = text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as unknown);
-    if (documents.length === 0) throw new Error(`raw object ${key} is not OTLP JSON`);
-    return documents;
+    const document = JSON.parse(held.text ?? '') as unknown;
+    held.text = undefined;
+    return document;
+  } catch (error) {
+    if (held.text?.includes('\n')) return undefined;
+    throw new Error(`raw object ${key} is not OTLP JSON: ${(error as Error).message}`);
   }
 }
 
+function* parseLines(key: string, text: string): Generator<unknown> {
+  let found = 0;
+  for (let start = 0; start < text.length;) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    const line = text.slice(start, end);
+    start = end + 1;
+    if (line.trim() === '') continue;
+    found++;
+    let document: unknown;
+    try {
+      document = JSON.parse(line) as unknown;
+    } catch (error) {
+      throw new Error(`raw object ${key} is not OTLP JSON: line ${found}: ${(error as Error).message}`);
+    }
+    yield document;
+  }
+  if (found === 0) throw new Error(`raw object ${key} is not OTLP JSON`);
+}
+
 if (!isMainThread && (workerData as { role?: string } | undefined)?.role === WORKER_ROLE) {
-  const { dir, signal } = workerData as { dir: string; signal: LakeSignal };
-  const staging = new Staging(dir);
-  const flattener = new Flattener();
+  const { signal, limits } = workerData as { signal: LakeSignal; limits: StagingLimits };
+  let staging: Staging | undefined;
+  let loaded: Flattener | undefined;
+  // Only the events worker checks records against the registry: the others never load it.
+  const flattener = async () => (loaded ??= new (await import('./flatten.ts')).Flattener());
+  const answer = async (request: Request): Promise<Reply> => {
+    if (request.kind === 'begin') {
+      staging = new Staging(request.dir);
+      return { kind: 'begun' };
+    }
+    if (!staging) throw new Error('the staging worker was given work before a pass began');
+    if (request.kind === 'finish') return { kind: 'finished', groups: await staging.finish() };
+    const rowsIn = await stageObject(signal, request.key, request.bytes, limits, staging, flattener);
+    return { kind: 'staged', rowsIn, stagedBytes: staging.bytes };
+  };
   parentPort!.on('message', (request: Request) => {
-    const answer = async (): Promise<Reply> => {
-      if (request.kind === 'finish') return { kind: 'finished', groups: await staging.finish() };
-      return {
-        kind: 'staged',
-        rowsIn: await stageObject(signal, request.key, request.bytes, staging, flattener),
-        stagedBytes: staging.bytes,
-      };
-    };
-    answer().then(
+    answer(request).then(
       (reply) => parentPort!.postMessage(reply),
       (error: unknown) =>
         parentPort!.postMessage({

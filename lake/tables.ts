@@ -13,6 +13,8 @@ import {
 import type { LakeSignal } from './config.ts';
 import { COMMON_COLUMNS, REJECTED_COLUMNS } from './flatten.ts';
 
+export { isPartitionToken, partitionValue } from './partition.ts';
+
 /** Column types of the lake: the registry's scalar types, plus maps of attributes and numeric lists. */
 export type LakeType = ColumnType | 'MAP(VARCHAR, VARCHAR)' | 'DOUBLE[]' | 'BIGINT[]';
 export type Columns = readonly (readonly [string, LakeType])[];
@@ -118,7 +120,7 @@ export function tableSpecs(): TableSpec[] {
       columns: [...COMMON_COLUMNS, ...REJECTED_COLUMNS],
       partitionBy: ['reason', 'dt'],
       key: ['event_id'],
-      description: 'business event rejected by its schema',
+      description: 'business event rejected by its schema, or record over the size limit (reason too_large)',
     },
     {
       name: 'logs',
@@ -149,11 +151,6 @@ export function tableSpecs(): TableSpec[] {
 
 export function tableSpec(name: TableName): TableSpec {
   return tableSpecs().find((t) => t.name === name)!;
-}
-
-/** A partition value as a path segment: `/` and other separators would split or escape the partition. */
-export function partitionValue(value: string): string {
-  return value.replace(/[/\\=%\s]/g, '_') || '_';
 }
 
 /** The events table's file columns for one event name: the common ones, its typed properties, the JSON. */

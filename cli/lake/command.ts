@@ -3,7 +3,7 @@
  * Usage errors and refused SQL (anything but read-only queries over the lake's tables) print what was wrong, exit 2;
  * a failed query or compaction prints the error, exit 1.
  */
-import { compactAll, type CompactionResult } from '../../lake/compact.ts';
+import { compactAll, type CompactOptions, type CompactionResult } from '../../lake/compact.ts';
 import { formatCsv, formatJson, formatTable } from '../../lake/format.ts';
 import { queryLake, TABLE_NAMES } from '../../lake/query.ts';
 import { ReadOnlySqlError } from '../../lake/sql-guard.ts';
@@ -12,7 +12,8 @@ import type { Verb } from '../verb.ts';
 const LAKE_USAGE = `usage: observatory lake <command>
 
   lake compact [--json]                 compact every raw object (events, logs, metrics, traces) not compacted yet
-                                        into curated Parquet; prints rows in/out and duplicates per signal
+                                        into curated Parquet; prints rows in/out and duplicates per signal, and
+                                        each object it could not process (filed as failed, with the reason)
   lake query "<SQL>" [--json|--csv]     run read-only SQL (DuckDB) over the tables ${TABLE_NAMES.join(', ')};
                                         prints a table, JSON or CSV. Writes, settings, extensions and reading
                                         files or URLs outside the lake are refused (exit 2)
@@ -32,7 +33,12 @@ const processIo: Io = {
 
 const FLAGS = ['--json', '--csv'];
 
-export async function lakeCommand(args: string[], io: Io = processIo): Promise<number> {
+/** `compact` is given the options (a store, a config) by tests; the CLI uses the defaults. */
+export async function lakeCommand(
+  args: string[],
+  io: Io = processIo,
+  compactOptions: CompactOptions = {},
+): Promise<number> {
   const [sub, ...rest] = args;
   const usage = (message: string) => {
     io.err(`observatory lake: ${message}\n\n${LAKE_USAGE}`);
@@ -54,7 +60,7 @@ export async function lakeCommand(args: string[], io: Io = processIo): Promise<n
         if (unknownFlag || csv) return usage(`compact does not take ${unknownFlag ?? '--csv'}`);
         if (positional.length > 0)
           return usage(`compact takes no arguments, got ${JSON.stringify(positional[0])}`);
-        const result = await compactAll();
+        const result = await compactAll(compactOptions);
         io.out(json ? `${JSON.stringify(result, null, 2)}\n` : compactionSummary(result));
         return 0;
       }
@@ -97,5 +103,12 @@ function compactionSummary(result: CompactionResult): string {
     );
   }
   lines.push(`  (events: ${result.events} accepted, ${result.rejected} rejected)`);
+  if (result.failed.length > 0) {
+    lines.push(
+      `${result.failed.length} raw ${result.failed.length === 1 ? 'object' : 'objects'} filed as failed (not retried; compacted again only when forced):`,
+    );
+    // The reason's first line: DuckDB adds hints on the lines after it (the whole reason is in the object's marker).
+    for (const failure of result.failed) lines.push(`  ${failure.key}: ${failure.reason.split('\n')[0]}`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -28,6 +28,7 @@ export const handler: Handler<
     'lake.events': result.events,
     'lake.rejected': result.rejected,
     'lake.duplicates': result.duplicates,
+    'lake.failed_objects': result.failed.length,
   });
   if (event.payload.signal) {
     const stats = result.signals[event.payload.signal];

@@ -76,7 +76,7 @@ LOCATION 's3://observatory-lake/curated/rejected/'
 TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.reason.type' = 'enum',
-  'projection.reason.values' = 'unknown_event,unknown_schema_version,schema_violation,size_violation',
+  'projection.reason.values' = 'unknown_event,unknown_schema_version,schema_violation,size_violation,too_large',
   'projection.dt.type' = 'date',
   'projection.dt.format' = 'yyyy-MM-dd',
   'projection.dt.range' = '2026-01-01,NOW',
