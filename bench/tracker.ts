@@ -1,6 +1,6 @@
 /**
  * What business events cost: `track()` per call (validation on and off, the rejected path, and the worst case: the
- * most hostile events under the size limit a caller can pass), the events per
+ * most hostile events under the size limit a caller can pass; in TypeScript and in Python), the events per
  * second one core pushes into the SDK (batch processor, exporter that does nothing: the network is not measured),
  * and the time and peak memory of compaction per N events against the local stack's S3 store. Each compaction size
  * runs in a fresh child process so its peak RSS is its own; objects go under `bench/` so the real lake is untouched.
@@ -8,6 +8,7 @@
  *   node bench/tracker.ts [--calls 200000] [--sizes 10000,50000,100000] [--per-object 1000]
  */
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -15,6 +16,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { compact, lakeConfig } from '../lake/index.ts';
+import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
 import { S3Store } from '../common/s3-store.ts';
 import { EVENTS } from '../tracker/events/index.ts';
 import { Tracker, uuidv7 } from '../tracker/index.ts';
@@ -41,6 +43,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   }
   const figures = await trackCost(Number(values.calls));
   figures.push(await worstCaseTrack());
+  figures.push(...pythonTrackCost(Number(values.calls)));
   figures.push(...compactionRuns(values.sizes.split(',').map(Number), perObject));
   printFigures(figures);
   return figures;
@@ -164,6 +167,42 @@ async function worstCaseTrack(calls = 300): Promise<Figure> {
     target: 1,
     better: 'lower',
   };
+}
+
+/**
+ * The same variants in Python (bench/fixtures/track_python.py, in the virtualenv set-up builds): the process' CPU
+ * per call, export thread included, beside the TypeScript figures above.
+ */
+function pythonTrackCost(calls: number): Figure[] {
+  const python = join(STATE_ROOT, 'python', 'venv', 'bin', 'python');
+  const id = 'P5.track.python';
+  const run = spawnSync(python, [join(REPO_ROOT, 'bench', 'fixtures', 'track_python.py'), String(calls)], {
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) {
+    const why = run.error?.message ?? run.stderr;
+    console.log(`\nPython track(): failed (npm run setup builds ${python}): ${why}`);
+    return [failedFigure(id, 'track() in Python', why)];
+  }
+  console.log(
+    `\nPython track() cost, ${calls} calls per variant, the SDK's batch processor, no-op exporter:`,
+  );
+  return run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const r = JSON.parse(line) as { variant: string; cpu_us_per_call: number; wall_us_per_call: number };
+      console.log(
+        `  ${r.variant.padEnd(30)} ${r.cpu_us_per_call.toFixed(2)} µs CPU/call   (${r.wall_us_per_call.toFixed(2)} µs wall)`,
+      );
+      return {
+        id: `${id}.${r.variant}`,
+        figure: `track() in Python: ${r.variant}`,
+        ours: r.cpu_us_per_call,
+        unit: 'µs',
+        better: 'lower' as const,
+      };
+    });
 }
 
 /**

@@ -17,6 +17,7 @@ const MODULES = await Promise.all([
   import('./new/command.ts'),
   import('./stack/command.ts'),
   import('./lake/command.ts'),
+  import('./schemas/command.ts'),
   import('./trace/command.ts'),
   import('./ui/command.ts'),
 ]);

@@ -38,6 +38,7 @@ import { metrics, type Counter, type MeterProvider } from '@opentelemetry/api';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { syncPrefix } from './cache.ts';
 import { lakeConfig, signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
+import { publishedDefinitions } from './schemas.ts';
 import { ObjectStagingError, StagingWorker } from './staging.ts';
 import {
   eventColumnsOf,
@@ -50,6 +51,7 @@ import {
 import { collectGarbage } from '../common/gc.ts';
 import { METRICS } from '../common/names.ts';
 import { S3Store } from '../common/s3-store.ts';
+import type { EventDefinition } from '../tracker/schema.ts';
 
 export interface CompactOptions {
   /** The bucket to read and write. @default the local stack's store */
@@ -126,6 +128,8 @@ interface Context {
   failures: Counter;
   /** The staging worker, kept from pass to pass; replaced after an object it could not stage. */
   worker?: StagingWorker;
+  /** Team events published beside the data (lake/schemas.ts), read at the first events pass. */
+  published?: EventDefinition[];
   /** Curated partitions (key prefixes) whose keys are in the database's `seen` tables. */
   loaded: Set<string>;
   /** Raw bytes fetched since the main thread last collected its garbage. */
@@ -477,7 +481,9 @@ async function stageObjects(context: Context, signal: LakeSignal, keys: string[]
   const dir = join(context.work, `pass-${context.serial++}`);
   await mkdir(dir, { recursive: true });
   const { maxObjectMb, maxRecordKb } = context.config;
-  context.worker ??= new StagingWorker(signal, { maxObjectMb, maxRecordKb });
+  // Events are checked against our registry and the schemas teams published beside the data (read once a run).
+  if (signal === 'events') context.published ??= await publishedDefinitions(context.store);
+  context.worker ??= new StagingWorker(signal, { maxObjectMb, maxRecordKb }, context.published);
   const worker = context.worker;
   const taken: string[] = [];
   let rows = 0;

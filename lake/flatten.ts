@@ -99,8 +99,29 @@ export const REJECTED_COLUMNS: readonly (readonly [string, ColumnType])[] = [
   ['payload_truncated', 'BOOLEAN'],
 ];
 
+export interface FlattenerOptions {
+  /**
+   * Team events published beside the data (lake/schemas.ts `publishedDefinitions`): validated like ours, their
+   * properties kept in the `properties` column (the tables' typed columns stay those of our registry).
+   */
+  published?: readonly EventDefinition[];
+}
+
 export class Flattener {
   private readonly validators = new Validators();
+  private readonly published = new Map<string, EventDefinition>();
+  private readonly publishedCurrent = new Map<string, EventDefinition>();
+
+  constructor(options: FlattenerOptions = {}) {
+    for (const definition of options.published ?? []) {
+      // Ours win: a published schema cannot redefine an event of our registry.
+      if (currentDefinition(definition.name)) continue;
+      this.published.set(`${definition.name}@${definition.version}`, definition);
+      const current = this.publishedCurrent.get(definition.name);
+      if (!current || compareVersions(definition.version, current.version) > 0)
+        this.publishedCurrent.set(definition.name, definition);
+    }
+  }
 
   flatten(document: OtlpLogsDocument): FlattenResult {
     const result: FlattenResult = { events: [], rejected: [], records: 0 };
@@ -140,9 +161,9 @@ export class Flattener {
   ): { definition: EventDefinition } | { reason: string; errors: ValidationError[] } {
     const name = common.event_name;
     const version = common.schema_version;
-    const definition = version ? findDefinition(name, version) : currentDefinition(name);
+    const definition = this.find(name, version);
     if (!definition) {
-      return currentDefinition(name)
+      return currentDefinition(name) || this.publishedCurrent.has(name)
         ? {
             reason: 'unknown_schema_version',
             errors: [{ path: '', message: `event ${name} has no registered version ${String(version)}` }],
@@ -159,6 +180,20 @@ export class Flattener {
       : [];
     return { reason: 'schema_violation', errors: [...validation.errors, ...more] };
   }
+
+  /** The named version (the current one when the record names none): ours, else a published one. */
+  private find(name: string, version: string | null): EventDefinition | undefined {
+    const ours = version ? findDefinition(name, version) : currentDefinition(name);
+    if (ours) return ours;
+    return version ? this.published.get(`${name}@${version}`) : this.publishedCurrent.get(name);
+  }
+}
+
+/** SchemaVer order: MODEL, then REVISION, then ADDITION, as numbers. */
+function compareVersions(a: string, b: string): number {
+  const [x, y] = [a, b].map((version) => version.split('-').map(Number));
+  for (let i = 0; i < 3; i++) if (x![i] !== y![i]) return x![i]! - y![i]!;
+  return 0;
 }
 
 /** The columns every row has, from the record, its resource and its `event.*` attributes. */
@@ -226,7 +261,9 @@ function acceptedRow(
   props: Record<string, unknown>,
 ): EventRow {
   const typed: Record<string, unknown> = {};
-  for (const property of Object.keys(definition.schema.properties)) {
+  // A published team event has no typed columns of its own: its properties live in the `properties` column.
+  const ours = findDefinition(definition.name, definition.version) === definition;
+  for (const property of ours ? Object.keys(definition.schema.properties) : []) {
     if (!COMMON_PROPERTY_COLUMNS.has(property)) typed[property] = props[property] ?? null;
   }
   return {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { decompressed } from '../common/compression.ts';
 import type { LakeSignal } from './config.ts';
+import type { EventDefinition } from '../tracker/schema.ts';
 import type { Flattener, OtlpLogsDocument } from './flatten.ts';
 import {
   countDataPoints,
@@ -90,9 +91,10 @@ export class StagingWorker {
   private readonly worker: Worker;
   private pending: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
 
-  constructor(signal: LakeSignal, limits: StagingLimits) {
+  /** `published`: team events published beside the data (lake/schemas.ts), validated like ours. */
+  constructor(signal: LakeSignal, limits: StagingLimits, published: readonly EventDefinition[] = []) {
     this.worker = new Worker(workerUrl(), {
-      workerData: { role: WORKER_ROLE, signal, limits },
+      workerData: { role: WORKER_ROLE, signal, limits, published },
       resourceLimits: workerLimits(limits.maxObjectMb),
       // No preload (`--require ./instrumentation`) in the worker: it only flattens; the thread that owns it traces.
       execArgv: [],
@@ -298,11 +300,15 @@ function* parseLines(key: string, text: string): Generator<unknown> {
 }
 
 if (!isMainThread && (workerData as { role?: string } | undefined)?.role === WORKER_ROLE) {
-  const { signal, limits } = workerData as { signal: LakeSignal; limits: StagingLimits };
+  const { signal, limits, published } = workerData as {
+    signal: LakeSignal;
+    limits: StagingLimits;
+    published: EventDefinition[];
+  };
   let staging: Staging | undefined;
   let loaded: Flattener | undefined;
   // Only the events worker checks records against the registry: the others never load it.
-  const flattener = async () => (loaded ??= new (await import('./flatten.ts')).Flattener());
+  const flattener = async () => (loaded ??= new (await import('./flatten.ts')).Flattener({ published }));
   const answer = async (request: Request): Promise<Reply> => {
     if (request.kind === 'begin') {
       staging = new Staging(request.dir);

@@ -3,12 +3,13 @@
  * writing `tracker/events/<name>.<SchemaVer>.ts` and nothing else:
  *   tracker/events/index.ts         the registry, as static imports: TypeScript derives `track()`'s types from them
  *   deploy/aws/athena/tables.sql    the Athena tables, from the registry (lake/athena.ts)
+ *   python/observatory/schemas/     one self-describing JSON Schema per event version (schemas.ts): what the Python
+ *                                   tracker validates against, and what set-up publishes to the lake's bucket
  * Each event's highest SchemaVer is the version `track()` emits; older files stay, and the lake's compaction still
  * reads them. `npm run generate -- --check` writes nothing and exits 1 naming what is stale; a unit test
- * (test/scripts/generate.unit.test.ts) does the same, so a stale file fails `npm test`. Another file derived from the
- * event files (a published JSON Schema per event version, say) belongs here too, checked the same way.
+ * (test/scripts/generate.unit.test.ts) does the same, so a stale file fails `npm test`.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ import { REPO_ROOT } from '../common/paths.ts';
 export const EVENTS_DIR = join(REPO_ROOT, 'tracker', 'events');
 export const EVENTS_INDEX = join(EVENTS_DIR, 'index.ts');
 export const ATHENA_DDL = join(REPO_ROOT, 'deploy', 'aws', 'athena', 'tables.sql');
+export const PYTHON_SCHEMAS_DIR = join(REPO_ROOT, 'python', 'observatory', 'schemas');
 
 /** `<name>.<SchemaVer>.ts`: the name snake_case, the version MODEL-REVISION-ADDITION (tracker/schema.ts). */
 const EVENT_FILE = /^([a-z][a-z0-9_]*)\.([1-9]\d*-\d+-\d+)\.ts$/;
@@ -94,17 +96,46 @@ export async function athenaDdlSource(): Promise<string> {
   return athenaDdl();
 }
 
+/**
+ * The self-describing JSON Schema files of the registry as it is on disk now, by file name
+ * (`<name>.<SchemaVer>.json`). Imported here for the same reason as the DDL.
+ */
+export async function schemaFileSources(): Promise<Map<string, string>> {
+  const { allDefinitions } = await import('../tracker/registry.ts');
+  const { schemaFileName, selfDescribingSchema } = await import('../tracker/self-describing.ts');
+  const files = new Map<string, string>();
+  for (const definition of allDefinitions()) {
+    const path = join(PYTHON_SCHEMAS_DIR, schemaFileName(definition));
+    const text = await format(JSON.stringify(selfDescribingSchema(definition)), {
+      ...(await resolveConfig(path)),
+      filepath: path,
+    });
+    files.set(schemaFileName(definition), text);
+  }
+  return files;
+}
+
 /** Writes (or, with `check`, only compares) each generated file; returns the repository paths that were stale. */
 export async function generate(check: boolean): Promise<string[]> {
   const stale: string[] = [];
   const update = (path: string, text: string) => {
-    if (readFileSync(path, 'utf8') === text) return;
+    if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
     stale.push(relative(REPO_ROOT, path));
     if (!check) writeFileSync(path, text);
   };
   update(EVENTS_INDEX, await eventIndexSource(readdirSync(EVENTS_DIR)));
-  // A stale registry makes a stale DDL: in check mode there is nothing fresh to compare it with.
-  if (!check || stale.length === 0) update(ATHENA_DDL, await athenaDdlSource());
+  // A stale registry makes a stale DDL and stale schemas: in check mode there is nothing fresh to compare them with.
+  if (check && stale.length > 0) return stale;
+  update(ATHENA_DDL, await athenaDdlSource());
+  const schemas = await schemaFileSources();
+  if (!check) mkdirSync(PYTHON_SCHEMAS_DIR, { recursive: true });
+  for (const [file, text] of schemas) update(join(PYTHON_SCHEMAS_DIR, file), text);
+  // A schema file whose event version is gone is stale too: the Python tracker would still accept it.
+  for (const file of existsSync(PYTHON_SCHEMAS_DIR) ? readdirSync(PYTHON_SCHEMAS_DIR) : []) {
+    if (schemas.has(file)) continue;
+    stale.push(relative(REPO_ROOT, join(PYTHON_SCHEMAS_DIR, file)));
+    if (!check) rmSync(join(PYTHON_SCHEMAS_DIR, file));
+  }
   return stale;
 }
 

@@ -28,4 +28,19 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "setup: chromium is missing; the console's browser tests (test/console) need it: apt-get install chromium" >&2
   fi
 fi
+# The Python tracker (python/): built into a wheel and installed with pytest into a virtualenv under .observatory/,
+# rebuilt when python/'s sources change (the stamp is their hash, the package version among them). Its tests
+# (test/tracker/python.test.ts) run pytest from that virtualenv.
+PY_VENV=.observatory/python/venv
+PY_STAMP=$(find python -type f \( -name '*.py' -o -name '*.json' -o -name '*.toml' -o -name 'py.typed' \) -not -path '*/build/*' | LC_ALL=C sort | xargs cat | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$PY_VENV/.stamp" 2>/dev/null)" != "$PY_STAMP" ]; then
+  echo "setup: build the Python tracker's wheel and install it into $PY_VENV" >&2
+  rm -rf "$PY_VENV" .observatory/python/dist
+  python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check pytest==9.2.0
+  "$PY_VENV/bin/pip" wheel --quiet --disable-pip-version-check --no-deps -w .observatory/python/dist ./python
+  rm -rf python/build python/observatory.egg-info
+  "$PY_VENV/bin/pip" install --quiet --disable-pip-version-check .observatory/python/dist/observatory-*.whl
+  echo "$PY_STAMP" > "$PY_VENV/.stamp"
+fi
 node_modules/.bin/node console/build.ts

@@ -6,6 +6,7 @@ import { parseOptions } from '../args.ts';
 import { COMPONENT_ORDER, type ComponentName } from '../../stack/components.ts';
 import { Stack, type StackStatus } from '../../stack/stack.ts';
 import type { Verb } from '../verb.ts';
+import { schemasCommand } from '../schemas/command.ts';
 
 const STACK_USAGE = `  stack build                  build or install the stack's binaries (cached outside the clone)
   stack up [component…]        build what is missing and start the local stack (idempotent)
@@ -23,6 +24,7 @@ async function stackCommand(args: string[]): Promise<number> {
       const { positionals } = parseOptions(rest, [], [], true);
       const status = await stack.up(positionals.length > 0 ? positionals.map(componentName) : undefined);
       printStatus(status);
+      if (status.healthy && positionals.length === 0) await publishOurSchemas();
       return status.healthy || positionals.length > 0 ? 0 : 1;
     }
     case 'build':
@@ -93,5 +95,28 @@ function printStatus(status: StackStatus): void {
   process.stdout.write(`${lines.join('\n')}\n`);
   process.stdout.write(
     `s3 bucket: ${status.s3.bucket} at ${status.s3.endpoint} (state: ${status.stateDir})\n`,
+  );
+}
+
+/**
+ * Our registry, published beside the data as a team's is (`observatory schemas publish`): idempotent, so every `up`
+ * does it. A failure is reported, not fatal: the stack itself is up.
+ */
+async function publishOurSchemas(): Promise<void> {
+  let out = '';
+  const code = await schemasCommand(['publish', '--json'], {
+    out: (text) => (out += text),
+    err: (text) => process.stderr.write(text),
+  });
+  if (code !== 0) {
+    process.stderr.write(
+      `stack up: publishing our event schemas failed (observatory schemas publish): ${out}\n`,
+    );
+    return;
+  }
+  const results = JSON.parse(out) as { outcome: string }[];
+  const fresh = results.filter((r) => r.outcome === 'published').length;
+  process.stdout.write(
+    `schemas: ${results.length} of ours under schemas/observatory/ (${fresh} newly published)\n`,
   );
 }

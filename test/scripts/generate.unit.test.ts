@@ -4,6 +4,7 @@
  * them, and these tests fail while a committed copy is stale.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ATHENA_DDL,
@@ -14,7 +15,10 @@ import {
   EVENTS_DIR,
   EVENTS_INDEX,
   generate,
+  PYTHON_SCHEMAS_DIR,
+  schemaFileSources,
 } from '../../scripts/generate.ts';
+import { allDefinitions } from '../../tracker/registry.ts';
 
 const STALE = 'stale: run npm run generate and commit the result';
 
@@ -31,6 +35,29 @@ describe('The generated files', () => {
     const projected = /'projection\.event_name\.values' = '([^']*)'/.exec(readFileSync(ATHENA_DDL, 'utf8'));
     const names = [...new Set(eventFiles(readdirSync(EVENTS_DIR)).map((event) => event.name))];
     expect(projected?.[1]?.split(',')).toEqual(names.sort());
+  });
+
+  it("include python/observatory/schemas/: one self-describing JSON Schema per event version, equal to the registry's", async () => {
+    const expected = await schemaFileSources();
+    expect(readdirSync(PYTHON_SCHEMAS_DIR).sort(), STALE).toEqual([...expected.keys()].sort());
+    for (const [file, text] of expected) {
+      expect(readFileSync(join(PYTHON_SCHEMAS_DIR, file), 'utf8'), `${file}: ${STALE}`).toBe(text);
+    }
+    for (const definition of allDefinitions()) {
+      const file = JSON.parse(
+        readFileSync(join(PYTHON_SCHEMAS_DIR, `${definition.name}.${definition.version}.json`), 'utf8'),
+      ) as Record<string, unknown>;
+      const { $schema, self, description, ...schema } = file;
+      expect($schema).toMatch(/iglucentral.*self-desc/);
+      expect(self).toEqual({
+        vendor: 'observatory',
+        name: definition.name,
+        format: 'jsonschema',
+        version: definition.version,
+      });
+      expect(description).toBe(definition.description);
+      expect(schema).toEqual(JSON.parse(JSON.stringify(definition.schema)));
+    }
   });
 
   it('are up to date, as npm run generate -- --check reports', async () => {

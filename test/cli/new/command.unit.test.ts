@@ -46,6 +46,9 @@ describe('observatory new service', () => {
     };
     expect(manifest.name).toBe('orders-api');
     expect(manifest.scripts.start).toContain('--import @observatory/instrumentation/register');
+    // The service publishes its events beside the data through a script of its own (README says so).
+    expect(manifest.scripts['events:publish']).toBe('observatory schemas publish --dir src/events');
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('npm run events:publish');
     expect(manifest.dependencies).toMatchObject({
       '@observatory/instrumentation': '0.1.0',
       '@observatory/tracker': '0.1.0',
