@@ -32,6 +32,7 @@ const BENCHES = [
   'collector',
   'freshness',
   'memory',
+  'console',
 ];
 
 /**
@@ -63,6 +64,7 @@ const PLAN: { name: string; full: string[]; quick: string[] }[] = [
     full: [],
     quick: ['--idle', '2', '--small', '2000', '--large', '50000', '--load-seconds', '10'],
   },
+  { name: 'console', full: [], quick: ['--rows', '3000000'] },
 ];
 
 type BenchModule = { cli?: (argv: string[]) => Promise<Figure[]> };

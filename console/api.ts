@@ -1,10 +1,11 @@
 /**
  * The console's JSON API. Everything is read here, on the server: Jaeger, Prometheus and the S3 store keep their
- * own CORS settings and are never called from the browser. Each failure is mapped to a status and a sentence.
+ * own CORS settings and are never called from the browser. Each failure is mapped to a status and a sentence. Lake
+ * queries share one bounded DuckDB (lake/engine.ts) and end when their time limit passes or their client leaves.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { queryLake, ReadOnlySqlError } from '../lake/index.ts';
+import { LakeEngine, ReadOnlySqlError } from '../lake/index.ts';
 import {
   buildTraceDocument,
   JaegerClient,
@@ -26,7 +27,7 @@ export interface ApiResponse {
 }
 
 /** An answer that is not 200: the status and the sentence the page shows. */
-class ApiError extends Error {
+export class ApiError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
     super(message);
@@ -45,20 +46,31 @@ const LOOKBACKS: Record<string, number> = {
   '12h': 12 * 60 * 60_000,
   '1d': 24 * 60 * 60_000,
 };
-const MAX_LAKE_ROWS = 5000;
 
 export class Api {
   private readonly config: UiConfig;
   private readonly jaeger: JaegerClient;
+  private readonly lakeEngine: LakeEngine;
 
   constructor(config: UiConfig) {
     this.config = config;
     this.jaeger = new JaegerClient(config.trace.jaegerUrl, config.trace.requestTimeoutMs);
+    this.lakeEngine = new LakeEngine({
+      config: config.trace.lake,
+      memoryMb: config.lake.memoryMb,
+      threads: config.lake.threads,
+    });
   }
 
-  async handle(method: string, url: URL, body: () => Promise<string>): Promise<ApiResponse> {
+  /** `gone`: aborted when the client leaves; what the request started stops. */
+  async handle(
+    method: string,
+    url: URL,
+    body: () => Promise<string>,
+    gone: AbortSignal = new AbortController().signal,
+  ): Promise<ApiResponse> {
     try {
-      return await this.route(method, url, body);
+      return await this.route(method, url, body, gone);
     } catch (error) {
       if (error instanceof ApiError) return { status: error.status, body: { error: error.message } };
       if (error instanceof JaegerUnreachableError) {
@@ -71,7 +83,16 @@ export class Api {
     }
   }
 
-  private async route(method: string, url: URL, body: () => Promise<string>): Promise<ApiResponse> {
+  close(): Promise<void> {
+    return this.lakeEngine.close();
+  }
+
+  private async route(
+    method: string,
+    url: URL,
+    body: () => Promise<string>,
+    gone: AbortSignal,
+  ): Promise<ApiResponse> {
     const path = url.pathname;
     const get = method === 'GET';
     if (get && path === '/api/traces') return ok(await this.traces(url.searchParams));
@@ -94,8 +115,9 @@ export class Api {
     }
     if (path === '/api/lake/query') {
       if (method !== 'POST') throw new ApiError(405, 'POST {"sql": "SELECT …"} to query the lake');
-      return ok(await this.lake(await body()));
+      return ok(await this.lake(await body(), gone));
     }
+    if (get && path === '/api/lake/status') return ok(this.lakeStatus());
     throw new ApiError(404, `no API at ${path}`);
   }
 
@@ -212,31 +234,59 @@ export class Api {
     return { status: response.status, body: await response.text(), raw: true };
   }
 
-  private async lake(text: string): Promise<unknown> {
-    let sql: string;
-    try {
-      const parsed = JSON.parse(text) as { sql?: unknown };
-      if (typeof parsed.sql !== 'string') throw new Error('no sql');
-      sql = checkLakeSql(parsed.sql);
-    } catch (error) {
-      if (error instanceof LakeSqlError) throw new ApiError(400, error.message);
-      throw new ApiError(400, 'the body must be JSON {"sql": "SELECT …"}');
-    }
+  private async lake(text: string, gone: AbortSignal): Promise<unknown> {
+    const sql = lakeSql(text);
+    const limits = this.config.lake;
+    const timeout = AbortSignal.timeout(limits.timeoutMs);
     const started = Date.now();
     try {
-      const result = await queryLake(sql, { config: this.config.trace.lake });
+      const result = await this.lakeEngine.query(sql, {
+        maxRows: limits.maxRows,
+        signal: AbortSignal.any([gone, timeout]),
+      });
       return {
         ...result,
-        rows: result.rows.slice(0, MAX_LAKE_ROWS),
         row_count: result.rows.length,
-        truncated: result.rows.length > MAX_LAKE_ROWS,
+        max_rows: limits.maxRows,
         elapsed_ms: Date.now() - started,
       };
     } catch (error) {
+      if (timeout.aborted && !gone.aborted) {
+        throw new ApiError(
+          504,
+          `the query ran longer than ${limits.timeoutMs / 1000} s and was stopped ` +
+            '(OBSERVATORY_UI_LAKE_TIMEOUT_MS); narrow it with WHERE, or aggregate',
+        );
+      }
+      if (gone.aborted) throw new ApiError(499, 'the client left before the answer');
       if (error instanceof ReadOnlySqlError) throw new ApiError(400, error.message);
-      // DuckDB's own message (syntax, unknown column, refused file access) is what the user needs to see.
+      // DuckDB's own message (syntax, unknown column, refused file access, out of memory) is what the user needs.
       throw new ApiError(400, error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** The lake page's limits, and what the shared engine is doing (`running` 0 once a query was stopped). */
+  private lakeStatus(): unknown {
+    const limits = this.config.lake;
+    return {
+      ...this.lakeEngine.status(),
+      max_rows: limits.maxRows,
+      timeout_ms: limits.timeoutMs,
+      memory_mb: limits.memoryMb,
+      threads: limits.threads,
+    };
+  }
+}
+
+/** The SQL of a `{"sql": "…"}` body, through the word gate; a 400 saying why otherwise. */
+function lakeSql(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { sql?: unknown };
+    if (typeof parsed.sql !== 'string') throw new Error('no sql');
+    return checkLakeSql(parsed.sql);
+  } catch (error) {
+    if (error instanceof LakeSqlError) throw new ApiError(400, error.message);
+    throw new ApiError(400, 'the body must be JSON {"sql": "SELECT …"}');
   }
 }
 

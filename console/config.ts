@@ -1,9 +1,10 @@
 /**
  * Every default of `observatory ui` in one place, read when called: where it listens (loopback only), where the
- * backends it reads are (the local stack's, common/config.ts), and where its front end and dashboards live.
+ * backends it reads are (the local stack's, common/config.ts), where its front end and dashboards live, and the
+ * bounds of the lake page's queries.
  */
 import { join } from 'node:path';
-import { readPort, type Env } from '../common/env.ts';
+import { readInteger, readPort, type Env } from '../common/env.ts';
 import { localStackPorts } from '../common/config.ts';
 import { REPO_ROOT } from '../common/paths.ts';
 import { traceConfig, type TraceConfig } from '../trace/index.ts';
@@ -27,6 +28,19 @@ export interface UiConfig {
   searchLimit: number;
   /** One request to Prometheus through the proxy. @default 15000 */
   prometheusTimeoutMs: number;
+  /** The lake page's SQL: one DuckDB shared by every query of the console (lake/engine.ts). */
+  lake: LakeQueryLimits;
+}
+
+export interface LakeQueryLimits {
+  /** Rows a query answers with at most; it stops reading there and says the result was truncated. @default 5000 */
+  maxRows: number;
+  /** A query still running after this long (waiting its turn included) is interrupted: 504. @default 30000 */
+  timeoutMs: number;
+  /** DuckDB's memory limit for the console's queries, in MiB; a query needing more fails or spills. @default 512 */
+  memoryMb: number;
+  /** DuckDB's threads for the console's queries. @default 1 */
+  threads: number;
 }
 
 export function uiConfig(env: Env = process.env): UiConfig {
@@ -40,5 +54,11 @@ export function uiConfig(env: Env = process.env): UiConfig {
     assetsDir: join(REPO_ROOT, 'ui', 'dist'),
     searchLimit: 50,
     prometheusTimeoutMs: 15_000,
+    lake: {
+      maxRows: 5000,
+      timeoutMs: readInteger(env, 'OBSERVATORY_UI_LAKE_TIMEOUT_MS', 30_000, { min: 100, max: 3_600_000 }),
+      memoryMb: readInteger(env, 'OBSERVATORY_UI_LAKE_MEMORY_MB', 512, { min: 64, max: 65_536 }),
+      threads: readInteger(env, 'OBSERVATORY_UI_LAKE_THREADS', 1, { min: 1, max: 64 }),
+    },
   };
 }

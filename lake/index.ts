@@ -1,5 +1,6 @@
 export { compact, compactAll, planCompaction, unprocessedKeys } from './compact.ts';
 export { queryLake, TABLE_NAMES } from './query.ts';
+export { LakeEngine } from './engine.ts';
 export { ReadOnlySqlError } from './sql-guard.ts';
 export { formatCsv, formatJson, formatTable } from './format.ts';
 export { athenaDdl } from './athena.ts';
@@ -15,6 +16,7 @@ export type {
   SignalStats,
 } from './compact.ts';
 export type { QueryOptions, QueryResult, JsonValue } from './query.ts';
+export type { LakeEngineOptions, LakeEngineStatus, StreamedResult, StreamOptions } from './engine.ts';
 export type { AthenaOptions } from './athena.ts';
 export type { LakeConfig, Signal } from './config.ts';
 export type { EventRow, RejectedRow, OtlpLogsDocument } from './flatten.ts';

@@ -39,35 +39,63 @@ export const TABLE_NAMES: readonly TableName[] = ['events', 'rejected', 'logs', 
 
 export async function queryLake(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const config = options.config ?? lakeConfig();
-  const specs = tableSpecs().filter((t) => !options.tables || options.tables.includes(t.name));
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    // Refused SQL is refused before anything is downloaded.
-    await checkReadOnly(connection, sql, TABLE_NAMES);
-    if (options.sync ?? true) {
-      const store = options.store ?? S3Store.fromSettings(config.s3);
-      for (const spec of specs) await syncPrefix(store, config, `${config.curatedPrefix}${spec.name}/`);
-    }
-    const synced = new Set(specs.map((spec) => spec.name));
-    for (const spec of tableSpecs()) {
-      const dir = join(config.cacheDir, config.curatedPrefix, spec.name);
-      await createView(connection, spec, dir, synced.has(spec.name));
-    }
-    await lockDown(connection, `${join(config.cacheDir, config.curatedPrefix)}/`);
+    await openLake(connection, sql, config, options);
+    await lockDown(connection, curatedRoot(config));
     const reader = await connection.runAndReadAll(sql);
     const columns = reader.columnNames();
     const types = reader.columnTypes().map((t) => String(t));
-    const rows = reader.getRowObjectsJson().map((row) => {
-      const out: Record<string, JsonValue> = {};
-      columns.forEach((column, i) => (out[column] = jsonValue(row[column] as JsonValue, types[i]!)));
-      return out;
-    });
-    return { columns, types, rows };
+    return { columns, types, rows: reader.getRowObjectsJson().map(jsonRow(columns, types)) };
   } finally {
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/** The one folder a lake query may read: the cache's copy of the curated zone. */
+export function curatedRoot(config: LakeConfig): string {
+  return `${join(config.cacheDir, config.curatedPrefix)}/`;
+}
+
+/**
+ * Checks the SQL, mirrors the tables' objects and (re)defines every view on the connection's database. Refused SQL
+ * is refused before anything is downloaded.
+ */
+export async function openLake(
+  connection: DuckDBConnection,
+  sql: string,
+  config: LakeConfig,
+  options: Pick<QueryOptions, 'store' | 'sync' | 'tables'> & { signal?: AbortSignal } = {},
+): Promise<void> {
+  await checkReadOnly(connection, sql, TABLE_NAMES);
+  const specs = tableSpecs().filter((t) => !options.tables || options.tables.includes(t.name));
+  if (options.sync ?? true) {
+    const store = options.store ?? S3Store.fromSettings(config.s3);
+    for (const spec of specs) {
+      options.signal?.throwIfAborted();
+      await syncPrefix(store, config, `${config.curatedPrefix}${spec.name}/`);
+    }
+  }
+  const synced = new Set(specs.map((spec) => spec.name));
+  for (const spec of tableSpecs()) {
+    options.signal?.throwIfAborted();
+    const dir = join(config.cacheDir, config.curatedPrefix, spec.name);
+    await createView(connection, spec, dir, synced.has(spec.name));
+  }
+}
+
+/** A row as DuckDB's JSON converter gives it, with the lake's readability fixes (jsonValue). */
+export function jsonRow(
+  columns: string[],
+  types: string[],
+): (row: Record<string, unknown>) => Record<string, JsonValue> {
+  return (row) => {
+    const out: Record<string, JsonValue> = {};
+    columns.forEach((column, i) => (out[column] = jsonValue(row[column] as JsonValue, types[i]!)));
+    return out;
+  };
 }
 
 /** 64-bit integers come back as strings (JSON has no int64): small ones read better as numbers; maps as objects. */
@@ -123,8 +151,8 @@ async function createView(
     .join(', ');
   await connection.run(
     present.size > 0
-      ? `CREATE VIEW ${spec.name} AS SELECT ${select} FROM ${source}`
-      : `CREATE VIEW ${spec.name} AS SELECT ${select} WHERE false`,
+      ? `CREATE OR REPLACE VIEW ${spec.name} AS SELECT ${select} FROM ${source}`
+      : `CREATE OR REPLACE VIEW ${spec.name} AS SELECT ${select} WHERE false`,
   );
 }
 

@@ -32,11 +32,13 @@ export async function getJson<T>(path: string, init?: RequestInit): Promise<T> {
   return body as T;
 }
 
-export function postJson<T>(path: string, body: unknown): Promise<T> {
+/** A JSON body, declared as such: the server refuses any other type (a cross-site form can only send others). */
+export function postJson<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
   return getJson<T>(path, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
+    signal,
   });
 }
 

@@ -1,7 +1,8 @@
 /**
  * /lake: read-only SQL over the lake's curated tables (DuckDB views `events` and `rejected`), with examples to
- * click, a result table and a JSON download. The server refuses anything but one SELECT or WITH query. The CLI's
- * text equivalent is `observatory lake query "<sql>" [--json]`.
+ * click, a result table and a JSON download. The server refuses anything but one SELECT or WITH query, reads at most
+ * `max_rows` rows and stops a query at its time limit; a new query (or leaving the page) cancels the one running. The
+ * CLI's text equivalent is `observatory lake query "<sql>" [--json]`.
  */
 import { ApiFailure, postJson } from '../lib/api.ts';
 import { h, message, replace } from '../lib/dom.ts';
@@ -11,6 +12,8 @@ interface LakeResult {
   types: string[];
   rows: Record<string, unknown>[];
   row_count: number;
+  /** The server's cap: a result with more rows is cut there (`truncated`). */
+  max_rows: number;
   truncated: boolean;
   elapsed_ms: number;
 }
@@ -59,24 +62,30 @@ export async function lakePage(root: HTMLElement): Promise<void> {
     ),
   );
   let last: LakeResult | undefined;
+  let running: AbortController | undefined;
 
   const execute = async () => {
+    // The server interrupts a query whose request is aborted: an example clicked mid-query replaces it.
+    running?.abort();
+    const mine = new AbortController();
+    running = mine;
     run.setAttribute('disabled', '');
     replace(output, h('p', { class: 'loading' }, 'Running…'));
     root.dataset.state = 'running';
     history.replaceState(null, '', `/lake?${new URLSearchParams({ sql: editor.value })}`);
     try {
-      last = await postJson<LakeResult>('/api/lake/query', { sql: editor.value });
+      last = await postJson<LakeResult>('/api/lake/query', { sql: editor.value }, mine.signal);
       replace(output, resultTable(last));
       download.removeAttribute('disabled');
       root.dataset.state = 'loaded';
     } catch (error) {
+      if (mine.signal.aborted) return;
       last = undefined;
       download.setAttribute('disabled', '');
       replace(output, message('error', (error as ApiFailure).message));
       root.dataset.state = 'error';
     } finally {
-      run.removeAttribute('disabled');
+      if (running === mine) run.removeAttribute('disabled');
     }
   };
   form.addEventListener('submit', (event) => {
@@ -135,8 +144,11 @@ function resultTable(result: LakeResult): HTMLElement {
     {},
     h(
       'p',
-      { class: 'muted' },
-      `${result.row_count} rows in ${result.elapsed_ms} ms${result.truncated ? ` (first ${result.rows.length} shown; download has the same)` : ''}`,
+      { class: 'muted', id: 'lake-summary', 'data-truncated': String(result.truncated) },
+      result.truncated
+        ? `The first ${result.row_count} rows in ${result.elapsed_ms} ms: the query has more, and the console reads at ` +
+            `most ${result.max_rows} (download has the same); narrow it with WHERE or LIMIT, or aggregate.`
+        : `${result.row_count} rows in ${result.elapsed_ms} ms`,
     ),
     result.rows.length === 0
       ? message(
