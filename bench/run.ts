@@ -33,6 +33,7 @@ const BENCHES = [
   'freshness',
   'memory',
   'console',
+  'trace-views',
 ];
 
 /**
@@ -65,6 +66,7 @@ const PLAN: { name: string; full: string[]; quick: string[] }[] = [
     quick: ['--idle', '2', '--small', '2000', '--large', '50000', '--load-seconds', '10'],
   },
   { name: 'console', full: [], quick: ['--rows', '3000000'] },
+  { name: 'trace-views', full: [], quick: ['--rounds', '1'] },
 ];
 
 type BenchModule = { cli?: (argv: string[]) => Promise<Figure[]> };
