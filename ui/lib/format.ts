@@ -58,20 +58,25 @@ export function formatUnit(value: number | null | undefined, unit: string | unde
 }
 
 /**
- * Services' colours: categorical, and without red, orange, amber or pink, which the pages keep for what they mean
- * (red an error, amber the critical path and exemplars), so that no service reads as failing.
+ * Services' colours: categorical, and without red, orange, amber, pink or brown, which the pages keep for what they
+ * mean (red an error, amber the critical path and exemplars), so that no service reads as failing. Thirteen, a
+ * prime: the demo's six services (gateway, catalog, downloads, users, etl-listener, etl-worker) then hash to six
+ * different colours; with ten, the gateway and the ETL worker shared one.
  */
 export const PALETTE = [
-  '#4e79a7', // blue
-  '#59a14f', // green
-  '#b07aa1', // purple
-  '#76b7b2', // teal
-  '#9c755f', // brown
-  '#6b6ecf', // indigo
-  '#17a2b8', // cyan
-  '#637939', // olive
-  '#7b4173', // plum
   '#8c8c8c', // grey
+  '#17a2b8', // cyan: catalog
+  '#637939', // olive
+  '#76b7b2', // teal: downloads
+  '#6b6ecf', // indigo: etl-worker
+  '#4e79a7', // blue: gateway
+  '#7b4173', // plum
+  '#5b8f8a', // sea green
+  '#a05195', // violet
+  '#59a14f', // green: users
+  '#3d5a80', // navy
+  '#b07aa1', // purple: etl-listener
+  '#2f6f4f', // forest
 ];
 
 /** The same colour for a name on every page. */
