@@ -119,7 +119,7 @@ export function flameView(doc: TraceDocument, open: (spanId: string) => void): H
     );
     graph.dataset.focus = focusId ?? '';
     const focus = frames.find((f) => f.id === focusId);
-    crumb.textContent = focus ? `zoomed on ${focus.service}: ${focus.name}` : 'the whole trace';
+    crumb.textContent = focus ? `zoomed on ${focus.service}: ${focus.name}` : 'showing the whole trace';
     if (focusId === null) reset.setAttribute('disabled', '');
     else reset.removeAttribute('disabled');
   };
@@ -140,17 +140,11 @@ export function flameView(doc: TraceDocument, open: (spanId: string) => void): H
     { class: 'flamegraph', id: 'flamegraph' },
     h(
       'p',
-      { class: 'toolbar' },
-      reset,
-      ' ',
-      crumb,
-      h(
-        'span',
-        { class: 'muted' },
-        ' — a box is as wide as the self time of its spans and of everything under them; spans of one service and ' +
-          'operation under the same path are one box. Click to zoom and see its longest span.',
-      ),
+      { class: 'muted' },
+      'A box is as wide as the self time of its spans and of everything under them; the spans of one service and ' +
+        'operation under the same path are one box (×N). Click a box to zoom on it and see its longest span.',
     ),
+    h('p', { class: 'toolbar' }, reset, ' ', crumb),
     graph,
   );
 }
