@@ -36,6 +36,7 @@ const BENCHES = [
   'console',
   // Not in PLAN: 30 minutes by default (`npm run bench -- soak [--minutes N]`).
   'soak',
+  'trace-views',
 ];
 
 /**
@@ -68,6 +69,7 @@ const PLAN: { name: string; full: string[]; quick: string[] }[] = [
     quick: ['--idle', '2', '--small', '2000', '--large', '50000', '--load-seconds', '10'],
   },
   { name: 'console', full: [], quick: ['--rows', '3000000'] },
+  { name: 'trace-views', full: [], quick: ['--rounds', '1'] },
 ];
 
 type BenchModule = { cli?: (argv: string[]) => Promise<Figure[]> };

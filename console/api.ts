@@ -5,15 +5,17 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LakeEngine, ReadOnlySqlError } from '../lake/index.ts';
+import { LakeEngine, ReadOnlySqlError, TABLE_NAMES } from '../lake/index.ts';
 import {
   buildTraceDocument,
+  compareTraces,
   JaegerClient,
   JaegerUnreachableError,
   listingOf,
   parseTraceId,
   TraceIdError,
   type JaegerTrace,
+  type TraceDocument,
 } from '../trace/index.ts';
 import type { UiConfig } from './config.ts';
 import { checkLakeSql, LakeSqlError } from './lake-sql.ts';
@@ -100,6 +102,12 @@ export class Api {
       const signals = url.searchParams.get('signals') !== '0';
       return ok(await this.trace(decodeURIComponent(path.slice('/api/traces/'.length)), signals));
     }
+    if (get && path.startsWith('/api/compare/')) {
+      const ids = path.slice('/api/compare/'.length).split('/').map(decodeURIComponent);
+      if (ids.length !== 2)
+        throw new ApiError(400, 'compare takes two traces: /api/compare/<trace a>/<trace b>');
+      return ok(await this.compare(ids[0]!, ids[1]!));
+    }
     if (get && path === '/api/services') return ok(await this.services(url.searchParams.get('service')));
     if (get && path === '/api/service-map') return ok(await serviceMap(this.config, this.jaeger));
     if (get && path === '/api/dashboards') return ok(this.dashboards().map(summary));
@@ -118,11 +126,18 @@ export class Api {
       return ok(await this.lake(await body(), gone));
     }
     if (get && path === '/api/lake/status') return ok(this.lakeStatus());
+    if (get && path === '/api/lake/tables') return ok(await this.lakeTables(gone));
     throw new ApiError(404, `no API at ${path}`);
   }
 
+  /** Two traces aligned by service and operation (trace/analysis.ts), spans only: no logs or events are compared. */
+  private async compare(a: string, b: string): Promise<unknown> {
+    const [left, right] = await Promise.all([this.trace(a, false), this.trace(b, false)]);
+    return compareTraces(left, right);
+  }
+
   /** The `trace --json` document; without signals, spans only (Jaeger answers fast, the S3 store less so). */
-  private async trace(input: string, signals: boolean): Promise<unknown> {
+  private async trace(input: string, signals: boolean): Promise<TraceDocument> {
     let traceId: string;
     try {
       traceId = parseTraceId(input);
@@ -263,6 +278,26 @@ export class Api {
       // DuckDB's own message (syntax, unknown column, refused file access, out of memory) is what the user needs.
       throw new ApiError(400, error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /**
+   * Every table of the lake with its columns and types, as DuckDB's catalog has them once the views are defined (the
+   * views carry every column even before a file exists): what the lake page lists, never a hand-kept copy.
+   */
+  private async lakeTables(gone: AbortSignal): Promise<unknown> {
+    const names = TABLE_NAMES.map((t) => `'${t}'`).join(', ');
+    const result = await this.lakeEngine.query(
+      'SELECT table_name, column_name, data_type FROM information_schema.columns ' +
+        `WHERE table_schema = 'main' AND table_name IN (${names}) ORDER BY table_name, ordinal_position`,
+      { maxRows: 10_000, signal: AbortSignal.any([gone, AbortSignal.timeout(this.config.lake.timeoutMs)]) },
+    );
+    const tables = new Map<string, { name: string; type: string }[]>(TABLE_NAMES.map((t) => [t, []]));
+    for (const row of result.rows) {
+      tables
+        .get(String(row.table_name))
+        ?.push({ name: String(row.column_name), type: String(row.data_type) });
+    }
+    return { tables: [...tables].map(([name, columns]) => ({ name, columns })) };
   }
 
   /** The lake page's limits, and what the shared engine is doing (`running` 0 once a query was stopped). */

@@ -95,7 +95,7 @@ export function checkLakeSql(sql: string): string {
     }
     if (FUNCTIONS_REFUSED.test(word)) {
       throw new LakeSqlError(
-        `${word}() is not allowed: query the lake's views (events, rejected), not files or other SQL`,
+        `${word}() is not allowed: query the lake's tables (events, rejected, logs, metrics, spans), not files or other SQL`,
       );
     }
   }

@@ -18,7 +18,7 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-const PAGES = /^\/(traces(\/[^/]+)?|services|dashboards(\/[^/]+)?|lake)\/?$/;
+const PAGES = /^\/(traces(\/[^/]+)?|compare\/[^/]+\/[^/]+|services|dashboards(\/[^/]+)?|lake)\/?$/;
 const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',

@@ -35,18 +35,36 @@ async function recent(query: Record<string, string>): Promise<string> {
     .trace_id;
 }
 
+/** Two finished traces of one route, the pair with the most different span counts (what the compare page is for). */
+async function pair(query: Record<string, string>): Promise<[string, string] | undefined> {
+  const response = await fetch(
+    `${base}/api/traces?${new URLSearchParams({ limit: '30', lookback: '1h', ...query })}`,
+  );
+  const traces = ((await response.json()) as TraceListing[]).filter(
+    (t) => !t.error && Date.parse(t.start_time) < Date.now() - 20_000,
+  );
+  if (traces.length < 2) return undefined;
+  const sorted = traces.sort((a, b) => a.span_count - b.span_count);
+  return [sorted[0]!.trace_id, sorted.at(-1)!.trace_id];
+}
+
 const search = await recent({ service: 'gateway', operation: 'GET /api/scenes' });
+const searches = await pair({ service: 'gateway', operation: 'GET /api/scenes' });
 const job = await recent({ service: 'etl-listener', operation: 'etl.job crop_stats' }).catch(() => undefined);
 type Shot = [string, string, { fullPage?: boolean; width?: number; height?: number }];
 const pages: Shot[] = [
   ['trace', `/traces/${search}`, { height: 900 }],
   ...(job ? [['trace-etl-job', `/traces/${job}`, { height: 900 }] as Shot] : []),
+  ['trace-statistics', `/traces/${search}#statistics`, { height: 700 }],
+  ['trace-flamegraph', `/traces/${job ?? search}#flamegraph`, { height: 560 }],
+  ...(searches ? [['compare', `/compare/${searches[0]}/${searches[1]}`, { fullPage: true }] as Shot] : []),
   ['traces', '/traces?lookback=15m', {}],
   ['services', '/services', {}],
   ['dashboards', '/dashboards', { height: 420 }],
   ['dashboard-services', '/dashboards/observatory-services?from=15m', { fullPage: true }],
   ['lake', '/lake', { height: 640 }],
   ['trace-narrow', `/traces/${search}`, { width: 400, height: 800 }],
+  ['dashboard-services-narrow', '/dashboards/observatory-services?from=15m', { width: 400, height: 900 }],
 ];
 
 const pngquant = spawnSync('pngquant', ['--version']).status === 0;

@@ -5,6 +5,7 @@
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { h } from './lib/dom.ts';
+import { comparePage } from './pages/compare.ts';
 import { dashboardPage, dashboardsPage } from './pages/dashboards.ts';
 import { lakePage } from './pages/lake.ts';
 import { servicesPage } from './pages/services.ts';
@@ -41,7 +42,19 @@ function header(path: string): HTMLElement {
       'nav',
       {},
       NAV.map(([href, label]) =>
-        h('a', { href, class: path === href || path.startsWith(`${href}/`) ? 'active' : null }, label),
+        h(
+          'a',
+          {
+            href,
+            class:
+              path === href ||
+              path.startsWith(`${href}/`) ||
+              (href === '/traces' && path.startsWith('/compare/'))
+                ? 'active'
+                : null,
+          },
+          label,
+        ),
       ),
     ),
     form,
@@ -55,7 +68,9 @@ async function main(): Promise<void> {
   app.replaceChildren(header(path), content);
   const [, first, rest] = /^\/([^/]+)(?:\/(.+))?$/.exec(path) ?? [];
   const param = rest === undefined ? undefined : decodeURIComponent(rest);
-  if (first === 'traces' && param !== undefined) await tracePage(content, param);
+  const pair = rest?.split('/').map(decodeURIComponent);
+  if (first === 'compare' && pair?.length === 2) await comparePage(content, pair[0]!, pair[1]!);
+  else if (first === 'traces' && param !== undefined) await tracePage(content, param);
   else if (first === 'traces') await tracesPage(content);
   else if (first === 'services') await servicesPage(content);
   else if (first === 'dashboards' && param !== undefined) await dashboardPage(content, param);

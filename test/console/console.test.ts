@@ -2,7 +2,9 @@
  * `observatory ui` in a real browser (Debian's Chromium, headless) against the real stack and demo traffic: the
  * trace page of a search and of an ETL job, the traces list, every panel of every dashboard with data and an
  * exemplar that opens its trace, the service map's edges, the lake page's read-only SQL and its row cap, the error
- * pages, and no page throwing in the console. A page on another origin is in cross-origin.test.ts. Screenshots of each page land in .observatory/screenshots/.
+ * pages; what a Jaeger UI user reaches for next (a trace's statistics and flame graph, two traces compared), service
+ * colours that never read as an error, axis labels that fit, the lake's tables and columns; and no page throwing in
+ * the console. A page on another origin is in cross-origin.test.ts. Screenshots of each page land in .observatory/screenshots/.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +17,7 @@ import { parseTraceId } from '../../trace/index.ts';
 import { startUi, uiConfig, type UiServer } from '../../console/index.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
 import { startPlatform, type Platform } from '../../demo/platform.ts';
-import { fetchTrace } from '../support/backends.ts';
+import { fetchTrace, type JaegerTrace } from '../support/backends.ts';
 import {
   launchBrowser,
   screenshot,
@@ -69,7 +71,7 @@ async function open(path: string, options: Parameters<typeof watchedPage>[1] = {
   return { ...watched, state };
 }
 
-async function submitJob(fault: { chunks: number[]; kind: string; attempts: number }): Promise<JobView> {
+async function submitJob(fault?: { chunks: number[]; kind: string; attempts: number }): Promise<JobView> {
   const submitted = await fetch(`${platform.urls.etl}/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -245,13 +247,15 @@ describe('the traces page', () => {
   it('lists recent traces newest first, filtered by service, errors and minimum duration', async () => {
     const { page, state, problems } = await open('/traces?service=gateway&lookback=15m&limit=30');
     expect(state).toBe('loaded');
+    // The first cell is the tick that picks a trace to compare; the start time follows.
     const rows = await page.$$eval('tr[data-trace-id]', (trs) =>
-      trs.map((r) => r.querySelector('td')!.textContent!),
+      trs.map((r) => r.querySelector('td:nth-child(2)')!.textContent!),
     );
+    expect(rows.every((r) => /^\d{4}-\d\d-\d\d /.test(r))).toBe(true);
     expect(rows.length).toBeGreaterThan(0);
     expect([...rows].sort().reverse()).toEqual(rows);
     expect(
-      await page.$$eval('tr[data-trace-id] td:nth-child(2)', (tds) =>
+      await page.$$eval('tr[data-trace-id] td:nth-child(3)', (tds) =>
         tds.every((td) => td.textContent!.includes('gateway')),
       ),
     ).toBe(true);
@@ -529,6 +533,410 @@ describe('the lake page', () => {
     expect(await page.$$eval('#lake-result tbody tr', (rows) => rows.length)).toBe(5000);
     expect(problems).toEqual([]);
   }, 180_000);
+});
+
+/** A demo search of `limit` scenes; its trace ID once Jaeger has every span of it. */
+async function demoSearch(limit: number): Promise<string> {
+  const response = await fetch(
+    `${platform.urls.gateway}/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-02&limit=${limit}`,
+    { headers: { 'x-user-id': `ui-${randomBytes(4).toString('hex')}` } },
+  );
+  expect(response.status).toBe(200);
+  const { scenes } = (await response.json()) as { scenes: unknown[] };
+  const traceId = parseTraceId(response.headers.get('traceresponse')!);
+  await fetchTrace(traceId, 4 + 3 * scenes.length + 2);
+  return traceId;
+}
+
+/** `service\u0001operation` → spans, as the compare page and the statistics count them. */
+function countsOf(trace: JaegerTrace): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const span of trace.spans) {
+    const key = `${trace.processes[span.processID]!.serviceName}\u0001${span.operationName}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Hue (degrees) and saturation (0–1) of a CSS rgb() colour. */
+function hueOf(css: string): { hue: number; saturation: number } {
+  const [r, g, b] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) / 255) as [
+    number,
+    number,
+    number,
+  ];
+  const max = Math.max(r, g, b);
+  const min = Math.min(r, g, b);
+  const d = max - min;
+  if (d === 0) return { hue: 0, saturation: 0 };
+  const hue = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+  const light = (max + min) / 2;
+  return { hue: (hue * 60 + 360) % 360, saturation: d / (1 - Math.abs(2 * light - 1)) };
+}
+
+/** Red, orange, amber and pink: hues a reader takes for an error or a warning. */
+const alarming = (css: string) => {
+  const { hue, saturation } = hueOf(css);
+  return saturation > 0.25 && (hue < 50 || hue > 330);
+};
+
+describe("the trace page's statistics and flame graph", () => {
+  it('count every span per service and operation with total, self, min, avg and max, sortable by any column', async () => {
+    const traceId = await demoSearch(3);
+    const trace = await fetchTrace(traceId);
+    const { page, state, problems } = await open(`/traces/${traceId}`);
+    expect(state).toBe('loaded');
+    expect(await page.$$eval('[role=tab]', (tabs) => tabs.map((t) => t.textContent))).toEqual([
+      'Waterfall',
+      'Statistics',
+      'Flame graph',
+    ]);
+    await page.click('[role=tab][data-view=statistics]');
+    await page.waitForSelector('#statistics tbody tr');
+    expect(new URL(page.url()).hash).toBe('#statistics');
+    expect(await page.$eval('#waterfall', (el) => (el as HTMLElement).hidden)).toBe(true);
+    const rows = await page.$$eval('#statistics tbody tr', (trs) =>
+      trs.map((tr) => {
+        const el = tr as HTMLElement;
+        const cells = [...el.querySelectorAll('td')].map((td) => td.dataset.value);
+        return {
+          key: `${el.dataset.service}\u0001${el.dataset.operation}`,
+          count: Number(cells[2]),
+          total: Number(cells[4]),
+          self: Number(cells[5]),
+          min: Number(cells[6]),
+          avg: Number(cells[7]),
+          max: Number(cells[8]),
+        };
+      }),
+    );
+    expect(new Map(rows.map((r) => [r.key, r.count]))).toEqual(countsOf(trace));
+    for (const row of rows) {
+      expect(row.self).toBeLessThanOrEqual(row.total + 1e-9);
+      expect(row.min).toBeLessThanOrEqual(row.avg + 1e-9);
+      expect(row.avg).toBeLessThanOrEqual(row.max + 1e-9);
+      expect(row.avg * row.count).toBeCloseTo(row.total, 1);
+    }
+    // Most total time first; a heading click sorts by it, a second click the other way.
+    const totals = rows.map((r) => r.total);
+    expect(totals).toEqual([...totals].sort((a, b) => b - a));
+    const column = (n: number) =>
+      page.$$eval(`#statistics tbody tr td:nth-child(${n})`, (tds) =>
+        tds.map((td) => Number((td as HTMLElement).dataset.value)),
+      );
+    await page.click('#statistics th[data-column="count"] button');
+    const counts = await column(3);
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
+    await page.click('#statistics th[data-column="count"] button');
+    expect(await column(3)).toEqual([...counts].sort((a, b) => a - b));
+    expect(
+      await page.$eval('#statistics th[data-column="count"]', (th) => th.getAttribute('aria-sort')),
+    ).toBe('ascending');
+    await screenshot(page, 'trace-statistics', true);
+    expect(problems).toEqual([]);
+  });
+
+  it('draw a flame graph whose boxes zoom on a click and open the longest span with its logs and events', async () => {
+    const traceId = await demoSearch(2);
+    await settledSignals(traceId, ({ logs }) => logs.some((l) => l.body === 'scene search'));
+    const { page, state, problems } = await open(`/traces/${traceId}#flamegraph`);
+    expect(state).toBe('loaded');
+    const frames = await page.$$eval('#flamegraph .frame', (els) =>
+      els.map((el) => {
+        const box = el.getBoundingClientRect();
+        const e = el as HTMLElement;
+        return {
+          id: e.dataset.frameId!,
+          service: e.dataset.service,
+          depth: Number(e.dataset.depth),
+          left: box.left,
+          width: box.width,
+        };
+      }),
+    );
+    const graph = await page.$eval('#flamegraph .flame', (el) => el.getBoundingClientRect().width);
+    const root = frames.find((f) => f.depth === 0)!;
+    expect(root.service).toBe('gateway');
+    expect(root.width).toBeGreaterThan(graph * 0.95);
+    // A child never leaves its parent.
+    for (const frame of frames.filter((f) => f.depth > 0)) {
+      const parent = frames.find((f) => f.id === frame.id.split('\u0000').slice(0, -1).join('\u0000'))!;
+      expect(frame.left).toBeGreaterThanOrEqual(parent.left - 1);
+      expect(frame.left + frame.width).toBeLessThanOrEqual(parent.left + parent.width + 1);
+    }
+    // The catalog's server span: zoomed to the full width, and its details open with the log line it emitted.
+    const catalog = frames.find((f) => f.service === 'catalog' && f.width < graph * 0.99)!;
+    expect(catalog).toBeDefined();
+    // Frame IDs hold control characters (the path's separators) that a CSS selector cannot name.
+    const clickFrame = (id: string) =>
+      page.$$eval(
+        '#flamegraph .frame',
+        (els, wanted) =>
+          (els.find((el) => (el as HTMLElement).dataset.frameId === wanted) as HTMLElement).click(),
+        id,
+      );
+    await clickFrame(catalog.id);
+    await page.waitForFunction(
+      (id) => (document.querySelector('#flamegraph .flame') as HTMLElement).dataset.focus === id,
+      {},
+      catalog.id,
+    );
+    const zoomed = await page.$$eval(
+      '#flamegraph .frame',
+      (els, wanted) =>
+        els.find((el) => (el as HTMLElement).dataset.frameId === wanted)!.getBoundingClientRect().width,
+      catalog.id,
+    );
+    expect(zoomed).toBeGreaterThan(graph * 0.95);
+    await page.waitForSelector('#span-details table.attributes');
+    expect(await page.$eval('#span-details .chip', (el) => el.textContent)).toBe('catalog');
+    // Somewhere the `scene search` line was logged: the box of the span that logged it opens with it.
+    await page.click('#flamegraph button.reset');
+    const every = await page.$$eval('#flamegraph .frame', (els) =>
+      els.map((el) => (el as HTMLElement).dataset.frameId!),
+    );
+    let sawLog = false;
+    for (const id of every) {
+      await page.click('#flamegraph button.reset');
+      await clickFrame(id);
+      const text = await page.$eval('#span-details', (el) => el.textContent ?? '');
+      if (text.includes('scene search')) sawLog = true;
+    }
+    expect(sawLog).toBe(true);
+    await screenshot(page, 'trace-flamegraph', true);
+    await page.click('#flamegraph button.reset');
+    expect(await page.$eval('#flamegraph .flame', (el) => (el as HTMLElement).dataset.focus)).toBe('');
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('comparing two traces', () => {
+  it('aligns two searches of one route, ticked on the traces list, with counts, differences and both critical paths', async () => {
+    const a = await demoSearch(1);
+    const b = await demoSearch(3);
+    const [traceA, traceB] = [await fetchTrace(a), await fetchTrace(b)];
+    const { page, problems } = await open('/traces?service=gateway&lookback=15m&limit=50&live=0');
+    for (const id of [a, b]) {
+      await pollUntil(`trace ${id} on the traces list`, async () => {
+        if (await page.$(`input.tick[data-trace-id="${id}"]`)) return true;
+        await page.click('form.filters button[type="submit"]');
+        await settled(page);
+        return undefined;
+      });
+    }
+    expect(await page.$eval('#compare', (el) => (el as HTMLButtonElement).disabled)).toBe(true);
+    await page.click(`input.tick[data-trace-id="${a}"]`);
+    await page.click(`input.tick[data-trace-id="${b}"]`);
+    expect(await page.$eval('#compare', (el) => (el as HTMLButtonElement).disabled)).toBe(false);
+    await Promise.all([page.waitForNavigation(), page.click('#compare')]);
+    expect(new URL(page.url()).pathname).toBe(`/compare/${a}/${b}`);
+    expect(await settled(page)).toBe('loaded');
+    const rows = await page.$$eval('#compare-rows tbody tr', (trs) =>
+      trs.map((tr) => {
+        const el = tr as HTMLElement;
+        return {
+          key: `${el.dataset.service}\u0001${el.dataset.operation}`,
+          presence: el.dataset.presence,
+          a: Number(el.dataset.countA),
+          b: Number(el.dataset.countB),
+          diff: el.querySelector('td:nth-child(4)')!.textContent,
+        };
+      }),
+    );
+    const sum = (side: 'a' | 'b', key: string) =>
+      rows.filter((r) => r.key === key).reduce((n, r) => n + r[side], 0);
+    for (const [key, n] of countsOf(traceA)) expect(sum('a', key), key).toBe(n);
+    for (const [key, n] of countsOf(traceB)) expect(sum('b', key), key).toBe(n);
+    expect(rows.every((r) => r.presence === 'both')).toBe(true);
+    // Three scenes read where one was: the rows that differ add up to the difference of the span counts, each
+    // showing its own difference.
+    const differ = rows.filter((r) => r.a !== r.b);
+    expect(differ.length).toBeGreaterThan(0);
+    expect(differ.reduce((n, r) => n + r.b - r.a, 0)).toBe(traceB.spans.length - traceA.spans.length);
+    for (const row of differ)
+      expect(row.diff, row.key).toBe(`${row.b > row.a ? '+' : '−'}${Math.abs(row.b - row.a)}`);
+    for (const side of ['A', 'B']) {
+      const steps = await page.$$eval(`.critical-path[data-side="${side}"] li`, (lis) => lis.length);
+      expect(steps, side).toBeGreaterThan(0);
+    }
+    await screenshot(page, 'compare', true);
+    expect(problems).toEqual([]);
+  });
+
+  it('marks the spans only one trace has, and compares two runs of one ETL job chunk by chunk', async () => {
+    const search = await demoSearch(1);
+    const clean = await submitJob();
+    const retried = await submitJob({ chunks: [0], kind: 'throw', attempts: 1 });
+    for (const job of [clean, retried])
+      await fetchTrace(job.trace_id, (t) => t.spans.some((s) => s.operationName === 'etl.job crop_stats'));
+
+    const other = await open(`/compare/${search}/${clean.trace_id}`);
+    expect(other.state).toBe('loaded');
+    const presence = await other.page.$$eval('#compare-rows tbody tr', (trs) =>
+      trs.map((tr) => [
+        (tr as HTMLElement).dataset.presence,
+        tr.querySelector('.presence')?.textContent ?? null,
+      ]),
+    );
+    expect(presence.some(([p, label]) => p === 'only-a' && label === 'only in A')).toBe(true);
+    expect(presence.some(([p, label]) => p === 'only-b' && label === 'only in B')).toBe(true);
+
+    const { page, state, problems } = await open(`/compare/${clean.trace_id}/${retried.trace_id}`);
+    expect(state).toBe('loaded');
+    const invokes = await page.$$eval('#compare-rows tbody tr[data-operation="crop_stats invoke"]', (trs) =>
+      trs.map((tr) => ({
+        a: Number((tr as HTMLElement).dataset.countA),
+        b: Number((tr as HTMLElement).dataset.countB),
+      })),
+    );
+    const total = (side: 'a' | 'b') => invokes.reduce((n, r) => n + r[side], 0);
+    expect(total('a')).toBe(clean.chunks.total);
+    // The retried chunk ran twice.
+    expect(total('b')).toBe(retried.chunks.total + 1);
+    expect(await page.$$eval('#compare-services tbody tr', (trs) => trs.length)).toBeGreaterThan(0);
+    expect([...other.problems, ...problems]).toEqual([]);
+  });
+});
+
+describe('colours', () => {
+  it('keep red for errors: every service has one non-alarming colour, the same on the trace page, the list and the map', async () => {
+    const traceId = await demoSearch(1);
+    const colours = new Map<string, Set<string>>();
+    const note = (pairs: string[][]) => {
+      for (const [service, colour] of pairs) {
+        if (!colours.has(service!)) colours.set(service!, new Set());
+        colours.get(service!)!.add(colour!);
+      }
+    };
+    const trace = await open(`/traces/${traceId}`);
+    note(
+      await trace.page.$$eval('.row.span', (rows) =>
+        rows.map((r) => [
+          (r as HTMLElement).dataset.service!,
+          getComputedStyle(r.querySelector('.bar')!).backgroundColor,
+        ]),
+      ),
+    );
+    note(
+      await trace.page.$$eval('.trace-summary .chip', (chips) =>
+        chips.map((c) => [c.textContent!, getComputedStyle(c).getPropertyValue('--c').trim()]),
+      ),
+    );
+    const list = await open('/traces?lookback=15m&limit=50&live=0');
+    note(
+      await list.page.$$eval('tr[data-trace-id] td:nth-child(3)', (tds) =>
+        tds.map((td) => [
+          td.textContent!.trim().split(' ')[0]!,
+          getComputedStyle(td.querySelector('.dot')!).backgroundColor,
+        ]),
+      ),
+    );
+    const map = await open('/services');
+    note(
+      await map.page.$$eval('a.node[data-service]', (nodes) =>
+        nodes.map((n) => [
+          n.getAttribute('data-service')!,
+          getComputedStyle(n.querySelector('rect[fill]')!).fill,
+        ]),
+      ),
+    );
+    const normal = (css: string) => {
+      if (css.startsWith('#')) {
+        const n = Number.parseInt(css.slice(1), 16);
+        return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
+      }
+      return css;
+    };
+    expect(colours.get('gateway')?.size).toBeGreaterThan(0);
+    for (const [service, seen] of colours) {
+      const distinct = new Set([...seen].map(normal));
+      expect([...distinct], service).toHaveLength(1);
+      expect(alarming([...distinct][0]!), `${service} ${[...distinct][0]}`).toBe(false);
+    }
+    // Red still marks what failed.
+    expect(
+      alarming(
+        await trace.page
+          .evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bad'))
+          .then(normal),
+      ),
+    ).toBe(true);
+    expect([...trace.problems, ...list.problems, ...map.problems]).toEqual([]);
+  });
+
+  it('fit every axis label of the Services dashboard at every width the tests use', async () => {
+    for (const width of [400, 800, 1440]) {
+      const watched = await watchedPage(browser, { width });
+      opened.push(watched);
+      await watched.page.goto(`${ui.url}/dashboards/observatory-services`, { waitUntil: 'load' });
+      await settled(watched.page);
+      await watched.page.waitForFunction(
+        () => document.querySelectorAll('.panel[data-state="loading"]').length === 0,
+        { timeout: 30_000 },
+      );
+      const axes = await watched.page.$$eval('.uplot', (charts) =>
+        charts.map((chart) => {
+          const el = chart as HTMLElement;
+          const labels = JSON.parse(el.dataset.yLabels ?? '[]') as string[];
+          const context = document.createElement('canvas').getContext('2d')!;
+          context.font = el.dataset.yFont ?? '';
+          const widest = Math.max(0, ...labels.map((l) => context.measureText(l).width / devicePixelRatio));
+          return { labels, need: widest + Number(el.dataset.yTickPx), have: Number(el.dataset.yAxisPx) };
+        }),
+      );
+      expect(axes.length, `${width} px`).toBeGreaterThan(0);
+      for (const axis of axes) {
+        expect(axis.labels.length, `${width} px`).toBeGreaterThan(0);
+        expect(axis.need, `${width} px: ${axis.labels.join(', ')}`).toBeLessThanOrEqual(axis.have);
+      }
+      if (width === 400) await screenshot(watched.page, 'dashboard-services-narrow', true);
+      expect(watched.problems).toEqual([]);
+    }
+  });
+});
+
+describe("the lake page's tables", () => {
+  it('lists every table with the columns and types DuckDB has, names them all in the hint, and inserts a name on click', async () => {
+    const { page, state, problems } = await open('/lake', { allowedStatuses: [400] });
+    expect(state).toBe('loaded');
+    await page.waitForSelector('#lake-tables[data-state="loaded"]');
+    const listed = await page.$$eval('#lake-tables .lake-table', (tables) =>
+      tables.map((t) => ({
+        name: (t as HTMLElement).dataset.table!,
+        columns: [...t.querySelectorAll('li[data-column]')].map((li) => [
+          (li as HTMLElement).dataset.column!,
+          (li as HTMLElement).dataset.type!,
+        ]),
+      })),
+    );
+    expect(listed.map((t) => t.name).sort()).toEqual(['events', 'logs', 'metrics', 'rejected', 'spans']);
+    for (const table of listed) {
+      const response = await fetch(`${ui.url}/api/lake/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sql: `SELECT column_name, column_type FROM (DESCRIBE ${table.name})` }),
+      });
+      const { rows } = (await response.json()) as { rows: { column_name: string; column_type: string }[] };
+      expect(table.columns, table.name).toEqual(rows.map((r) => [r.column_name, r.column_type]));
+    }
+    const hint = await page.$eval('#lake-hint', (el) => el.textContent ?? '');
+    for (const name of ['events', 'rejected', 'logs', 'metrics', 'spans']) expect(hint).toContain(name);
+    await page.$eval('textarea[name="sql"]', (el) => {
+      const area = el as HTMLTextAreaElement;
+      area.value = 'SELECT  FROM spans';
+      area.setSelectionRange(7, 7);
+    });
+    await page.click('#lake-tables .lake-table[data-table="spans"] summary');
+    const column = listed.find((t) => t.name === 'spans')!.columns[1]![0]!;
+    await page.click(`#lake-tables .lake-table[data-table="spans"] li[data-column="${column}"] button`);
+    expect(await page.$eval('textarea[name="sql"]', (el) => (el as HTMLTextAreaElement).value)).toBe(
+      `SELECT ${column} FROM spans`,
+    );
+    await page.click('.lake-form button[type="submit"]');
+    expect(await settled(page)).toBe('loaded');
+    await screenshot(page, 'lake-tables');
+    expect(problems).toEqual([]);
+  });
 });
 
 describe('every page', () => {

@@ -11,14 +11,20 @@ export function formatTime(iso: string): string {
   return iso.replace('T', ' ').replace('Z', '').slice(0, 23);
 }
 
+/** Three significant digits at most: 1.25, 12.5, 125. */
+const scaled = (v: number): string => {
+  const abs = Math.abs(v);
+  return abs < 10 ? v.toFixed(2) : abs < 100 ? v.toFixed(1) : v.toFixed(0);
+};
+
 /** A value in a Grafana unit. */
 export function formatUnit(value: number | null | undefined, unit: string | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';
   const short = (v: number) => {
     const abs = Math.abs(v);
-    if (abs >= 1e9) return `${(v / 1e9).toFixed(2)} G`;
-    if (abs >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
-    if (abs >= 1e3) return `${(v / 1e3).toFixed(2)} k`;
+    if (abs >= 1e9) return `${scaled(v / 1e9)} G`;
+    if (abs >= 1e6) return `${scaled(v / 1e6)} M`;
+    if (abs >= 1e3) return `${scaled(v / 1e3)} k`;
     if (abs === 0) return '0';
     if (abs < 0.01) return v.toExponential(1);
     return abs < 10 ? v.toFixed(2) : abs < 100 ? v.toFixed(1) : v.toFixed(0);
@@ -51,17 +57,26 @@ export function formatUnit(value: number | null | undefined, unit: string | unde
   }
 }
 
-const PALETTE = [
-  '#4e79a7',
-  '#f28e2b',
-  '#59a14f',
-  '#b07aa1',
-  '#76b7b2',
-  '#edc948',
-  '#ff9da7',
-  '#9c755f',
-  '#e15759',
-  '#bab0ac',
+/**
+ * Services' colours: categorical, and without red, orange, amber, pink or brown, which the pages keep for what they
+ * mean (red an error, amber the critical path and exemplars), so that no service reads as failing. Thirteen, a
+ * prime: the demo's six services (gateway, catalog, downloads, users, etl-listener, etl-worker) then hash to six
+ * different colours; with ten, the gateway and the ETL worker shared one.
+ */
+export const PALETTE = [
+  '#8c8c8c', // grey
+  '#17a2b8', // cyan: catalog
+  '#637939', // olive
+  '#76b7b2', // teal: downloads
+  '#6b6ecf', // indigo: etl-worker
+  '#4e79a7', // blue: gateway
+  '#7b4173', // plum
+  '#5b8f8a', // sea green
+  '#a05195', // violet
+  '#59a14f', // green: users
+  '#3d5a80', // navy
+  '#b07aa1', // purple: etl-listener
+  '#2f6f4f', // forest
 ];
 
 /** The same colour for a name on every page. */

@@ -426,11 +426,11 @@ async function timeseriesPanel(
         ],
         axes: [
           {},
-          { values: (_u: uPlot, ticks: number[]) => ticks.map((v) => formatUnit(v, unit)), size: 70 },
+          { values: (_u: uPlot, ticks: number[]) => ticks.map((v) => formatUnit(v, unit)), size: axisSize },
         ],
         scales: { y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
         legend: { show: true },
-        hooks: { draw: [(u) => placeExemplars(u, exemplars)] },
+        hooks: { draw: [(u) => placeExemplars(u, exemplars), recordAxis] },
       },
       [xs, ...columns] as uPlot.AlignedData,
       chartBox,
@@ -449,6 +449,32 @@ async function timeseriesPanel(
     replace(body, message('error', (error as ApiFailure).message));
     cell.dataset.state = 'error';
   }
+}
+
+/**
+ * The y axis as wide as its longest label (uPlot's own example, axis-autosize): a fixed width clips "100 k req/s" to
+ * "00 k req/s". uPlot calls it again while the size converges; after the second pass the size is kept.
+ */
+function axisSize(u: uPlot, values: string[] | undefined, axisIdx: number, cycleNum: number): number {
+  const axis = u.axes[axisIdx]! as uPlot.Axis & { _size?: number; font?: [string, number] };
+  if (cycleNum > 1 && axis._size !== undefined) return axis._size;
+  let size = (axis.ticks?.size ?? 10) + (axis.gap ?? 5) + 4;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  if (longest !== '') {
+    u.ctx.font = axis.font![0];
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size);
+}
+
+/** The y axis' labels, font and width on the chart's element, so that a test can check that every label fits. */
+function recordAxis(u: uPlot): void {
+  const axis = u.axes[1]! as uPlot.Axis & { _size?: number; _values?: string[]; font?: [string, number] };
+  const root = u.root;
+  root.dataset.yAxisPx = String(axis._size ?? '');
+  root.dataset.yLabels = JSON.stringify(axis._values ?? []);
+  root.dataset.yFont = axis.font?.[0] ?? '';
+  root.dataset.yTickPx = String((axis.ticks?.size ?? 10) + (axis.gap ?? 5));
 }
 
 interface Exemplar {

@@ -1,10 +1,11 @@
 /**
- * /lake: read-only SQL over the lake's curated tables (DuckDB views `events` and `rejected`), with examples to
- * click, a result table and a JSON download. The server refuses anything but one SELECT or WITH query, reads at most
+ * /lake: read-only SQL over the lake's curated tables (DuckDB views `events`, `rejected`, `logs`, `metrics` and
+ * `spans`), each listed with its columns and types as the engine's catalog has them (a click puts a name into the
+ * editor), with examples to click, a result table and a JSON download. The server refuses anything but one SELECT or WITH query, reads at most
  * `max_rows` rows and stops a query at its time limit; a new query (or leaving the page) cancels the one running. The
  * CLI's text equivalent is `observatory lake query "<sql>" [--json]`.
  */
-import { ApiFailure, postJson } from '../lib/api.ts';
+import { ApiFailure, getJson, postJson } from '../lib/api.ts';
 import { h, message, replace } from '../lib/dom.ts';
 
 interface LakeResult {
@@ -16,6 +17,10 @@ interface LakeResult {
   max_rows: number;
   truncated: boolean;
   elapsed_ms: number;
+}
+
+interface LakeTables {
+  tables: { name: string; columns: { name: string; type: string }[] }[];
 }
 
 const EXAMPLES: [string, string][] = [
@@ -45,22 +50,17 @@ export async function lakePage(root: HTMLElement): Promise<void> {
   const run = h('button', { type: 'submit' }, 'Run');
   const download = h('button', { type: 'button', disabled: true }, 'Download JSON');
   const output = h('div', { id: 'lake-result' });
-  const form = h(
-    'form',
-    { class: 'lake-form' },
-    editor,
-    h(
-      'div',
-      { class: 'toolbar' },
-      run,
-      download,
-      h(
-        'span',
-        { class: 'muted' },
-        'Read-only: one SELECT or WITH query over the views events and rejected.',
-      ),
-    ),
+  const hint = h(
+    'span',
+    { class: 'muted', id: 'lake-hint' },
+    "Read-only: one SELECT or WITH query over the lake's tables.",
   );
+  const tables = h(
+    'aside',
+    { class: 'lake-tables', id: 'lake-tables', 'aria-label': 'tables and columns' },
+    h('p', { class: 'loading' }, 'Reading the tables…'),
+  );
+  const form = h('form', { class: 'lake-form' }, editor, h('div', { class: 'toolbar' }, run, download, hint));
   let last: LakeResult | undefined;
   let running: AbortController | undefined;
 
@@ -125,10 +125,75 @@ export async function lakePage(root: HTMLElement): Promise<void> {
         ),
       ),
     ),
-    form,
-    output,
+    h('div', { class: 'lake-layout' }, h('div', { class: 'lake-main' }, form, output), tables),
   );
-  await execute();
+  await Promise.all([execute(), listTables(tables, hint, editor)]);
+}
+
+/** The tables and their columns from the engine (GET /api/lake/tables); a click inserts a name at the cursor. */
+async function listTables(panel: HTMLElement, hint: HTMLElement, editor: HTMLTextAreaElement): Promise<void> {
+  let answer: LakeTables;
+  try {
+    answer = await getJson<LakeTables>('/api/lake/tables');
+  } catch (error) {
+    replace(panel, message('error', `Tables: ${(error as ApiFailure).message}`));
+    return;
+  }
+  const names = answer.tables.map((t) => t.name);
+  hint.textContent = `Read-only: one SELECT or WITH query over the tables ${names.slice(0, -1).join(', ')} and ${names.at(-1)}.`;
+  const insert = (text: string) => {
+    const { selectionStart, selectionEnd, value } = editor;
+    editor.value = value.slice(0, selectionStart) + text + value.slice(selectionEnd);
+    editor.focus();
+    editor.setSelectionRange(selectionStart + text.length, selectionStart + text.length);
+  };
+  replace(
+    panel,
+    h('h2', {}, 'Tables'),
+    h('p', { class: 'muted' }, 'Click a name to insert it into the query.'),
+    answer.tables.map((table) =>
+      h(
+        'details',
+        { class: 'lake-table', 'data-table': table.name, open: table.name === 'events' },
+        h(
+          'summary',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'insert table-name',
+              // Inside <summary>, a click would also fold the list: the name is what was asked for.
+              onclick: (event: Event) => {
+                event.preventDefault();
+                insert(table.name);
+              },
+            },
+            table.name,
+          ),
+          h('span', { class: 'muted' }, ` ${table.columns.length} columns`),
+        ),
+        h(
+          'ul',
+          { class: 'columns' },
+          table.columns.map((column) =>
+            h(
+              'li',
+              { 'data-column': column.name, 'data-type': column.type },
+              h(
+                'button',
+                { type: 'button', class: 'insert', onclick: () => insert(column.name) },
+                column.name,
+              ),
+              ' ',
+              h('span', { class: 'type' }, column.type),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+  panel.dataset.state = 'loaded';
 }
 
 function resultTable(result: LakeResult): HTMLElement {

@@ -2,12 +2,15 @@
  * /traces/<id>: one request's trace as a waterfall (services coloured, bars to scale, collapsible subtrees, the
  * critical path marked, ETL chunk attempts grouped), span details on click, and the request's logs and business
  * events under the spans that emitted them. It renders the `observatory trace --json` document: one model, two
- * renderers (the CLI's is cli/trace/render.ts).
+ * renderers (the CLI's is cli/trace/render.ts). Two more views sit in tabs beside the waterfall, as in Jaeger UI: the
+ * statistics per service and operation and a flame graph (trace-views.ts); the tab is in the URL's hash.
  */
+import { allSpans } from '../../trace/analysis.ts';
 import type { EventEntry, LogEntry, SpanNode, TraceDocument } from '../../trace/types.ts';
 import { ApiFailure, getJson } from '../lib/api.ts';
 import { h, message, replace } from '../lib/dom.ts';
 import { colorOf, formatMs, formatTime } from '../lib/format.ts';
+import { flameView, statisticsView } from './trace-views.ts';
 
 type LogOrEvent = { kind: 'log'; entry: LogEntry } | { kind: 'event'; entry: EventEntry };
 
@@ -57,21 +60,62 @@ function showFailure(root: HTMLElement, failure: ApiFailure): void {
   );
 }
 
+const VIEWS = [
+  ['waterfall', 'Waterfall'],
+  ['statistics', 'Statistics'],
+  ['flamegraph', 'Flame graph'],
+] as const;
+type View = (typeof VIEWS)[number][0];
+
 function render(root: HTMLElement, doc: TraceDocument, pending: HTMLElement | null): void {
   const signals = signalsBySpan(doc);
+  const byId = new Map(allSpans(doc.spans).map((s) => [s.span_id, s]));
   const details = h(
     'aside',
     { class: 'span-details', id: 'span-details' },
     h('p', { class: 'hint' }, 'Click a span to see its attributes, events and status.'),
   );
-  const waterfall = renderWaterfall(doc, signals, (span) =>
-    showDetails(details, span, signals.get(span.span_id) ?? []),
-  );
+  const open = (span: SpanNode) => showDetails(details, span, signals.get(span.span_id) ?? []);
+  const build: Record<View, () => HTMLElement> = {
+    waterfall: () => renderWaterfall(doc, signals, open),
+    statistics: () => statisticsView(doc),
+    flamegraph: () =>
+      flameView(doc, (id) => {
+        const span = byId.get(id);
+        if (span) open(span);
+      }),
+  };
+  const body = h('section', { class: 'trace-body' }, details);
+  const built = new Map<View, HTMLElement>();
+  const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'trace views' });
+  // Each view is drawn the first time its tab opens, then kept (with its scroll, zoom and selection).
+  const show = (view: View) => {
+    if (!built.has(view)) {
+      const element = build[view]();
+      built.set(view, element);
+      body.insertBefore(element, details);
+    }
+    for (const [name, element] of built) element.hidden = name !== view;
+    for (const tab of tabs.querySelectorAll<HTMLElement>('[role=tab]'))
+      tab.setAttribute('aria-selected', String(tab.dataset.view === view));
+    body.dataset.view = view;
+  };
+  for (const [view, label] of VIEWS) {
+    const tab = h('button', { type: 'button', role: 'tab', 'data-view': view, id: `tab-${view}` }, label);
+    tab.addEventListener('click', () => {
+      history.replaceState(null, '', view === 'waterfall' ? location.pathname : `#${view}`);
+      show(view);
+    });
+    tabs.append(tab);
+  }
+  const fromHash = location.hash.slice(1);
+  show(VIEWS.some(([v]) => v === fromHash) ? (fromHash as View) : 'waterfall');
   replace(
     root,
     summary(doc),
     pending,
-    h('section', { class: 'trace-body' }, waterfall, details),
+    tabs,
+    body,
     pending ? null : unplaced(doc),
     pending ? null : allSignals(doc),
   );
@@ -108,17 +152,7 @@ function summary(doc: TraceDocument): HTMLElement {
         ),
       ),
     ),
-    s.critical_path.length > 0
-      ? h(
-          'p',
-          { class: 'critical-summary' },
-          h('span', { class: 'critical-key' }, 'critical path'),
-          ' ',
-          s.critical_path
-            .map((step) => `${step.service}: ${step.name} (${formatMs(step.self_ms)})`)
-            .join(' → '),
-        )
-      : null,
+    criticalSummary(s.critical_path),
     s.etl_jobs.map((job) =>
       h(
         'p',
@@ -136,6 +170,29 @@ function summary(doc: TraceDocument): HTMLElement {
           s.notes.map((n) => h('li', {}, n)),
         )
       : null,
+  );
+}
+
+/** Steps shown before "… n more": an ETL job's path runs through hundreds of chunks. */
+const CRITICAL_STEPS_SHOWN = 8;
+
+function criticalSummary(path: TraceDocument['summary']['critical_path']): HTMLElement | null {
+  if (path.length === 0) return null;
+  const text = (steps: typeof path) =>
+    steps.map((step) => `${step.service}: ${step.name} (${formatMs(step.self_ms)})`).join(' → ');
+  const key = h('span', { class: 'critical-key' }, 'critical path');
+  if (path.length <= CRITICAL_STEPS_SHOWN) return h('p', { class: 'critical-summary' }, key, ' ', text(path));
+  return h(
+    'details',
+    { class: 'critical-summary' },
+    h(
+      'summary',
+      {},
+      key,
+      ` ${text(path.slice(0, CRITICAL_STEPS_SHOWN))} → … `,
+      h('span', { class: 'muted' }, `${path.length - CRITICAL_STEPS_SHOWN} more steps (click to show all)`),
+    ),
+    h('p', {}, text(path)),
   );
 }
 

@@ -61,7 +61,36 @@ export async function tracesPage(root: HTMLElement): Promise<void> {
   );
   const status = h('p', { class: 'muted', id: 'traces-status' });
   const results = h('div', { id: 'traces-results' });
-  replace(root, h('h1', {}, 'Recent traces'), form, status, results);
+  // The ticks survive the refresh that redraws the table; the two newest ticks are compared.
+  const ticked: string[] = [];
+  const compare = h('button', { type: 'button', id: 'compare', disabled: true }, 'Compare');
+  const compareHint = h('span', { class: 'muted' }, 'tick two traces to compare them');
+  const onTick = (traceId: string, on: boolean) => {
+    const at = ticked.indexOf(traceId);
+    if (at >= 0) ticked.splice(at, 1);
+    if (on) ticked.push(traceId);
+    while (ticked.length > 2) {
+      const dropped = ticked.shift()!;
+      const box = results.querySelector<HTMLInputElement>(`input[data-trace-id="${dropped}"]`);
+      if (box) box.checked = false;
+    }
+    compare.toggleAttribute('disabled', ticked.length !== 2);
+    compareHint.textContent =
+      ticked.length === 2
+        ? `${ticked[0]!.slice(0, 8)} ↔ ${ticked[1]!.slice(0, 8)}`
+        : 'tick two traces to compare them';
+  };
+  compare.addEventListener('click', () => {
+    if (ticked.length === 2) location.assign(`/compare/${ticked[0]}/${ticked[1]}`);
+  });
+  replace(
+    root,
+    h('h1', {}, 'Recent traces'),
+    form,
+    h('p', { class: 'compare-bar' }, compare, ' ', compareHint),
+    status,
+    results,
+  );
 
   const query = () => {
     const q = new URLSearchParams();
@@ -90,7 +119,7 @@ export async function tracesPage(root: HTMLElement): Promise<void> {
     const q = query();
     try {
       const traces = await getJson<TraceListing[]>(`/api/traces?${q}`);
-      replace(results, table(traces));
+      replace(results, table(traces, ticked, onTick));
       root.dataset.state = traces.length > 0 ? 'loaded' : 'empty';
       status.textContent = `${traces.length} traces · updated ${new Date().toLocaleTimeString()}${live.checked ? ` · refreshing every ${REFRESH_MS / 1000} s` : ''}`;
     } catch (error) {
@@ -123,7 +152,11 @@ export async function tracesPage(root: HTMLElement): Promise<void> {
   await refresh();
 }
 
-function table(traces: TraceListing[]): HTMLElement {
+function table(
+  traces: TraceListing[],
+  ticked: string[],
+  onTick: (traceId: string, on: boolean) => void,
+): HTMLElement {
   if (traces.length === 0)
     return message('empty', 'No traces match. Run `npm run demo` for traffic, or widen the range.');
   const longest = Math.max(...traces.map((t) => t.duration_ms), 0.001);
@@ -136,6 +169,7 @@ function table(traces: TraceListing[]): HTMLElement {
       h(
         'tr',
         {},
+        h('th', {}, h('span', { class: 'visually-hidden' }, 'compare')),
         ['started (UTC)', 'root', 'duration', 'spans', 'errors', 'trace'].map((c) => h('th', {}, c)),
       ),
     ),
@@ -146,6 +180,18 @@ function table(traces: TraceListing[]): HTMLElement {
         h(
           'tr',
           { class: t.error ? 'error' : null, 'data-trace-id': t.trace_id, 'data-duration-ms': t.duration_ms },
+          h(
+            'td',
+            {},
+            h('input', {
+              type: 'checkbox',
+              class: 'tick',
+              'data-trace-id': t.trace_id,
+              'aria-label': `compare trace ${t.trace_id}`,
+              checked: ticked.includes(t.trace_id),
+              onchange: (event: Event) => onTick(t.trace_id, (event.target as HTMLInputElement).checked),
+            }),
+          ),
           h('td', { class: 'nowrap' }, formatTime(t.start_time)),
           h(
             'td',
