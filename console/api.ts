@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { queryLake, ReadOnlySqlError } from '../lake/index.ts';
 import {
+  applicationServices,
   buildTraceDocument,
   JaegerClient,
   JaegerUnreachableError,
@@ -124,7 +125,7 @@ export class Api {
   }
 
   private async services(service: string | null): Promise<{ services: string[]; operations: string[] }> {
-    const services = (await this.jaeger.services()).filter((s) => s !== 'jaeger');
+    const services = applicationServices(await this.jaeger.services());
     const operations = service ? await this.jaeger.operations(service) : [];
     return { services, operations };
   }
@@ -157,7 +158,7 @@ export class Api {
       tags[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
     }
     const end = Date.now() * 1000;
-    const services = service ? [service] : (await this.jaeger.services()).filter((s) => s !== 'jaeger');
+    const services = service ? [service] : applicationServices(await this.jaeger.services());
     const found = new Map<string, JaegerTrace>();
     await Promise.all(
       services.map(async (name) => {
