@@ -208,6 +208,9 @@ async function ensureJaeger(config: StackConfig, say: Say): Promise<string> {
   return binary;
 }
 
+/** Collector builds under way in this process, by binary path: two callers of one build share its run of ocb. */
+const collectorBuilds = new Map<string, Promise<string>>();
+
 /** One Collector build from its ocb manifest, once per manifest content. */
 export async function ensureCollectorBuild(
   config: StackConfig,
@@ -216,6 +219,19 @@ export async function ensureCollectorBuild(
 ): Promise<string> {
   const binary = collectorBinaryPath(config, build);
   if (existsSync(binary)) return binary;
+  const running =
+    collectorBuilds.get(binary) ??
+    buildCollector(config, say, build, binary).finally(() => collectorBuilds.delete(binary));
+  collectorBuilds.set(binary, running);
+  return running;
+}
+
+async function buildCollector(
+  config: StackConfig,
+  say: Say,
+  build: CollectorBuild,
+  binary: string,
+): Promise<string> {
   requireGo('collector');
   const builder = await ensureGoInstall(config, say, {
     component: 'collector',
