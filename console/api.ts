@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LakeEngine, ReadOnlySqlError, TABLE_NAMES } from '../lake/index.ts';
 import {
+  applicationServices,
   buildTraceDocument,
   compareTraces,
   JaegerClient,
@@ -161,7 +162,7 @@ export class Api {
   }
 
   private async services(service: string | null): Promise<{ services: string[]; operations: string[] }> {
-    const services = (await this.jaeger.services()).filter((s) => s !== 'jaeger');
+    const services = applicationServices(await this.jaeger.services());
     const operations = service ? await this.jaeger.operations(service) : [];
     return { services, operations };
   }
@@ -194,7 +195,7 @@ export class Api {
       tags[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
     }
     const end = Date.now() * 1000;
-    const services = service ? [service] : (await this.jaeger.services()).filter((s) => s !== 'jaeger');
+    const services = service ? [service] : applicationServices(await this.jaeger.services());
     const found = new Map<string, JaegerTrace>();
     await Promise.all(
       services.map(async (name) => {

@@ -3,14 +3,12 @@
  * that cross services in each service's recent traces), with each service's request rate, error rate and p95 from
  * span metrics in Prometheus.
  */
-import { JaegerClient, type JaegerTrace } from '../trace/index.ts';
+import { applicationServices, isStackService, JaegerClient, type JaegerTrace } from '../trace/index.ts';
 import type { UiConfig } from './config.ts';
 import type { ServiceMap, ServiceStats } from './types.ts';
 
 const WINDOW = '5m';
 const LOOKBACK_MS = 60 * 60_000;
-// Jaeger's own spans are noise next to the application's.
-const IGNORED = new Set(['jaeger']);
 const SERVER_KINDS = 'span_kind=~"SPAN_KIND_SERVER|SPAN_KIND_CONSUMER"';
 
 export async function serviceMap(config: UiConfig, jaeger: JaegerClient): Promise<ServiceMap> {
@@ -30,7 +28,7 @@ export async function serviceMap(config: UiConfig, jaeger: JaegerClient): Promis
   const source: ServiceMap['source'] = links.some((l) => l.fromDependencies)
     ? 'jaeger-dependencies'
     : 'recent-traces';
-  const services = new Set((await jaeger.services()).filter((s) => !IGNORED.has(s)));
+  const services = new Set(applicationServices(await jaeger.services()));
   for (const link of links) services.add(link.parent).add(link.child);
   const stats = await statsByService(config, notes);
   const of = (service: string): ServiceStats =>
@@ -54,8 +52,8 @@ interface Link {
 
 /**
  * Jaeger's dependency links and the links found in recent traces, one per caller → callee: Jaeger's count where it
- * has the pair (it saw the whole window), else the count from the traces. Calls of a service to itself and Jaeger's
- * own spans are left out.
+ * has the pair (it saw the whole window), else the count from the traces. Calls of a service to itself and the stack's
+ * own services (trace/stack-services.ts) are left out.
  */
 export function mergeLinks(
   dependencies: Link[],
@@ -67,7 +65,7 @@ export function mergeLinks(
     [dependencies, true],
   ] as const) {
     for (const link of list) {
-      if (IGNORED.has(link.parent) || IGNORED.has(link.child) || link.parent === link.child) continue;
+      if (isStackService(link.parent) || isStackService(link.child) || link.parent === link.child) continue;
       merged.set(`${link.parent}\u0000${link.child}`, { ...link, fromDependencies });
     }
   }
@@ -77,8 +75,7 @@ export function mergeLinks(
 /** Parent/child span pairs whose services differ, counted over each service's newest traces. */
 async function linksFromTraces(config: UiConfig, jaeger: JaegerClient): Promise<Link[]> {
   const traces = new Map<string, JaegerTrace>();
-  for (const service of await jaeger.services()) {
-    if (IGNORED.has(service)) continue;
+  for (const service of applicationServices(await jaeger.services())) {
     for (const trace of await jaeger.search({ service, limit: config.searchLimit, lookback: '1h' })) {
       traces.set(trace.traceID, trace);
     }

@@ -17,6 +17,13 @@ import {
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { StackError } from './errors.ts';
+import {
+  COLLECTOR_BUILDS,
+  collectorManifestFile,
+  ROLE_BUILDS,
+  type CollectorBuild,
+  type CollectorRole,
+} from './collector-roles.ts';
 import { collectorBuildKey, UNVERIFIED_GO_MODULES, VERSIONS, type StackConfig } from './config.ts';
 
 export interface Binaries {
@@ -40,12 +47,23 @@ export async function ensureBinaries(config: StackConfig, say: Say): Promise<Bin
   });
   const sqs = await ensureElasticMq(config, say);
   const jaeger = await ensureJaeger(config, say);
-  const collector = await ensureCollector(config, say);
+  // The local role's build only: the full one waits until something starts another role (ensureCollectorBuild).
+  const collector = await ensureCollectorBuild(config, say, ROLE_BUILDS.local);
   return { collector, jaeger, s3, prometheus, sqs };
 }
 
-export function collectorBinaryPath(config: StackConfig): string {
-  return join(config.cacheDir, 'bin', collectorBuildKey(config.repoRoot), 'otelcol-observatory');
+/** Where the build's binary is (or will be) in the cache. */
+export function collectorBinaryPath(config: StackConfig, build: CollectorBuild): string {
+  return join(config.cacheDir, 'bin', collectorBuildKey(build, config.repoRoot), 'otelcol-observatory');
+}
+
+/** The binary that runs this role (stack/collector-roles.ts ROLE_BUILDS), built first if it is missing. */
+export async function ensureCollectorFor(
+  config: StackConfig,
+  say: Say,
+  role: CollectorRole,
+): Promise<string> {
+  return ensureCollectorBuild(config, say, ROLE_BUILDS[role]);
 }
 
 function ensurePrometheus(say: Say): string {
@@ -190,9 +208,30 @@ async function ensureJaeger(config: StackConfig, say: Say): Promise<string> {
   return binary;
 }
 
-async function ensureCollector(config: StackConfig, say: Say): Promise<string> {
-  const binary = collectorBinaryPath(config);
+/** Collector builds under way in this process, by binary path: two callers of one build share its run of ocb. */
+const collectorBuilds = new Map<string, Promise<string>>();
+
+/** One Collector build from its ocb manifest, once per manifest content. */
+export async function ensureCollectorBuild(
+  config: StackConfig,
+  say: Say,
+  build: CollectorBuild,
+): Promise<string> {
+  const binary = collectorBinaryPath(config, build);
   if (existsSync(binary)) return binary;
+  const running =
+    collectorBuilds.get(binary) ??
+    buildCollector(config, say, build, binary).finally(() => collectorBuilds.delete(binary));
+  collectorBuilds.set(binary, running);
+  return running;
+}
+
+async function buildCollector(
+  config: StackConfig,
+  say: Say,
+  build: CollectorBuild,
+  binary: string,
+): Promise<string> {
   requireGo('collector');
   const builder = await ensureGoInstall(config, say, {
     component: 'collector',
@@ -200,18 +239,16 @@ async function ensureCollector(config: StackConfig, say: Say): Promise<string> {
     module: 'go.opentelemetry.io/collector/cmd/builder',
     version: VERSIONS.ocb,
   });
-  const work = join(config.cacheDir, 'build', collectorBuildKey(config.repoRoot));
+  const work = join(config.cacheDir, 'build', collectorBuildKey(build, config.repoRoot));
   mkdirSync(work, { recursive: true });
-  const manifest = parseDocument(
-    readFileSync(join(config.repoRoot, 'collector-config', 'manifest.yaml'), 'utf8'),
-  );
+  const manifest = parseDocument(readFileSync(collectorManifestFile(build, config.repoRoot), 'utf8'));
   manifest.setIn(['dist', 'output_path'], join(work, 'src'));
   writeFileSync(join(work, 'manifest.yaml'), manifest.toString());
   await runStep(
     config,
     say,
     'collector',
-    'ocb: generate, fetch modules and compile (several minutes on first run)',
+    `ocb: the ${build} build (${COLLECTOR_BUILDS[build]}): generate, fetch modules and compile (several minutes on first run)`,
     builder,
     ['--config', join(work, 'manifest.yaml')],
     { cwd: work },

@@ -22,6 +22,32 @@ export const COLLECTOR_ROLES = {
 
 export type CollectorRole = keyof typeof COLLECTOR_ROLES;
 
+/**
+ * The Collector builds and the ocb manifest (in collector-config/) each is made from. `local` has only what the local
+ * role names, so a fresh machine's `stack up` compiles far less; `full` has every role's components and is built
+ * only when something starts another role (the scale-out tests and benchmarks, the deployment validators).
+ */
+export const COLLECTOR_BUILDS = {
+  local: 'manifest-local.yaml',
+  full: 'manifest.yaml',
+} as const satisfies Record<string, string>;
+
+export type CollectorBuild = keyof typeof COLLECTOR_BUILDS;
+
+/** The build each role runs (test/collector-config/builds.unit.test.ts holds the manifests to the roles' configs). */
+export const ROLE_BUILDS: Record<CollectorRole, CollectorBuild> = {
+  local: 'local',
+  gateway: 'full',
+  agent: 'full',
+  'gateway-lb': 'full',
+  'gateway-sampling': 'full',
+};
+
+/** The build's manifest, absolute. */
+export function collectorManifestFile(build: CollectorBuild, repoRoot: string = REPO_ROOT): string {
+  return join(repoRoot, 'collector-config', COLLECTOR_BUILDS[build]);
+}
+
 /** A Collector configuration as YAML data: maps, lists and values. */
 export type CollectorConfigData = { [key: string]: unknown };
 

@@ -146,7 +146,15 @@ function jaegerSpec(config: StackConfig, binaries: Binaries, env: Record<string,
     description: 'Jaeger v2 all-in-one, Badger store on disk (traces survive down/up)',
     binary: binaries.jaeger,
     args: ['--config', join(repoRoot, 'deploy', 'local', 'jaeger.yaml')],
-    env: { ...env, GOGC: config.jaegerGc.gogc, GOMEMLIMIT: config.jaegerGc.memLimit },
+    env: {
+      ...env,
+      GOGC: config.jaegerGc.gogc,
+      GOMEMLIMIT: config.jaegerGc.memLimit,
+      // Jaeger's own traces are off (jaeger.yaml, enable_tracing). Were they switched on, its exporter would send them
+      // to this stack's Collector rather than to whichever process listens on 4317 (another stack's), so this stack's
+      // self-noise test (test/stack/self-noise.test.ts) would see them.
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${config.collector.otlpGrpc}`,
+    },
     port: jaeger.query,
     ports: [jaeger.query, jaeger.queryGrpc, jaeger.otlpGrpc, jaeger.otlpHttp, jaeger.health, jaeger.metrics],
     healthUrl: local(jaeger.query, '/api/services'),

@@ -17,7 +17,7 @@ import {
 } from '../common/config.ts';
 import { readList, readString, type Env } from '../common/env.ts';
 import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
-import { collectorRoleFiles } from './collector-roles.ts';
+import { collectorManifestFile, collectorRoleFiles, type CollectorBuild } from './collector-roles.ts';
 
 export { REPO_ROOT };
 
@@ -141,13 +141,11 @@ export function stackConfig(env: Env = process.env): StackConfig {
 }
 
 /**
- * The Collector binary's cache key: the builder version and the manifest's data (parsed, so that editing a comment
- * does not cost a rebuild).
+ * A Collector binary's cache key: the builder version and its manifest's data (parsed, so that editing a comment
+ * does not cost a rebuild). Each build (local, full) has its own manifest, so its own key.
  */
-export function collectorBuildKey(repoRoot: string = REPO_ROOT): string {
-  const manifest = parse(
-    readFileSync(join(repoRoot, 'collector-config', 'manifest.yaml'), 'utf8'),
-  ) as unknown;
+export function collectorBuildKey(build: CollectorBuild, repoRoot: string = REPO_ROOT): string {
+  const manifest = parse(readFileSync(collectorManifestFile(build, repoRoot), 'utf8')) as unknown;
   const digest = createHash('sha256').update(JSON.stringify(manifest)).digest('hex').slice(0, 12);
   return `otelcol-${VERSIONS.ocb}-${digest}`;
 }

@@ -17,7 +17,7 @@ import {
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { pollUntil, PollTimeoutError, sleep } from '../common/poll.ts';
-import { ensureBinaries, formatDuration, type Binaries } from './build.ts';
+import { ensureBinaries, ensureCollectorBuild, formatDuration, type Binaries } from './build.ts';
 import { COMPONENT_ORDER, componentSpecs, type ComponentName, type ComponentSpec } from './components.ts';
 import { stackConfig, type StackConfig } from './config.ts';
 import { StackError } from './errors.ts';
@@ -57,9 +57,11 @@ export class Stack {
     this.say = options.say ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
-  /** Builds or installs whatever binary is missing. */
-  async build(): Promise<Binaries> {
-    return ensureBinaries(this.config, this.say);
+  /** Builds or installs whatever binary is missing; with `all`, the full Collector build too (ROLE_BUILDS). */
+  async build(options: { all?: boolean } = {}): Promise<Binaries> {
+    const binaries = await ensureBinaries(this.config, this.say);
+    if (options.all) await ensureCollectorBuild(this.config, this.say, 'full');
+    return binaries;
   }
 
   /** Builds what is missing, then starts every component that is not already running and healthy. */

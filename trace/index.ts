@@ -1,6 +1,7 @@
 export { traceConfig } from './config.ts';
 export type { TraceConfig } from './config.ts';
 export { listingOf } from './listing.ts';
+export { applicationServices, isStackService } from './stack-services.ts';
 export { JaegerClient, JaegerUnreachableError } from './jaeger-client.ts';
 export type { JaegerTrace, JaegerSpan } from './jaeger-client.ts';
 export { parseTraceId, TraceIdError } from './trace-id.ts';

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { collectorBinaryPath } from '../../stack/build.ts';
+import { ensureCollectorFor } from '../../stack/build.ts';
 import { collectorConfigArgs, collectorRoleFiles, type CollectorRole } from '../../stack/collector-roles.ts';
 import { stackConfig } from '../../stack/config.ts';
 import { pollUntil } from '../../common/poll.ts';
@@ -43,12 +43,17 @@ export class CollectorProcess {
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
-    const log = createWriteStream(this.options.logFile, { flags: 'a' });
-    const child = spawn(
-      collectorBinaryPath(stackConfig()),
-      collectorConfigArgs(collectorRoleFiles(this.options.role)),
-      { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // The scale-out roles run the full build, which `stack up` does not make: built here the first time.
+    const binary = await ensureCollectorFor(
+      stackConfig(),
+      (line) => process.stderr.write(`${line}\n`),
+      this.options.role,
     );
+    const log = createWriteStream(this.options.logFile, { flags: 'a' });
+    const child = spawn(binary, collectorConfigArgs(collectorRoleFiles(this.options.role)), {
+      env: { ...process.env, ...this.options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.pipe(log);
     child.stderr!.pipe(log);
     this.child = child;

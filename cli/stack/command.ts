@@ -8,7 +8,8 @@ import { Stack, type StackStatus } from '../../stack/stack.ts';
 import type { Verb } from '../verb.ts';
 import { schemasCommand } from '../schemas/command.ts';
 
-const STACK_USAGE = `  stack build                  build or install the stack's binaries (cached outside the clone)
+const STACK_USAGE = `  stack build [--all]          build or install the stack's binaries (cached outside the clone); --all also the
+                               full Collector the scale-out roles run (their tests and benchmarks build it anyway)
   stack up [component…]        build what is missing and start the local stack (idempotent)
   stack down [component…]      stop every process the stack started (or only the components named)
   stack status [--json]        each component: pid, port, health, endpoints
@@ -27,10 +28,11 @@ async function stackCommand(args: string[]): Promise<number> {
       if (status.healthy && positionals.length === 0) await publishOurSchemas();
       return status.healthy || positionals.length > 0 ? 0 : 1;
     }
-    case 'build':
-      parseOptions(rest, []);
-      await stack.build();
+    case 'build': {
+      const { values } = parseOptions(rest, [], ['all']);
+      await stack.build({ all: Boolean(values.all) });
       return 0;
+    }
     case 'down': {
       const { positionals } = parseOptions(rest, [], [], true);
       await stack.down(positionals.length > 0 ? positionals.map(componentName) : undefined);

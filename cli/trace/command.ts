@@ -8,6 +8,7 @@ import type { Env } from '../../common/env.ts';
 import { parseOptions } from '../args.ts';
 import { formatMs, renderText, type RenderOptions } from './render.ts';
 import {
+  applicationServices,
   buildTraceDocument,
   JaegerClient,
   JaegerUnreachableError,
@@ -294,10 +295,7 @@ async function recentTraces(
   config: TraceConfig,
   options: LastOptions,
 ): Promise<TraceListing[]> {
-  // Jaeger's own spans are noise next to the application's.
-  const services = options.service
-    ? [options.service]
-    : (await jaeger.services()).filter((s) => s !== 'jaeger');
+  const services = options.service ? [options.service] : applicationServices(await jaeger.services());
   const traces = new Map<string, JaegerTrace>();
   for (const service of services) {
     for (const trace of await jaeger.search({

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectorBinaryPath } from '../../stack/build.ts';
-import { collectorConfigArgs, collectorRoleFiles } from '../../stack/collector-roles.ts';
+import { collectorConfigArgs, collectorRoleFiles, ROLE_BUILDS } from '../../stack/collector-roles.ts';
 import { stackConfig } from '../../stack/config.ts';
 import { pollUntil } from '../support/poll.ts';
 
@@ -142,7 +142,7 @@ describe('The gateway Collector config', () => {
       });
     });
     await new Promise<void>((resolve) => sink.listen(ports.sink, '127.0.0.1', resolve));
-    collector = spawn(collectorBinaryPath(stackConfig()), gatewayConfig, {
+    collector = spawn(collectorBinaryPath(stackConfig(), ROLE_BUILDS.gateway), gatewayConfig, {
       env: gatewayEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -203,9 +203,13 @@ describe('The gateway Collector config', () => {
   });
 
   it('refuses to start without a token', async () => {
-    const failure = await run(collectorBinaryPath(stackConfig()), ['validate', ...gatewayConfig], {
-      env: gatewayEnv({ OBSERVATORY_GATEWAY_TOKEN: '' }),
-    }).then(
+    const failure = await run(
+      collectorBinaryPath(stackConfig(), ROLE_BUILDS.gateway),
+      ['validate', ...gatewayConfig],
+      {
+        env: gatewayEnv({ OBSERVATORY_GATEWAY_TOKEN: '' }),
+      },
+    ).then(
       () => 'validated',
       (error: { stderr?: string }) => error.stderr ?? '',
     );

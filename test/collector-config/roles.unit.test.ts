@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  COLLECTOR_BUILDS,
   COLLECTOR_ROLES,
   collectorConfigArgs,
   collectorRoleFiles,
@@ -24,7 +25,8 @@ import { REPO_ROOT, stackConfig } from '../../stack/config.ts';
 import { composeDocument } from '../deploy/compose.ts';
 
 const configDir = join(REPO_ROOT, 'collector-config');
-const configFiles = readdirSync(configDir).filter((f) => f.endsWith('.yaml') && f !== 'manifest.yaml');
+const manifests = new Set<string>(Object.values(COLLECTOR_BUILDS));
+const configFiles = readdirSync(configDir).filter((f) => f.endsWith('.yaml') && !manifests.has(f));
 const roleFiles = Object.values(COLLECTOR_ROLES) as readonly (readonly string[])[];
 
 /** The files given before (`under`) or after (`over`) `file` in any role. */

@@ -28,7 +28,8 @@ describe('deploy/compose', () => {
     const command = document.services.collector.command.map((arg) =>
       arg.replace(/^\/etc\/otelcol\//, `${join(REPO_ROOT, 'collector-config')}/`),
     );
-    await run(collectorBinaryPath(stackConfig()), ['validate', ...command], {
+    // The image is the full build (Dockerfile.collector builds manifest.yaml): the production roles run it too.
+    await run(collectorBinaryPath(stackConfig(), 'full'), ['validate', ...command], {
       env: { ...process.env, ...document.services.collector.environment },
     });
   });

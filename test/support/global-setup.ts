@@ -3,6 +3,7 @@
  * A stack that was already running is left running; one this run started is stopped at the end.
  */
 import type { TestProject } from 'vitest/node';
+import { ensureCollectorBuild } from '../../stack/build.ts';
 import { Stack, type StackStatus } from '../../stack/stack.ts';
 
 declare module 'vitest' {
@@ -12,7 +13,11 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const stack = new Stack({ say: (line) => process.stderr.write(`[stack] ${line}\n`) });
+  const say = (line: string) => process.stderr.write(`[stack] ${line}\n`);
+  const stack = new Stack({ say });
+  // The scale-out and gateway tests run the full Collector build, which `stack up` leaves for when it is needed;
+  // built here, once, before the test files start side by side.
+  await ensureCollectorBuild(stack.config, say, 'full');
   const before = await stack.status();
   const status = await stack.up();
   if (!status.healthy) {
