@@ -168,10 +168,10 @@ function startProviders(config: InstrumentationConfig, pipelines: Pipelines): Pr
     resource,
     logRecordLimits: {
       attributeCountLimit:
-        nonNegative('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT') ?? nonNegative('OTEL_ATTRIBUTE_COUNT_LIMIT'),
+        positive('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT') ?? positive('OTEL_ATTRIBUTE_COUNT_LIMIT'),
       attributeValueLengthLimit:
-        nonNegative('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
-        nonNegative('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+        positive('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
+        positive('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
     },
     processors: pipelines.logRecordProcessors,
   });
@@ -246,9 +246,14 @@ function spanLimitsFromEnv(): SpanLimits {
   };
 }
 
-function nonNegative(name: string): number | undefined {
+/** As the NodeSDK reads the log record limits: 0 or less is invalid, and the next variable applies. */
+function positive(name: string): number | undefined {
   const value = getNumberFromEnv(name);
-  return value !== undefined && value >= 0 ? value : undefined;
+  if (value !== undefined && value <= 0) {
+    diag.warn(`${name} (${value}) is invalid, expected number greater than 0, using default.`);
+    return undefined;
+  }
+  return value;
 }
 
 /**
