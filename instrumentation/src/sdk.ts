@@ -187,18 +187,34 @@ function startProviders(config: InstrumentationConfig, pipelines: Pipelines): Pr
   return { shutdown: () => Promise.all(providers.map((p) => p.shutdown())).then(() => {}) };
 }
 
+/** The detectors the NodeSDK knows by name (`host` brings `os` as a name of its own). */
+const NODE_SDK_DETECTORS: Record<string, ResourceDetector> = {
+  host: hostDetector,
+  os: osDetector,
+  serviceinstance: serviceInstanceIdDetector,
+  process: processDetector,
+  env: envDetector,
+};
+
 /**
- * `OTEL_NODE_RESOURCE_DETECTORS` as upstream reads it (auto-instrumentations-node knows the cloud detectors too:
- * aws, gcp, azure, alibaba, container — loaded only when the variable is set); unset, the NodeSDK's defaults.
+ * `OTEL_NODE_RESOURCE_DETECTORS` as the NodeSDK reads it (names trimmed, in the order listed, `none` for none); unset,
+ * the NodeSDK's defaults. A cloud detector's name (aws, gcp, azure, alibaba, container) or `all` hands the variable to
+ * auto-instrumentations-node, which knows those too, as its `register` does — loaded only then: it imports every
+ * library instrumentation.
  */
 function resourceDetectors(): ResourceDetector[] {
-  if (process.env.OTEL_NODE_RESOURCE_DETECTORS?.trim()) {
-    const upstream = loadPackage<{ getResourceDetectors(): ResourceDetector[] }>(
-      AUTO_INSTRUMENTATIONS_PACKAGE,
-    );
-    return upstream.getResourceDetectors();
+  const names = process.env.OTEL_NODE_RESOURCE_DETECTORS?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (!names?.length)
+    return [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector];
+  if (!names.includes('all')) {
+    if (names.includes('none')) return [];
+    if (names.every((name) => name in NODE_SDK_DETECTORS))
+      return names.map((name) => NODE_SDK_DETECTORS[name]!);
   }
-  return [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector];
+  const upstream = loadPackage<{ getResourceDetectors(): ResourceDetector[] }>(AUTO_INSTRUMENTATIONS_PACKAGE);
+  return upstream.getResourceDetectors();
 }
 
 /** The standard sampler (`OTEL_TRACES_SAMPLER`, `_ARG`, read by config.ts); unset, the SDK's default. */

@@ -65,6 +65,12 @@ export const DELIBERATE_DIFFERENCES = [
       '(aws, gcp, azure, alibaba, container, and all of them under `all`); the matrix names the common ones',
   },
   {
+    variable: 'OTEL_TRACES_SAMPLER, OTEL_PROPAGATORS',
+    reason:
+      'their values are read case-insensitively, as the specification asks of enum values; the NodeSDK takes ' +
+      '`ALWAYS_OFF` for an unknown sampler. The matrix uses lower case',
+  },
+  {
     variable: 'OTEL_TRACES_EXPORTER',
     reason:
       'with `none` the NodeSDK registers no tracer provider (no trace IDs at all); the preload keeps one without an ' +
@@ -98,6 +104,7 @@ const CASES: Record<string, Record<string, string>> = {
   },
   'the named resource detectors': { OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance' },
   'the env detector alone': { OTEL_NODE_RESOURCE_DETECTORS: 'env' },
+  'detector names with spaces, in another order': { OTEL_NODE_RESOURCE_DETECTORS: ' process, env ,host' },
   always_off: { OTEL_TRACES_SAMPLER: 'always_off' },
   always_on: { OTEL_TRACES_SAMPLER: 'always_on' },
   parentbased_always_off: { OTEL_TRACES_SAMPLER: 'parentbased_always_off' },
