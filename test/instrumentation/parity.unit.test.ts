@@ -150,6 +150,10 @@ const CASES: Record<string, Record<string, string>> = {
     // 16: url.full keeps `http://127.0.0.1`, without the per-process port.
     OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '16',
   },
+  'zero batch export timeouts (invalid: the defaults apply)': {
+    OTEL_BSP_EXPORT_TIMEOUT: '0',
+    OTEL_BLRP_EXPORT_TIMEOUT: '0',
+  },
   'no metrics and no logs exporter': { OTEL_METRICS_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' },
   OTEL_SDK_DISABLED: { OTEL_SDK_DISABLED: 'true' },
 };
