@@ -71,6 +71,18 @@ export const DELIBERATE_DIFFERENCES = [
       '`ALWAYS_OFF` for an unknown sampler. The matrix uses lower case',
   },
   {
+    variable: 'OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER',
+    reason:
+      '`zipkin` and `prometheus` are not supported (a warning, then ignored): telemetry goes through the Collector, ' +
+      'which feeds Jaeger and Prometheus. The matrix uses otlp and none',
+  },
+  {
+    variable: 'OTEL_{TRACES,METRICS,LOGS}_EXPORTER',
+    reason:
+      '`none` anywhere in the list turns the signal off, for every signal alike; the NodeSDK does so for metrics and ' +
+      'logs, but for traces only when `none` comes first (after another name it exports over OTLP)',
+  },
+  {
     variable: 'OTEL_TRACES_EXPORTER',
     reason:
       'with `none` the NodeSDK registers no tracer provider (no trace IDs at all); the preload keeps one without an ' +
