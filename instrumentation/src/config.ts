@@ -312,8 +312,9 @@ function batch(env: Env, prefix: 'OTEL_BSP' | 'OTEL_BLRP', scheduledDelay: numbe
   return {
     maxQueueSize,
     maxExportBatchSize,
-    scheduledDelayMillis: readInteger(env, `${prefix}_SCHEDULE_DELAY`, scheduledDelay, { min: 0 }, warn),
-    exportTimeoutMillis: readInteger(env, `${prefix}_EXPORT_TIMEOUT`, 30_000, { min: 0 }, warn),
+    // 0 is invalid, as the NodeSDK reads these (a timeout of 0 would fail every export): the default applies.
+    scheduledDelayMillis: readInteger(env, `${prefix}_SCHEDULE_DELAY`, scheduledDelay, { min: 1 }, warn),
+    exportTimeoutMillis: readInteger(env, `${prefix}_EXPORT_TIMEOUT`, 30_000, { min: 1 }, warn),
   };
 }
 

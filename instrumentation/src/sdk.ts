@@ -176,10 +176,10 @@ function startProviders(config: InstrumentationConfig, pipelines: Pipelines): Pr
     resource,
     logRecordLimits: {
       attributeCountLimit:
-        nonNegative('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT') ?? nonNegative('OTEL_ATTRIBUTE_COUNT_LIMIT'),
+        positive('OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT') ?? positive('OTEL_ATTRIBUTE_COUNT_LIMIT'),
       attributeValueLengthLimit:
-        nonNegative('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
-        nonNegative('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+        positive('OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT') ??
+        positive('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
     },
     processors: pipelines.logRecordProcessors,
   });
@@ -195,18 +195,34 @@ function startProviders(config: InstrumentationConfig, pipelines: Pipelines): Pr
   return { shutdown: () => Promise.all(providers.map((p) => p.shutdown())).then(() => {}) };
 }
 
+/** The detectors the NodeSDK knows by name (`host` brings `os` as a name of its own). */
+const NODE_SDK_DETECTORS: Record<string, ResourceDetector> = {
+  host: hostDetector,
+  os: osDetector,
+  serviceinstance: serviceInstanceIdDetector,
+  process: processDetector,
+  env: envDetector,
+};
+
 /**
- * `OTEL_NODE_RESOURCE_DETECTORS` as upstream reads it (auto-instrumentations-node knows the cloud detectors too:
- * aws, gcp, azure, alibaba, container — loaded only when the variable is set); unset, the NodeSDK's defaults.
+ * `OTEL_NODE_RESOURCE_DETECTORS` as the NodeSDK reads it (names trimmed, in the order listed, `none` for none); unset,
+ * the NodeSDK's defaults. A cloud detector's name (aws, gcp, azure, alibaba, container) or `all` hands the variable to
+ * auto-instrumentations-node, which knows those too, as its `register` does — loaded only then: it imports every
+ * library instrumentation.
  */
 function resourceDetectors(): ResourceDetector[] {
-  if (process.env.OTEL_NODE_RESOURCE_DETECTORS?.trim()) {
-    const upstream = loadPackage<{ getResourceDetectors(): ResourceDetector[] }>(
-      AUTO_INSTRUMENTATIONS_PACKAGE,
-    );
-    return upstream.getResourceDetectors();
+  const names = process.env.OTEL_NODE_RESOURCE_DETECTORS?.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (!names?.length)
+    return [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector];
+  if (!names.includes('all')) {
+    if (names.includes('none')) return [];
+    if (names.every((name) => name in NODE_SDK_DETECTORS))
+      return names.map((name) => NODE_SDK_DETECTORS[name]!);
   }
-  return [serviceInstanceIdDetector, processDetector, hostDetector, osDetector, envDetector];
+  const upstream = loadPackage<{ getResourceDetectors(): ResourceDetector[] }>(AUTO_INSTRUMENTATIONS_PACKAGE);
+  return upstream.getResourceDetectors();
 }
 
 /** The standard sampler (`OTEL_TRACES_SAMPLER`, `_ARG`, read by config.ts); unset, the SDK's default. */
@@ -254,9 +270,14 @@ function spanLimitsFromEnv(): SpanLimits {
   };
 }
 
-function nonNegative(name: string): number | undefined {
+/** As the NodeSDK reads the log record limits: 0 or less is invalid, and the next variable applies. */
+function positive(name: string): number | undefined {
   const value = getNumberFromEnv(name);
-  return value !== undefined && value >= 0 ? value : undefined;
+  if (value !== undefined && value <= 0) {
+    diag.warn(`${name} (${value}) is invalid, expected number greater than 0, using default.`);
+    return undefined;
+  }
+  return value;
 }
 
 /**

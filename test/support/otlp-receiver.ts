@@ -3,6 +3,7 @@
  * bodies parsed, gzip undone) and answers 200, the way contrib's test utilities check what an SDK sends.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
 import { gunzipSync } from 'node:zlib';
 
 export interface ReceivedRequest {
@@ -88,4 +89,36 @@ function flatten(attributes: KeyValue[]): Record<string, unknown> {
   return Object.fromEntries(
     attributes.map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? a.value.arrayValue]),
   );
+}
+
+export interface GrpcCall {
+  path: string;
+  contentType: string | undefined;
+}
+
+/** A gRPC endpoint over cleartext HTTP/2 that records each call's method path and answers every one with OK. */
+export async function startGrpcReceiver(): Promise<{
+  url: string;
+  calls: GrpcCall[];
+  close(): Promise<void>;
+}> {
+  const calls: GrpcCall[] = [];
+  const server = createHttp2Server();
+  server.on('stream', (stream, headers) => {
+    calls.push({ path: String(headers[':path']), contentType: headers['content-type'] });
+    stream.on('data', () => {});
+    stream.on('end', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      // An empty response message: not compressed, zero bytes long.
+      stream.end(Buffer.alloc(5));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
