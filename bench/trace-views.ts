@@ -14,20 +14,10 @@ import { localStackPorts } from '../common/config.ts';
 import { startUi, uiConfig, type UiServer } from '../console/index.ts';
 import type { TraceDocument } from '../trace/index.ts';
 import { launchBrowser, screenshot, watchedPage } from './lib/browser.ts';
+import type { OtlpSpan } from './lib/otlp-load.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
 const VIEWS = ['waterfall', 'statistics', 'flamegraph'] as const;
-
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  attributes: { key: string; value: { stringValue?: string; intValue?: string } }[];
-}
 
 /** An ETL job's trace of about `total` spans, as the ETL's processes send it: one request per service. */
 export function etlJobTrace(total: number, nowMs = Date.now()): { traceId: string; bodies: string[] } {

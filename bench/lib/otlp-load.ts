@@ -29,7 +29,8 @@ export interface LoadShape {
   slowMs?: number;
 }
 
-interface OtlpSpan {
+/** One span as OTLP/JSON writes it. */
+export interface OtlpSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
