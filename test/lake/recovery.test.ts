@@ -13,25 +13,14 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { S3Store } from '../../common/s3-store.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
-import { compact, lakeConfig, queryLake, type LakeConfig, type LakeSignal } from '../../lake/index.ts';
+import { compact, queryLake, type LakeConfig, type LakeSignal } from '../../lake/index.ts';
 import { uuidv7 } from '../../tracker/index.ts';
 import { listKeys, s3Client, stackEndpoints } from '../support/backends.ts';
-import { recentRawPrefixes } from '../support/lake.ts';
+import { lakeUnder, recentRawPrefixes } from '../support/lake.ts';
 
 const base = `lake-test/${randomUUID().slice(0, 8)}/`;
 const cacheDir = mkdtempSync(join(tmpdir(), 'lake-recovery-cache-'));
-const config: LakeConfig = {
-  ...lakeConfig(),
-  raw: {
-    events: `${base}raw/events/`,
-    logs: `${base}raw/logs/`,
-    metrics: `${base}raw/metrics/`,
-    traces: `${base}raw/traces/`,
-  },
-  curatedPrefix: `${base}curated/`,
-  manifestPrefix: `${base}lake/manifest/`,
-  cacheDir,
-};
+const config: LakeConfig = lakeUnder(base, cacheDir);
 const store = () => new S3Store(s3Client(), stackEndpoints().s3.bucket);
 const hour = recentRawPrefixes()[0]!.slice('raw/events/'.length);
 const kv = (key: string, value: object) => ({ key, value });

@@ -21,26 +21,15 @@ import { describe, expect, it } from 'vitest';
 import { lakeCommand } from '../../cli/lake/command.ts';
 import { METRICS } from '../../common/names.ts';
 import { S3Store } from '../../common/s3-store.ts';
-import { compact, compactAll, lakeConfig, queryLake, type LakeConfig } from '../../lake/index.ts';
+import { compact, compactAll, queryLake, type LakeConfig } from '../../lake/index.ts';
 import { uuidv7 } from '../../tracker/index.ts';
 import { listKeys, s3Client, stackEndpoints } from '../support/backends.ts';
-import { recentRawPrefixes } from '../support/lake.ts';
+import { lakeUnder, recentRawPrefixes } from '../support/lake.ts';
 
 const run = randomUUID().slice(0, 8);
 const base = `lake-volume/${run}/`;
 const work = mkdtempSync(join(tmpdir(), 'lake-volume-'));
-const config: LakeConfig = {
-  ...lakeConfig(),
-  raw: {
-    events: `${base}raw/events/`,
-    logs: `${base}raw/logs/`,
-    metrics: `${base}raw/metrics/`,
-    traces: `${base}raw/traces/`,
-  },
-  curatedPrefix: `${base}curated/`,
-  manifestPrefix: `${base}lake/manifest/`,
-  cacheDir: join(work, 'cache'),
-};
+const config: LakeConfig = lakeUnder(base, join(work, 'cache'));
 const store = () => new S3Store(s3Client(), stackEndpoints().s3.bucket);
 const hour = recentRawPrefixes()[0]!.slice('raw/events/'.length);
 const kv = (key: string, value: object) => ({ key, value });

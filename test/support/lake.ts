@@ -1,5 +1,5 @@
 /** Read-back helpers for the lake: raw event objects found by trace ID, flattened the way compaction does. */
-import { Flattener, type OtlpLogsDocument } from '../../lake/index.ts';
+import { Flattener, lakeConfig, type LakeConfig, type OtlpLogsDocument } from '../../lake/index.ts';
 import { listKeys, readObject } from './backends.ts';
 import { pollUntil } from './poll.ts';
 
@@ -63,4 +63,20 @@ export async function rawKeysContaining(
     }
   }
   return keys;
+}
+
+/** A lake of its own under `base` in the shared bucket (raw zones, curated zone, manifests) with its own cache. */
+export function lakeUnder(base: string, cacheDir: string): LakeConfig {
+  return {
+    ...lakeConfig(),
+    raw: {
+      events: `${base}raw/events/`,
+      logs: `${base}raw/logs/`,
+      metrics: `${base}raw/metrics/`,
+      traces: `${base}raw/traces/`,
+    },
+    curatedPrefix: `${base}curated/`,
+    manifestPrefix: `${base}lake/manifest/`,
+    cacheDir,
+  };
 }
