@@ -25,6 +25,7 @@ import {
   watchedPage,
   type WatchedPage,
 } from '../../bench/lib/browser.ts';
+import { isAlarming } from '../support/colour.ts';
 import { pollUntil } from '../support/poll.ts';
 import { settledSignals } from '../support/trace-signals.ts';
 
@@ -558,28 +559,6 @@ function countsOf(trace: JaegerTrace): Map<string, number> {
   return counts;
 }
 
-/** Hue (degrees) and saturation (0–1) of a CSS rgb() colour. */
-function hueOf(css: string): { hue: number; saturation: number } {
-  const [r, g, b] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => Number(v) / 255) as [
-    number,
-    number,
-    number,
-  ];
-  const max = Math.max(r, g, b);
-  const min = Math.min(r, g, b);
-  const d = max - min;
-  if (d === 0) return { hue: 0, saturation: 0 };
-  const hue = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
-  const light = (max + min) / 2;
-  return { hue: (hue * 60 + 360) % 360, saturation: d / (1 - Math.abs(2 * light - 1)) };
-}
-
-/** Red, orange, amber and pink: hues a reader takes for an error or a warning. */
-const alarming = (css: string) => {
-  const { hue, saturation } = hueOf(css);
-  return saturation > 0.25 && (hue < 50 || hue > 330);
-};
-
 describe("the trace page's statistics and flame graph", () => {
   it('count every span per service and operation with total, self, min, avg and max, sortable by any column', async () => {
     const traceId = await demoSearch(3);
@@ -851,11 +830,11 @@ describe('colours', () => {
     for (const [service, seen] of colours) {
       const distinct = new Set([...seen].map(normal));
       expect([...distinct], service).toHaveLength(1);
-      expect(alarming([...distinct][0]!), `${service} ${[...distinct][0]}`).toBe(false);
+      expect(isAlarming([...distinct][0]!), `${service} ${[...distinct][0]}`).toBe(false);
     }
     // Red still marks what failed.
     expect(
-      alarming(
+      isAlarming(
         await trace.page
           .evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--bad'))
           .then(normal),

@@ -4,31 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { colorOf, formatUnit, PALETTE } from '../../ui/lib/format.ts';
-
-/** Hue in degrees and HSL saturation of #rrggbb. */
-function hsl(hex: string): { hue: number; saturation: number } {
-  const n = Number.parseInt(hex.slice(1), 16);
-  const [r, g, b] = [(n >> 16) & 255, (n >> 8) & 255, n & 255].map((v) => v / 255) as [
-    number,
-    number,
-    number,
-  ];
-  const max = Math.max(r, g, b);
-  const min = Math.min(r, g, b);
-  const d = max - min;
-  if (d === 0) return { hue: 0, saturation: 0 };
-  const hue = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
-  return { hue: (hue * 60 + 360) % 360, saturation: d / (1 - Math.abs(max + min - 1)) };
-}
+import { hueAndSaturation, isAlarming } from '../support/colour.ts';
 
 describe('Service colours', () => {
   it('hold no red, orange, amber, pink or brown', () => {
     for (const colour of PALETTE) {
-      const { hue, saturation } = hsl(colour);
-      expect(
-        saturation > 0.25 && (hue < 50 || hue > 330),
-        `${colour}: hue ${hue}, saturation ${saturation}`,
-      ).toBe(false);
+      const { hue, saturation } = hueAndSaturation(colour);
+      expect(isAlarming(colour), `${colour}: hue ${hue}, saturation ${saturation}`).toBe(false);
     }
   });
 
