@@ -43,8 +43,8 @@ export class Validators {
       validator = this.ajv.compile(definition.schema);
       this.compiled.set(definition, validator);
     }
-    const unknown = unknownProperties(definition, properties);
-    if (unknown.length === 0) {
+    const unknown = unknownProperties(definition, properties, MAX_VALIDATION_ERRORS);
+    if (unknown.count === 0) {
       if (validator(properties)) return { valid: true, errors: [], omitted: 0 };
       return bounded((validator.errors ?? []).map(toValidationError));
     }
@@ -57,21 +57,35 @@ export class Validators {
     const room = MAX_VALIDATION_ERRORS - declared.length;
     return {
       valid: false,
-      errors: [...unknown.slice(0, room).map(additionalProperty), ...declared],
-      omitted: Math.max(0, unknown.length - room) + found.length - declared.length,
+      errors: [...unknown.first.slice(0, room).map(additionalProperty), ...declared],
+      omitted: Math.max(0, unknown.count - room) + found.length - declared.length,
     };
   }
 }
 
-/** The caller's property names the schema does not declare (none when `properties` is not an object: ajv says so). */
-function unknownProperties(definition: EventDefinition, properties: unknown): string[] {
-  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return [];
-  const unknown: string[] = [];
-  for (const key in properties) {
-    if (Object.hasOwn(properties, key) && !Object.hasOwn(definition.schema.properties, key))
-      unknown.push(key);
+/**
+ * How many of the caller's property names the schema does not declare, and the first `limit` of them (none when
+ * `properties` is not an object: ajv says so). The count comes from `Object.keys` less the declared names present,
+ * so only the names kept are looked up one by one: an event with thousands of unknown properties costs one native
+ * key listing, not a lookup per key.
+ */
+function unknownProperties(
+  definition: EventDefinition,
+  properties: unknown,
+  limit: number,
+): { count: number; first: string[] } {
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties))
+    return { count: 0, first: [] };
+  const keys = Object.keys(properties);
+  const declared = definition.schema.properties;
+  let present = 0;
+  for (const key in declared) if (Object.hasOwn(properties, key)) present++;
+  const count = keys.length - present;
+  const first: string[] = [];
+  for (let i = 0; i < keys.length && first.length < Math.min(count, limit); i++) {
+    if (!Object.hasOwn(declared, keys[i]!)) first.push(keys[i]!);
   }
-  return unknown;
+  return { count, first };
 }
 
 function pick(properties: Record<string, unknown>, definition: EventDefinition): Record<string, unknown> {
