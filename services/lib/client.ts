@@ -35,7 +35,11 @@ export async function call(service: string, url: string, options: CallOptions): 
         `${service} did not answer within ${options.timeoutMs} ms`,
       );
     }
-    throw new HttpError(503, 'downstream_unavailable', `${service} is unavailable`);
+    // The answer names no address; the socket error (refused, reset, closed under the request) goes to the logs and
+    // the span as the error's cause.
+    const unavailable = new HttpError(503, 'downstream_unavailable', `${service} is unavailable`);
+    unavailable.cause = error;
+    throw unavailable;
   }
   if (response.status >= 500) {
     const detail = await response.text().catch(() => '');
