@@ -123,12 +123,14 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
     await sleep(warmupMs);
     const warm = rssOf(pids);
     log(`after the warm-up (${warmupMs / 1000} s): ${formatRss(warm)}`);
+    const warmHeap = await heapView(bench.stack.config.prometheus.port);
     const report = await load;
     await printCauses(failures, report.serverErrors, logDir);
     await minutely;
     printTimeline(await timeline);
     const end = rssOf(pids);
     log(`at the end: ${formatRss(end)}`);
+    printMemory(warm, end, warmHeap, await heapView(bench.stack.config.prometheus.port));
     // Events reach the raw zone through the Collector's queue (flushed every second): a last compaction takes all.
     await sleep(5000);
     await runJob(platform.urls.etl, { kind: 'compaction' }, jobs);
@@ -231,6 +233,70 @@ function printTimeline(minutes: Minute[]): void {
       [['minute', 'server errors not asked for', 'load average', 'machine busy', 'ours', 'catalog'], ...rows],
       { right: [0, 1, 2, 3, 4, 5] },
     ).join('\n')}\n`,
+  );
+}
+
+/**
+ * What RSS alone does not tell: each Node process's V8 heap as its runtime metrics say — the heap V8 holds from the
+ * system (it grows lazily and gives back little) and the live objects (the lowest heap used over two minutes of
+ * 5-second samples: just after a garbage collection) — and the size of Prometheus's in-memory head.
+ */
+interface HeapView {
+  physical: Map<string, number>;
+  live: Map<string, number>;
+  headSeries: number;
+  headChunks: number;
+}
+
+async function heapView(prometheusPort: number): Promise<HeapView> {
+  const base = `http://127.0.0.1:${prometheusPort}/api/v1`;
+  const byJob = async (query: string) => {
+    const body = (await (await fetch(`${base}/query?query=${encodeURIComponent(query)}`)).json()) as {
+      data?: { result?: { metric: { job?: string }; value: [number, string] }[] };
+    };
+    return new Map(
+      (body.data?.result ?? []).map((r) => [
+        (r.metric.job ?? '?').replace(/^observatory\//, ''),
+        Number(r.value[1]) / 2 ** 20,
+      ]),
+    );
+  };
+  try {
+    const tsdb = (await (await fetch(`${base}/status/tsdb`)).json()) as {
+      data?: { headStats?: { numSeries?: number; chunkCount?: number } };
+    };
+    return {
+      physical: await byJob('sum by (job) (v8js_memory_heap_space_physical_size_bytes)'),
+      live: await byJob('min_over_time((sum by (job) (v8js_memory_heap_used_bytes))[2m:5s])'),
+      headSeries: tsdb.data?.headStats?.numSeries ?? NaN,
+      headChunks: tsdb.data?.headStats?.chunkCount ?? NaN,
+    };
+  } catch (error) {
+    log(`Prometheus did not answer: ${(error as Error).message}`);
+    return { physical: new Map(), live: new Map(), headSeries: NaN, headChunks: NaN };
+  }
+}
+
+function printMemory(
+  warm: Map<string, number>,
+  end: Map<string, number>,
+  before: HeapView,
+  after: HeapView,
+): void {
+  const pair = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? '—' : `${a.toFixed(0)} → ${b.toFixed(0)} (${(b / a).toFixed(2)}×)`;
+  const rows = [...warm.keys()].map((name) => [
+    name,
+    pair(warm.get(name), end.get(name)),
+    pair(before.physical.get(name), after.physical.get(name)),
+    pair(before.live.get(name), after.live.get(name)),
+  ]);
+  process.stdout.write(
+    `\nMemory after the warm-up → at the end, MiB (V8 heap from the runtime metrics; live: the lowest heap used in two minutes):\n${formatTable(
+      [['process', 'RSS', 'V8 heap held', 'V8 heap live'], ...rows],
+    ).join(
+      '\n',
+    )}\nPrometheus head: ${before.headSeries} → ${after.headSeries} series, ${before.headChunks} → ${after.headChunks} chunks\n`,
   );
 }
 
