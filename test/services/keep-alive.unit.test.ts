@@ -13,11 +13,12 @@ import { spawnNode, type RunningApp } from '../support/spawn.ts';
 let server: RunningApp;
 let base: string;
 
+// Starting Node with Express takes seconds of CPU, many more on a busy shared machine.
 beforeAll(async () => {
   server = spawnNode(['test/support/stalling-server.ts']);
-  const [, port] = await server.waitForLine(/^LISTENING (\d+)$/);
+  const [, port] = await server.waitForLine(/^LISTENING (\d+)$/, 90_000);
   base = `http://127.0.0.1:${port}`;
-});
+}, 120_000);
 
 afterAll(() => server.stop());
 
@@ -41,5 +42,5 @@ describe('A service on the common HTTP kit', () => {
     await stallFor(advertised + 2000);
     const response = await call('stalling', `${base}/ok`, { timeoutMs: 30_000 });
     expect(await response.json()).toEqual({ ok: true });
-  });
+  }, 60_000);
 });
