@@ -3,7 +3,9 @@
  * by the load generator at `--rate` req/s for `--minutes`, with a crop-statistics ETL job and a compaction of every
  * signal each minute, then one last compaction. It reports:
  *
- * - requests, and server errors other than the injected faults (goal 0);
+ * - requests, and server errors other than the injected faults (goal 0), each classified by route, status, the
+ *   service where it began and the error there (read from the services' logs by trace ID), grouped, with a trace ID
+ *   each to look it up;
  * - chunks dead-lettered by the ETL jobs and compactions (goal 0);
  * - every event ID of the raw zone (the objects the last compaction took) in the curated lake exactly once (events
  *   or rejected table): missing and duplicated IDs (goal 0 each);
@@ -18,18 +20,21 @@
  * namespace when other stacks run on the machine.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { EVENT_ATTRIBUTES } from '../common/names.ts';
 import { S3Store } from '../common/s3-store.ts';
 import { REPO_ROOT } from '../common/paths.ts';
+import { formatTable } from '../common/table.ts';
 import { pollUntil, sleep } from '../common/poll.ts';
 import { startPlatform, type Platform } from '../demo/platform.ts';
-import { DEFAULT_MIX, runLoad, type LoadReport } from '../demo/load-generator.ts';
+import { DEFAULT_MIX, runLoad, type Failure, type LoadReport } from '../demo/load-generator.ts';
 import { lakeConfig, parseOtlpLogs, queryLake, unprocessedKeys, type LakeConfig } from '../lake/index.ts';
 import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack.ts';
-import { stackPids, statusMiB } from './lib/proc.ts';
+import { causeOf, errorLinesByTrace, groupCauses } from './lib/service-logs.ts';
+import { cpuMs, machineCpuMs, stackPids, statusMiB } from './lib/proc.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
 const log = (line: string) => process.stderr.write(`[soak] ${line}\n`);
@@ -87,8 +92,17 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   return figures;
 }
 
+/** Unexpected server errors kept for classification: far more than a healthy run has, and bounded. */
+const MAX_FAILURES = 20_000;
+
 async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
-  const platform = await startPlatform({ env: bench.env as Record<string, string>, freePorts: true });
+  // The run's service logs are kept (the stack's state folder is not): the causes below point into them.
+  const logDir = join(REPO_ROOT, '.observatory', 'soak', new Date().toISOString().replaceAll(':', '-'));
+  const platform = await startPlatform({ env: bench.env as Record<string, string>, freePorts: true, logDir });
+  log(`service logs: ${logDir}`);
+  const failures: Failure[] = [];
+  // Counted apart from the ones kept: the minute-by-minute table counts every one, past MAX_FAILURES too.
+  const failed = { count: 0 };
   try {
     const pids = await processes(bench, platform);
     const warmupMs = Math.max(60_000, options.minutes * 6_000);
@@ -102,15 +116,24 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
       mix: DEFAULT_MIX,
       faultRate: 0.02,
       progress: (line) => log(line),
+      onFailure: (failure) => {
+        failed.count++;
+        if (failures.length < MAX_FAILURES) failures.push(failure);
+      },
     }).finally(() => stopping.abort());
     const minutely = everyMinute(platform.urls.etl, jobs, stopping.signal);
+    const timeline = minuteTimeline(pids, failed, stopping.signal);
     await sleep(warmupMs);
     const warm = rssOf(pids);
     log(`after the warm-up (${warmupMs / 1000} s): ${formatRss(warm)}`);
+    const warmHeap = await heapView(bench.stack.config.prometheus.port);
     const report = await load;
+    await printCauses(failures, report.serverErrors, logDir);
     await minutely;
+    printTimeline(await timeline);
     const end = rssOf(pids);
     log(`at the end: ${formatRss(end)}`);
+    printMemory(warm, end, warmHeap, await heapView(bench.stack.config.prometheus.port));
     // Events reach the raw zone through the Collector's queue (flushed every second): a last compaction takes all.
     await sleep(5000);
     await runJob(platform.urls.etl, { kind: 'compaction' }, jobs);
@@ -119,6 +142,165 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
   } finally {
     await platform.stop();
   }
+}
+
+/** The unexpected server errors by cause (route, status, where it began, the error there), with a trace ID each. */
+async function printCauses(failures: Failure[], total: number, logDir: string): Promise<void> {
+  if (failures.length === 0) return;
+  const ids = new Set(failures.flatMap((f) => (f.traceId ? [f.traceId] : [])));
+  const lines = await errorLinesByTrace(logDir, ids);
+  const groups = groupCauses(
+    failures.map((f) => ({ cause: causeOf(f, f.traceId ? lines.get(f.traceId) : []), traceId: f.traceId })),
+  );
+  const rows = groups.map(({ cause, count, traceId }) => [
+    String(count),
+    cause.route,
+    cause.status === 0 ? 'none' : String(cause.status),
+    cause.origin,
+    cause.error.length > 120 ? `${cause.error.slice(0, 119)}…` : cause.error,
+    traceId ?? '—',
+  ]);
+  const kept = failures.length < total ? ` (the first ${failures.length} of ${total})` : '';
+  process.stdout.write(
+    `\nServer errors not asked for, by cause${kept}:\n${formatTable(
+      [['count', 'route', 'status', 'began in', 'error there', 'a trace ID'], ...rows],
+      { right: [0] },
+    ).join('\n')}\n`,
+  );
+}
+
+/** One minute of the run: the unexpected server errors in it, beside what the machine did meanwhile. */
+interface Minute {
+  minute: number;
+  failures: number;
+  /** The 1-minute load average at the minute's end. */
+  load: number;
+  /** The machine's busy share of all its cores, and the measured processes' share (the sandboxes not counted). */
+  machineBusy: number;
+  ours: number;
+  catalog: number;
+}
+
+/**
+ * Each minute's unexpected server errors beside the machine's load: whether they come with the machine saturated by
+ * other work (busy near 100 % while our processes use a small share), or with our own processes busy.
+ */
+async function minuteTimeline(
+  pids: Map<string, number>,
+  failed: { count: number },
+  signal: AbortSignal,
+): Promise<Minute[]> {
+  const minutes: Minute[] = [];
+  const ourCpu = () => [...pids.values()].reduce((sum, pid) => sum + cpuMs(pid), 0);
+  let before = {
+    machine: machineCpuMs(),
+    ours: ourCpu(),
+    catalog: cpuMs(pids.get('catalog') ?? 0),
+    failed: 0,
+  };
+  while (!signal.aborted) {
+    await sleep(60_000, signal);
+    const now = {
+      machine: machineCpuMs(),
+      ours: ourCpu(),
+      catalog: cpuMs(pids.get('catalog') ?? 0),
+      failed: failed.count,
+    };
+    const total = now.machine.total - before.machine.total;
+    if (total <= 0) break;
+    minutes.push({
+      minute: minutes.length + 1,
+      failures: now.failed - before.failed,
+      load: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+      machineBusy: (now.machine.busy - before.machine.busy) / total,
+      ours: (now.ours - before.ours) / total,
+      catalog: (now.catalog - before.catalog) / total,
+    });
+    before = now;
+  }
+  return minutes;
+}
+
+function printTimeline(minutes: Minute[]): void {
+  const percent = (share: number) => `${(100 * share).toFixed(0)} %`;
+  const rows = minutes.map((m) => [
+    String(m.minute),
+    String(m.failures),
+    m.load.toFixed(1),
+    percent(m.machineBusy),
+    percent(m.ours),
+    percent(m.catalog),
+  ]);
+  process.stdout.write(
+    `\nMinute by minute (CPU as a share of all cores; "ours": the services, the listener and the stack):\n${formatTable(
+      [['minute', 'server errors not asked for', 'load average', 'machine busy', 'ours', 'catalog'], ...rows],
+      { right: [0, 1, 2, 3, 4, 5] },
+    ).join('\n')}\n`,
+  );
+}
+
+/**
+ * What RSS alone does not tell: each Node process's V8 heap as its runtime metrics say — the heap V8 holds from the
+ * system (it grows lazily and gives back little) and the live objects (the lowest heap used over two minutes of
+ * 5-second samples: just after a garbage collection) — and the size of Prometheus's in-memory head.
+ */
+interface HeapView {
+  physical: Map<string, number>;
+  live: Map<string, number>;
+  headSeries: number;
+  headChunks: number;
+}
+
+async function heapView(prometheusPort: number): Promise<HeapView> {
+  const base = `http://127.0.0.1:${prometheusPort}/api/v1`;
+  const byJob = async (query: string) => {
+    const body = (await (await fetch(`${base}/query?query=${encodeURIComponent(query)}`)).json()) as {
+      data?: { result?: { metric: { job?: string }; value: [number, string] }[] };
+    };
+    return new Map(
+      (body.data?.result ?? []).map((r) => [
+        (r.metric.job ?? '?').replace(/^observatory\//, ''),
+        Number(r.value[1]) / 2 ** 20,
+      ]),
+    );
+  };
+  try {
+    const tsdb = (await (await fetch(`${base}/status/tsdb`)).json()) as {
+      data?: { headStats?: { numSeries?: number; chunkCount?: number } };
+    };
+    return {
+      physical: await byJob('sum by (job) (v8js_memory_heap_space_physical_size_bytes)'),
+      live: await byJob('min_over_time((sum by (job) (v8js_memory_heap_used_bytes))[2m:5s])'),
+      headSeries: tsdb.data?.headStats?.numSeries ?? NaN,
+      headChunks: tsdb.data?.headStats?.chunkCount ?? NaN,
+    };
+  } catch (error) {
+    log(`Prometheus did not answer: ${(error as Error).message}`);
+    return { physical: new Map(), live: new Map(), headSeries: NaN, headChunks: NaN };
+  }
+}
+
+function printMemory(
+  warm: Map<string, number>,
+  end: Map<string, number>,
+  before: HeapView,
+  after: HeapView,
+): void {
+  const pair = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? '—' : `${a.toFixed(0)} → ${b.toFixed(0)} (${(b / a).toFixed(2)}×)`;
+  const rows = [...warm.keys()].map((name) => [
+    name,
+    pair(warm.get(name), end.get(name)),
+    pair(before.physical.get(name), after.physical.get(name)),
+    pair(before.live.get(name), after.live.get(name)),
+  ]);
+  process.stdout.write(
+    `\nMemory after the warm-up → at the end, MiB (V8 heap from the runtime metrics; live: the lowest heap used in two minutes):\n${formatTable(
+      [['process', 'RSS', 'V8 heap held', 'V8 heap live'], ...rows],
+    ).join(
+      '\n',
+    )}\nPrometheus head: ${before.headSeries} → ${after.headSeries} series, ${before.headChunks} → ${after.headChunks} chunks\n`,
+  );
 }
 
 /** The long-lived processes measured: the platform's and the stack's, by name. */

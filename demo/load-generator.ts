@@ -26,6 +26,35 @@ export interface LoadOptions {
   progress?: (line: string) => void;
   /** Stops early when aborted (Ctrl-C). */
   signal?: AbortSignal;
+  /** Called with each server error the run did not ask for (e.g. to look its trace up later). */
+  onFailure?: (failure: Failure) => void;
+}
+
+/**
+ * A server error (or no answer) the run did not ask for: the route, and what the gateway said — its error body's
+ * code and message — or, when nothing answered, the network error's code and message.
+ */
+export interface Failure {
+  kind: RequestKind;
+  /** The gateway route asked, e.g. `GET /api/scenes`. */
+  route: string;
+  /** The HTTP status; 0 when nothing answered. */
+  status: number;
+  /** The error body's `error.code`; for no answer the network error's code (`ECONNRESET`, `TimeoutError`…). */
+  code: string;
+  message: string;
+  traceId: string | undefined;
+}
+
+/** Unexpected server errors with the same route, status, code and message (IDs in it masked). */
+export interface FailureGroup {
+  route: string;
+  status: number;
+  code: string;
+  message: string;
+  count: number;
+  /** The first few trace IDs, to look the failure up. */
+  traceIds: string[];
 }
 
 export interface Sample {
@@ -35,6 +64,8 @@ export interface Sample {
   traceId: string | undefined;
   /** The request carried the fault header: asked to fail. */
   faulted: boolean;
+  /** What went wrong, for a server error or no answer: the error code and message. */
+  error?: { code: string; message: string };
 }
 
 export interface LoadReport {
@@ -46,6 +77,8 @@ export interface LoadReport {
   injected: number;
   /** Server errors (5xx, or no answer) among the requests that were not asked to fail. */
   serverErrors: number;
+  /** The server errors not asked for, grouped by cause, most frequent first (at most MAX_GROUPS groups). */
+  failureGroups: FailureGroup[];
   sampleTraces: { ok: string[]; failed: { traceId: string; kind: RequestKind; status: number }[] };
 }
 
@@ -65,6 +98,14 @@ export function parseMix(text: string): Record<RequestKind, number> {
   if (Object.values(mix).every((w) => w === 0)) throw new Error('--mix: at least one weight must be above 0');
   return mix;
 }
+
+/** The gateway route each kind asks. */
+export const ROUTES: Record<RequestKind, string> = {
+  search: 'GET /api/scenes',
+  download: 'GET /api/scenes/:id/download',
+  signup: 'POST /api/users',
+  job: 'POST /api/jobs',
+};
 
 const pickOne = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
@@ -124,6 +165,18 @@ function request(kind: RequestKind, base: string): { url: string; init: RequestI
 
 /** Only the last few trace IDs are reported. */
 const SAMPLE_TRACES = 5;
+/** Distinct causes of unexpected server errors kept; later new ones are counted under one "other causes" group. */
+const MAX_GROUPS = 50;
+/** Trace IDs kept per cause. */
+const GROUP_TRACES = 3;
+
+/** The message with what varies per request (UUIDs, trace IDs, scene IDs, numbers in IDs) masked, for grouping. */
+export function maskIds(message: string): string {
+  return message
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
+    .replace(/\b[0-9a-f]{32}\b/gi, '<trace-id>')
+    .replace(/\b[A-Z0-9]{3}_\d{8}_T\d{2}\b/g, '<scene>');
+}
 
 /** What the run has seen so far, in bounded memory. */
 export class LoadTally {
@@ -131,6 +184,7 @@ export class LoadTally {
   private readonly statuses: Record<string, number> = {};
   private readonly ok: string[] = [];
   private readonly failed: LoadReport['sampleTraces']['failed'] = [];
+  private readonly groups = new Map<string, FailureGroup>();
   done = 0;
   errors = 0;
   /** Requests that asked to fail (the fault header). */
@@ -147,11 +201,53 @@ export class LoadTally {
     this.done++;
     if (error) this.errors++;
     if (sample.faulted) this.injected++;
-    else if (error) this.serverErrors++;
+    else if (error) {
+      this.serverErrors++;
+      this.group(this.failureOf(sample));
+    }
     this.statuses[String(sample.status)] = (this.statuses[String(sample.status)] ?? 0) + 1;
     if (sample.traceId && sample.status > 0 && sample.status < 400) keepLast(this.ok, sample.traceId);
     if (sample.traceId && sample.status >= 500)
       keepLast(this.failed, { traceId: sample.traceId, kind: sample.kind, status: sample.status });
+  }
+
+  /** The failure a sample is (for a server error not asked for). */
+  failureOf(sample: Sample): Failure {
+    return {
+      kind: sample.kind,
+      route: ROUTES[sample.kind],
+      status: sample.status,
+      code: sample.error?.code ?? 'unknown',
+      message: sample.error?.message ?? '',
+      traceId: sample.traceId,
+    };
+  }
+
+  private group(failure: Failure): void {
+    const message = maskIds(failure.message);
+    let key = JSON.stringify([failure.route, failure.status, failure.code, message]);
+    let group = this.groups.get(key);
+    if (!group && this.groups.size >= MAX_GROUPS) {
+      key = 'other';
+      group = this.groups.get(key);
+      if (!group) {
+        group = { route: '*', status: 0, code: 'other', message: 'other causes', count: 0, traceIds: [] };
+        this.groups.set(key, group);
+      }
+    }
+    if (!group) {
+      group = {
+        route: failure.route,
+        status: failure.status,
+        code: failure.code,
+        message,
+        count: 0,
+        traceIds: [],
+      };
+      this.groups.set(key, group);
+    }
+    group.count++;
+    if (failure.traceId && group.traceIds.length < GROUP_TRACES) group.traceIds.push(failure.traceId);
   }
 
   report(seconds: number): LoadReport {
@@ -172,6 +268,9 @@ export class LoadTally {
       byStatus: { ...this.statuses },
       injected: this.injected,
       serverErrors: this.serverErrors,
+      failureGroups: [...this.groups.values()]
+        .map((g) => ({ ...g, traceIds: [...g.traceIds] }))
+        .sort((a, b) => b.count - a.count),
       sampleTraces: { ok: [...this.ok], failed: [...this.failed] },
     };
   }
@@ -201,18 +300,29 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const begin = performance.now();
     const task = fetch(url, { ...init, headers, signal: AbortSignal.timeout(30_000) })
       .then(async (response) => {
-        await response.arrayBuffer();
+        const body = await response.arrayBuffer();
         const header = response.headers.get('traceresponse');
-        tally.add({
+        return {
           kind,
           status: response.status,
           ms: performance.now() - begin,
           traceId: header?.split('-')[1],
           faulted,
-        });
+          error: response.status >= 500 ? errorBody(body) : undefined,
+        };
       })
-      .catch(() => {
-        tally.add({ kind, status: 0, ms: performance.now() - begin, traceId: undefined, faulted });
+      .catch((error: unknown): Sample => ({
+        kind,
+        status: 0,
+        ms: performance.now() - begin,
+        traceId: undefined,
+        faulted,
+        error: networkError(error),
+      }))
+      .then((sample) => {
+        tally.add(sample);
+        if (!sample.faulted && (sample.status === 0 || sample.status >= 500))
+          options.onFailure?.(tally.failureOf(sample));
       })
       .finally(() => inFlight.delete(task));
     inFlight.add(task);
@@ -225,6 +335,27 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   }
   await Promise.all(inFlight);
   return tally.report((Date.now() - started) / 1000);
+}
+
+/** The error code and message of a JSON error body (`{error: {code, message}}`), or the start of the text. */
+function errorBody(body: ArrayBuffer): { code: string; message: string } {
+  const text = Buffer.from(body).toString('utf8');
+  try {
+    const { error } = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (error?.code) return { code: error.code, message: error.message ?? '' };
+  } catch {
+    // Not JSON: the text itself says what went wrong.
+  }
+  return { code: 'not_json', message: text.slice(0, 200) };
+}
+
+/** Why a request got no answer: fetch's cause (a socket error's code, e.g. ECONNRESET) or the abort (TimeoutError). */
+export function networkError(error: unknown): { code: string; message: string } {
+  const cause = (error as { cause?: { code?: string; message?: string; name?: string } }).cause;
+  if (cause && typeof cause === 'object')
+    return { code: cause.code ?? cause.name ?? 'unknown', message: cause.message ?? String(cause) };
+  const { name, message } = error as Error;
+  return { code: name ?? 'unknown', message: message ?? String(error) };
 }
 
 /**
@@ -273,6 +404,13 @@ export function formatReport(r: LoadReport): string {
     `${r.injected} asked to fail (fault header); ${r.serverErrors} other server errors or unanswered requests`,
   );
   lines.push(`sample trace IDs: ${r.sampleTraces.ok.join(' ') || '(none)'}`);
+  if (r.failureGroups.length > 0) {
+    lines.push('server errors not asked for, by cause:');
+    for (const g of r.failureGroups)
+      lines.push(
+        `  ${g.count} × ${g.route} → ${g.status === 0 ? 'no answer' : g.status} ${g.code}: ${g.message} (trace ${g.traceIds[0] ?? '—'})`,
+      );
+  }
   if (r.sampleTraces.failed.length > 0) {
     lines.push(
       `failed requests: ${r.sampleTraces.failed.map((f) => `${f.traceId} (${f.kind} ${f.status})`).join(' ')}`,

@@ -50,6 +50,17 @@ export function finishApp(app: Express): void {
   app.use(errorHandler(kit(app).logger));
 }
 
+/**
+ * How much longer than the keep-alive timeout it advertises (`Keep-Alive: timeout=5`, Node's default) a server keeps
+ * an idle connection open. A client (undici's fetch) stops reusing a connection a little before the advertised
+ * timeout; but when the server's event loop stalls (a busy machine), its idle timer fires late, in the same turn as a
+ * request the client sent on that connection in time — and the timer runs first: the connection is closed under the
+ * request ("other side closed", a 503 at the caller). Node's own buffer is 1 s; stalls of several seconds were seen
+ * (the soak), so the server waits past the longest a caller waits for an answer (the demo's 5 s downstream timeout):
+ * a request stalled that long has timed out at its caller already.
+ */
+export const KEEP_ALIVE_TIMEOUT_BUFFER_MS = 10_000;
+
 /** Listens and prints `LISTENING <port>` on stdout, which the process supervisors (demo, tests) wait for. */
 export function listen(app: Express, port: number, host: string): Promise<Server> {
   const { name, logger } = kit(app);
@@ -61,6 +72,7 @@ export function listen(app: Express, port: number, host: string): Promise<Server
       process.stdout.write(`LISTENING ${bound}\n`);
       resolve(server);
     });
+    server.keepAliveTimeoutBuffer = KEEP_ALIVE_TIMEOUT_BUFFER_MS;
   });
 }
 

@@ -13,7 +13,7 @@ import type { Request } from 'express';
 import { demoConfig } from '../config.ts';
 import { finishApp, listen, route } from '../../common/http/app.ts';
 import { createService } from '../lib/service.ts';
-import { call, callJson, type CallOptions } from '../lib/client.ts';
+import { call, callerGone, callJson, type CallOptions } from '../lib/client.ts';
 import { invalid } from '../../common/http/errors.ts';
 import { bbox, type Scene, sceneDay } from '../../imagery/scenes.ts';
 import { dateRange, numberIn, objectBody, text, uuid } from '../../common/http/validate.ts';
@@ -24,6 +24,8 @@ const options = (req: Request, extra: Partial<CallOptions> = {}): CallOptions =>
   // Only the fault header is forwarded from the incoming request, and only where the demo enabled it.
   incoming: config.faultHeader ? req.headers : undefined,
   timeoutMs: config.downstreamTimeoutMs,
+  // A read its caller gave up on stops; a write (sign-up, job) completes, so that it is not left half-done.
+  signal: req.method === 'GET' && req.res ? callerGone(req.res) : undefined,
   ...extra,
 });
 

@@ -1,8 +1,9 @@
 /**
  * Service-to-service calls. Trace context (and baggage) is injected by the fetch instrumentation; this adds a
- * timeout, forwards the fault header, and maps downstream failures: unreachable → 503, timeout → 504,
- * a 5xx → 502, and a 4xx passes through with its code.
+ * timeout, forwards the fault header, stops when the incoming request's caller has gone, and maps downstream
+ * failures: unreachable → 503, timeout → 504, a 5xx → 502, and a 4xx passes through with its code.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../../common/http/errors.ts';
 import { FAULT_HEADER } from '../config.ts';
 
@@ -12,6 +13,28 @@ export interface CallOptions {
   /** The incoming request's headers, to forward the fault header. */
   incoming?: Record<string, string | string[] | undefined>;
   timeoutMs: number;
+  /** Aborts the call: the incoming request's caller has gone (see `callerGone`). */
+  signal?: AbortSignal;
+}
+
+const GONE = Symbol('caller gone');
+
+/**
+ * A signal that aborts when the caller of `res`'s request closes the connection before the answer was sent — it gave
+ * up (its own timeout) — so that the calls still to make for it (a staircase of N+1 catalog calls) are not made: on a
+ * saturated machine that work for nobody kept the services behind long after the cause had passed. One per request.
+ */
+export function callerGone(res: ServerResponse<IncomingMessage>): AbortSignal {
+  const holder = res as ServerResponse<IncomingMessage> & { [GONE]?: AbortController };
+  let controller = holder[GONE];
+  if (!controller) {
+    const created = new AbortController();
+    controller = holder[GONE] = created;
+    res.once('close', () => {
+      if (!res.writableFinished) created.abort(new Error('the caller closed the connection'));
+    });
+  }
+  return controller.signal;
 }
 
 export async function call(service: string, url: string, options: CallOptions): Promise<Response> {
@@ -25,9 +48,15 @@ export async function call(service: string, url: string, options: CallOptions): 
       method: options.method ?? 'GET',
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: options.signal
+        ? AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal])
+        : AbortSignal.timeout(options.timeoutMs),
     });
   } catch (error) {
+    if (options.signal?.aborted) {
+      // Nobody will read the answer; 499 (as nginx names it) keeps it out of the server errors.
+      throw new HttpError(499, 'caller_gone', `the caller closed the connection before ${service} answered`);
+    }
     if ((error as Error).name === 'TimeoutError') {
       throw new HttpError(
         504,
@@ -35,7 +64,11 @@ export async function call(service: string, url: string, options: CallOptions): 
         `${service} did not answer within ${options.timeoutMs} ms`,
       );
     }
-    throw new HttpError(503, 'downstream_unavailable', `${service} is unavailable`);
+    // The answer names no address; the socket error (refused, reset, closed under the request) goes to the logs and
+    // the span as the error's cause.
+    const unavailable = new HttpError(503, 'downstream_unavailable', `${service} is unavailable`);
+    unavailable.cause = error;
+    throw unavailable;
   }
   if (response.status >= 500) {
     const detail = await response.text().catch(() => '');

@@ -45,6 +45,7 @@ describe('formatTable', () => {
         search: { count: 20, errors: 1, p50: 3.14, p95: 10, p99: 123.456 },
         download: { count: 10, errors: 0, p50: 1, p95: 2, p99: 3 },
       },
+      failureGroups: [],
       sampleTraces: { ok: ['a'], failed: [] },
     } as unknown as LoadReport;
     expect(formatReport(report)).toBe(
