@@ -26,6 +26,11 @@ export interface LoadOptions {
   progress?: (line: string) => void;
   /** Stops early when aborted (Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * The first seconds of the run, reported apart (`LoadReport.early`): a fresh platform's first requests queue behind
+   * module loads and cold code, which the whole run's percentiles dilute. @default 10
+   */
+  earlySeconds?: number;
 }
 
 export interface Sample {
@@ -47,6 +52,8 @@ export interface LoadReport {
   /** Server errors (5xx, or no answer) among the requests that were not asked to fail. */
   serverErrors: number;
   sampleTraces: { ok: string[]; failed: { traceId: string; kind: RequestKind; status: number }[] };
+  /** The requests sent in the run's first `seconds`, per kind; absent when the run was not longer than that. */
+  early?: { seconds: number; sent: number; byKind: LoadReport['byKind'] };
 }
 
 export const DEFAULT_MIX: Record<RequestKind, number> = { search: 70, download: 22, signup: 5, job: 3 };
@@ -184,6 +191,8 @@ function keepLast<T>(list: T[], item: T): void {
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const tally = new LoadTally();
+  const earlySeconds = options.earlySeconds ?? 10;
+  const early = new LoadTally();
   const inFlight = new Set<Promise<void>>();
   const started = Date.now();
   const interval = 1000 / options.rate;
@@ -199,11 +208,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const faulted = Math.random() < options.faultRate;
     if (faulted) headers.set(FAULT_HEADER, `${pickOne(SERVICE_NAMES.filter((s) => s !== 'gateway'))}:error`);
     const begin = performance.now();
+    const tallies = Date.now() - started < earlySeconds * 1000 ? [tally, early] : [tally];
+    const add = (sample: Sample) => tallies.forEach((t) => t.add(sample));
     const task = fetch(url, { ...init, headers, signal: AbortSignal.timeout(30_000) })
       .then(async (response) => {
         await response.arrayBuffer();
         const header = response.headers.get('traceresponse');
-        tally.add({
+        add({
           kind,
           status: response.status,
           ms: performance.now() - begin,
@@ -212,7 +223,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         });
       })
       .catch(() => {
-        tally.add({ kind, status: 0, ms: performance.now() - begin, traceId: undefined, faulted });
+        add({ kind, status: 0, ms: performance.now() - begin, traceId: undefined, faulted });
       })
       .finally(() => inFlight.delete(task));
     inFlight.add(task);
@@ -224,7 +235,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
   }
   await Promise.all(inFlight);
-  return tally.report((Date.now() - started) / 1000);
+  const report = tally.report((Date.now() - started) / 1000);
+  if (report.seconds > earlySeconds) {
+    report.early = { seconds: earlySeconds, sent: early.done, byKind: early.report(earlySeconds).byKind };
+  }
+  return report;
 }
 
 /**
@@ -269,6 +284,14 @@ export function formatReport(r: LoadReport): string {
     ...[k.p50, k.p95, k.p99].map((ms) => ms.toFixed(1)),
   ]);
   lines.push(...formatTable([header, ...rows], { right: [1, 2, 3, 4, 5], gap: ' ' }));
+  if (r.early) {
+    const kinds = Object.entries(r.early.byKind).map(
+      ([kind, k]) => `${kind} ${[k.p50, k.p95, k.p99].map((ms) => ms.toFixed(1)).join(' / ')}`,
+    );
+    lines.push(
+      `first ${r.early.seconds} s (${r.early.sent} requests), p50 / p95 / p99 ms: ${kinds.join('; ')}`,
+    );
+  }
   lines.push(
     `${r.injected} asked to fail (fault header); ${r.serverErrors} other server errors or unanswered requests`,
   );
