@@ -18,6 +18,8 @@ export interface WarmUpOptions {
   rate: number;
   /** Seconds of the real mix at `rate` after the first requests. @default 5 */
   burstSeconds?: number;
+  /** How long the warm-up job may take: its sandbox's cold start on a busy machine, then one small chunk. @default 60000 */
+  jobTimeoutMs?: number;
   /** Stops early when aborted (Ctrl-C). */
   signal?: AbortSignal;
 }
@@ -31,9 +33,6 @@ export interface WarmUpReport {
   burst: LoadReport;
 }
 
-/** How long the warm-up job may take: its sandbox's cold start on a busy machine, then one small chunk. */
-const JOB_TIMEOUT_MS = 60_000;
-
 export async function warmUp(options: WarmUpOptions): Promise<WarmUpReport> {
   const started = performance.now();
   const first: WarmUpReport['first'] = [];
@@ -43,7 +42,8 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpReport> {
     const body = await response.text();
     first.push({ route: step.route, status: response.status, ms: performance.now() - begin });
     if (step.route === 'POST /api/jobs' && response.status === 202) {
-      await jobDone(options.gateway, (JSON.parse(body) as { id: string }).id, options.signal);
+      const id = (JSON.parse(body) as { id: string }).id;
+      await jobDone(options.gateway, id, options.jobTimeoutMs ?? 60_000, options.signal);
     }
   }
   const burst = await runLoad({
@@ -94,7 +94,12 @@ function firstRequests(gateway: string): { route: string; url: string; init: Req
   ];
 }
 
-async function jobDone(gateway: string, id: string, signal: AbortSignal | undefined): Promise<void> {
+async function jobDone(
+  gateway: string,
+  id: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   await pollUntil(
     `warm-up job ${id} to finish`,
     async () => {
@@ -103,6 +108,6 @@ async function jobDone(gateway: string, id: string, signal: AbortSignal | undefi
       };
       return view.status !== 'queued' && view.status !== 'running' ? view : undefined;
     },
-    { timeoutMs: JOB_TIMEOUT_MS, intervalMs: 200, signal },
+    { timeoutMs, intervalMs: 200, signal },
   );
 }
