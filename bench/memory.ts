@@ -234,7 +234,7 @@ function printDemoRuns(runs: Partial<Record<Design, DemoRun>>, options: Options)
   const components = [...new Set(shown.flatMap((d) => [...runs[d]!.components.keys()]))].sort();
   const cell = (d: Design, c: string) => {
     const x = runs[d]!.components.get(c);
-    return x ? `${mib(x.steady)} / ${mib(x.peak)}` : '—';
+    return x ? `${mib(x.steady)} (PSS ${mib(x.steadyPss)}) / ${mib(x.peak)}` : '—';
   };
   const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const early = (r: DemoRun) => r.report.early?.byKind.search;
@@ -284,7 +284,7 @@ function demoFigures(runs: Partial<Record<Design, DemoRun>>): Figure[] {
         unit: 'MiB',
         ...(service ? { target: 150 } : {}),
         better: 'lower',
-        note: service ? `peak ${mib(x.peak)}` : undefined,
+        note: service ? `PSS ${mib(x.steadyPss)}, peak ${mib(x.peak)}` : undefined,
       };
     }),
     ...latencyFigures(ours, before),

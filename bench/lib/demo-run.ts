@@ -30,8 +30,11 @@ export interface DemoRun {
   report: LoadReport;
   /** The summed RSS (and PSS) of every process at its peak sample, and each component's share then. */
   peak: { rss: number; pss: number };
-  /** Per component (summed over its processes): its peak, and the median of its samples during the load. */
-  components: Map<string, { peak: number; steady: number }>;
+  /**
+   * Per component (summed over its processes): its peak RSS, and the medians of its RSS and PSS samples during the
+   * load (PSS splits the pages Node processes share, the node binary's among them).
+   */
+  components: Map<string, { peak: number; steady: number; steadyPss: number }>;
   /** Worker sandboxes seen: how many, the highest VmHWM, the median of their samples. */
   sandboxes: { count: number; peak: number; steady: number };
   /** CPU milliseconds the platform's processes used per request of the load (CPU time, not wall time). */
@@ -47,6 +50,7 @@ interface Sample {
   rss: number;
   pss: number;
   byComponent: Map<string, number>;
+  pssByComponent: Map<string, number>;
 }
 
 export async function measureDemo(
@@ -123,18 +127,21 @@ class Sampler {
 
   sample(): void {
     const byComponent = new Map<string, number>();
+    const pssByComponent = new Map<string, number>();
     let rss = 0;
     let pss = 0;
     for (const { pid, name } of this.processes()) {
       const value = statusMiB(pid, 'VmRSS');
       if (value === undefined) continue;
+      const proportional = pssMiB(pid) ?? value;
       rss += value;
-      pss += pssMiB(pid) ?? value;
+      pss += proportional;
       byComponent.set(name, (byComponent.get(name) ?? 0) + value);
+      pssByComponent.set(name, (pssByComponent.get(name) ?? 0) + proportional);
       if (!name.startsWith('stack: ')) this.seeCpu(pid);
       if (name === 'worker sandbox') this.seeSandbox(pid, value);
     }
-    this.samples.push({ during: this.during, rss, pss, byComponent });
+    this.samples.push({ during: this.during, rss, pss, byComponent, pssByComponent });
   }
 
   figures(requests: number): Pick<DemoRun, 'peak' | 'components' | 'sandboxes' | 'cpuMsPerRequest'> {
@@ -147,6 +154,7 @@ class Sampler {
         {
           peak: Math.max(...this.samples.map((s) => s.byComponent.get(name) ?? 0)),
           steady: median(loaded.map((s) => s.byComponent.get(name) ?? 0)),
+          steadyPss: median(loaded.map((s) => s.pssByComponent.get(name) ?? 0)),
         },
       ]),
     );
