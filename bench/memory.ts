@@ -241,7 +241,7 @@ function printDemoRuns(runs: Partial<Record<Design, DemoRun>>, options: Options)
   process.stdout.write(
     `\n### The demo with its stack under its load (${options.rate} req/s for ${options.loadSeconds} s; ` +
       `one sample per second from the platform's start; steady: the median during the load)\n\n` +
-      row(['component', ...shown.map((d) => `${d}: steady / peak RSS`)]) +
+      row(['component', ...shown.map((d) => `${d}: steady RSS (PSS) / peak RSS`)]) +
       `\n${row(['---', ...shown.map(() => '---')])}\n` +
       components.map((c) => row([c, ...shown.map((d) => cell(d, c))])).join('\n') +
       `\n${row(['**total at its peak**', ...shown.map((d) => `${mib(runs[d]!.peak.rss)} (PSS ${mib(runs[d]!.peak.pss)})`)])}\n` +
