@@ -358,7 +358,7 @@ describe('The warm-up before the demo load', () => {
       gateway: platform.urls.gateway,
       rate: 5,
       burstSeconds: 2,
-      jobTimeoutMs: 180_000,
+      timeoutMs: 180_000,
     });
     expect(report.first.map((f) => `${f.route} ${f.status}`)).toEqual([
       'GET /api/scenes 200',
