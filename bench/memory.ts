@@ -9,36 +9,37 @@
  * - heap: the same app under the preload, run with --expose-gc; after `--small` requests and again after `--large`
  *   (autocannon), the fixture's memory hook forces a full GC and reports heapUsed. Figure: the growth between the
  *   two (target ≤ 20 MiB); the plain app's growth under the same load is printed beside it.
- * - demo: the demo platform (every service and the ETL listener under the preload) on that stack, driven by the
- *   load generator of `observatory load` for `--load-seconds` (one analytics job submitted first, so worker
- *   sandboxes run). Every process of the platform (found as descendants of this one), each stack component (pids
- *   from the Stack) and each worker sandbox is sampled from /proc every second. Figures: the peak of the summed RSS
- *   (target ≤ 1 GiB) with the peak of each component; a worker sandbox's peak RSS (its VmHWM, target ≤ 100 MiB) and
- *   its steady RSS (the median of its samples).
+ * - demo: the demo platform (every service and the ETL listener under the preload) on that stack, run as `npm run
+ *   demo` runs it and driven by its load generator for `--load-seconds` at `--rate` (bench/lib/demo-run.ts), once per
+ *   design, each on a fresh stack: the previous design (V8's and glibc's defaults, four sandboxes kept warm 60 s, the
+ *   load straight after the start) beside the current one (the demo's memory settings, the warm-up). Figures: the
+ *   peak of the summed RSS (target ≤ 1 GiB); each service's steady RSS (the median during the load, target ≤ 150
+ *   MiB); a worker sandbox's peak (VmHWM, target ≤ 100 MiB); search p95 and p99 of the load's first 10 s and of the
+ *   whole run (targets 150 and 300 ms); the platform's CPU time per request.
  *
  *   npm run bench -- memory [--parts idle,heap,demo] [--rounds 3] [--idle 5] [--small 10000] [--large 1000000]
  *                           [--connections 16] [--load-seconds 30] [--rate 20] [--base 26400]
+ *                           [--designs previous,ours]
  *
  * Starts a stack: run it inside a network namespace when other stacks run on the machine.
  */
 
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { sleep } from '../common/poll.ts';
-import type { Stack } from '../stack/stack.ts';
-import { startPlatform } from '../demo/platform.ts';
-import { DEFAULT_MIX, runLoad } from '../demo/load-generator.ts';
 import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack.ts';
 import { startApp, type App } from './lib/fixture-app.ts';
-import { pssMiB, statusMiB } from './lib/proc.ts';
+import { statusMiB } from './lib/proc.ts';
+import { measureDemo, type DemoDesign, type DemoRun } from './lib/demo-run.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
 const MiB = 2 ** 20;
 const PARTS = ['idle', 'heap', 'demo'] as const;
 type Part = (typeof PARTS)[number];
+const DESIGN_NAMES = ['previous', 'ours'] as const;
+type Design = (typeof DESIGN_NAMES)[number];
 
 interface Options {
   parts: Part[];
@@ -50,44 +51,13 @@ interface Options {
   loadSeconds: number;
   rate: number;
   base: number;
+  /** The demo designs the demo part runs, each on a fresh stack. */
+  designs: Design[];
 }
 
 const log = (line: string) => process.stderr.write(`[memory] ${line}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const mib = (x: number) => `${x.toFixed(1)} MiB`;
-
-// ---------------------------------------------------------------------------------------------------------------
-// /proc readers (Linux)
-
-/** Every live descendant of `root`, with its command line. */
-function descendants(root: number): { pid: number; cmdline: string }[] {
-  const parents = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found: { pid: number; cmdline: string }[] = [];
-  const walk = (pid: number) => {
-    for (const child of parents.get(pid) ?? []) {
-      let cmdline = '';
-      try {
-        cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      } catch {
-        continue;
-      }
-      found.push({ pid: child, cmdline });
-      walk(child);
-    }
-  };
-  walk(root);
-  return found;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The fixture app
@@ -236,140 +206,145 @@ async function heapGrowth(options: Options, stackEnv: Record<string, string | un
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// demo: the platform and its stack under light load; worker sandboxes
+// demo: the platform and its stack under the demo's load, the previous design beside the current one
 
-/** Which part of the demo a process of ours is, from its command line. */
-function componentOf(cmdline: string): string | undefined {
-  if (cmdline.includes('etl/runtime/worker.ts')) return 'worker sandbox';
-  const service = cmdline.match(/services\/(\w+)\/main\.ts/)?.[1];
-  if (service) return service;
-  if (cmdline.includes('etl/listener/main.ts')) return 'etl-listener';
-  return undefined;
-}
+/**
+ * The designs measured side by side, each on a fresh stack: the demo before issue 24 (V8's and glibc's defaults, the
+ * ETL's four sandboxes kept warm 60 s, the load straight after the start) and the current defaults (demo/warm-up.ts).
+ */
+const DESIGNS: Record<Design, DemoDesign> = {
+  previous: {
+    name: 'previous',
+    env: {
+      OBSERVATORY_DEMO_SEMI_SPACE_MB: '0',
+      OBSERVATORY_DEMO_MALLOC_ARENAS: '0',
+      OBSERVATORY_DEMO_WORKER_SANDBOXES: '4',
+      OBSERVATORY_DEMO_WORKER_IDLE_MS: '60000',
+    },
+    warmUp: false,
+  },
+  ours: { name: 'ours', env: {}, warmUp: true },
+};
 
-async function demoMemory(options: Options, stack: Stack, overrides: Record<string, string>) {
-  const stackPids = new Map(
-    (await stack.status()).components.filter((c) => c.pid).map((c) => [c.pid!, `stack: ${c.name}`]),
+/** The demo's own Node processes, each held to 150 MiB steady under the load (issue 24). */
+const SERVICES = ['gateway', 'catalog', 'downloads', 'users', 'etl-listener'];
+
+function printDemoRuns(runs: Partial<Record<Design, DemoRun>>, options: Options): void {
+  const shown = DESIGN_NAMES.filter((d) => runs[d]);
+  const components = [...new Set(shown.flatMap((d) => [...runs[d]!.components.keys()]))].sort();
+  const cell = (d: Design, c: string) => {
+    const x = runs[d]!.components.get(c);
+    return x ? `${mib(x.steady)} (PSS ${mib(x.steadyPss)}) / ${mib(x.peak)}` : '—';
+  };
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const early = (r: DemoRun) => r.report.early?.byKind.search;
+  process.stdout.write(
+    `\n### The demo with its stack under its load (${options.rate} req/s for ${options.loadSeconds} s; ` +
+      `one sample per second from the platform's start; steady: the median during the load)\n\n` +
+      row(['component', ...shown.map((d) => `${d}: steady RSS (PSS) / peak RSS`)]) +
+      `\n${row(['---', ...shown.map(() => '---')])}\n` +
+      components.map((c) => row([c, ...shown.map((d) => cell(d, c))])).join('\n') +
+      `\n${row(['**total at its peak**', ...shown.map((d) => `${mib(runs[d]!.peak.rss)} (PSS ${mib(runs[d]!.peak.pss)})`)])}\n` +
+      `${row(['worker sandboxes', ...shown.map((d) => `${runs[d]!.sandboxes.count} seen, each ≤ ${mib(runs[d]!.sandboxes.peak)}`)])}\n` +
+      `${row(['search p95 / p99, first 10 s', ...shown.map((d) => (early(runs[d]!) ? `${ms(early(runs[d]!)!.p95)} / ${ms(early(runs[d]!)!.p99)}` : '—'))])}\n` +
+      `${row(['search p95 / p99, whole run', ...shown.map((d) => `${ms(runs[d]!.report.byKind.search?.p95)} / ${ms(runs[d]!.report.byKind.search?.p99)}`)])}\n` +
+      `${row(['platform CPU per request', ...shown.map((d) => `${runs[d]!.cpuMsPerRequest.toFixed(1)} ms`)])}\n` +
+      `${row(['load average at start / end', ...shown.map((d) => runs[d]!.load.map((l) => l.toFixed(1)).join(' / '))])}\n`,
   );
-  const platform = await startPlatform({
-    freePorts: true,
-    env: overrides,
-    logDir: join(stack.config.stateDir, 'demo-logs'),
-  });
-  try {
-    /** Per sample: component → summed RSS; per sandbox pid: its RSS samples and peak. */
-    const totals: { rss: number; pss: number; byComponent: Map<string, number> }[] = [];
-    const sandboxes = new Map<number, { rss: number[]; hwm: number }>();
-    const sample = () => {
-      const byComponent = new Map<string, number>();
-      let rss = 0;
-      let pss = 0;
-      const processes = [
-        ...[...stackPids].map(([pid, name]) => ({ pid, name })),
-        ...descendants(process.pid)
-          .filter((p) => !stackPids.has(p.pid))
-          .map((p) => ({ pid: p.pid, name: componentOf(p.cmdline) }))
-          .filter((p): p is { pid: number; name: string } => p.name !== undefined),
-      ];
-      for (const { pid, name } of processes) {
-        const value = statusMiB(pid, 'VmRSS');
-        if (value === undefined) continue;
-        rss += value;
-        pss += pssMiB(pid) ?? value;
-        byComponent.set(name, (byComponent.get(name) ?? 0) + value);
-        if (name === 'worker sandbox') {
-          const seen = sandboxes.get(pid) ?? { rss: [], hwm: 0 };
-          seen.rss.push(value);
-          seen.hwm = Math.max(seen.hwm, statusMiB(pid, 'VmHWM') ?? 0);
-          sandboxes.set(pid, seen);
-        }
-      }
-      totals.push({ rss, pss, byComponent });
-    };
-    // One analytics job first, so worker sandboxes run during the window whatever the load's mix draws.
-    const job = await fetch(`${platform.urls.gateway}/api/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-user-id': 'u-bench' },
-      body: JSON.stringify({ bbox: [2, 48, 3, 49], from: '2026-06-01', to: '2026-06-03' }),
-    });
-    if (job.status !== 202) throw new Error(`submitting a job answered ${job.status}: ${await job.text()}`);
-    const sampler = setInterval(sample, 1000);
-    let report;
-    try {
-      report = await runLoad({
-        url: platform.urls.gateway,
-        rate: options.rate,
-        durationSeconds: options.loadSeconds,
-        mix: DEFAULT_MIX,
-        faultRate: 0,
-      });
-    } finally {
-      clearInterval(sampler);
-    }
-    sample();
-    const peak = totals.reduce((a, b) => (b.rss > a.rss ? b : a), totals[0]!);
-    const components = [...new Set(totals.flatMap((t) => [...t.byComponent.keys()]))].sort();
-    const peakOf = (name: string) => Math.max(...totals.map((t) => t.byComponent.get(name) ?? 0));
-    const sandboxPeak = Math.max(0, ...[...sandboxes.values()].map((s) => s.hwm));
-    const sandboxSteady = median([...sandboxes.values()].flatMap((s) => s.rss));
-    process.stdout.write(
-      `\n### The demo with its stack under light load (${report.sent} requests in ${report.seconds.toFixed(0)} s, ` +
-        `${options.rate}/s; ${totals.length} samples, one per second)\n\n` +
-        `| component | peak RSS (summed over its processes) | at the total's peak |\n| --- | --- | --- |\n` +
-        components
-          .map((c) => `| ${c} | ${mib(peakOf(c))} | ${mib(peak.byComponent.get(c) ?? 0)} |`)
-          .join('\n') +
-        `\n| **total** | ${mib(peak.rss)} (PSS ${mib(peak.pss)}) | |\n\n` +
-        `Worker sandboxes seen: ${sandboxes.size}; peak RSS (VmHWM) ${mib(sandboxPeak)}, steady (median of samples) ${mib(sandboxSteady)}.\n`,
-    );
-    const figures: Figure[] = [
-      {
-        id: 'MEM.demo.total',
-        figure: 'The demo with its stack under light load: peak of summed RSS',
-        ours: peak.rss,
-        unit: 'MiB',
-        target: 1024,
-        better: 'lower',
-        note: `PSS ${mib(peak.pss)}; each component's peak below`,
-      },
-      ...components.map((c): Figure => ({
-        id: `MEM.demo.${c.replace(/\W+/g, '-')}`,
-        figure: `Demo: ${c} peak RSS${c === 'worker sandbox' ? ' (all sandboxes together)' : ''}`,
-        ours: peakOf(c),
-        unit: 'MiB',
-        better: 'lower',
-      })),
-    ];
-    if (sandboxes.size === 0) {
-      figures.push(failedFigure('MEM.worker', 'Worker sandbox RSS', 'no worker sandbox ran during the load'));
-    } else {
-      figures.push(
-        {
-          id: 'MEM.worker.peak',
-          figure: 'Worker sandbox peak RSS during a job (VmHWM)',
-          ours: sandboxPeak,
-          unit: 'MiB',
-          target: 100,
-          better: 'lower',
-          note: `${sandboxes.size} sandboxes`,
-        },
-        {
-          id: 'MEM.worker.steady',
-          figure: 'Worker sandbox steady RSS (median of samples)',
-          ours: sandboxSteady,
-          unit: 'MiB',
-          target: 100,
-          better: 'lower',
-        },
-      );
-    }
-    return figures;
-  } finally {
-    await platform.stop();
-  }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
+const ms = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(0)} ms`);
+
+/** The figures of the current design, the previous one's beside them as the baseline. */
+function demoFigures(runs: Partial<Record<Design, DemoRun>>): Figure[] {
+  const ours = runs.ours;
+  if (!ours) return [];
+  const before = runs.previous;
+  const baseline = (value: (r: DemoRun) => number | undefined) =>
+    before ? { baseline: value(before), baselineName: 'previous design' } : {};
+  const loadNote = `load average ${ours.load.map((l) => l.toFixed(1)).join(' → ')}`;
+  const figures: Figure[] = [
+    {
+      id: 'MEM.demo.total',
+      figure: 'The demo with its stack under its load: peak of summed RSS',
+      ours: ours.peak.rss,
+      ...baseline((r) => r.peak.rss),
+      unit: 'MiB',
+      target: 1024,
+      better: 'lower',
+      note: `PSS ${mib(ours.peak.pss)}; ${loadNote}`,
+    },
+    ...[...ours.components].map(([c, x]): Figure => {
+      const service = SERVICES.includes(c);
+      return {
+        id: `MEM.demo.${c.replace(/\W+/g, '-')}`,
+        figure: `Demo: ${c} ${service ? 'steady' : 'peak'} RSS${c === 'worker sandbox' ? ' (all sandboxes together)' : ''}`,
+        ours: service ? x.steady : x.peak,
+        ...baseline((r) => (service ? r.components.get(c)?.steady : r.components.get(c)?.peak)),
+        unit: 'MiB',
+        ...(service ? { target: 150 } : {}),
+        better: 'lower',
+        note: service ? `PSS ${mib(x.steadyPss)}, peak ${mib(x.peak)}` : undefined,
+      };
+    }),
+    ...latencyFigures(ours, before),
+    {
+      id: 'CPU.demo.request',
+      figure: "Demo: the platform's CPU time per request of the load (services, listener, sandboxes)",
+      ours: ours.cpuMsPerRequest,
+      ...baseline((r) => r.cpuMsPerRequest),
+      unit: 'ms',
+      better: 'lower',
+    },
+  ];
+  if (ours.sandboxes.count === 0) {
+    figures.push(failedFigure('MEM.worker', 'Worker sandbox RSS', 'no worker sandbox ran during the load'));
+  } else {
+    figures.push({
+      id: 'MEM.worker.peak',
+      figure: 'Worker sandbox peak RSS during a job (VmHWM)',
+      ours: ours.sandboxes.peak,
+      ...baseline((r) => r.sandboxes.peak),
+      unit: 'MiB',
+      target: 100,
+      better: 'lower',
+      note: `${ours.sandboxes.count} sandboxes; steady ${mib(ours.sandboxes.steady)}`,
+    });
+  }
+  return figures;
+}
+
+/** Search latency of the demo's load, its first ten seconds and the whole run (targets p95 150 ms, p99 300 ms). */
+function latencyFigures(ours: DemoRun, before: DemoRun | undefined): Figure[] {
+  const windows = [
+    { id: 'first10s', words: 'first 10 s', of: (r: DemoRun) => r.report.early?.byKind.search },
+    { id: 'run', words: 'whole run', of: (r: DemoRun) => r.report.byKind.search },
+  ];
+  return windows.flatMap((w) =>
+    (['p95', 'p99'] as const).map((p): Figure => {
+      const value = w.of(ours)?.[p];
+      if (value === undefined)
+        return failedFigure(
+          `LAT.demo.search.${w.id}.${p}`,
+          `Demo search ${p}, ${w.words}`,
+          w.id === 'first10s' && !ours.report.early
+            ? 'the load ran no longer than 10 s'
+            : 'no search answered',
+        );
+      const old = before ? w.of(before)?.[p] : undefined;
+      return {
+        id: `LAT.demo.search.${w.id}.${p}`,
+        figure: `Demo: search ${p} at the demo's rate, ${w.words}`,
+        ours: value,
+        ...(old === undefined ? {} : { baseline: old, baselineName: 'previous design' }),
+        unit: 'ms',
+        target: p === 'p95' ? 150 : 300,
+        better: 'lower',
+        note: `load average ${ours.load.map((l) => l.toFixed(1)).join(' → ')}`,
+      };
+    }),
+  );
+}
 
 /**
  * Sends one span (`bench-memory` start) to the bench stack's Collector and checks it is accepted: the parts'
@@ -419,6 +394,7 @@ function parse(argv: string[]): Options {
       'load-seconds': { type: 'string', default: '30' },
       rate: { type: 'string', default: '20' },
       base: { type: 'string', default: '26400' },
+      designs: { type: 'string', default: DESIGN_NAMES.join(',') },
     },
   });
   const whole = (name: string, text: string, min: number) => {
@@ -428,6 +404,10 @@ function parse(argv: string[]): Options {
     return n;
   };
   const parts = values.parts.split(',') as Part[];
+  const designs = values.designs.split(',') as Design[];
+  for (const design of designs)
+    if (!DESIGN_NAMES.includes(design))
+      throw new Error(`--designs: unknown design "${design}"; expected ${DESIGN_NAMES.join(',')}`);
   for (const part of parts)
     if (!PARTS.includes(part))
       throw new Error(`--parts: unknown part "${part}"; expected ${PARTS.join(',')}`);
@@ -441,50 +421,75 @@ function parse(argv: string[]): Options {
     loadSeconds: whole('load-seconds', values['load-seconds'], 1),
     rate: Number(values.rate),
     base: whole('base', values.base, 1024),
+    designs,
   };
   if (options.large <= options.small) throw new Error('--large must be more than --small');
   if (!(options.rate > 0)) throw new Error(`--rate: expected requests per second > 0, got ${values.rate}`);
   return options;
 }
 
+/**
+ * Runs one part (or one demo design) on a fresh stack of its own: the heap part sends a million spans, and the demo
+ * part measured on the same stack found a Jaeger store grown by them (3 GiB instead of ≈ 0.1). A part that throws is
+ * a failed row; the other parts still run. So is a part during which a stack component stopped: its telemetry went
+ * nowhere, so its figures are not what they claim (the state folder is kept for the logs).
+ */
+async function onFreshStack(
+  name: string,
+  base: number,
+  run: (bench: IsolatedStack) => Promise<Figure[]>,
+): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const bench = await startIsolatedStack(`bench-memory-${name}`, base, {
+    say: (line) => log(`stack: ${line}`),
+  });
+  let keep = false;
+  try {
+    await markStart(bench.stack.config.collector.otlpHttp);
+    figures.push(...(await run(bench)));
+  } catch (error) {
+    log(`${name} failed: ${(error as Error).stack ?? String(error)}`);
+    figures.push(failedFigure(`MEM.${name}`, `Memory: ${name}`, error));
+  }
+  try {
+    const stopped = (await bench.stack.status()).components.filter((c) => !c.healthy).map((c) => c.name);
+    if (stopped.length) {
+      keep = true;
+      const why = `${stopped.join(', ')} not running at its end; logs in ${join(bench.stateDir, 'logs')}`;
+      log(`${name}: ${why}`);
+      figures.push(failedFigure(`MEM.${name}.stack`, `Memory: the bench stack during ${name}`, why));
+    }
+  } finally {
+    await bench.down(keep);
+  }
+  return figures;
+}
+
 /** The command line (`npm run bench -- memory [options]` or `node bench/memory.ts`); returns the figures. */
 export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figure[]> {
   const options = parse(argv);
   const figures: Figure[] = [];
-  /**
-   * Each part runs on a fresh stack of its own: the heap part sends a million spans, and the demo part measured on
-   * the same stack found a Jaeger store grown by them (3 GiB instead of ≈ 0.1). A part that throws is a failed row;
-   * the other parts still run. So is a part during which a stack component stopped: its telemetry went nowhere, so
-   * its figures are not what they claim (the state folder is kept for the logs).
-   */
   const attempt = async (part: Part, run: (bench: IsolatedStack) => Promise<Figure[]>) => {
-    if (!options.parts.includes(part)) return;
-    const bench = await startIsolatedStack(`bench-memory-${part}`, options.base, {
-      say: (line) => log(`stack: ${line}`),
-    });
-    let keep = false;
-    try {
-      await markStart(bench.stack.config.collector.otlpHttp);
-      figures.push(...(await run(bench)));
-    } catch (error) {
-      log(`${part} failed: ${(error as Error).stack ?? String(error)}`);
-      figures.push(failedFigure(`MEM.${part}`, `Memory: ${part}`, error));
-    }
-    try {
-      const stopped = (await bench.stack.status()).components.filter((c) => !c.healthy).map((c) => c.name);
-      if (stopped.length) {
-        keep = true;
-        const why = `${stopped.join(', ')} not running at its end; logs in ${join(bench.stateDir, 'logs')}`;
-        log(`${part}: ${why}`);
-        figures.push(failedFigure(`MEM.${part}.stack`, `Memory: the bench stack during ${part}`, why));
-      }
-    } finally {
-      await bench.down(keep);
-    }
+    if (options.parts.includes(part)) figures.push(...(await onFreshStack(part, options.base, run)));
   };
   await attempt('idle', (bench) => idleRss(options, bench.env));
   await attempt('heap', (bench) => heapGrowth(options, bench.env));
-  await attempt('demo', (bench) => demoMemory(options, bench.stack, bench.overrides));
+  if (options.parts.includes('demo')) {
+    const runs: Partial<Record<Design, DemoRun>> = {};
+    for (const design of options.designs) {
+      figures.push(
+        ...(await onFreshStack(`demo-${design}`, options.base, async (bench) => {
+          runs[design] = await measureDemo(bench, DESIGNS[design], {
+            rate: options.rate,
+            seconds: options.loadSeconds,
+          });
+          return [];
+        })),
+      );
+    }
+    printDemoRuns(runs, options);
+    figures.push(...demoFigures(runs));
+  }
   printFigures(figures);
   return figures;
 }

@@ -11,6 +11,7 @@ import { pollUntil, PollTimeoutError, sleep } from '../common/poll.ts';
 import { queryLake, type QueryResult } from '../lake/index.ts';
 import { startPlatform } from './platform.ts';
 import { DEFAULT_MIX, formatReport, judgeReport, runLoad, type LoadReport } from './load-generator.ts';
+import { warmUp } from './warm-up.ts';
 import { Stack } from '../stack/stack.ts';
 import { demoConfig } from '../services/config.ts';
 import { startUi, uiConfig, uiLinks, type UiServer } from '../console/index.ts';
@@ -50,6 +51,8 @@ export async function demo(options: DemoOptions): Promise<number> {
   const failures: string[] = [];
   try {
     const seconds = options.durationSeconds ?? 30;
+    if (demoConfig().warmUp) await warm(platform.urls.gateway, options.rate, stopping.signal);
+    if (stopping.signal.aborted) return 0;
     say(
       `demo: services up (gateway ${platform.urls.gateway}); load at ${options.rate} req/s for ${seconds} s`,
     );
@@ -109,6 +112,25 @@ export async function demo(options: DemoOptions): Promise<number> {
   }
   for (const failure of failures) say(`demo: the run failed: ${failure}`);
   return failures.length > 0 ? 1 : 0;
+}
+
+/**
+ * Warms every route before the load (demo/warm-up.ts), so the load's first seconds measure the demo, not its start.
+ * A warm-up that fails only says so: the load that follows shows what is wrong.
+ */
+async function warm(gateway: string, rate: number, signal: AbortSignal): Promise<void> {
+  say('demo: warming up every route (first requests one at a time, a job, then a few seconds of the mix)');
+  try {
+    const report = await warmUp({ gateway, rate, signal });
+    const search = report.burst.byKind.search;
+    say(
+      `demo: warm in ${report.seconds.toFixed(1)} s; first requests ${report.first
+        .map((f) => `${f.route} ${f.status} ${f.ms.toFixed(0)} ms`)
+        .join(', ')}${search ? `; then search p95 ${search.p95.toFixed(0)} ms` : ''}`,
+    );
+  } catch (error) {
+    if (!signal.aborted) say(`demo: the warm-up failed: ${(error as Error).message}`);
+  }
 }
 
 /** The web console on its port (or any free one when that is taken); undefined when it cannot start. */

@@ -28,6 +28,11 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Called with each server error the run did not ask for (e.g. to look its trace up later). */
   onFailure?: (failure: Failure) => void;
+  /**
+   * The first seconds of the run, reported apart (`LoadReport.early`): a fresh platform's first requests queue behind
+   * module loads and cold code, which the whole run's percentiles dilute. @default 10
+   */
+  earlySeconds?: number;
 }
 
 /**
@@ -80,6 +85,8 @@ export interface LoadReport {
   /** The server errors not asked for, grouped by cause, most frequent first (at most MAX_GROUPS groups). */
   failureGroups: FailureGroup[];
   sampleTraces: { ok: string[]; failed: { traceId: string; kind: RequestKind; status: number }[] };
+  /** The requests sent in the run's first `seconds`, per kind; absent when the run was not longer than that. */
+  early?: { seconds: number; sent: number; byKind: LoadReport['byKind'] };
 }
 
 export const DEFAULT_MIX: Record<RequestKind, number> = { search: 70, download: 22, signup: 5, job: 3 };
@@ -283,6 +290,8 @@ function keepLast<T>(list: T[], item: T): void {
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const tally = new LoadTally();
+  const earlySeconds = options.earlySeconds ?? 10;
+  const early = new LoadTally();
   const inFlight = new Set<Promise<void>>();
   const started = Date.now();
   const interval = 1000 / options.rate;
@@ -298,6 +307,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const faulted = Math.random() < options.faultRate;
     if (faulted) headers.set(FAULT_HEADER, `${pickOne(SERVICE_NAMES.filter((s) => s !== 'gateway'))}:error`);
     const begin = performance.now();
+    const tallies = Date.now() - started < earlySeconds * 1000 ? [tally, early] : [tally];
+    const add = (sample: Sample) => tallies.forEach((t) => t.add(sample));
     const task = fetch(url, { ...init, headers, signal: AbortSignal.timeout(30_000) })
       .then(async (response) => {
         const body = await response.arrayBuffer();
@@ -320,7 +331,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         error: networkError(error),
       }))
       .then((sample) => {
-        tally.add(sample);
+        add(sample);
         if (!sample.faulted && (sample.status === 0 || sample.status >= 500))
           options.onFailure?.(tally.failureOf(sample));
       })
@@ -334,7 +345,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
   }
   await Promise.all(inFlight);
-  return tally.report((Date.now() - started) / 1000);
+  const report = tally.report((Date.now() - started) / 1000);
+  if (report.seconds > earlySeconds) {
+    report.early = { seconds: earlySeconds, sent: early.done, byKind: early.report(earlySeconds).byKind };
+  }
+  return report;
 }
 
 /** The error code and message of a JSON error body (`{error: {code, message}}`), or the start of the text. */
@@ -400,6 +415,14 @@ export function formatReport(r: LoadReport): string {
     ...[k.p50, k.p95, k.p99].map((ms) => ms.toFixed(1)),
   ]);
   lines.push(...formatTable([header, ...rows], { right: [1, 2, 3, 4, 5], gap: ' ' }));
+  if (r.early) {
+    const kinds = Object.entries(r.early.byKind).map(
+      ([kind, k]) => `${kind} ${[k.p50, k.p95, k.p99].map((ms) => ms.toFixed(1)).join(' / ')}`,
+    );
+    lines.push(
+      `first ${r.early.seconds} s (${r.early.sent} requests), p50 / p95 / p99 ms: ${kinds.join('; ')}`,
+    );
+  }
   lines.push(
     `${r.injected} asked to fail (fault header); ${r.serverErrors} other server errors or unanswered requests`,
   );

@@ -1,13 +1,15 @@
 /**
  * Runs the demo platform: starts each service and the ETL listener as its own process under
  * the preload (`node --require ./instrumentation services/<name>/main.ts`), downstream first so the gateway knows
- * their addresses. The catalog seeds the store; the listener starts its worker sandboxes itself. Port 0 gives each service a free port (tests); the demo uses the configured ones.
+ * their addresses. The catalog seeds the store; the listener starts its worker sandboxes itself. Port 0 gives each
+ * service a free port (tests); the demo uses the configured ones. Each process gets the demo's memory settings
+ * (`DemoRuntime`: V8's young generation, glibc's arenas, how many worker sandboxes and how long they stay warm).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../stack/config.ts';
-import { demoConfig, type ServiceName } from '../services/config.ts';
+import { demoConfig, type DemoRuntime, type ServiceName } from '../services/config.ts';
 import { etlConfig } from '../etl/config.ts';
 
 export interface PlatformOptions {
@@ -45,6 +47,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     ...options.env,
   };
   const config = demoConfig(env);
+  const runtime = config.runtime;
   const logDir = options.logDir ?? join(REPO_ROOT, '.observatory', 'demo', 'logs');
   mkdirSync(logDir, { recursive: true });
   const children: ChildProcess[] = [];
@@ -60,16 +63,17 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         ? Promise.resolve(0)
         : startService(
             'etl',
-            { ...env, OBSERVATORY_ETL_PORT: options.freePorts ? '0' : String(etlConfig(env).port) },
-            logDir,
-            children,
+            {
+              ...sandboxEnvironment(runtime, env),
+              OBSERVATORY_ETL_PORT: options.freePorts ? '0' : String(etlConfig(env).port),
+            },
+            { logDir, children, runtime },
           ),
       ...DOWNSTREAM.map((name) =>
         startService(
           name,
           { ...env, [`OBSERVATORY_${name.toUpperCase()}_PORT`]: portOf(name) },
-          logDir,
-          children,
+          { logDir, children, runtime },
         ),
       ),
     ]);
@@ -81,7 +85,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     };
     for (const name of DOWNSTREAM) gatewayEnv[`OBSERVATORY_${name.toUpperCase()}_URL`] = urls[name];
     gatewayEnv.OBSERVATORY_ETL_URL = urls.etl;
-    urls.gateway = `http://127.0.0.1:${await startService('gateway', gatewayEnv, logDir, children)}`;
+    urls.gateway = `http://127.0.0.1:${await startService('gateway', gatewayEnv, { logDir, children, runtime })}`;
   } catch (error) {
     await stop();
     throw error;
@@ -97,15 +101,46 @@ const ENTRY: Record<ServiceName | 'etl', { script: string; serviceName: string }
   etl: { script: 'etl/listener/main.ts', serviceName: 'etl-listener' },
 };
 
+/**
+ * The listener's environment: the demo's number of worker sandboxes and their idle lifetime, unless the ETL's own
+ * variables say otherwise.
+ */
+function sandboxEnvironment(
+  runtime: DemoRuntime,
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  return {
+    OBSERVATORY_ETL_CONCURRENCY: String(runtime.workerSandboxes),
+    OBSERVATORY_ETL_IDLE_MS: String(runtime.workerIdleMs),
+    ...withoutEmpty(env),
+  };
+}
+
+/** The Node flags and variables that apply the demo's memory settings to one process (0: the runtime's default). */
+function runtimeOf(runtime: DemoRuntime): { flags: string[]; env: Record<string, string> } {
+  return {
+    flags: runtime.semiSpaceMb > 0 ? [`--max-semi-space-size=${runtime.semiSpaceMb}`] : [],
+    env: runtime.mallocArenas > 0 ? { MALLOC_ARENA_MAX: String(runtime.mallocArenas) } : {},
+  };
+}
+
+const withoutEmpty = (env: Record<string, string | undefined>) =>
+  Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+
 async function startService(
   name: ServiceName | 'etl',
   env: Record<string, string | undefined>,
-  logDir: string,
-  children: ChildProcess[],
+  { logDir, children, runtime }: { logDir: string; children: ChildProcess[]; runtime: DemoRuntime },
 ): Promise<number> {
-  const child = spawn(process.execPath, ['--require', './instrumentation', ENTRY[name].script], {
+  const { flags, env: runtimeEnv } = runtimeOf(runtime);
+  const child = spawn(process.execPath, [...flags, '--require', './instrumentation', ENTRY[name].script], {
     cwd: REPO_ROOT,
-    env: { OTEL_SERVICE_NAME: ENTRY[name].serviceName, OTEL_METRIC_EXPORT_INTERVAL: '5000', ...env },
+    env: {
+      OTEL_SERVICE_NAME: ENTRY[name].serviceName,
+      OTEL_METRIC_EXPORT_INTERVAL: '5000',
+      ...runtimeEnv,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

@@ -58,6 +58,43 @@ export interface DemoConfig {
   listenHost: string;
   /** The S3 store the services keep their data in (common/config.ts: local or cloud). */
   s3: S3Settings;
+  /** How the platform runs its Node processes (the services and the ETL listener): memory settings. */
+  runtime: DemoRuntime;
+  /**
+   * Send warm-up requests of every kind through the gateway, and wait for a warm-up job, before the demo's load
+   * starts: the first requests of a fresh process load modules, open connections, start a worker sandbox and run
+   * unoptimised code, and at 20 req/s the requests behind them queue for seconds. `OBSERVATORY_DEMO_WARM_UP`.
+   * @default true
+   */
+  warmUp: boolean;
+}
+
+/**
+ * Memory settings of the platform's processes. Measured (docs/performance.md, Memory): a service's young generation
+ * grows to V8's default, sized by the machine's memory, of 16 MiB semi-spaces (≈ 35 MiB RSS per process) although a
+ * request's garbage is small and short-lived; glibc gives each thread that allocates an arena of its own (≈ 15 MiB);
+ * and each worker sandbox the listener keeps warm is a whole Node process with the SDK.
+ */
+export interface DemoRuntime {
+  /**
+   * V8's semi-space limit of each service, in MiB (`--max-semi-space-size`); 0 leaves V8's default.
+   * `OBSERVATORY_DEMO_SEMI_SPACE_MB`. @default 2
+   */
+  semiSpaceMb: number;
+  /** glibc's `MALLOC_ARENA_MAX` of each process; 0 leaves glibc's default. `OBSERVATORY_DEMO_MALLOC_ARENAS`. @default 2 */
+  mallocArenas: number;
+  /**
+   * Worker sandboxes the demo's ETL listener runs at once (its `OBSERVATORY_ETL_CONCURRENCY`, unless that is set): the
+   * demo's jobs are a few small chunks each, which one warm sandbox serves. `OBSERVATORY_DEMO_WORKER_SANDBOXES`.
+   * @default 1
+   */
+  workerSandboxes: number;
+  /**
+   * How long an idle worker sandbox of the demo's listener stays warm (its `OBSERVATORY_ETL_IDLE_MS`, unless that is
+   * set): under the demo's load a job arrives every few seconds and keeps one warm; idle, the memory is given back.
+   * `OBSERVATORY_DEMO_WORKER_IDLE_MS`. @default 30000
+   */
+  workerIdleMs: number;
 }
 
 /**
@@ -107,6 +144,13 @@ export function demoConfig(env: Env = process.env): DemoConfig {
     w3cTestEndpoint: readBoolean(env, 'OBSERVATORY_W3C_TEST_ENDPOINT', false),
     listenHost: readString(env, 'OBSERVATORY_LISTEN_HOST') ?? '127.0.0.1',
     s3: s3Settings(env),
+    runtime: {
+      semiSpaceMb: readInteger(env, 'OBSERVATORY_DEMO_SEMI_SPACE_MB', 2, { min: 0, max: 256 }),
+      mallocArenas: readInteger(env, 'OBSERVATORY_DEMO_MALLOC_ARENAS', 2, { min: 0, max: 64 }),
+      workerSandboxes: readInteger(env, 'OBSERVATORY_DEMO_WORKER_SANDBOXES', 1, { min: 1, max: 256 }),
+      workerIdleMs: readInteger(env, 'OBSERVATORY_DEMO_WORKER_IDLE_MS', 30_000, { min: 0 }),
+    },
+    warmUp: readBoolean(env, 'OBSERVATORY_DEMO_WARM_UP', true),
   };
 }
 

@@ -3,6 +3,7 @@
  * exactly the expected shape, logs carry the same ID, failures land on the right spans, and bad input gets a 4xx
  * that names the problem — never a 5xx.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../../demo/platform.ts';
 import { raster, scenesOf, days } from '../../imagery/scenes.ts';
@@ -10,6 +11,7 @@ import { fetchTrace, findObjectContaining, tag } from '../support/backends.ts';
 import { find, outline, tree } from '../support/trace-tree.ts';
 import { spawnNode } from '../support/spawn.ts';
 import { demoConfig } from '../../services/config.ts';
+import { warmUp } from '../../demo/warm-up.ts';
 
 import { closedPortUrl } from '../support/closed-port.ts';
 
@@ -323,4 +325,59 @@ describe('Bad input at the gateway', () => {
       expect(body.trace_id).toBe(traceIdOf(response));
     },
   );
+});
+
+describe("The platform's processes", () => {
+  it("run every service and the ETL listener with the demo's memory settings, the listener with one worker sandbox", () => {
+    const config = demoConfig({});
+    const processes = platform.pids.map((pid) => ({
+      cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'),
+      environ: readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0'),
+    }));
+    expect(processes.map((p) => p.cmdline.find((arg) => arg.endsWith('main.ts'))).sort()).toEqual([
+      'etl/listener/main.ts',
+      'services/catalog/main.ts',
+      'services/downloads/main.ts',
+      'services/gateway/main.ts',
+      'services/users/main.ts',
+    ]);
+    for (const { cmdline, environ } of processes) {
+      expect(cmdline).toContain(`--max-semi-space-size=${config.runtime.semiSpaceMb}`);
+      expect(environ).toContain(`MALLOC_ARENA_MAX=${config.runtime.mallocArenas}`);
+    }
+    const listener = processes.find((p) => p.cmdline.includes('etl/listener/main.ts'))!;
+    expect(listener.environ).toContain(`OBSERVATORY_ETL_CONCURRENCY=${config.runtime.workerSandboxes}`);
+    expect(listener.environ).toContain(`OBSERVATORY_ETL_IDLE_MS=${config.runtime.workerIdleMs}`);
+  });
+});
+
+describe('The warm-up before the demo load', () => {
+  it('answers every route once, runs a job to its end, then sends a burst of the mix that is answered', async () => {
+    // The job's sandbox cold-starts: seconds on a busy 2-core machine, more when other stacks share it.
+    const report = await warmUp({
+      gateway: platform.urls.gateway,
+      rate: 5,
+      burstSeconds: 2,
+      timeoutMs: 180_000,
+    });
+    expect(report.first.map((f) => `${f.route} ${f.status}`)).toEqual([
+      'GET /api/scenes 200',
+      'GET /api/scenes/:id/download 200',
+      'GET /api/scenes/:id/download (missing) 404',
+      'POST /api/users 201',
+      'POST /api/jobs 202',
+    ]);
+    const fleet = (await (await fetch(`${platform.urls.etl}/fleet`)).json()) as Record<
+      string,
+      { warm: number; running: number }
+    >;
+    // The job's sandbox has finished it and stays warm for the load that follows.
+    expect(
+      Object.values(fleet).some((f) => f.warm + f.running >= 1),
+      JSON.stringify(fleet),
+    ).toBe(true);
+    // Every request of the burst is answered (a starved machine may make some a 504: timings are the bench's).
+    expect(report.burst.sent).toBe(10);
+    expect(report.burst.byStatus['0'] ?? 0).toBe(0);
+  }, 240_000);
 });

@@ -1,0 +1,227 @@
+/**
+ * One run of the demo platform on a bench stack, as `npm run demo` runs it, measured from /proc: every process of the
+ * platform (found as descendants of this one: the services, the ETL listener, its worker sandboxes) and each stack
+ * component is sampled every second from the platform's start, the warm-up included (the total's peak is the whole
+ * run's); the steady figures are the medians of the samples taken during the load. The load is the demo's: the load
+ * generator at `rate` for `seconds`, its first ten seconds reported apart.
+ *
+ * A design is the demo's settings (its `OBSERVATORY_DEMO_*` variables) and whether it warms up before the load, so
+ * that the previous design runs beside the current one in the same bench.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { startPlatform } from '../../demo/platform.ts';
+import { DEFAULT_MIX, runLoad, type LoadReport } from '../../demo/load-generator.ts';
+import { warmUp } from '../../demo/warm-up.ts';
+import type { IsolatedStack } from '../../stack/isolated-stack.ts';
+import { cpuMs, pssMiB, statusMiB } from './proc.ts';
+
+export interface DemoDesign {
+  name: string;
+  /** The demo's settings of this design (empty: the current defaults). */
+  env: Record<string, string>;
+  /** Warm every route before the load, as `npm run demo` now does. */
+  warmUp: boolean;
+}
+
+export interface DemoRun {
+  design: string;
+  report: LoadReport;
+  /** The summed RSS (and PSS) of every process at its peak sample, and each component's share then. */
+  peak: { rss: number; pss: number };
+  /**
+   * Per component (summed over its processes): its peak RSS, and the medians of its RSS and PSS samples during the
+   * load (PSS splits the pages Node processes share, the node binary's among them).
+   */
+  components: Map<string, { peak: number; steady: number; steadyPss: number }>;
+  /** Worker sandboxes seen: how many, the highest VmHWM, the median of their samples. */
+  sandboxes: { count: number; peak: number; steady: number };
+  /** CPU milliseconds the platform's processes used per request of the load (CPU time, not wall time). */
+  cpuMsPerRequest: number;
+  /** One-minute load average when the load started and when it ended. */
+  load: [number, number];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+interface Sample {
+  during: 'start' | 'load';
+  rss: number;
+  pss: number;
+  byComponent: Map<string, number>;
+  pssByComponent: Map<string, number>;
+}
+
+export async function measureDemo(
+  bench: IsolatedStack,
+  design: DemoDesign,
+  load: { rate: number; seconds: number },
+): Promise<DemoRun> {
+  const stackPids = new Map(
+    (await bench.stack.status()).components.filter((c) => c.pid).map((c) => [c.pid!, `stack: ${c.name}`]),
+  );
+  const platform = await startPlatform({
+    freePorts: true,
+    env: { ...bench.overrides, ...design.env },
+    logDir: join(bench.stateDir, `demo-logs-${design.name}`),
+  });
+  const sampler = new Sampler(stackPids);
+  const timer = setInterval(() => sampler.sample(), 1000);
+  try {
+    if (design.warmUp) await warmUp({ gateway: platform.urls.gateway, rate: load.rate });
+    await submitJob(platform.urls.gateway);
+    sampler.startLoad();
+    const startLoad = loadavg()[0]!;
+    const report = await runLoad({
+      url: platform.urls.gateway,
+      rate: load.rate,
+      durationSeconds: load.seconds,
+      mix: DEFAULT_MIX,
+      faultRate: 0,
+    });
+    sampler.sample();
+    return { design: design.name, report, load: [startLoad, loadavg()[0]!], ...sampler.figures(report.sent) };
+  } finally {
+    clearInterval(timer);
+    await platform.stop();
+  }
+}
+
+/** One analytics job before the load, so worker sandboxes run during the window whatever the load's mix draws. */
+async function submitJob(gateway: string): Promise<void> {
+  const job = await fetch(`${gateway}/api/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-user-id': 'u-bench' },
+    body: JSON.stringify({ bbox: [2, 48, 3, 49], from: '2026-06-01', to: '2026-06-03' }),
+  });
+  if (job.status !== 202) throw new Error(`submitting a job answered ${job.status}: ${await job.text()}`);
+}
+
+/** Which part of the demo a process of ours is, from its command line. */
+function componentOf(cmdline: string): string | undefined {
+  if (cmdline.includes('etl/runtime/worker.ts')) return 'worker sandbox';
+  const service = cmdline.match(/services\/(\w+)\/main\.ts/)?.[1];
+  if (service) return service;
+  if (cmdline.includes('etl/listener/main.ts')) return 'etl-listener';
+  return undefined;
+}
+
+class Sampler {
+  private readonly samples: Sample[] = [];
+  private readonly sandboxes = new Map<number, { rss: number[]; hwm: number }>();
+  /** Per platform process: its CPU time when the load started (0 for one started later) and when last seen. */
+  private readonly cpu = new Map<number, { atLoad: number; last: number }>();
+  private during: Sample['during'] = 'start';
+  private readonly stackPids: Map<number, string>;
+
+  constructor(stackPids: Map<number, string>) {
+    this.stackPids = stackPids;
+  }
+
+  startLoad(): void {
+    this.sample();
+    this.during = 'load';
+    for (const seen of this.cpu.values()) seen.atLoad = seen.last;
+  }
+
+  sample(): void {
+    const byComponent = new Map<string, number>();
+    const pssByComponent = new Map<string, number>();
+    let rss = 0;
+    let pss = 0;
+    for (const { pid, name } of this.processes()) {
+      const value = statusMiB(pid, 'VmRSS');
+      if (value === undefined) continue;
+      const proportional = pssMiB(pid) ?? value;
+      rss += value;
+      pss += proportional;
+      byComponent.set(name, (byComponent.get(name) ?? 0) + value);
+      pssByComponent.set(name, (pssByComponent.get(name) ?? 0) + proportional);
+      if (!name.startsWith('stack: ')) this.seeCpu(pid);
+      if (name === 'worker sandbox') this.seeSandbox(pid, value);
+    }
+    this.samples.push({ during: this.during, rss, pss, byComponent, pssByComponent });
+  }
+
+  figures(requests: number): Pick<DemoRun, 'peak' | 'components' | 'sandboxes' | 'cpuMsPerRequest'> {
+    const peak = this.samples.reduce((a, b) => (b.rss > a.rss ? b : a), this.samples[0]!);
+    const loaded = this.samples.filter((s) => s.during === 'load');
+    const names = [...new Set(this.samples.flatMap((s) => [...s.byComponent.keys()]))].sort();
+    const components = new Map(
+      names.map((name) => [
+        name,
+        {
+          peak: Math.max(...this.samples.map((s) => s.byComponent.get(name) ?? 0)),
+          steady: median(loaded.map((s) => s.byComponent.get(name) ?? 0)),
+          steadyPss: median(loaded.map((s) => s.pssByComponent.get(name) ?? 0)),
+        },
+      ]),
+    );
+    const cpu = [...this.cpu.values()].reduce((sum, seen) => sum + seen.last - seen.atLoad, 0);
+    return {
+      peak: { rss: peak.rss, pss: peak.pss },
+      components,
+      sandboxes: {
+        count: this.sandboxes.size,
+        peak: Math.max(0, ...[...this.sandboxes.values()].map((s) => s.hwm)),
+        steady: median([...this.sandboxes.values()].flatMap((s) => s.rss)),
+      },
+      cpuMsPerRequest: requests > 0 ? cpu / requests : NaN,
+    };
+  }
+
+  private processes(): { pid: number; name: string }[] {
+    return [
+      ...[...this.stackPids].map(([pid, name]) => ({ pid, name })),
+      ...descendants(process.pid)
+        .filter((p) => !this.stackPids.has(p.pid))
+        .map((p) => ({ pid: p.pid, name: componentOf(p.cmdline) }))
+        .filter((p): p is { pid: number; name: string } => p.name !== undefined),
+    ];
+  }
+
+  private seeCpu(pid: number): void {
+    const now = cpuMs(pid);
+    const seen = this.cpu.get(pid);
+    if (seen) seen.last = Math.max(seen.last, now);
+    else this.cpu.set(pid, { atLoad: this.during === 'load' ? 0 : now, last: now });
+  }
+
+  private seeSandbox(pid: number, rss: number): void {
+    const seen = this.sandboxes.get(pid) ?? { rss: [], hwm: 0 };
+    if (this.during === 'load') seen.rss.push(rss);
+    seen.hwm = Math.max(seen.hwm, statusMiB(pid, 'VmHWM') ?? 0);
+    this.sandboxes.set(pid, seen);
+  }
+}
+
+/** Every live descendant of `root`, with its command line. */
+function descendants(root: number): { pid: number; cmdline: string }[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: { pid: number; cmdline: string }[] = [];
+  const walk = (pid: number) => {
+    for (const child of parents.get(pid) ?? []) {
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      } catch {
+        continue;
+      }
+      found.push({ pid: child, cmdline });
+      walk(child);
+    }
+  };
+  walk(root);
+  return found;
+}
