@@ -9,6 +9,7 @@
  */
 import { pollUntil, PollTimeoutError, sleep } from '../common/poll.ts';
 import { queryLake, type QueryResult } from '../lake/index.ts';
+import { firstLook } from './first-look.ts';
 import { startPlatform } from './platform.ts';
 import { DEFAULT_MIX, formatReport, judgeReport, runLoad, type LoadReport } from './load-generator.ts';
 import { Stack } from '../stack/stack.ts';
@@ -53,6 +54,12 @@ export async function demo(options: DemoOptions): Promise<number> {
     say(
       `demo: services up (gateway ${platform.urls.gateway}); load at ${options.rate} req/s for ${seconds} s`,
     );
+    // The first look runs beside the load: its link is printed as soon as the console can show that whole trace.
+    const first = ui
+      ? firstLook(platform.urls.gateway, ui.url, stopping.signal, say).then((url) => {
+          if (url) process.stdout.write(`\nFirst trace (its spans, logs and business events): ${url}\n\n`);
+        })
+      : Promise.resolve();
     const report = await runLoad({
       url: platform.urls.gateway,
       rate: options.rate,
@@ -62,6 +69,7 @@ export async function demo(options: DemoOptions): Promise<number> {
       progress: say,
       signal: stopping.signal,
     });
+    await first;
     process.stdout.write(`\n${formatReport(report)}\n`);
     // Stopped by the user: what ran is printed, nothing is judged.
     if (stopping.signal.aborted) return 0;
