@@ -332,8 +332,9 @@ export async function runStep(
       child.on('error', reject);
       child.on('close', resolvePromise);
     });
+    // The log is written through a buffer: flushed before it is read (or the failure would quote nothing).
+    await new Promise<void>((resolveEnd) => log.end(resolveEnd));
     if (code !== 0) {
-      log.end();
       const output = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
       throw new StackError(
         component,
@@ -343,18 +344,19 @@ export async function runStep(
     say(`${component}: ${step} done in ${elapsed()}`);
   } finally {
     clearInterval(ticker);
-    log.end();
+    if (!log.writableEnded) log.end();
   }
 }
 
 /**
- * The last non-empty line of a chunk of build output, shortened for a progress line: a log line of ocb's (timestamp,
+ * The last non-empty line of a chunk of build output, uncoloured and shortened for a progress line: a log line of ocb's (timestamp,
  * level, caller, message, fields, tab-separated) reads as its message.
  */
 export function lastActivity(chunk: string): string | undefined {
   const line = chunk
     .split('\n')
-    .map((l) => l.trim())
+    // Maven colours its output even into a pipe.
+    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim())
     .filter(Boolean)
     .at(-1);
   if (line === undefined) return undefined;
