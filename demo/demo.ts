@@ -12,7 +12,7 @@ import { queryLake, type QueryResult } from '../lake/index.ts';
 import { firstLook } from './first-look.ts';
 import { startPlatform } from './platform.ts';
 import { DEFAULT_MIX, formatReport, judgeReport, runLoad, type LoadReport } from './load-generator.ts';
-import type { ComponentName } from '../stack/components.ts';
+import { COMPONENT_ORDER, type ComponentName } from '../stack/components.ts';
 import { Stack } from '../stack/stack.ts';
 import { etlConfig } from '../etl/config.ts';
 import { demoConfig } from '../services/config.ts';
@@ -53,7 +53,7 @@ export async function demo(options: DemoOptions): Promise<number> {
   await stack.up(SERVICES_NEED);
   say('demo: seeding the catalog and starting gateway, catalog, downloads, users and the ETL listener');
   const [status, platform] = await Promise.all([
-    stack.up(),
+    stack.up(COMPONENT_ORDER.filter((name) => !SERVICES_NEED.includes(name))),
     startPlatform().catch(async (error: unknown) => {
       if (!wasRunning) await stack.down();
       throw error;

@@ -131,7 +131,8 @@ async function ensureGoInstall(config: StackConfig, say: Say, tool: GoInstall): 
     tool.component,
     `go install ${tool.module}@${tool.version}`,
     go,
-    ['install', ...GO_BUILD_FLAGS, `${tool.module}@${tool.version}`],
+    // -v names each package as it is compiled: the progress line shows it.
+    ['install', ...GO_BUILD_FLAGS, '-v', `${tool.module}@${tool.version}`],
     { cwd: staging, env: { ...GO_BUILD_ENV, GOBIN: staging } },
   );
   mkdirSync(dir, { recursive: true });
