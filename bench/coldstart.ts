@@ -23,15 +23,23 @@ import { printFigures, type Figure } from './report.ts';
 
 const COMPONENTS = ['s3', 'sqs', 'jaeger', 'collector'] as const;
 
-/** The environment of a run on its own: its caches, its ports (base..base+13 the stack, +50 the console, +60.. the demo's services). */
+/**
+ * The environment of a run on its own: its ports (base..base+13 the stack, +50 the console, +60.. the demo's
+ * services) and, unless `warm`, empty caches under `root`. None of the caller's own settings.
+ */
 export function coldEnvironment(
   root: string,
   base: number,
-  sequential: boolean,
+  options: { sequential?: boolean; warm?: boolean } = {},
 ): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env };
+  const caches = ['OBSERVATORY_CACHE_DIR', 'GOCACHE', 'GOMODCACHE'];
   for (const key of Object.keys(env))
-    if (key.startsWith('OBSERVATORY_') || key.startsWith('OTEL_')) delete env[key];
+    if (
+      (key.startsWith('OBSERVATORY_') || key.startsWith('OTEL_')) &&
+      !(options.warm && caches.includes(key))
+    )
+      delete env[key];
   return {
     ...env,
     ...portEnvironment(base),
@@ -41,10 +49,14 @@ export function coldEnvironment(
     OBSERVATORY_DOWNLOADS_PORT: String(base + 62),
     OBSERVATORY_USERS_PORT: String(base + 63),
     OBSERVATORY_ETL_PORT: String(base + 64),
-    OBSERVATORY_CACHE_DIR: join(root, 'cache'),
-    GOCACHE: join(root, 'gocache'),
-    GOMODCACHE: join(root, 'gomodcache'),
-    ...(sequential ? { OBSERVATORY_BUILD_PARALLEL: 'false' } : {}),
+    ...(options.warm
+      ? { OBSERVATORY_STACK_DIR: join(root, 'stack') }
+      : {
+          OBSERVATORY_CACHE_DIR: join(root, 'cache'),
+          GOCACHE: join(root, 'gocache'),
+          GOMODCACHE: join(root, 'gomodcache'),
+        }),
+    ...(options.sequential ? { OBSERVATORY_BUILD_PARALLEL: 'false' } : {}),
   };
 }
 
@@ -95,7 +107,7 @@ export async function runColdStart(options: {
   try {
     const run = await timedRun('npm', ['run', 'demo', '--', '--duration', String(options.duration)], {
       cwd: clone,
-      env: coldEnvironment(root, options.portBase, options.sequential),
+      env: coldEnvironment(root, options.portBase, { sequential: options.sequential }),
       echo: (line) => process.stderr.write(`${line.at.toFixed(1).padStart(7)} ${line.text}\n`),
     });
     if (run.code !== 0) throw new Error(`npm run demo exited ${run.code}`);
@@ -124,7 +136,7 @@ export async function runColdStart(options: {
     // The demo stops its stack when it ends; a failed run may leave one: stop it by its pid files.
     execFileSync(process.execPath, ['cli/bin.js', 'stack', 'down'], {
       cwd: clone,
-      env: coldEnvironment(root, options.portBase, options.sequential),
+      env: coldEnvironment(root, options.portBase, { sequential: options.sequential }),
       stdio: 'ignore',
     });
     if (!options.keep) rmSync(root, { recursive: true, force: true });

@@ -49,14 +49,8 @@ interface Round {
 
 async function oneRound(browser: Browser, portBase: number): Promise<Round> {
   const state = mkdtempSync(join(tmpdir(), 'observatory-first-look-'));
-  const env = {
-    ...coldEnvironment(state, portBase, false),
-    // Warm: the built binaries of this machine's cache; a stack of its own, started from stopped.
-    OBSERVATORY_CACHE_DIR: process.env.OBSERVATORY_CACHE_DIR,
-    GOCACHE: process.env.GOCACHE,
-    GOMODCACHE: process.env.GOMODCACHE,
-    OBSERVATORY_STACK_DIR: join(state, 'stack'),
-  };
+  // Warm: the built binaries of this machine's cache; a stack of its own, started from stopped.
+  const env = coldEnvironment(state, portBase, { warm: true });
   const stop = new AbortController();
   let onLink: (link: { url: string; at: number }) => void = () => {};
   const linked = new Promise<{ url: string; at: number }>((resolve) => (onLink = resolve));

@@ -49,7 +49,7 @@ const GO_BUILD_FLAGS = ['-trimpath', '-ldflags=-s -w'];
 export async function ensureBinaries(config: StackConfig, say: Say): Promise<Binaries> {
   const prometheus = ensurePrometheus(say);
   // Side by side (config.buildsInParallel), one build's module downloads and single-threaded link overlap another's
-  // compiling: docs/performance.md (Set-up) has the cold start both ways. A failure is reported once all have ended.
+  // compiling (`npm run bench -- coldstart [--sequential]` compares). A failure is reported once all have ended.
   const builds = {
     s3: () =>
       ensureGoInstall(config, say, {

@@ -53,8 +53,9 @@ export interface StackConfig {
   cacheDir: string;
   /**
    * Fetch and build the missing binaries (S3 store, ElasticMQ, Jaeger, the Collector) side by side rather than one
-   * after another: on 2 cores a cold start's builds end sooner so (docs/performance.md, Set-up); a machine short of
-   * memory may prefer one Go build at a time. `OBSERVATORY_BUILD_PARALLEL`.
+   * after another: module downloads and each build's single-threaded link leave a core idle when a build runs alone
+   * (`npm run bench -- coldstart [--sequential]` compares); a machine short of memory may prefer one Go build at a
+   * time. `OBSERVATORY_BUILD_PARALLEL`.
    * @default true
    */
   buildsInParallel: boolean;

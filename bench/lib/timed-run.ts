@@ -29,7 +29,7 @@ export interface TimedRunOptions {
   env: Record<string, string | undefined>;
   /** Each line as it comes (progress for whoever runs the bench). @default nothing */
   echo?: (line: TimedLine) => void;
-  /** Stops the command when aborted (SIGINT, as Ctrl-C would). */
+  /** Stops the command when aborted (SIGINT to its process group, as Ctrl-C would). */
   signal?: AbortSignal;
 }
 
@@ -45,10 +45,12 @@ export async function timedRun(command: string, args: string[], options: TimedRu
   const cpuBefore = childrenCpuSeconds();
   const started = performance.now();
   const lines: TimedLine[] = [];
+  // A process group of its own: Ctrl-C reaches every process of the command (npm, its shell, the demo), not npm alone.
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   const read = (stream: 'stdout' | 'stderr') => {
     let partial = '';
@@ -64,7 +66,14 @@ export async function timedRun(command: string, args: string[], options: TimedRu
   };
   read('stdout');
   read('stderr');
-  options.signal?.addEventListener('abort', () => child.kill('SIGINT'), { once: true });
+  const interrupt = () => {
+    try {
+      process.kill(-child.pid!, 'SIGINT');
+    } catch {
+      // Already gone.
+    }
+  };
+  options.signal?.addEventListener('abort', interrupt, { once: true });
   const code = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
