@@ -37,6 +37,10 @@ const BENCHES = [
   // Not in PLAN: 30 minutes by default (`npm run bench -- soak [--minutes N]`).
   'soak',
   'trace-views',
+  // Not in PLAN: a fresh clone with empty caches builds everything (8–15 minutes, the network).
+  'coldstart',
+  // Not in PLAN: the demo on a stack of its own, started from stopped.
+  'first-look',
 ];
 
 /**

@@ -9,10 +9,13 @@
  */
 import { pollUntil, PollTimeoutError, sleep } from '../common/poll.ts';
 import { queryLake, type QueryResult } from '../lake/index.ts';
+import { firstLook } from './first-look.ts';
 import { startPlatform } from './platform.ts';
 import { DEFAULT_MIX, formatReport, judgeReport, runLoad, type LoadReport } from './load-generator.ts';
 import { warmUp } from './warm-up.ts';
+import { COMPONENT_ORDER, type ComponentName } from '../stack/components.ts';
 import { Stack } from '../stack/stack.ts';
+import { etlConfig } from '../etl/config.ts';
 import { demoConfig } from '../services/config.ts';
 import { startUi, uiConfig, uiLinks, type UiServer } from '../console/index.ts';
 
@@ -32,15 +35,33 @@ const say = (line: string) => process.stderr.write(`${line}\n`);
  */
 const MAX_5XX_PERCENT = 20;
 
+/**
+ * The stack's components the services need before they start: the store (the catalog seeds it), and the Collector
+ * with Jaeger behind it (their telemetry); the queue server (the JVM, slowest to start) and Prometheus come up beside
+ * them. With SQS dispatch the listener makes its queues at start, so it needs the queue server too.
+ */
+const SERVICES_NEED: ComponentName[] = [
+  's3',
+  'jaeger',
+  'collector',
+  ...(etlConfig().dispatch === 'sqs' ? (['sqs'] as const) : []),
+];
+
 export async function demo(options: DemoOptions): Promise<number> {
   const stack = new Stack();
   const wasRunning = (await stack.status()).components.some((c) => c.running);
-  const status = await stack.up();
+  // The services need only what they send to and read at start; they start while the rest of the stack comes up.
+  await stack.up(SERVICES_NEED);
+  say('demo: seeding the catalog and starting gateway, catalog, downloads, users and the ETL listener');
+  const [status, platform] = await Promise.all([
+    stack.up(COMPONENT_ORDER.filter((name) => !SERVICES_NEED.includes(name))),
+    startPlatform().catch(async (error: unknown) => {
+      if (!wasRunning) await stack.down();
+      throw error;
+    }),
+  ]);
   const jaeger = status.components.find((c) => c.name === 'jaeger')!.endpoints.query!;
   const prometheus = status.components.find((c) => c.name === 'prometheus')!.endpoints.ui!;
-
-  say('demo: seeding the catalog and starting gateway, catalog, downloads, users and the ETL listener');
-  const platform = await startPlatform();
   const ui = await startConsole();
   const stopping = new AbortController();
   // Every wait below takes this signal, so Ctrl-C stops the demo within seconds whatever it is waiting for (a
@@ -51,6 +72,13 @@ export async function demo(options: DemoOptions): Promise<number> {
   const failures: string[] = [];
   try {
     const seconds = options.durationSeconds ?? 30;
+    // The first look runs beside the warm-up and the load: its link is printed as soon as the console can show that
+    // whole trace.
+    const first = ui
+      ? firstLook(platform.urls.gateway, ui.url, stopping.signal, say).then((url) => {
+          if (url) process.stdout.write(`\nFirst trace (its spans, logs and business events): ${url}\n\n`);
+        })
+      : Promise.resolve();
     if (demoConfig().warmUp) await warm(platform.urls.gateway, options.rate, stopping.signal);
     if (stopping.signal.aborted) return 0;
     say(
@@ -65,6 +93,7 @@ export async function demo(options: DemoOptions): Promise<number> {
       progress: say,
       signal: stopping.signal,
     });
+    await first;
     process.stdout.write(`\n${formatReport(report)}\n`);
     // Stopped by the user: what ran is printed, nothing is judged.
     if (stopping.signal.aborted) return 0;

@@ -1,8 +1,8 @@
 /**
  * Runs the demo platform: starts each service and the ETL listener as its own process under
- * the preload (`node --require ./instrumentation services/<name>/main.ts`), downstream first so the gateway knows
- * their addresses. The catalog seeds the store; the listener starts its worker sandboxes itself. Port 0 gives each
- * service a free port (tests); the demo uses the configured ones. Each process gets the demo's memory settings
+ * the preload (`node --require ./instrumentation services/<name>/main.ts`): all at once on the configured ports (the
+ * demo), downstream first on free ports (port 0, the tests), so that the gateway knows their addresses. The catalog
+ * seeds the store; the listener starts its worker sandboxes itself. Each process gets the demo's memory settings
  * (`DemoRuntime`: V8's young generation, glibc's arenas, how many worker sandboxes and how long they stay warm).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -57,16 +57,40 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   };
   try {
     const portOf = (name: ServiceName) => (options.freePorts ? '0' : String(config.ports[name]));
+    // The gateway needs the others' addresses: known from the start on configured ports, so it starts beside them
+    // (one service start less to wait for); on free ports, once they have said where they listen.
+    const gatewayEnv = (known: Record<ServiceName | 'etl', string>): Record<string, string | undefined> => {
+      const gateway: Record<string, string | undefined> = {
+        ...env,
+        OBSERVATORY_GATEWAY_PORT: portOf('gateway'),
+      };
+      for (const name of DOWNSTREAM) gateway[`OBSERVATORY_${name.toUpperCase()}_URL`] = known[name];
+      gateway.OBSERVATORY_ETL_URL = known.etl;
+      return gateway;
+    };
+    const etlPort = options.freePorts ? '0' : String(etlConfig(env).port);
+    const local = (port: string | number) => `http://127.0.0.1:${port}`;
+    const fixed = [...DOWNSTREAM.map(portOf), etlPort].every((port) => port !== '0');
+    const early = fixed
+      ? startService(
+          'gateway',
+          gatewayEnv({
+            ...config.urls,
+            ...Object.fromEntries(DOWNSTREAM.map((name) => [name, local(portOf(name))])),
+            etl: config.externalEtl ? config.urls.etl : local(etlPort),
+          }),
+          { logDir, children, runtime },
+        )
+      : undefined;
+    // Awaited below, after the others: a failure meanwhile must not count as unhandled.
+    early?.catch(() => {});
     // The listener is skipped when OBSERVATORY_ETL_URL points at one running elsewhere.
     const [etl, ...started] = await Promise.all([
       config.externalEtl
         ? Promise.resolve(0)
         : startService(
             'etl',
-            {
-              ...sandboxEnvironment(runtime, env),
-              OBSERVATORY_ETL_PORT: options.freePorts ? '0' : String(etlConfig(env).port),
-            },
+            { ...sandboxEnvironment(runtime, env), OBSERVATORY_ETL_PORT: etlPort },
             { logDir, children, runtime },
           ),
       ...DOWNSTREAM.map((name) =>
@@ -77,15 +101,11 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         ),
       ),
     ]);
-    urls.etl = config.externalEtl ? config.urls.etl : `http://127.0.0.1:${etl}`;
-    DOWNSTREAM.forEach((name, i) => (urls[name] = `http://127.0.0.1:${started[i]}`));
-    const gatewayEnv: Record<string, string | undefined> = {
-      ...env,
-      OBSERVATORY_GATEWAY_PORT: options.freePorts ? '0' : String(config.ports.gateway),
-    };
-    for (const name of DOWNSTREAM) gatewayEnv[`OBSERVATORY_${name.toUpperCase()}_URL`] = urls[name];
-    gatewayEnv.OBSERVATORY_ETL_URL = urls.etl;
-    urls.gateway = `http://127.0.0.1:${await startService('gateway', gatewayEnv, { logDir, children, runtime })}`;
+    urls.etl = config.externalEtl ? config.urls.etl : local(etl);
+    DOWNSTREAM.forEach((name, i) => (urls[name] = local(started[i]!)));
+    urls.gateway = local(
+      await (early ?? startService('gateway', gatewayEnv(urls), { logDir, children, runtime })),
+    );
   } catch (error) {
     await stop();
     throw error;

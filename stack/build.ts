@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
+import { allSettledOrThrow } from '../common/async.ts';
 import { StackError } from './errors.ts';
 import {
   COLLECTOR_BUILDS,
@@ -37,18 +38,34 @@ export interface Binaries {
 
 type Say = (line: string) => void;
 
+/**
+ * How our own `go install` and `go build` compile (ocb does the same for the Collector): no cgo, so nothing waits
+ * for a C compiler and the standard library's net and os/user compile as pure Go; no paths of this machine and no
+ * symbol tables or DWARF in the binaries, which makes the link (single-threaded, the last minute of a build) shorter.
+ */
+const GO_BUILD_ENV = { CGO_ENABLED: '0' };
+const GO_BUILD_FLAGS = ['-trimpath', '-ldflags=-s -w'];
+
 export async function ensureBinaries(config: StackConfig, say: Say): Promise<Binaries> {
   const prometheus = ensurePrometheus(say);
-  const s3 = await ensureGoInstall(config, say, {
-    component: 's3',
-    name: 'gofakes3',
-    module: 'github.com/johannesboyne/gofakes3/cmd/gofakes3',
-    version: VERSIONS.gofakes3,
-  });
-  const sqs = await ensureElasticMq(config, say);
-  const jaeger = await ensureJaeger(config, say);
-  // The local role's build only: the full one waits until something starts another role (ensureCollectorBuild).
-  const collector = await ensureCollectorBuild(config, say, ROLE_BUILDS.local);
+  // Side by side (config.buildsInParallel), one build's module downloads and single-threaded link overlap another's
+  // compiling (`npm run bench -- coldstart [--sequential]` compares). A failure is reported once all have ended.
+  const builds = {
+    s3: () =>
+      ensureGoInstall(config, say, {
+        component: 's3',
+        name: 'gofakes3',
+        module: 'github.com/johannesboyne/gofakes3/cmd/gofakes3',
+        version: VERSIONS.gofakes3,
+      }),
+    sqs: () => ensureElasticMq(config, say),
+    jaeger: () => ensureJaeger(config, say),
+    // The local role's build only: the full one waits until something starts another role (ensureCollectorBuild).
+    collector: () => ensureCollectorBuild(config, say, ROLE_BUILDS.local),
+  };
+  const [s3, sqs, jaeger, collector] = config.buildsInParallel
+    ? await allSettledOrThrow([builds.s3(), builds.sqs(), builds.jaeger(), builds.collector()])
+    : [await builds.s3(), await builds.sqs(), await builds.jaeger(), await builds.collector()];
   return { collector, jaeger, s3, prometheus, sqs };
 }
 
@@ -114,8 +131,9 @@ async function ensureGoInstall(config: StackConfig, say: Say, tool: GoInstall): 
     tool.component,
     `go install ${tool.module}@${tool.version}`,
     go,
-    ['install', `${tool.module}@${tool.version}`],
-    { cwd: staging, env: { GOBIN: staging } },
+    // -v names each package as it is compiled: the progress line shows it.
+    ['install', ...GO_BUILD_FLAGS, '-v', `${tool.module}@${tool.version}`],
+    { cwd: staging, env: { ...GO_BUILD_ENV, GOBIN: staging } },
   );
   mkdirSync(dir, { recursive: true });
   renameSync(join(staging, tool.name), binary);
@@ -189,7 +207,7 @@ async function ensureJaeger(config: StackConfig, say: Say): Promise<string> {
     `go get -tool ${module}@${VERSIONS.jaeger}`,
     go,
     ['get', '-tool', `${module}@${VERSIONS.jaeger}`],
-    { cwd: work },
+    { cwd: work, env: GO_BUILD_ENV },
   );
   const partial = join(work, 'jaeger.partial');
   await runStep(
@@ -198,10 +216,9 @@ async function ensureJaeger(config: StackConfig, say: Say): Promise<string> {
     'jaeger',
     'go build (a few minutes on first run)',
     go,
-    ['build', '-o', partial, module],
-    {
-      cwd: work,
-    },
+    // -v names each package as it is compiled: the progress line shows it.
+    ['build', ...GO_BUILD_FLAGS, '-v', '-o', partial, module],
+    { cwd: work, env: GO_BUILD_ENV },
   );
   mkdirSync(dir, { recursive: true });
   renameSync(partial, binary);
@@ -250,8 +267,9 @@ async function buildCollector(
     'collector',
     `ocb: the ${build} build (${COLLECTOR_BUILDS[build]}): generate, fetch modules and compile (several minutes on first run)`,
     builder,
+    // ocb itself builds with -trimpath, `-ldflags=-s -w` and CGO_ENABLED=0 (its dist.cgo_enabled is false).
     ['--config', join(work, 'manifest.yaml')],
-    { cwd: work },
+    { cwd: work, env: GO_BUILD_ENV },
   );
   mkdirSync(join(binary, '..'), { recursive: true });
   renameSync(join(work, 'src', 'otelcol-observatory'), binary);
@@ -269,15 +287,21 @@ function requireGo(component: string): string {
   return go;
 }
 
-/** Runs one build step with its output in a log file, printing the elapsed time while it runs. */
-async function runStep(
-  config: StackConfig,
+/** How often a running build step prints its elapsed time and what it is doing (a line every 10 s at least). */
+export const BUILD_PROGRESS_INTERVAL_MS = 10_000;
+
+/**
+ * Runs one build step with its output in a log file, printing every `progressMs` the elapsed time and the step's
+ * latest output line (the package `go build -v` compiles, the stage ocb is at), so that a long build never looks hung.
+ */
+export async function runStep(
+  config: Pick<StackConfig, 'cacheDir'>,
   say: Say,
   component: string,
   step: string,
   command: string,
   args: string[],
-  options: { cwd: string; env?: Record<string, string> },
+  options: { cwd: string; env?: Record<string, string>; progressMs?: number },
 ): Promise<void> {
   const logDir = join(config.cacheDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -285,8 +309,16 @@ async function runStep(
   const log = createWriteStream(logFile, { flags: 'a' });
   const started = Date.now();
   const elapsed = () => formatDuration(Date.now() - started);
+  let latest = '';
+  const remember = (chunk: Buffer) => {
+    const line = lastActivity(chunk.toString());
+    if (line) latest = line;
+  };
   say(`${component}: ${step}`);
-  const ticker = setInterval(() => say(`${component}: ${step} … ${elapsed()}`), 20_000);
+  const ticker = setInterval(
+    () => say(`${component}: ${step} … ${elapsed()}${latest ? ` (${latest})` : ''}`),
+    options.progressMs ?? BUILD_PROGRESS_INTERVAL_MS,
+  );
   try {
     const code = await new Promise<number | null>((resolvePromise, reject) => {
       const child = spawn(command, args, {
@@ -294,13 +326,16 @@ async function runStep(
         env: { ...process.env, GONOSUMDB: UNVERIFIED_GO_MODULES.join(','), ...options.env },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      child.stdout.pipe(log, { end: false });
-      child.stderr.pipe(log, { end: false });
+      for (const stream of [child.stdout, child.stderr]) {
+        stream.on('data', remember);
+        stream.pipe(log, { end: false });
+      }
       child.on('error', reject);
       child.on('close', resolvePromise);
     });
+    // The log is written through a buffer: flushed before it is read (or the failure would quote nothing).
+    await new Promise<void>((resolveEnd) => log.end(resolveEnd));
     if (code !== 0) {
-      log.end();
       const output = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
       throw new StackError(
         component,
@@ -310,8 +345,25 @@ async function runStep(
     say(`${component}: ${step} done in ${elapsed()}`);
   } finally {
     clearInterval(ticker);
-    log.end();
+    if (!log.writableEnded) log.end();
   }
+}
+
+/**
+ * The last non-empty line of a chunk of build output, uncoloured and shortened for a progress line: a log line of ocb's (timestamp,
+ * level, caller, message, fields, tab-separated) reads as its message.
+ */
+export function lastActivity(chunk: string): string | undefined {
+  const line = chunk
+    .split('\n')
+    // Maven colours its output even into a pipe.
+    .map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim())
+    .filter(Boolean)
+    .at(-1);
+  if (line === undefined) return undefined;
+  const fields = line.split('\t');
+  const text = fields.length >= 4 && /^\d{4}-\d\d-\d\dT/.test(fields[0]!) ? fields[3]! : line;
+  return text.length > 100 ? `…${text.slice(-99)}` : text;
 }
 
 export function which(name: string): string | undefined {

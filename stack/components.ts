@@ -1,7 +1,7 @@
 /**
  * The components of the local stack: how each is started, where it listens, and how its health is checked.
- * Order matters: `up` starts them in this order (the Collector last, once its destinations listen) and `down`
- * stops them in reverse (the Collector first, so it can flush to the others).
+ * Order matters: `up` starts each once the components it sends to listen (COMPONENT_NEEDS), the others side by side,
+ * and `down` stops them in reverse order (the Collector first, so it can flush to the others).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,6 +29,18 @@ export interface ComponentSpec {
 }
 
 export const COMPONENT_ORDER: readonly ComponentName[] = ['s3', 'sqs', 'jaeger', 'prometheus', 'collector'];
+
+/**
+ * What each component needs listening before it starts: the Collector's exporters write to the S3 store and Jaeger
+ * (Prometheus scrapes the Collector, not the other way round). The rest start side by side.
+ */
+export const COMPONENT_NEEDS: Readonly<Record<ComponentName, readonly ComponentName[]>> = {
+  s3: [],
+  sqs: [],
+  jaeger: [],
+  prometheus: [],
+  collector: ['s3', 'jaeger'],
+};
 
 const local = (port: number, path = '') => `http://127.0.0.1:${port}${path}`;
 

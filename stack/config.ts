@@ -15,7 +15,7 @@ import {
   type LocalStackPorts,
   type S3Settings,
 } from '../common/config.ts';
-import { readList, readString, type Env } from '../common/env.ts';
+import { readBoolean, readList, readString, type Env } from '../common/env.ts';
 import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
 import { collectorManifestFile, collectorRoleFiles, type CollectorBuild } from './collector-roles.ts';
 
@@ -51,6 +51,14 @@ export interface StackConfig {
   stateDir: string;
   /** Built binaries and build folders, outside the clone, keyed by version. `OBSERVATORY_CACHE_DIR`. */
   cacheDir: string;
+  /**
+   * Fetch and build the missing binaries (S3 store, ElasticMQ, Jaeger, the Collector) side by side rather than one
+   * after another: module downloads and each build's single-threaded link leave a core idle when a build runs alone
+   * (`npm run bench -- coldstart [--sequential]` compares); a machine short of memory may prefer one Go build at a
+   * time. `OBSERVATORY_BUILD_PARALLEL`.
+   * @default true
+   */
+  buildsInParallel: boolean;
   /**
    * The Collector's config files, given to it in this order (each a `--config`; it merges them). The local role's by
    * default; `OBSERVATORY_COLLECTOR_CONFIG` names others, comma-separated.
@@ -107,6 +115,7 @@ export function stackConfig(env: Env = process.env): StackConfig {
     repoRoot: REPO_ROOT,
     stateDir: resolve(readString(env, 'OBSERVATORY_STACK_DIR') ?? join(STATE_ROOT, 'stack')),
     cacheDir: resolve(readString(env, 'OBSERVATORY_CACHE_DIR') ?? join(cacheHome, 'observatory')),
+    buildsInParallel: readBoolean(env, 'OBSERVATORY_BUILD_PARALLEL', true),
     collectorConfigFiles: readList(env, 'OBSERVATORY_COLLECTOR_CONFIG', collectorRoleFiles('local')).map(
       (file) => resolve(file),
     ),

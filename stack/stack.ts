@@ -16,9 +16,16 @@ import {
 } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { allSettledOrThrow } from '../common/async.ts';
 import { pollUntil, PollTimeoutError, sleep } from '../common/poll.ts';
 import { ensureBinaries, ensureCollectorBuild, formatDuration, type Binaries } from './build.ts';
-import { COMPONENT_ORDER, componentSpecs, type ComponentName, type ComponentSpec } from './components.ts';
+import {
+  COMPONENT_NEEDS,
+  COMPONENT_ORDER,
+  componentSpecs,
+  type ComponentName,
+  type ComponentSpec,
+} from './components.ts';
 import { stackConfig, type StackConfig } from './config.ts';
 import { StackError } from './errors.ts';
 
@@ -70,10 +77,16 @@ export class Stack {
     const binaries = await ensureBinaries(this.config, this.say);
     for (const dir of ['run', 'logs', 'data'])
       mkdirSync(join(this.config.stateDir, dir), { recursive: true });
-    for (const spec of this.specs(binaries)) {
-      if (only && !only.includes(spec.name)) continue;
+    const specs = this.specs(binaries).filter((spec) => !only || only.includes(spec.name));
+    // Side by side, each once what it sends to listens (COMPONENT_NEEDS): the queue server's JVM, the slowest to
+    // start, holds nothing up.
+    const starting = new Map<ComponentName, Promise<void>>();
+    const start = async (spec: ComponentSpec) => {
+      await Promise.all(COMPONENT_NEEDS[spec.name].map((name) => starting.get(name)));
       await this.startComponent(spec);
-    }
+    };
+    for (const spec of specs) starting.set(spec.name, start(spec));
+    await allSettledOrThrow([...starting.values()]);
     this.say(`stack: up in ${formatDuration(Date.now() - started)}`);
     return this.status();
   }

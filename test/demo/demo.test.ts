@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { spawnNode } from '../support/spawn.ts';
 import { pollUntil } from '../support/poll.ts';
 import { stackEndpoints } from '../support/backends.ts';
+import { settledSignals } from '../support/trace-signals.ts';
 
 /** Pids of live processes whose environment carries `marker`: the demo's services, listener and sandboxes inherit it. */
 function pidsWithMarker(marker: string): number[] {
@@ -24,7 +25,7 @@ function pidsWithMarker(marker: string): number[] {
 }
 
 describe('npm run demo', () => {
-  it('starts, serves, prints trace IDs Jaeger knows, and stops leaving no service behind', async () => {
+  it('starts, serves, prints a first trace link early and trace IDs Jaeger knows, and stops leaving no service behind', async () => {
     const marker = `OBSERVATORY_TEST_RUN=${randomUUID()}`;
     const demo = spawnNode(['cli/bin.js', 'demo', '--duration', '6', '--rate', '10'], {
       OBSERVATORY_TEST_RUN: marker.split('=')[1]!,
@@ -43,8 +44,22 @@ describe('npm run demo', () => {
     expect(output).toMatch(
       new RegExp(`Observatory console\\n  http://127\\.0\\.0\\.1:\\d+/traces/${printed[0]}\\n`),
     );
+    // The first look: before the load's report, a link to the console's page of a trace whose spans, log lines and
+    // business events had all arrived when it was printed (the page reads them once, when it opens).
+    const first =
+      /^First trace \(its spans, logs and business events\): http:\/\/127\.0\.0\.1:\d+\/traces\/([0-9a-f]{32})$/m.exec(
+        output,
+      );
+    expect(first, output).not.toBeNull();
+    expect(output.indexOf(first![0])).toBeLessThan(output.search(/^\d+ requests in /m));
+    const firstSignals = await settledSignals(
+      first![1]!,
+      ({ logs, events }) => logs.length > 0 && events.length > 0,
+      5_000,
+    );
+    expect(firstSignals.events.map((e) => e.eventName)).toContain('search_made');
     const { jaeger } = stackEndpoints();
-    for (const id of printed) {
+    for (const id of [first![1]!, ...printed]) {
       const response = await fetch(`${jaeger}/api/traces/${id}`);
       expect(response.status, `trace ${id} in Jaeger`).toBe(200);
     }
