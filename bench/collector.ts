@@ -152,6 +152,18 @@ const VARIANTS: Record<string, Variant> = {
   },
   /** Candidate (issue 25): a lower soft ceiling on the Collector's heap. */
   'go-memlimit-160': { env: { OBSERVATORY_COLLECTOR_GOMEMLIMIT: '160MiB' } },
+  /** Candidate (issue 25): Jaeger's queue in memory and the lower ceiling together. */
+  'jaeger-memory-queue-160': {
+    config: (config) => VARIANTS['jaeger-memory-queue']!.config!(config),
+    env: { OBSERVATORY_COLLECTOR_GOMEMLIMIT: '160MiB' },
+  },
+  /** Every kept change of issue 25 undone at once: one redaction pass with its summary, the lake's spans as JSON. */
+  'before-25': {
+    config: (config) => {
+      oneRedactionProcessor(config);
+      VARIANTS['raw-traces-json']!.config!(config);
+    },
+  },
   /** The Jaeger export gzipped (the otlp_grpc exporter's default), as before `compression: none` on loopback. */
   'jaeger-gzip': {
     config: (config) => {
