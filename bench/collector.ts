@@ -7,7 +7,7 @@
  * lossless rate comes from a rising ladder of rates (--find-max) or, without it, from the fixed rates.
  *
  *   npm run bench -- collector [--rates 10000,30000] [--seconds 30] [--variants full,no-redaction,…]
- *                              [--find-max [--max-start 10000]]
+ *                              [--find-max [--max-start 10000]] [--base 26000]
  */
 import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -22,12 +22,14 @@ import { isolatedStack } from '../stack/isolated-stack.ts';
 import { promSamples } from './lib/collector-process.ts';
 import { cpuMs, statusMiB } from './lib/proc.ts';
 
-const BASE_PORT = 26000;
+/** The bench stack's first port (`--base`): another one on the machine at the same time needs a base of its own. */
+const DEFAULT_BASE_PORT = 26000;
 /** The variant's Collector config, one file in the bench stack's folder. */
 const VARIANT_FILE = 'collector-variant.yaml';
 
 interface PipelineConfig {
   processors: Record<string, Record<string, unknown>>;
+  exporters: Record<string, Record<string, unknown>>;
   service: { pipelines: { traces: { processors: string[] } } };
 }
 
@@ -37,6 +39,30 @@ const without =
     const traces = config.service.pipelines.traces;
     traces.processors = traces.processors.filter((p) => !names.includes(p));
   };
+
+/** The traces pipeline's redaction processors (`redaction/…`), in pipeline order. */
+const redactionsOf = (config: PipelineConfig): string[] =>
+  config.service.pipelines.traces.processors.filter((p) => p.startsWith('redaction'));
+
+/**
+ * Before issue 25: one redaction processor with every pattern, each scanned value through all of them, and a summary
+ * attribute (`redaction.ignored.count`, `redaction.masked.count`) on every span. Returns that processor's config.
+ */
+function oneRedactionProcessor(config: PipelineConfig, summary = 'info'): Record<string, unknown> {
+  const names = redactionsOf(config);
+  const first = config.processors[names[0]!]!;
+  const redaction = {
+    allow_all_keys: true,
+    ignored_keys: first.ignored_keys,
+    blocked_values: names.flatMap((name) => config.processors[name]!.blocked_values as string[]),
+    summary,
+  };
+  for (const name of names) delete config.processors[name];
+  config.processors.redaction = redaction;
+  const traces = config.service.pipelines.traces;
+  traces.processors = [...traces.processors.filter((p) => !names.includes(p)), 'redaction'];
+  return redaction;
+}
 
 /** A variant: a change to the local role's Collector config, and/or environment for the stack that starts it. */
 interface Variant {
@@ -59,15 +85,22 @@ const SECRET_KEYS_BEFORE =
  */
 const VARIANTS: Record<string, Variant> = {
   full: {},
-  'no-redaction': { config: without('redaction') },
+  'no-redaction': { config: (config) => without(...redactionsOf(config))(config) },
   'no-span-names': { config: without('transform/span-names') },
   'no-processors': {
-    config: without('memory_limiter', 'resource', 'transform/span-names', 'redaction'),
+    config: (config) =>
+      without('memory_limiter', 'resource', 'transform/span-names', ...redactionsOf(config))(config),
   },
+  /**
+   * Before issue 25 (one processor, every pattern, a summary attribute on every span): the redaction as it was, one
+   * pass; and the same but silent, to tell the summary's cost from the patterns'.
+   */
+  'redaction-one-pass': { config: (config) => void oneRedactionProcessor(config) },
+  'redaction-one-pass-silent': { config: (config) => void oneRedactionProcessor(config, 'silent') },
   /** Before `ignored_keys`: every attribute value scanned with every pattern. */
   'redaction-all-keys': {
     config: (config) => {
-      delete config.processors.redaction!.ignored_keys;
+      delete oneRedactionProcessor(config).ignored_keys;
     },
   },
   /**
@@ -77,7 +110,7 @@ const VARIANTS: Record<string, Variant> = {
    */
   'redaction-patterns-before': {
     config: (config) => {
-      const redaction = config.processors.redaction!;
+      const redaction = oneRedactionProcessor(config);
       redaction.blocked_values = (redaction.blocked_values as string[]).map((p) =>
         p.startsWith('(?i)\\b(?:t(?:oken)') ? SECRET_KEYS_BEFORE : (PATTERNS_BEFORE[p] ?? p),
       );
@@ -86,14 +119,14 @@ const VARIANTS: Record<string, Variant> = {
   /** The redaction's patterns as one alternation: one scan of each value instead of one per pattern. */
   'one-redaction-regex': {
     config: (config) => {
-      const redaction = config.processors.redaction!;
+      const redaction = oneRedactionProcessor(config);
       const patterns = redaction.blocked_values as string[];
       redaction.blocked_values = [
         patterns.map((p) => `(?:${p.replace(/^\(\?i\)(.*)$/, '(?i:$1)')})`).join('|'),
       ];
     },
   },
-  /** The lake's copy of every span gzipped, as before zstd. */
+  /** The lake's copy of every span gzipped, as before zstd (issue 17). */
   'raw-traces-gzip': {
     config: (config) => {
       const exporters = (
@@ -101,6 +134,34 @@ const VARIANTS: Record<string, Variant> = {
       ).exporters;
       exporters['awss3/traces']!.s3uploader.compression = 'gzip';
     },
+  },
+  /** The lake's copy of every span as OTLP JSON, as before OTLP protobuf (issue 25). */
+  'raw-traces-json': {
+    config: (config) => {
+      config.exporters['awss3/traces']!.marshaler = 'otlp_json';
+    },
+  },
+  /** Not kept (issue 25: no change in CPU at the rates reached, more memory): the lake's copy in batches of 8 192–16 384 spans. */
+  'raw-traces-large-batches': {
+    config: (config) => {
+      const exporter = config.exporters['awss3/traces']!;
+      const queue = { ...(exporter.sending_queue as Record<string, unknown>) };
+      queue.batch = { ...(queue.batch as Record<string, unknown>), min_size: 8192, max_size: 16384 };
+      exporter.sending_queue = queue;
+    },
+  },
+  /** The Collector's soft heap ceiling as before issue 25. */
+  'go-memlimit-320': { env: { OBSERVATORY_COLLECTOR_GOMEMLIMIT: '320MiB' } },
+  /**
+   * Every kept change of issue 25 undone at once: one redaction pass with its summary, the lake's spans as JSON,
+   * Jaeger's queue on disk, the 320 MiB heap ceiling.
+   */
+  'before-25': {
+    config: (config) => {
+      oneRedactionProcessor(config);
+      for (const name of ['raw-traces-json', 'jaeger-disk-queue']) VARIANTS[name]!.config!(config);
+    },
+    env: { OBSERVATORY_COLLECTOR_GOMEMLIMIT: '320MiB' },
   },
   /** The Jaeger export gzipped (the otlp_grpc exporter's default), as before `compression: none` on loopback. */
   'jaeger-gzip': {
@@ -110,18 +171,11 @@ const VARIANTS: Record<string, Variant> = {
       exporters['otlp_grpc/jaeger']!.compression = 'gzip';
     },
   },
-  /**
-   * Not kept, measured for the record: Jaeger's sending queue in memory instead of on disk. It would break the
-   * promise that a Collector killed with SIGKILL loses nothing it accepted (the lake's copy would still have it).
-   */
-  'jaeger-memory-queue': {
+  /** Jaeger's sending queue on disk, as before issue 25 (the lake's queues' settings). */
+  'jaeger-disk-queue': {
     config: (config) => {
-      const exporters = (
-        config as unknown as { exporters: Record<string, { sending_queue: Record<string, unknown> }> }
-      ).exporters;
-      const queue = { ...exporters['otlp_grpc/jaeger']!.sending_queue };
-      delete queue.storage;
-      exporters['otlp_grpc/jaeger']!.sending_queue = queue;
+      const exporters = config.exporters as Record<string, { sending_queue: Record<string, unknown> }>;
+      exporters['otlp_grpc/jaeger']!.sending_queue = { ...exporters['awss3/traces']!.sending_queue };
     },
   },
   /** Every kept change of issue 17 undone at once: the stack as it was, for one before/after ratio per run. */
@@ -155,11 +209,12 @@ export async function runCollectorBench(options: {
   rates: number[];
   seconds: number;
   variants: string[];
+  base?: number;
 }): Promise<{ runs: CollectorRun[]; figures: Figure[] }> {
   const runs: CollectorRun[] = [];
   for (const variant of options.variants) {
     for (const rate of options.rates) {
-      const run = await oneRun(variant, rate, options.seconds);
+      const run = await oneRun(variant, rate, options.seconds, options.base ?? DEFAULT_BASE_PORT);
       process.stderr.write(
         `collector ${variant} @ ${rate}/s (sent ${(run.sent / options.seconds).toFixed(0)}/s): ` +
           `${corePer10k(run.cpuSeconds, run.sent).toFixed(3)} core per 10k spans/s, ` +
@@ -231,11 +286,11 @@ function figuresOf(runs: CollectorRun[]): Figure[] {
   return figures;
 }
 
-async function oneRun(variant: string, rate: number, seconds: number): Promise<CollectorRun> {
+async function oneRun(variant: string, rate: number, seconds: number, base: number): Promise<CollectorRun> {
   const change = VARIANTS[variant];
   if (!change)
     throw new Error(`unknown variant ${variant}; expected one of ${Object.keys(VARIANTS).join(', ')}`);
-  const bench = isolatedStack('bench-collector', BASE_PORT, {
+  const bench = isolatedStack('bench-collector', base, {
     settings: (stateDir) => ({
       ...change.env,
       OBSERVATORY_COLLECTOR_CONFIG: join(stateDir, VARIANT_FILE),
@@ -247,11 +302,11 @@ async function oneRun(variant: string, rate: number, seconds: number): Promise<C
     const collector = status.components.find((c) => c.name === 'collector')!;
     const pid = collector.pid!;
     const jaegerPid = status.components.find((c) => c.name === 'jaeger')!.pid!;
-    const metricsUrl = `http://127.0.0.1:${BASE_PORT + 3}/metrics`;
+    const metricsUrl = `http://127.0.0.1:${base + 3}/metrics`;
     const acceptedBefore = await acceptedSpans(metricsUrl);
     const cpuBefore = cpuMs(pid) / 1000;
     const jaegerCpuBefore = cpuMs(jaegerPid) / 1000;
-    const sent = await generate(`http://127.0.0.1:${BASE_PORT + 1}/v1/traces`, rate, seconds);
+    const sent = await generate(`http://127.0.0.1:${base + 1}/v1/traces`, rate, seconds);
     // The receiver has answered every request by now; give the pipeline a moment to drain before reading CPU.
     await sleep(2000);
     const cpu = cpuMs(pid) / 1000 - cpuBefore;
@@ -320,10 +375,10 @@ async function acceptedSpans(url: string): Promise<number> {
  * The highest lossless rate: the full pipeline at rising rates (each step ×1.5) until the Collector refuses or loses
  * spans, or the load client (on the same cores) cannot send more. Returns every step's run.
  */
-async function findMax(start: number, seconds: number): Promise<CollectorRun[]> {
+async function findMax(start: number, seconds: number, base: number): Promise<CollectorRun[]> {
   const runs: CollectorRun[] = [];
   for (let rate = start; ; rate = Math.round(rate * 1.5)) {
-    const run = await oneRun('full', rate, seconds);
+    const run = await oneRun('full', rate, seconds, base);
     runs.push(run);
     const sentPerSecond = run.sent / seconds;
     process.stderr.write(
@@ -368,18 +423,21 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
       'find-max': { type: 'boolean', default: false },
       'max-start': { type: 'string', default: '10000' },
+      base: { type: 'string', default: String(DEFAULT_BASE_PORT) },
     },
   });
   const seconds = Number(values.seconds);
+  const base = Number(values.base);
   const { runs, figures } = await runCollectorBench({
     rates: values.rates.split(',').map(Number),
     seconds,
     variants: values.variants.split(','),
+    base,
   });
   // Without --find-max, the highest lossless rate among the full pipeline's fixed rates.
   const fixed = runs.filter((r) => r.variant === 'full');
   const ladder = values['find-max']
-    ? [...fixed, ...(await findMax(Number(values['max-start']), seconds))]
+    ? [...fixed, ...(await findMax(Number(values['max-start']), seconds, base))]
     : fixed;
   if (ladder.length > 0) figures.push(maxFigure(ladder, seconds));
   const { printFigures } = await import('./report.ts');

@@ -38,6 +38,7 @@ import { metrics, type Counter, type MeterProvider } from '@opentelemetry/api';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { syncPrefix } from './cache.ts';
 import { lakeConfig, signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
+import { isRawObject } from './raw-keys.ts';
 import { publishedDefinitions } from './schemas.ts';
 import { ObjectStagingError, StagingWorker } from './staging.ts';
 import {
@@ -458,7 +459,11 @@ async function fileFailed(
 export function failureType(reason: string): 'out_of_memory' | 'too_large' | 'unreadable' | 'error' {
   if (/out of memory|memory limit/i.test(reason)) return 'out_of_memory';
   if (/decompresses to more than/.test(reason)) return 'too_large';
-  if (/not OTLP JSON|header check|unexpected end|unknown compression|invalid|corrupt/i.test(reason))
+  if (
+    /not OTLP JSON|not OTLP protobuf|header check|unexpected end|unknown compression|invalid|corrupt/i.test(
+      reason,
+    )
+  )
     return 'unreadable';
   return 'error';
 }
@@ -739,10 +744,6 @@ function readStaged(context: Context, group: StagedGroup): string {
   // can make it longer than the record, hence the margin.
   const maxRowBytes = 2 * context.config.maxRecordKb * 1024 + (1 << 20);
   return `read_json(${sqlString(group.path)}, format = 'newline_delimited', maximum_object_size = ${maxRowBytes}, columns = {${columns}})`;
-}
-
-function isRawObject(key: string): boolean {
-  return key.endsWith('.json') || key.endsWith('.json.gz') || key.endsWith('.json.zst');
 }
 
 function emptyResult(): CompactionResult {

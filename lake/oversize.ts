@@ -70,6 +70,18 @@ export function takeOversized(signal: LakeSignal, document: unknown, maxBytes: n
 /** What a string elided by elideLongStrings starts with once parsed: NUL, then `elided:<bytes>:<hash>`. */
 const ELIDED = '\u0000elided:';
 
+/** The first 32 hex digits of the SHA-256 of an elided string's bytes: its identity in the placeholder. */
+const elidedHash = (bytes: Uint8Array): string =>
+  createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+
+/**
+ * The placeholder of a string too long to keep, from its UTF-8 bytes: what elideLongStrings leaves in JSON text once
+ * parsed, for readers that meet the string as bytes (OTLP protobuf, lake/otlp-proto.ts).
+ */
+export function elidedString(bytes: Uint8Array): string {
+  return `${ELIDED}${bytes.length}:${elidedHash(bytes)}`;
+}
+
 /**
  * The object's JSON text with every string literal longer than `maxBytes` replaced by a short placeholder holding
  * its length and a hash of it. Done on the decompressed bytes, before they become a JavaScript string: a 17 MiB log
@@ -84,10 +96,7 @@ export function elideLongStrings(json: Buffer, maxBytes: number): string {
   for (let open = json.indexOf(0x22); open !== -1;) {
     const close = closingQuote(json, open);
     if (close - open - 1 > maxBytes) {
-      const hash = createHash('sha256')
-        .update(json.subarray(open + 1, close))
-        .digest('hex')
-        .slice(0, 32);
+      const hash = elidedHash(json.subarray(open + 1, close));
       parts.push(json.toString('utf8', copiedTo, open), `"\\u0000elided:${close - open - 1}:${hash}"`);
       copiedTo = close + 1;
     }

@@ -22,6 +22,8 @@ import {
   type OtlpMetricsDocument,
   type OtlpTracesDocument,
 } from './flatten-telemetry.ts';
+import { isProtoObject } from './raw-keys.ts';
+import { tracesFromProto } from './otlp-proto.ts';
 import { elideLongStrings, takeOversized } from './oversize.ts';
 import type { TableName } from './tables.ts';
 
@@ -215,11 +217,8 @@ async function stageObject(
 ): Promise<number> {
   let rowsIn = 0;
   const maxRecordBytes = limits.maxRecordKb * 1024;
-  // Neither the bytes nor the text are kept in a variable here: each is let go of as soon as the next form exists.
-  const held = {
-    text: elideLongStrings(decompressed(key, bytes, limits.maxObjectMb * 2 ** 20), maxRecordBytes),
-  };
-  for (const document of documents(key, held)) {
+  const maxObjectBytes = limits.maxObjectMb * 2 ** 20;
+  for (const document of rawDocuments(signal, key, bytes, maxObjectBytes, maxRecordBytes)) {
     const tooLarge = takeOversized(signal, document, maxRecordBytes);
     rowsIn += tooLarge.length;
     for (const row of tooLarge) await staging.add('rejected', row);
@@ -252,6 +251,27 @@ async function stageDocument(
   }
   for (const row of flattenSpans(document as OtlpTracesDocument)) await staging.add('spans', row);
   return countSpans(document as OtlpTracesDocument);
+}
+
+/**
+ * A raw object's OTLP documents: OTLP protobuf (`.binpb…`, spans only: the lake's copy of spans is written so, the
+ * cheaper form for the Collector) or OTLP JSON. Strings longer than a record may be are elided either way.
+ */
+function rawDocuments(
+  signal: LakeSignal,
+  key: string,
+  bytes: Uint8Array,
+  maxObjectBytes: number,
+  maxRecordBytes: number,
+): Iterable<unknown> {
+  if (isProtoObject(key)) {
+    if (signal !== 'traces')
+      throw new Error(`raw object ${key} is not OTLP JSON: OTLP protobuf is read only for spans`);
+    return [tracesFromProto(decompressed(key, bytes, maxObjectBytes), maxRecordBytes)];
+  }
+  // Neither the bytes nor the text are kept in a variable here: each is let go of as soon as the next form exists.
+  const held = { text: elideLongStrings(decompressed(key, bytes, maxObjectBytes), maxRecordBytes) };
+  return documents(key, held);
 }
 
 /**

@@ -129,6 +129,52 @@ describe('The local Collector config', () => {
     expect(tag(found, 'scene.note')).toBe('requested by ****');
   });
 
+  it('masks secrets in every free-text place of a span: events, db statements, paths, headers, the resource', async () => {
+    const provider = new TracerProvider({
+      resource: resourceFromAttributes({
+        'service.name': serviceName,
+        'process.command_line': 'node app.js --password=hunter3',
+      }),
+      spanProcessors: [
+        new SimpleSpanProcessor({
+          exporter: new OTLPTraceExporter({ url: `${isolated.otlpHttp}/v1/traces` }),
+        }),
+      ],
+    });
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl';
+    const span = provider.getTracer('collector-test').startSpan('GET /users/:email/scenes', {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': 'GET',
+        'url.path': '/users/erin@example.com/scenes',
+        'db.query.text': "SELECT * FROM users WHERE email = 'frank@example.com' AND token=abc123",
+        'http.request.header.cookie': 'session=s3cr3t-cookie; theme=dark',
+        // Every pattern in one value, in the order the patterns run.
+        'app.mixed': `https://grace:pw@host/x?sig=s3cr3t-sig#top Bearer s3cr3t.bearer ${jwt} AKIAABCDEFGHIJKLMNOP`,
+        'scene.id': 'S2A_MSIL2A_20260601T103021_N0510',
+      },
+    });
+    span.recordException(new Error('user heidi@example.com not found'));
+    const { traceId, spanId } = span.spanContext();
+    span.end();
+    await provider.shutdown();
+
+    const trace = await isolated.fetchTrace(traceId);
+    const text = JSON.stringify(trace);
+    for (const secret of ['erin@', 'frank@', 'heidi@', 'abc123', 's3cr3t', 'hunter3', 'grace', jwt, 'AKIA']) {
+      expect(text).not.toContain(secret);
+    }
+    const found = trace.spans.find((s) => s.spanID === spanId)!;
+    expect(tag(found, 'url.path')).toBe('/users/****/scenes');
+    expect(tag(found, 'db.query.text')).toBe("SELECT * FROM users WHERE email = '****' AND ****");
+    expect(tag(found, 'http.request.header.cookie')).toBe('**** theme=dark');
+    expect(tag(found, 'app.mixed')).toBe('https://****host/x?****#top **** **** ****');
+    expect(tag(found, 'scene.id')).toBe('S2A_MSIL2A_20260601T103021_N0510');
+    expect(text).toContain('user **** not found');
+    const process = trace.processes[found.processID]!;
+    expect(process.tags.find((t) => t.key === 'process.command_line')?.value).toBe('node app.js --****');
+  });
+
   it('delivers metrics to Prometheus with their values', async () => {
     const reader = new PeriodicExportingMetricReader({
       exporter: new OTLPMetricExporter({ url: `${isolated.otlpHttp}/v1/metrics` }),
@@ -208,20 +254,20 @@ describe('The local Collector config', () => {
     expect(await containsAnywhere('raw/logs/', eventId)).toBe(false);
   });
 
-  it('writes application logs to S3 raw/logs/, not to raw/events/, with their attributes kept', async () => {
+  it('writes application logs to S3 raw/logs/, not to raw/events/, with their attributes kept and the body masked', async () => {
     const provider = loggerProvider();
     const marker = `log-${randomUUID()}`;
     provider.getLogger('collector-test').emit({
       severityNumber: SeverityNumber.WARN,
       severityText: 'WARN',
-      body: `scene cache cold ${marker}`,
+      body: `scene cache cold ${marker} for ivan@example.com, Bearer s3cr3t.token`,
       attributes: { marker, 'cache.size': 3 },
     });
     await provider.shutdown();
 
     const { text } = await isolated.findObjectContaining('raw/logs/', marker);
     const record = logRecords(text).find((r) => attribute(r, 'marker')?.stringValue === marker)!;
-    expect(record.body!.stringValue).toBe(`scene cache cold ${marker}`);
+    expect(record.body!.stringValue).toBe(`scene cache cold ${marker} for ****, ****`);
     expect(attribute(record, 'cache.size')!.intValue).toBe('3');
     expect(await containsAnywhere('raw/events/', marker)).toBe(false);
   });

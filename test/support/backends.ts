@@ -2,11 +2,14 @@
  * Read-back clients for the real backends, keyed by ID: Jaeger's query API, Prometheus' query API and the S3 store.
  */
 import { S3Client } from '@aws-sdk/client-s3';
+import { decompressed } from '../../common/compression.ts';
 import { LOCAL_CREDENTIALS } from '../../common/config.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { inject } from 'vitest';
 import { pollUntil } from './poll.ts';
 import { s3ClientConfig } from '../../common/s3-store.ts';
+import { tracesFromProto } from '../../lake/otlp-proto.ts';
+import { isProtoObject } from '../../lake/raw-keys.ts';
 
 export interface JaegerSpan {
   traceID: string;
@@ -92,9 +95,13 @@ export async function listKeys(prefix: string, store: S3Store = sharedStore()): 
   return (await store.list(prefix)).map((object) => object.key);
 }
 
-/** Reads an object, gunzipping it when the key says so. */
-export function readObject(key: string, store: S3Store = sharedStore()): Promise<string> {
-  return store.getText(key);
+/**
+ * Reads an object as text, decompressed as its key says; the lake's OTLP protobuf spans (`.binpb…`) as the OTLP JSON
+ * of the same spans, so a test finds a trace ID in any raw object the same way.
+ */
+export async function readObject(key: string, store: S3Store = sharedStore()): Promise<string> {
+  if (!isProtoObject(key)) return store.getText(key);
+  return JSON.stringify(tracesFromProto(decompressed(key, await store.get(key))));
 }
 
 /** Waits for an object under `prefix` whose content contains `needle`; returns its key and text. */
