@@ -17,7 +17,11 @@ export interface EtlConfig {
   s3: S3Settings;
   /** The queues of the SQS dispatch path. */
   sqs: SqsSettings & {
-    /** `OBSERVATORY_ETL_CHUNK_QUEUE`; its dead-letter queue is `<name>-dlq`. @default observatory-etl-chunks */
+    /**
+     * `OBSERVATORY_ETL_CHUNK_QUEUE`: a FIFO queue (a name ending in `.fifo`), so that compaction chunks of one signal
+     * run one at a time (etl/sqs/queues.ts); its dead-letter queue is `<name>-dlq.fifo` (`<name>-dlq` for a standard
+     * queue). @default observatory-etl-chunks.fifo
+     */
     chunkQueue: string;
     /** `OBSERVATORY_ETL_RESULT_QUEUE`. @default observatory-etl-results */
     resultQueue: string;
@@ -118,7 +122,7 @@ export function etlConfig(env: Env = process.env): EtlConfig {
     s3: s3Settings(env),
     sqs: {
       ...sqsSettings(env),
-      chunkQueue: readString(env, 'OBSERVATORY_ETL_CHUNK_QUEUE') ?? 'observatory-etl-chunks',
+      chunkQueue: readString(env, 'OBSERVATORY_ETL_CHUNK_QUEUE') ?? 'observatory-etl-chunks.fifo',
       resultQueue: readString(env, 'OBSERVATORY_ETL_RESULT_QUEUE') ?? 'observatory-etl-results',
       resultQueueUrl: readString(env, 'OBSERVATORY_ETL_RESULT_QUEUE_URL'),
       visibilityTimeoutSeconds: readInteger(env, 'OBSERVATORY_ETL_VISIBILITY_TIMEOUT_S', 60, {

@@ -470,7 +470,8 @@ export async function etlChaos(
   options: EtlChaosOptions,
 ): Promise<Figures & { job: JobView; queue: string }> {
   await seed(stack.store());
-  const queue = `chaos-${randomUUID().slice(0, 8)}`;
+  const name = `chaos-${randomUUID().slice(0, 8)}`;
+  const queue = `${name}.fifo`;
   const listener = spawn(process.execPath, ['--require', './instrumentation', 'etl/listener/main.ts'], {
     cwd: REPO_ROOT,
     env: {
@@ -483,7 +484,7 @@ export async function etlChaos(
       OBSERVATORY_ETL_TIMEOUT_MS: '20000',
       OBSERVATORY_ETL_DISPATCH: options.dispatch,
       OBSERVATORY_ETL_CHUNK_QUEUE: queue,
-      OBSERVATORY_ETL_RESULT_QUEUE: `${queue}-results`,
+      OBSERVATORY_ETL_RESULT_QUEUE: `${name}-results`,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,6 +2,13 @@
  * The ETL's SQS path: the chunk queue (with its dead-letter queue) that workers consume, and the results queue the
  * listener reads outcomes from. Messages carry the whole ChunkEvent, trace context included. Queue names and the
  * endpoint come from the ETL config: the local stack's SQS-compatible server, or real SQS on AWS.
+ *
+ * The chunk queue is a FIFO queue (its name ends in `.fifo`) so that the queue, not the consumer, says which chunks
+ * may run side by side: SQS hands out a message group's next message only when the one before it is done, and
+ * Lambda's event source mapping scales with the number of groups. Every chunk is a group of its own, except that
+ * compaction chunks of one signal share one group — two compactions of the same signal never write the same
+ * partition at once, on Lambda as in the local fleet's one compaction sandbox. A standard queue (a name without
+ * `.fifo`) still works, without that guarantee.
  */
 import {
   CreateQueueCommand,
@@ -26,6 +33,44 @@ export interface ResultMessage {
   attempt: number;
   final: boolean;
   result: InvocationResult;
+}
+
+/** Whether a queue (name or URL) is a FIFO queue: SQS requires FIFO queue names to end in `.fifo`. */
+export function isFifoQueue(nameOrUrl: string): boolean {
+  return nameOrUrl.endsWith('.fifo');
+}
+
+/** The chunk queue's dead-letter queue: `<name>-dlq`, or `<name>-dlq.fifo` for a FIFO queue (it must be FIFO too). */
+export function deadLetterQueueName(chunkQueue: string): string {
+  return isFifoQueue(chunkQueue) ? `${chunkQueue.slice(0, -'.fifo'.length)}-dlq.fifo` : `${chunkQueue}-dlq`;
+}
+
+/**
+ * A chunk message's FIFO message group: compaction chunks of one signal run one at a time (they may write the same
+ * curated partitions); every other chunk is a group of its own, free to run beside any other.
+ */
+export function messageGroup(message: ChunkMessage): string {
+  const { event } = message;
+  if (message.function === 'compaction') {
+    const { signal } = (event.payload ?? {}) as { signal?: unknown };
+    return `compaction/${typeof signal === 'string' ? signal : 'all'}`;
+  }
+  return `${event.job_id}/${event.chunk_index}`;
+}
+
+/**
+ * What a chunk message is sent with: for a FIFO queue, its group and a deduplication ID (one message per chunk: a
+ * send the SDK retries after a lost response is not delivered twice).
+ */
+export function chunkMessageAttributes(
+  queueUrl: string,
+  message: ChunkMessage,
+): { MessageGroupId?: string; MessageDeduplicationId?: string } {
+  if (!isFifoQueue(queueUrl)) return {};
+  return {
+    MessageGroupId: messageGroup(message),
+    MessageDeduplicationId: `${message.event.job_id}/${message.event.chunk_index}`,
+  };
 }
 
 export interface QueueUrls {
@@ -63,13 +108,17 @@ export async function ensureQueues(
     );
     return {
       chunks,
-      deadLetter: await url(`${settings.chunkQueue}-dlq`),
+      deadLetter: await url(deadLetterQueueName(settings.chunkQueue)),
       results: await url(settings.resultQueue),
       visibilityTimeoutSeconds: Number(Attributes?.VisibilityTimeout ?? settings.visibilityTimeoutSeconds),
     };
   }
-  const deadLetter = (await client.send(new CreateQueueCommand({ QueueName: `${settings.chunkQueue}-dlq` })))
-    .QueueUrl!;
+  const fifo = isFifoQueue(settings.chunkQueue) ? { FifoQueue: 'true' } : {};
+  const deadLetter = (
+    await client.send(
+      new CreateQueueCommand({ QueueName: deadLetterQueueName(settings.chunkQueue), Attributes: fifo }),
+    )
+  ).QueueUrl!;
   const dlqArn = (
     await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetter, AttributeNames: ['QueueArn'] }))
   ).Attributes!.QueueArn!;
@@ -78,6 +127,7 @@ export async function ensureQueues(
       new CreateQueueCommand({
         QueueName: settings.chunkQueue,
         Attributes: {
+          ...fifo,
           VisibilityTimeout: visibility,
           RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: maxAttempts }),
         },

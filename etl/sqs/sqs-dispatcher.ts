@@ -20,7 +20,13 @@ import type { Dispatcher, AttemptListener } from '../dispatch.ts';
 import type { FunctionName } from '../types.ts';
 import type { FleetStats } from '../runtime/fleet.ts';
 import type { ChunkEvent, InvocationResult } from '../types.ts';
-import { parseResultMessage, type ChunkMessage, type QueueUrls, type ResultMessage } from './queues.ts';
+import {
+  chunkMessageAttributes,
+  parseResultMessage,
+  type ChunkMessage,
+  type QueueUrls,
+  type ResultMessage,
+} from './queues.ts';
 
 interface Pending {
   onAttempt?: AttemptListener;
@@ -68,7 +74,11 @@ export class SqsDispatcher implements Dispatcher {
     const message: ChunkMessage = { function: functionName, event };
     try {
       await this.client.send(
-        new SendMessageCommand({ QueueUrl: this.urls.chunks, MessageBody: JSON.stringify(message) }),
+        new SendMessageCommand({
+          QueueUrl: this.urls.chunks,
+          MessageBody: JSON.stringify(message),
+          ...chunkMessageAttributes(this.urls.chunks, message),
+        }),
       );
     } catch (error) {
       // Never enqueued: nothing will report on it.

@@ -22,7 +22,7 @@ import type { EtlConfig } from '../config.ts';
 import type { LocalFleetDispatcher } from '../dispatch.ts';
 import { SandboxFailure } from '../runtime/fleet.ts';
 import type { InvocationResult } from '../types.ts';
-import { parseChunkMessage, reportResult, type ChunkMessage, type QueueUrls } from './queues.ts';
+import { isFifoQueue, parseChunkMessage, reportResult, type ChunkMessage, type QueueUrls } from './queues.ts';
 
 export class SqsEventSource {
   private readonly client: SQSClient;
@@ -106,6 +106,11 @@ export class SqsEventSource {
         QueueUrl: this.urls.deadLetter,
         MessageBody: message.Body ?? '',
         MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 256) } },
+        // A FIFO dead-letter queue wants a group and a deduplication ID: its own group, and the message's ID, so
+        // that moving it again after a failed delete leaves one copy.
+        ...(isFifoQueue(this.urls.deadLetter)
+          ? { MessageGroupId: 'malformed', MessageDeduplicationId: message.MessageId }
+          : {}),
       }),
     );
     await this.client.send(

@@ -19,7 +19,7 @@ import {
 } from '../../bench/chaos/scenarios.ts';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { etlConfig } from '../../etl/config.ts';
-import { sqsClient, type ChunkMessage } from '../../etl/sqs/queues.ts';
+import { deadLetterQueueName, sqsClient, type ChunkMessage } from '../../etl/sqs/queues.ts';
 import { pollUntil } from '../support/poll.ts';
 
 const stack = new ChaosStack(25100);
@@ -100,9 +100,9 @@ describe('Chaos', () => {
           // The queue dead-lettered the same two chunks.
           const settings = etlConfig({ ...process.env, ...stack.env }).sqs;
           const client = sqsClient(settings);
-          const dlq = `${settings.endpoint}/000000000000/${queue}-dlq`;
+          const dlq = `${settings.endpoint}/000000000000/${deadLetterQueueName(queue)}`;
           const lettered = new Set<number>();
-          await pollUntil(`chunks 1 and 2 of ${job.id} in ${queue}-dlq`, async () => {
+          await pollUntil(`chunks 1 and 2 of ${job.id} in ${deadLetterQueueName(queue)}`, async () => {
             const { Messages = [] } = await client.send(
               new ReceiveMessageCommand({ QueueUrl: dlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
             );

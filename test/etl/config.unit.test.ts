@@ -35,7 +35,7 @@ describe('etlConfig', () => {
       endpoint: 'http://127.0.0.1:9324',
       region: 'us-east-1',
       credentials: LOCAL_CREDENTIALS,
-      chunkQueue: 'observatory-etl-chunks',
+      chunkQueue: 'observatory-etl-chunks.fifo',
       resultQueue: 'observatory-etl-results',
       resultQueueUrl: undefined,
       visibilityTimeoutSeconds: 60,

@@ -9,7 +9,8 @@
  *   source mapping (test/support/event-source-mapping.ts) configured from deploy/aws/etl/template.yaml: its batch
  *   size, partial batch responses, the queue's redrive policy, and the function's environment and handler.
  *
- * In each: a crop-statistics job and a compaction job end `done`, each one trace holding every chunk; a poison chunk
+ * In each: a crop-statistics job and a compaction job end `done`, each one trace holding every chunk; compaction
+ * chunks of one signal run one at a time (on the queue paths because the FIFO chunk queue groups them); a poison chunk
  * and a chunk whose invocation is killed every time are dead-lettered (in the queue's dead-letter queue, where there
  * is a queue) and the job ends `partial`; a body that is no chunk message ends in the dead-letter queue and stops
  * nothing.
@@ -29,7 +30,7 @@ import { LOCAL_CREDENTIALS } from '../../common/config.ts';
 import { buildLambdaArtifact } from '../../deploy/aws/etl/build.ts';
 import { etlConfig } from '../../etl/config.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
-import { sqsClient } from '../../etl/sqs/queues.ts';
+import { deadLetterQueueName, sqsClient } from '../../etl/sqs/queues.ts';
 import { findObjectContaining, stackEndpoints, tag } from '../support/backends.ts';
 import { jobTrace, startListener, type TestListener } from '../support/etl.ts';
 import { EventSourceMapping } from '../support/event-source-mapping.ts';
@@ -116,6 +117,33 @@ describe.each<Mode>(['fleet', 'sqs', 'lambda'])('The ETL contract, chunks dispat
     }
   }, 120_000);
 
+  it('runs the compaction chunks of one signal one at a time', async () => {
+    // Two raw event objects at least: the second job's events are written after the first job's are in the bucket.
+    for (const [west, day] of [
+      [15, '2026-07-09'],
+      [20, '2026-07-10'],
+    ] as const) {
+      const crop = await runJob({ bbox: [west, 45, west + 5, 50], from: day, to: day });
+      expect(crop.status).toBe('done');
+      await findObjectContaining('raw/events/', crop.id, 30_000);
+    }
+    const job = await runJob({ kind: 'compaction', batch_size: 1, signals: ['events'] });
+    expect(job.status, harness.mapping?.output()).toBe('done');
+    expect(job.chunks.total).toBeGreaterThanOrEqual(2);
+    const invocations = chunkNodes(job, await jobTrace(job))
+      .flatMap((chunk) => invocationsOf(chunk, 'compaction'))
+      .map((i) => i.span as unknown as { startTime: number; duration: number })
+      .sort((a, b) => a.startTime - b.startTime);
+    expect(invocations).toHaveLength(job.chunks.total);
+    // Each starts after the one before it ended (Jaeger's times are in microseconds).
+    for (let i = 1; i < invocations.length; i++) {
+      const before = invocations[i - 1]!;
+      expect(invocations[i]!.startTime, `invocation ${i} of ${invocations.length}`).toBeGreaterThanOrEqual(
+        before.startTime + before.duration,
+      );
+    }
+  }, 180_000);
+
   it('dead-letters a poison chunk after every attempt failed and ends the job partial', async () => {
     const job = await runJob({
       bbox: [0, 40, 5, 45],
@@ -155,7 +183,15 @@ describe.each<Mode>(['fleet', 'sqs', 'lambda'])('The ETL contract, chunks dispat
       const { client, chunks } = harness.queues!;
       const body = `not a chunk message ${randomUUID()}`;
       const failedBefore = harness.mapping?.stats.failedInvocations;
-      await client.send(new SendMessageCommand({ QueueUrl: chunks, MessageBody: body }));
+      // What anyone with send rights can put on the FIFO queue: a group and a deduplication ID, and any body.
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: chunks,
+          MessageBody: body,
+          MessageGroupId: 'anyone',
+          MessageDeduplicationId: randomUUID(),
+        }),
+      );
       const job = await runJob({ bbox: [20, 55, 25, 60], from: '2026-07-08', to: '2026-07-08' });
       expect(job.status).toBe('done');
       await pollUntil(
@@ -219,11 +255,14 @@ async function start(mode: Mode): Promise<Harness> {
     const listener = await startListener({ ...common, OBSERVATORY_ETL_RETRY_BASE_MS: '50' });
     return { listener, stop: () => listener.stop() };
   }
-  const queue = `etl-contract-${mode}-${randomUUID().slice(0, 8)}`;
+  // A FIFO queue, as the template's and the default configuration's chunk queue is.
+  expect(sqsMapping().fifo).toBe(true);
+  const name = `etl-contract-${mode}-${randomUUID().slice(0, 8)}`;
+  const queue = `${name}.fifo`;
   const sqs = {
     OBSERVATORY_ETL_DISPATCH: 'sqs',
     OBSERVATORY_ETL_CHUNK_QUEUE: queue,
-    OBSERVATORY_ETL_RESULT_QUEUE: `${queue}-results`,
+    OBSERVATORY_ETL_RESULT_QUEUE: `${name}-results`,
   };
   if (mode === 'sqs') {
     const listener = await startListener({ ...common, ...sqs, OBSERVATORY_ETL_RETRY_BASE_MS: '200' });
@@ -236,7 +275,7 @@ async function queueUrls(queue: string) {
   const client = sqsClient(etlConfig().sqs);
   const url = async (name: string) =>
     (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
-  return { client, chunks: await url(queue), deadLetter: await url(`${queue}-dlq`) };
+  return { client, chunks: await url(queue), deadLetter: await url(deadLetterQueueName(queue)) };
 }
 
 /**
@@ -266,8 +305,9 @@ async function startLambda(queue: string, sqs: Record<string, string>): Promise<
   const artifact = await buildLambdaArtifact(join(dir, 'out'));
   unzipArtifact(artifact.zipPath, taskRoot);
   const queues = await queueUrls(queue);
-  const results = (await queues.client.send(new GetQueueUrlCommand({ QueueName: `${queue}-results` })))
-    .QueueUrl!;
+  const results = (
+    await queues.client.send(new GetQueueUrlCommand({ QueueName: sqs.OBSERVATORY_ETL_RESULT_QUEUE }))
+  ).QueueUrl!;
   const settings = etlConfig();
   const functionName = `observatory-etl-worker-contract`;
   const env = {

@@ -3,7 +3,14 @@
  * that is not a chunk or result message is named as such (and then dead-lettered or deleted), never thrown.
  */
 import { describe, expect, it } from 'vitest';
-import { parseChunkMessage, parseResultMessage } from '../../etl/sqs/queues.ts';
+import {
+  chunkMessageAttributes,
+  deadLetterQueueName,
+  messageGroup,
+  parseChunkMessage,
+  parseResultMessage,
+  type ChunkMessage,
+} from '../../etl/sqs/queues.ts';
 
 const chunk = {
   function: 'crop_stats',
@@ -60,5 +67,36 @@ describe('A result message body', () => {
     [JSON.stringify({ ...result, result: {} }), /^result/],
   ])('is refused with the reason when it is %s', (body, reason) => {
     expect(parseResultMessage(body)).toMatch(reason);
+  });
+});
+
+describe('The chunk queue', () => {
+  const compaction = (signal: unknown, chunk: number): ChunkMessage =>
+    ({
+      function: 'compaction',
+      event: { ...chunk_(chunk), kind: 'compaction', payload: { signal, keys: ['raw/x'] } },
+    }) as ChunkMessage;
+  const chunk_ = (index: number) => ({ ...chunk.event, chunk_index: index });
+
+  it('puts compaction chunks of one signal in one message group, and every other chunk in a group of its own', () => {
+    expect(messageGroup(compaction('logs', 0))).toBe(messageGroup(compaction('logs', 1)));
+    expect(messageGroup(compaction('logs', 0))).not.toBe(messageGroup(compaction('traces', 0)));
+    expect(messageGroup(compaction(undefined, 0))).toBe('compaction/all');
+    const crop = (index: number) => ({ function: 'crop_stats', event: chunk_(index) }) as ChunkMessage;
+    expect(messageGroup(crop(0))).not.toBe(messageGroup(crop(1)));
+  });
+
+  it('sends a group and one deduplication ID per chunk to a FIFO queue, and neither to a standard one', () => {
+    const message = compaction('events', 3);
+    expect(chunkMessageAttributes('http://sqs/000000000000/chunks.fifo', message)).toEqual({
+      MessageGroupId: 'compaction/events',
+      MessageDeduplicationId: 'job-1/3',
+    });
+    expect(chunkMessageAttributes('http://sqs/000000000000/chunks', message)).toEqual({});
+  });
+
+  it('names the dead-letter queue of a FIFO queue as a FIFO queue', () => {
+    expect(deadLetterQueueName('observatory-etl-chunks.fifo')).toBe('observatory-etl-chunks-dlq.fifo');
+    expect(deadLetterQueueName('observatory-etl-chunks')).toBe('observatory-etl-chunks-dlq');
   });
 });

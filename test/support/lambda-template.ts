@@ -89,6 +89,7 @@ export function sqsMapping(template = etlTemplate()) {
   const queue = template.Resources.ChunkQueue!.Properties as {
     VisibilityTimeout: number;
     RedrivePolicy: { maxReceiveCount: number };
+    FifoQueue?: boolean;
   };
   return {
     queue: event!.Properties.Queue,
@@ -98,6 +99,7 @@ export function sqsMapping(template = etlTemplate()) {
     ),
     visibilityTimeoutSeconds: queue.VisibilityTimeout,
     maxReceiveCount: queue.RedrivePolicy.maxReceiveCount,
+    fifo: queue.FifoQueue === true,
   };
 }
 
