@@ -20,6 +20,8 @@ import type {
   InstrumentationConfig as UpstreamConfig,
 } from '@opentelemetry/instrumentation';
 import type { InstrumentationConfig } from './config.ts';
+import { supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
+import { DeferredInstrumentation } from './deferred-instrumentation.ts';
 import { ExpressErrorsInstrumentation } from './express-errors.ts';
 import { LazyFastifyInstrumentation } from './fastify.ts';
 import { AUTO_INSTRUMENTATIONS_PACKAGE, instrumentationPackage, loadPackage } from './lazy.ts';
@@ -221,18 +223,32 @@ export function chosen(config: InstrumentationConfig): string[] {
   return names;
 }
 
-export function instrumentations(config: InstrumentationConfig): Instrumentation[] {
+/**
+ * The chosen instrumentations. A library's is deferred — created when the app first loads the library — wherever ES
+ * modules are hooked in-thread (Node >= 24.11.1, >= 22.22.3: the hook that sees an import before it loads); elsewhere,
+ * and for Node's own modules, each is created now.
+ */
+export function instrumentations(
+  config: InstrumentationConfig,
+  defer: boolean = supportsSyncHooks(),
+): Instrumentation[] {
   const configs = curatedConfigs(config);
   const created: Instrumentation[] = [];
   for (const name of chosen(config)) {
     try {
       const ours = OURS[name];
-      if (ours) {
-        created.push(ours.create());
-        continue;
-      }
-      const Class = load(name);
-      created.push(new Class(configs[name] ?? {}));
+      const targets = TARGETS[name];
+      if (ours) created.push(ours.create());
+      else if (defer && targets)
+        created.push(
+          new DeferredInstrumentation(
+            instrumentationPackage(name),
+            targets,
+            (settings) => new (load(name))(settings),
+            configs[name],
+          ),
+        );
+      else created.push(new (load(name))(configs[name] ?? {}));
     } catch (error) {
       diag.error(`instrumentation ${name} could not be created`, error);
     }
