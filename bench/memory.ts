@@ -2,10 +2,17 @@
  * What the telemetry costs in memory (issue 17), measured side by side in one run, each part on a fresh stack of its
  * own (ports 26400+, its own state folder, so a running default stack is never touched):
  *
- * - idle: the bench's hello-world Express app (bench/fixtures/app.cjs) plain, under `--require ./instrumentation` and
- *   under the zero-code anchor (`--require @opentelemetry/auto-instrumentations-node/register`), started together,
- *   left idle, given a few requests, idle again, then their RSS read from /proc. Figure: the RSS our preload adds
- *   (target ≤ 25 MiB), the anchor's beside it. Rounds use fresh processes; medians.
+ * - idle: the bench's hello-world Express app (bench/fixtures/app.cjs) plain, under our preload from this
+ *   repository's source (`--require ./instrumentation`, Node's type stripping included), under the installable
+ *   package (`npm run build:packages`, built first: what a team installs), under any `--preload <label>=<path>` given
+ *   (an earlier commit's built package, to compare before and after in one run) and under the zero-code anchor
+ *   (`--require @opentelemetry/auto-instrumentations-node/register`), started together, left idle, given a few
+ *   requests, idle again, then their RSS read from /proc. Figure: the RSS the package adds (target ≤ 25 MiB), the
+ *   others beside it. Rounds use fresh processes; medians.
+ * - startup: the same preloads, each in a process of its own started one after another (rounds interleaved):
+ *   bench/fixtures/preload-clock.cjs times the preload from its require to its return, when the app's first line
+ *   would run. Figure: the package's wall time (target ≤ 300 ms), its process CPU time and the others beside it.
+ *   No stack: a preload's start connects to nothing.
  * - heap: the same app under the preload, run with --expose-gc; after `--small` requests and again after `--large`
  *   (autocannon), the fixture's memory hook forces a full GC and reports heapUsed. Figure: the growth between the
  *   two (target ≤ 20 MiB); the plain app's growth under the same load is printed beside it.
@@ -17,26 +24,29 @@
  *   MiB); a worker sandbox's peak (VmHWM, target ≤ 100 MiB); search p95 and p99 of the load's first 10 s and of the
  *   whole run (targets 150 and 300 ms); the platform's CPU time per request.
  *
- *   npm run bench -- memory [--parts idle,heap,demo] [--rounds 3] [--idle 5] [--small 10000] [--large 1000000]
+ *   npm run bench -- memory [--parts idle,startup,heap,demo] [--rounds 3] [--idle 5] [--startup-rounds 7]
+ *                           [--preload <label>=<path>]… [--small 10000] [--large 1000000]
  *                           [--connections 16] [--load-seconds 30] [--rate 20] [--base 26400]
  *                           [--designs previous,ours]
  *
  * Starts a stack: run it inside a network namespace when other stacks run on the machine.
  */
 
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import { REPO_ROOT } from '../common/paths.ts';
 import { sleep } from '../common/poll.ts';
 import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack.ts';
-import { startApp, type App } from './lib/fixture-app.ts';
+import { APP, startApp, type App } from './lib/fixture-app.ts';
 import { statusMiB } from './lib/proc.ts';
 import { measureDemo, type DemoDesign, type DemoRun } from './lib/demo-run.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
 const MiB = 2 ** 20;
-const PARTS = ['idle', 'heap', 'demo'] as const;
+const PARTS = ['idle', 'startup', 'heap', 'demo'] as const;
 type Part = (typeof PARTS)[number];
 const DESIGN_NAMES = ['previous', 'ours'] as const;
 type Design = (typeof DESIGN_NAMES)[number];
@@ -45,6 +55,10 @@ interface Options {
   parts: Part[];
   rounds: number;
   idleSeconds: number;
+  /** Processes per variant in the startup part. */
+  startupRounds: number;
+  /** More preloads beside ours (`--preload <label>=<path>`), e.g. an earlier commit's built package. */
+  preloads: { label: string; path: string }[];
   small: number;
   large: number;
   connections: number;
@@ -100,61 +114,200 @@ async function load(port: number, amount: number, connections: number): Promise<
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// idle: plain, our preload, the zero-code anchor
+// the preloads compared: the plain app, ours from source and as the installable package, the zero-code anchor
+
+interface Variant {
+  name: string;
+  /** What `--require` loads; none for the plain app. */
+  preload?: string;
+  env: Record<string, string>;
+}
+
+/** The installable package's preload, as `npm run build:packages` leaves it (built at the start of the bench). */
+const PACKAGE_PRELOAD = join(REPO_ROOT, 'packages', 'dist', 'instrumentation', 'instrumentation', 'index.js');
+const ANCHOR_PRELOAD = '@opentelemetry/auto-instrumentations-node/register';
+
+/** The variants of the idle and startup parts, `--preload <label>=<path>` ones after ours (e.g. an earlier build). */
+function variants(options: Options): Variant[] {
+  return [
+    { name: 'plain', env: {} },
+    {
+      name: 'source',
+      preload: join(REPO_ROOT, 'instrumentation'),
+      env: { OTEL_SERVICE_NAME: 'bench-memory' },
+    },
+    { name: 'package', preload: PACKAGE_PRELOAD, env: { OTEL_SERVICE_NAME: 'bench-memory' } },
+    ...options.preloads.map(({ label, path }) => ({
+      name: label,
+      preload: resolve(REPO_ROOT, path),
+      env: { OTEL_SERVICE_NAME: `bench-memory-${label}` },
+    })),
+    { name: 'anchor', preload: ANCHOR_PRELOAD, env: { OTEL_SERVICE_NAME: 'bench-memory-anchor' } },
+  ];
+}
+
+/** Builds the installable package, so that the `package` variant is the code of this checkout. */
+function buildPackage(): void {
+  log('building the installable package (npm run build:packages)');
+  execFileSync(process.execPath, [join(REPO_ROOT, 'packages', 'build.ts')], {
+    cwd: REPO_ROOT,
+    stdio: 'ignore',
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// idle: every variant started together, idle, 20 requests, idle, then the RSS of each
 
 async function idleRss(options: Options, stackEnv: Record<string, string | undefined>): Promise<Figure[]> {
-  const variants = [
-    { name: 'plain', args: [] as string[], env: {} },
-    { name: 'preload', args: ['--require', './instrumentation'], env: { OTEL_SERVICE_NAME: 'bench-memory' } },
-    {
-      name: 'anchor',
-      args: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
-      env: { OTEL_SERVICE_NAME: 'bench-memory-anchor' },
-    },
-  ];
-  const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const all = variants(options);
+  const samples = new Map<string, number[]>(all.map((v) => [v.name, []]));
   for (let round = 1; round <= options.rounds; round++) {
-    const apps = await Promise.all(variants.map((v) => startApp(v.args, { ...stackEnv, ...v.env }, false)));
+    const apps = await Promise.all(
+      all.map((v) => startApp(v.preload ? ['--require', v.preload] : [], { ...stackEnv, ...v.env }, false)),
+    );
     try {
       await sleep(options.idleSeconds * 1000);
       await Promise.all(apps.map((app) => someRequests(app.port, 20)));
       await sleep(Math.min(2, options.idleSeconds) * 1000);
-      variants.forEach((v, i) => samples.get(v.name)!.push(statusMiB(apps[i]!.child.pid!, 'VmRSS')!));
+      all.forEach((v, i) => samples.get(v.name)!.push(statusMiB(apps[i]!.child.pid!, 'VmRSS')!));
     } finally {
       await Promise.all(apps.map((app) => app.stop()));
     }
     log(
-      `idle round ${round}/${options.rounds}: ${variants.map((v) => `${v.name} ${mib(samples.get(v.name)!.at(-1)!)}`).join(', ')}`,
+      `idle round ${round}/${options.rounds}: ${all.map((v) => `${v.name} ${mib(samples.get(v.name)!.at(-1)!)}`).join(', ')}`,
     );
   }
-  const plain = median(samples.get('plain')!);
-  const preload = median(samples.get('preload')!);
-  const anchor = median(samples.get('anchor')!);
+  const rss = (name: string) => median(samples.get(name)!);
+  const plain = rss('plain');
   process.stdout.write(
     `\n### Idle RSS of the hello-world Express app (median of ${options.rounds} rounds, ${options.idleSeconds} s idle + 20 requests)\n\n` +
       `| variant | RSS | added |\n| --- | --- | --- |\n` +
-      `| plain | ${mib(plain)} | — |\n| --require ./instrumentation | ${mib(preload)} | +${mib(preload - plain)} |\n` +
-      `| zero-code anchor | ${mib(anchor)} | +${mib(anchor - plain)} |\n`,
+      all.map((v) => `| ${v.name} | ${mib(rss(v.name))} | +${mib(rss(v.name) - plain)} |`).join('\n') +
+      '\n',
   );
+  const added = (name: string) => rss(name) - plain;
   return [
     {
       id: 'MEM.idle.preload',
-      figure: 'Idle RSS the preload adds to a hello-world Express app',
-      ours: preload - plain,
+      figure: 'Idle RSS the preload (the installable package) adds to a hello-world Express app',
+      ours: added('package'),
       unit: 'MiB',
       target: 25,
       better: 'lower',
-      note: `plain ${mib(plain)}, preload ${mib(preload)}; zero-code anchor +${mib(anchor - plain)}`,
+      note: `plain ${mib(plain)}, package ${mib(rss('package'))}; zero-code anchor +${mib(added('anchor'))}${extraNote(options, added)}`,
+    },
+    {
+      id: 'MEM.idle.source',
+      figure:
+        "Idle RSS the preload adds run from this repository's TypeScript source (type stripping included)",
+      ours: added('source'),
+      unit: 'MiB',
+      better: 'lower',
     },
     {
       id: 'MEM.idle.anchor',
       figure: 'Idle RSS the zero-code anchor adds to the same app',
-      ours: anchor - plain,
+      ours: added('anchor'),
       unit: 'MiB',
       better: 'lower',
     },
   ];
 }
+
+/** The `--preload` variants' figures, for a note. */
+function extraNote(options: Options, figure: (name: string) => number, unit = 'MiB'): string {
+  const sign = unit === 'MiB' ? '+' : '';
+  return options.preloads
+    .map(({ label }) => `; ${label} ${sign}${figure(label).toFixed(1)} ${unit}`)
+    .join('');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// startup: each variant's preload from its require to its return, processes one at a time, rounds interleaved
+
+async function startupTimes(
+  options: Options,
+  stackEnv: Record<string, string | undefined>,
+): Promise<Figure[]> {
+  const all = variants(options).filter((v) => v.preload);
+  const wall = new Map<string, number[]>(all.map((v) => [v.name, []]));
+  const cpu = new Map<string, number[]>(all.map((v) => [v.name, []]));
+  for (let round = 1; round <= options.startupRounds; round++) {
+    for (const v of all) {
+      const [ms, cpuMs] = await preloadClock(v, stackEnv);
+      wall.get(v.name)!.push(ms);
+      cpu.get(v.name)!.push(cpuMs);
+    }
+  }
+  const of = (map: Map<string, number[]>, name: string) => median(map.get(name)!);
+  process.stdout.write(
+    `\n### Start-up: the preload from its require to its return (median of ${options.startupRounds} processes each)\n\n` +
+      `| variant | wall | process CPU |\n| --- | --- | --- |\n` +
+      all
+        .map((v) => `| ${v.name} | ${of(wall, v.name).toFixed(0)} ms | ${of(cpu, v.name).toFixed(0)} ms |`)
+        .join('\n') +
+      '\n',
+  );
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  return [
+    {
+      id: 'START.preload',
+      figure: 'Start-up: the preload (the installable package) from its require to ready, wall time',
+      ours: of(wall, 'package'),
+      unit: 'ms',
+      target: 300,
+      better: 'lower',
+      note:
+        `process CPU ${ms(of(cpu, 'package'))}; from source ${ms(of(wall, 'source'))}; ` +
+        `zero-code anchor ${ms(of(wall, 'anchor'))} (CPU ${ms(of(cpu, 'anchor'))})` +
+        extraNote(options, (name) => of(wall, name), 'ms'),
+    },
+    {
+      id: 'START.anchor',
+      figure: 'Start-up: the zero-code anchor from its require to ready, wall time',
+      ours: of(wall, 'anchor'),
+      unit: 'ms',
+      better: 'lower',
+    },
+  ];
+}
+
+/**
+ * One process: the app with bench/fixtures/preload-clock.cjs before it, loading the variant's preload; its wall and
+ * CPU ms, read from the line the clock prints before the app's first line runs (the app is then stopped).
+ */
+async function preloadClock(
+  v: Variant,
+  stackEnv: Record<string, string | undefined>,
+): Promise<[number, number]> {
+  const child = spawn(process.execPath, ['--require', CLOCK, APP], {
+    cwd: REPO_ROOT,
+    env: { ...stackEnv, ...v.env, BENCH_PRELOAD: v.preload },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => (err = (err + chunk.toString()).slice(-2000)));
+  const pattern = /^PRELOAD_READY ([\d.]+) ([\d.]+)$/m;
+  const match = await new Promise<RegExpMatchArray | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), 60_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (pattern.test(out)) {
+        clearTimeout(timer);
+        resolve(out.match(pattern));
+      }
+    });
+    child.once('exit', () => resolve(out.match(pattern)));
+  });
+  const exited = new Promise((resolve) => child.once('close', resolve));
+  child.kill('SIGKILL');
+  await exited;
+  if (!match) throw new Error(`${v.name}: no PRELOAD_READY line (${err.trim()})`);
+  return [Number(match[1]), Number(match[2])];
+}
+
+const CLOCK = join(REPO_ROOT, 'bench', 'fixtures', 'preload-clock.cjs');
 
 // ---------------------------------------------------------------------------------------------------------------
 // heap: after `small` and after `large` requests, a forced GC each time
@@ -381,6 +534,17 @@ async function markStart(otlpHttpPort: number): Promise<void> {
   if (!response.ok) throw new Error(`the bench Collector refused the start span: ${response.status}`);
 }
 
+/** `--preload <label>=<path>`: a label of its own (not one of ours) and a path from the repository root. */
+function preloadOption(spec: string): { label: string; path: string } {
+  const at = spec.indexOf('=');
+  const label = spec.slice(0, at);
+  const path = spec.slice(at + 1);
+  if (at < 1 || !path) throw new Error(`--preload ${spec}: expected <label>=<path to a preload>`);
+  if (['plain', 'source', 'package', 'anchor'].includes(label))
+    throw new Error(`--preload ${spec}: the label ${label} is taken; choose another`);
+  return { label, path };
+}
+
 function parse(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
@@ -388,6 +552,8 @@ function parse(argv: string[]): Options {
       parts: { type: 'string', default: PARTS.join(',') },
       rounds: { type: 'string', default: '3' },
       idle: { type: 'string', default: '5' },
+      'startup-rounds': { type: 'string', default: '7' },
+      preload: { type: 'string', multiple: true, default: [] },
       small: { type: 'string', default: '10000' },
       large: { type: 'string', default: '1000000' },
       connections: { type: 'string', default: '16' },
@@ -415,6 +581,8 @@ function parse(argv: string[]): Options {
     parts,
     rounds: whole('rounds', values.rounds, 1),
     idleSeconds: whole('idle', values.idle, 0),
+    startupRounds: whole('startup-rounds', values['startup-rounds'], 1),
+    preloads: values.preload.map(preloadOption),
     small: whole('small', values.small, 1),
     large: whole('large', values.large, 2),
     connections: whole('connections', values.connections, 1),
@@ -472,7 +640,17 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   const attempt = async (part: Part, run: (bench: IsolatedStack) => Promise<Figure[]>) => {
     if (options.parts.includes(part)) figures.push(...(await onFreshStack(part, options.base, run)));
   };
+  if (options.parts.includes('idle') || options.parts.includes('startup')) buildPackage();
   await attempt('idle', (bench) => idleRss(options, bench.env));
+  // No stack: a preload's start connects to nothing (its exporters send on their schedule, after start).
+  if (options.parts.includes('startup')) {
+    try {
+      figures.push(...(await startupTimes(options, process.env)));
+    } catch (error) {
+      log(`startup failed: ${(error as Error).stack ?? String(error)}`);
+      figures.push(failedFigure('START', 'Start-up', error));
+    }
+  }
   await attempt('heap', (bench) => heapGrowth(options, bench.env));
   if (options.parts.includes('demo')) {
     const runs: Partial<Record<Design, DemoRun>> = {};

@@ -11,7 +11,7 @@
  * pays in memory and start-up only for the libraries it has.
  */
 import { existsSync } from 'node:fs';
-import { ServerResponse } from 'node:http';
+import type { ServerResponse as Response } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { diag, type Span } from '@opentelemetry/api';
@@ -20,6 +20,8 @@ import type {
   InstrumentationConfig as UpstreamConfig,
 } from '@opentelemetry/instrumentation';
 import type { InstrumentationConfig } from './config.ts';
+import { supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
+import { DeferredInstrumentation } from './deferred-instrumentation.ts';
 import { ExpressErrorsInstrumentation } from './express-errors.ts';
 import { LazyFastifyInstrumentation } from './fastify.ts';
 import { AUTO_INSTRUMENTATIONS_PACKAGE, instrumentationPackage, loadPackage } from './lazy.ts';
@@ -221,18 +223,32 @@ export function chosen(config: InstrumentationConfig): string[] {
   return names;
 }
 
-export function instrumentations(config: InstrumentationConfig): Instrumentation[] {
+/**
+ * The chosen instrumentations. A library's is deferred — created when the app first loads the library — wherever ES
+ * modules are hooked in-thread (Node >= 24.11.1, >= 22.22.3: the hook that sees an import before it loads); elsewhere,
+ * and for Node's own modules, each is created now.
+ */
+export function instrumentations(
+  config: InstrumentationConfig,
+  defer: boolean = supportsSyncHooks(),
+): Instrumentation[] {
   const configs = curatedConfigs(config);
   const created: Instrumentation[] = [];
   for (const name of chosen(config)) {
     try {
       const ours = OURS[name];
-      if (ours) {
-        created.push(ours.create());
-        continue;
-      }
-      const Class = load(name);
-      created.push(new Class(configs[name] ?? {}));
+      const targets = TARGETS[name];
+      if (ours) created.push(ours.create());
+      else if (defer && targets)
+        created.push(
+          new DeferredInstrumentation(
+            instrumentationPackage(name),
+            targets,
+            (settings) => new (load(name))(settings),
+            configs[name],
+          ),
+        );
+      else created.push(new (load(name))(configs[name] ?? {}));
     } catch (error) {
       diag.error(`instrumentation ${name} could not be created`, error);
     }
@@ -263,8 +279,15 @@ function load(name: string): InstrumentationClass {
   return Class as InstrumentationClass;
 }
 
+/**
+ * Node's http module through getBuiltinModule, not an ES import: an ES module's `import … from 'node:http'` reads
+ * every export of the module, and its lazy WebSocket exports load Node's whole bundled undici (≈ 0.75 MB of source,
+ * ≈ 5 MiB of an idle process's memory) into every process, fetch or not.
+ */
+const { ServerResponse } = process.getBuiltinModule('node:http') as typeof import('node:http');
+
 const TRACERESPONSE = Symbol('observatory.traceresponse');
-type WithTraceResponse = ServerResponse & { [TRACERESPONSE]?: string };
+type WithTraceResponse = Response & { [TRACERESPONSE]?: string };
 
 /**
  * Server spans only: the header must be set before the response is sent, and the hook runs at request start. Some
@@ -290,6 +313,6 @@ function keepTraceResponse(): void {
     if (value !== undefined && !this.headersSent && !this.hasHeader('traceresponse')) {
       this.setHeader('traceresponse', value);
     }
-    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    return (writeHead as (...a: unknown[]) => Response).apply(this, args);
   } as typeof writeHead;
 }
