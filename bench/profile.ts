@@ -1,10 +1,12 @@
 /**
  * Where the preload's time goes: the bench's Express app under `--require ./instrumentation` (or uninstrumented),
  * loaded by autocannon after a warm-up, profiled with `--cpu-prof` over the measured window only (the profile is
- * started and stopped around it through the inspector), then its top self-time frames printed. Needs the stack up
- * (`npx observatory stack up`) so that telemetry is really exported.
+ * started and stopped around it through the inspector), then its top self-time frames printed. The telemetry goes to
+ * a discarding OTLP sink by default (bench/lib/discard-sink.ts: the preload's own cost, as issue 24 measures it);
+ * `--sink stack` exports to the local stack instead (`npx observatory stack up` first).
  *
  *   npm run bench -- profile [--seconds 10] [--warmup 6] [--connections 16] [--top 10] [--plain] [--out file]
+ *                            [--sink discard|stack] [--env NAME=value]…
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { STATE_ROOT } from '../common/paths.ts';
 import { selfTime } from './lib/cpu-profile.ts';
+import { startDiscardSink } from './lib/discard-sink.ts';
 import { appUrl, startApp } from './lib/fixture-app.ts';
 import type { Figure } from './report.ts';
 
@@ -25,14 +28,30 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       top: { type: 'string', default: '10' },
       plain: { type: 'boolean', default: false },
       out: { type: 'string' },
+      sink: { type: 'string', default: 'discard' },
+      env: { type: 'string', multiple: true, default: [] },
     },
   });
   const dir = join(STATE_ROOT, 'bench', 'profiles');
   mkdirSync(dir, { recursive: true });
   const file = values.out ?? join(dir, `${values.plain ? 'plain' : 'preload'}-${Date.now()}.cpuprofile`);
+  if (values.sink !== 'discard' && values.sink !== 'stack')
+    throw new Error(`--sink ${values.sink}: discard or stack`);
+  const sink = values.sink === 'discard' ? await startDiscardSink() : undefined;
+  const exportTo = sink
+    ? {
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([key]) => !key.startsWith('OTEL_EXPORTER_OTLP_')),
+        ),
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+      }
+    : process.env;
+  const extra = Object.fromEntries(
+    values.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
   const { child, port } = await startApp(
     values.plain ? [] : ['--require', './instrumentation'],
-    { ...process.env, OTEL_SERVICE_NAME: 'bench-app', BENCH_PROFILE_FILE: file },
+    { ...exportTo, ...extra, OTEL_SERVICE_NAME: 'bench-app', BENCH_PROFILE_FILE: file },
     true,
   );
   const url = appUrl(port);
@@ -47,6 +66,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   const result = await autocannon({ url, connections, duration: Number(values.seconds) });
   await ask('profile-stop');
   child.kill('SIGKILL');
+  await sink?.close();
   const { totalMs, frames } = selfTime(file, Number(values.top));
   process.stdout.write(
     `${values.plain ? 'uninstrumented' : 'preload'}: ${result.requests.average.toFixed(0)} req/s; ${result.requests.total} requests, ` +
