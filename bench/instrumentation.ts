@@ -23,9 +23,12 @@
  *
  *   npm run bench -- instrumentation [--only p1a,p1b] [--sink discard,stack] [--seconds 8] [--rounds 3]
  *                                    [--connections 16] [--warmup 5] [--preload <label>=<path>]… [--base 26600]
+ *                                    [--rate <req/s>]
  *
- * `--preload` adds a variant to P1a: another preload (e.g. an earlier commit's `instrumentation/`, checked out with
- * `git worktree add`) measured in the same rounds, so a change is compared before and after side by side. Setting
+ * `--rate` loads P1a at a fixed request rate (autocannon's overall rate) instead of as fast as the app answers.
+ *
+ * `--preload` adds a variant to P1a: another preload (e.g. an earlier commit's, extracted with `git archive <commit>
+ * instrumentation common | tar -x -C <folder>`, then `--preload before=<folder>/instrumentation`) measured in the same rounds, so a change is compared before and after side by side. Setting
  * variables for one variant: `--preload <label>=<path>?NAME=value&NAME2=value` (e.g. `OTEL_BSP_SCHEDULE_DELAY`).
  */
 import { parseArgs } from 'node:util';
@@ -43,6 +46,12 @@ type Sink = 'discard' | 'stack';
 const SINKS: readonly Sink[] = ['discard', 'stack'];
 
 interface Options {
+  /**
+   * P1a's load at a fixed request rate instead of as fast as the app answers: every variant then handles the same
+   * requests per second, so their CPU per request compares at one load (on a busy machine, a heavier variant's lower
+   * throughput alone changes its CPU per request: fewer requests per wake-up, colder caches, exports of fewer spans).
+   */
+  p1aRate?: number;
   seconds: number;
   rounds: number;
   connections: number;
@@ -212,7 +221,7 @@ async function p1aRound(
       const url = appUrl(port);
       // The warm-up takes the start-up's tail (JIT, lazily loaded code, first major GCs) off the measured requests.
       await autocannon({ url, connections: options.connections, duration: options.warmup });
-      return await load(url, options, { app: [child.pid!], stack, sink });
+      return await load(url, { ...options, rate: options.p1aRate }, { app: [child.pid!], stack, sink });
     } finally {
       child.kill('SIGKILL');
     }
@@ -253,10 +262,18 @@ async function p1a(
   } finally {
     await discard?.close();
   }
-  return sinks.flatMap((sink) => {
+  const figures = sinks.flatMap((sink) => {
     const of: SampleOf = (variant) => samples.get(key(sink, variant))!;
     return sink === 'discard' ? p1aDiscardFigures(of, extra) : p1aStackFigures(of, extra);
   });
+  const rate = options.p1aRate;
+  return rate
+    ? figures.map((f) => ({
+        ...f,
+        id: `${f.id}@${rate}`,
+        figure: f.figure.replace(/^P1a/, `P1a at ${rate} req/s,`),
+      }))
+    : figures;
 }
 
 /** Medians of a variant's samples. */
@@ -561,9 +578,11 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       warmup: { type: 'string', default: '5' },
       preload: { type: 'string', multiple: true, default: [] },
       base: { type: 'string', default: '26600' },
+      rate: { type: 'string' },
     },
   });
   const options: Options = {
+    ...(values.rate ? { p1aRate: Number(values.rate) } : {}),
     seconds: Number(values.seconds),
     rounds: Number(values.rounds),
     connections: Number(values.connections),

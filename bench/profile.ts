@@ -6,14 +6,16 @@
  * `--sink stack` exports to the local stack instead (`npx observatory stack up` first).
  *
  *   npm run bench -- profile [--seconds 10] [--warmup 6] [--connections 16] [--top 10] [--plain] [--out file]
- *                            [--sink discard|stack] [--env NAME=value]…
+ *                            [--sink discard|stack] [--env NAME=value]… [--preload ./instrumentation]
+ *
+ * `--preload` profiles another preload (an earlier commit's `instrumentation/`, extracted with `git archive`).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { STATE_ROOT } from '../common/paths.ts';
-import { selfTime } from './lib/cpu-profile.ts';
+import { selfTime, selfTimeByOwner } from './lib/cpu-profile.ts';
 import { startDiscardSink } from './lib/discard-sink.ts';
 import { appUrl, startApp } from './lib/fixture-app.ts';
 import type { Figure } from './report.ts';
@@ -27,6 +29,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       connections: { type: 'string', default: '16' },
       top: { type: 'string', default: '10' },
       plain: { type: 'boolean', default: false },
+      preload: { type: 'string', default: './instrumentation' },
       out: { type: 'string' },
       sink: { type: 'string', default: 'discard' },
       env: { type: 'string', multiple: true, default: [] },
@@ -50,7 +53,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
     values.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
   const { child, port } = await startApp(
-    values.plain ? [] : ['--require', './instrumentation'],
+    values.plain ? [] : ['--require', values.preload],
     { ...exportTo, ...extra, OTEL_SERVICE_NAME: 'bench-app', BENCH_PROFILE_FILE: file },
     true,
   );
@@ -73,6 +76,11 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       `${(totalMs / 1000).toFixed(1)} s profiled (${file})\n\n| self time | share | frame |\n| --- | --- | --- |\n`,
   );
   for (const f of frames)
+    process.stdout.write(`| ${f.selfMs.toFixed(0)} ms | ${f.share.toFixed(1)} % | \`${f.frame}\` |\n`);
+  process.stdout.write(
+    '\n| self time | share | package (with the Node internals and natives it called) |\n| --- | --- | --- |\n',
+  );
+  for (const f of selfTimeByOwner(file, Number(values.top)).owners)
     process.stdout.write(`| ${f.selfMs.toFixed(0)} ms | ${f.share.toFixed(1)} % | \`${f.frame}\` |\n`);
   // Its table is of frames, not of figures with targets: nothing for the full run's table.
   return [];
