@@ -77,9 +77,9 @@ describe('the context manager', () => {
     manager.bind(contextOf('request'), emitter);
     let monitored: unknown;
     emitter.on(errorMonitor, () => (monitored = seen()));
-    expect(() => manager.with(contextOf('elsewhere'), () => emitter.emit('error', new Error('unhandled')))).toThrow(
-      'unhandled',
-    );
+    expect(() =>
+      manager.with(contextOf('elsewhere'), () => emitter.emit('error', new Error('unhandled'))),
+    ).toThrow('unhandled');
     expect(monitored).toBe('request');
   });
 
