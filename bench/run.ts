@@ -37,6 +37,7 @@ const BENCHES = [
   // Not in PLAN: 30 minutes by default (`npm run bench -- soak [--minutes N]`).
   'soak',
   'trace-views',
+  'context-binding',
 ];
 
 /**
