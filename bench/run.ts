@@ -41,6 +41,7 @@ const BENCHES = [
   'coldstart',
   // Not in PLAN: the demo on a stack of its own, started from stopped.
   'first-look',
+  'context-binding',
 ];
 
 /**

@@ -8,7 +8,7 @@
  * emitter's `emit` alone is replaced, once, and runs the listeners in the bound context: what listeners observe is
  * the same (every listener of a bound emitter runs in the context it was bound to; the first binding wins, as
  * upstream), listeners are stored as the app passed them (so `listeners()`, `off` and `once` need no mapping), and
- * a request costs one closure.
+ * a request costs one closure. An event nobody listens to is emitted without entering the context at all.
  */
 import type { Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -25,10 +25,13 @@ export class ObservatoryContextManager extends AsyncLocalStorageContextManager {
     if (emitter[BOUND] !== undefined) return target;
     emitter[BOUND] = context;
     const emit = emitter.emit;
-    const run = (self: Bindable, args: Parameters<EventEmitter['emit']>) =>
-      this.with(context, emit, self, ...args);
-    emitter.emit = function boundEmit(this: Bindable, ...args: Parameters<EventEmitter['emit']>): boolean {
-      return run(this, args);
+    const run = (self: Bindable, event: string | symbol, args: unknown[]) =>
+      this.with(context, emit, self, event, ...args);
+    emitter.emit = function boundEmit(this: Bindable, event: string | symbol, ...args: unknown[]): boolean {
+      // Most of a request's events (end, prefinish, finish, close) have no listener: nothing would run in the
+      // context, so none is entered. 'error' always is: its errorMonitor listeners are not counted here.
+      if (event !== 'error' && this.listenerCount(event) === 0) return emit.call(this, event, ...args);
+      return run(this, event, args);
     } as EventEmitter['emit'];
     return target;
   }

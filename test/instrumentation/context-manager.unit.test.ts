@@ -3,7 +3,7 @@
  * context emits; the first binding wins; listeners are kept as added, so removal, `once` and `listeners()` behave
  * as without binding; functions are bound as upstream binds them.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, errorMonitor } from 'node:events';
 import { createContextKey, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
 import { ObservatoryContextManager } from '../../instrumentation/src/context-manager.ts';
@@ -70,6 +70,17 @@ describe('the context manager', () => {
       throw new Error('listener failed');
     });
     expect(() => emitter.emit('boom')).toThrow('listener failed');
+  });
+
+  it('runs errorMonitor listeners of an unhandled error in the bound context before the error is thrown', () => {
+    const emitter = new EventEmitter();
+    manager.bind(contextOf('request'), emitter);
+    let monitored: unknown;
+    emitter.on(errorMonitor, () => (monitored = seen()));
+    expect(() =>
+      manager.with(contextOf('elsewhere'), () => emitter.emit('error', new Error('unhandled'))),
+    ).toThrow('unhandled');
+    expect(monitored).toBe('request');
   });
 
   it('binds functions to the context, as upstream does', () => {
