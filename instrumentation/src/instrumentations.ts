@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { ServerResponse } from 'node:http';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { diag, type Span } from '@opentelemetry/api';
 import type {
@@ -222,6 +222,36 @@ export function chosen(config: InstrumentationConfig): string[] {
 }
 
 export function instrumentations(config: InstrumentationConfig): Instrumentation[] {
+  const created = create(config);
+  for (const instrumentation of created)
+    for (const name of patchedModules(instrumentation)) PATCHED.add(name);
+  return created;
+}
+
+/** The modules the instrumentations created in this process patch (package names and Node's own modules). */
+const PATCHED = new Set<string>();
+
+function patchedModules(instrumentation: Instrumentation): string[] {
+  const definitions = (
+    instrumentation as Partial<{ getModuleDefinitions(): { name: string }[] }>
+  ).getModuleDefinitions?.();
+  return (definitions ?? []).map((definition) => definition.name);
+}
+
+/**
+ * What the ES module hook (import-in-the-middle) must wrap: the files of the packages an instrumentation patches,
+ * and Node's own modules it patches, by name. Wrapping every ES module instead costs each one a second, generated
+ * module of its exports: a worker sandbox, whose code, AWS SDK and semantic conventions load as ES modules, held
+ * ≈ 30 MiB more for it (docs/performance.md, issue 24). An instrumentation created after start (an app's own
+ * registerInstrumentations) patches its modules under require only.
+ */
+export function esmHookTargets(): (string | RegExp)[] {
+  return [...PATCHED].map((name) =>
+    isBuiltin(name) ? name : new RegExp(`/node_modules/${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`),
+  );
+}
+
+function create(config: InstrumentationConfig): Instrumentation[] {
   const configs = curatedConfigs(config);
   const created: Instrumentation[] = [];
   for (const name of chosen(config)) {
