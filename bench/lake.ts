@@ -62,7 +62,7 @@ function procStatusMb(field: 'VmHWM' | 'VmRSS'): number {
   return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024;
 }
 
-interface Load {
+export interface Load {
   rate: number;
   seconds: number;
   body: number;
@@ -70,37 +70,40 @@ interface Load {
 
 /**
  * Uploads one hour folder of the signal: `rate × seconds` records in objects of one second each (at most the
- * batcher's 4 096); 1 % of the objects are redelivered (the same object under a second key).
+ * batcher's 4 096); one object in `redeliveredEvery` is redelivered (the same object under a second key; 0: none).
+ * Returns the keys written (bench/sandbox.ts compacts them as one ETL chunk).
  */
-async function generate(
+export async function generateRaw(
   signal: LakeSignal,
   prefix: string,
   load: Load,
-): Promise<{ objects: number; bytes: number }> {
+  redeliveredEvery = 100,
+): Promise<{ objects: number; bytes: number; keys: string[] }> {
   const config = benchConfig(prefix);
   const store = S3Store.fromSettings(config.s3);
   const perObject = Math.min(4096, load.rate);
   const rows = load.rate * load.seconds;
   const extension = signal === 'traces' ? 'json.zst' : 'json.gz';
   const compress = signal === 'traces' ? zstdCompressSync : gzipSync;
-  let objects = 0;
+  const keys: string[] = [];
   let bytes = 0;
   const uploads: Promise<void>[] = [];
+  const put = (key: string, body: Buffer) => {
+    uploads.push(store.put(key, body, 'application/json'));
+    keys.push(key);
+    bytes += body.length;
+  };
   for (let offset = 0; offset < rows; offset += perObject) {
     const count = Math.min(perObject, rows - offset);
     const body = compress(JSON.stringify(DOCUMENTS[signal](count, offset, load.body)));
     const key = `${config.raw[signal]}year=2026/month=11/day=01/hour=09/${signal}_${uuidv7()}.${extension}`;
-    uploads.push(store.put(key, body, 'application/json'));
-    objects++;
-    bytes += body.length;
-    if (objects % 100 === 1) {
-      uploads.push(store.put(key.replace(/\.json/, '-again.json'), body, 'application/json'));
-      objects++;
-    }
+    put(key, body);
+    if (redeliveredEvery > 0 && keys.length % redeliveredEvery === 1)
+      put(key.replace(/\.json/, '-again.json'), body);
     if (uploads.length >= 8) await Promise.all(uploads.splice(0));
   }
   await Promise.all(uploads);
-  return { objects, bytes };
+  return { objects: keys.length, bytes, keys };
 }
 
 /** Words to cut bodies and attribute values from: text that compresses about as well as real logs (≈ 3×). */
@@ -303,7 +306,7 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
 
 async function measure(signal: LakeSignal, load: Load): Promise<Figure[]> {
   const prefix = `bench/${uuidv7()}/`;
-  const generated = await generate(signal, prefix, load);
+  const generated = await generateRaw(signal, prefix, load);
   const run = spawnSync(
     process.execPath,
     [fileURLToPath(import.meta.url), '--child', signal, '--prefix', prefix],
