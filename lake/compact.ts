@@ -39,7 +39,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { syncPrefix } from './cache.ts';
 import { lakeConfig, signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
 import { publishedDefinitions } from './schemas.ts';
-import { ObjectStagingError, StagingWorker } from './staging.ts';
+import { ObjectStagingError, StagingWorker, stagingWorkerUrl } from './staging.ts';
 import {
   eventColumnsOf,
   isPartitionToken,
@@ -483,7 +483,12 @@ async function stageObjects(context: Context, signal: LakeSignal, keys: string[]
   const { maxObjectMb, maxRecordKb } = context.config;
   // Events are checked against our registry and the schemas teams published beside the data (read once a run).
   if (signal === 'events') context.published ??= await publishedDefinitions(context.store);
-  context.worker ??= new StagingWorker(signal, { maxObjectMb, maxRecordKb }, context.published);
+  context.worker ??= new StagingWorker(
+    await stagingWorkerUrl(),
+    signal,
+    { maxObjectMb, maxRecordKb },
+    context.published,
+  );
   const worker = context.worker;
   const taken: string[] = [];
   let rows = 0;
