@@ -2,7 +2,8 @@
  * Compaction at production volume: one arrival hour of one signal at a steady rate, as the Collector's awss3
  * exporter writes it (OTLP JSON, gzip — zstd for traces —, one object per batch: at 1 000 records/s the batcher's
  * 1 s timeout fires first, so one object of 1 000 records a second, 3 600 objects in the hour), uploaded to the
- * local stack's S3 store and compacted in a fresh child process. Reports rows/s and the child's peak RSS, read from
+ * local stack's S3 store and compacted in a fresh child process (bench/lib/lake-child.ts, run as an ETL compaction
+ * sandbox runs it unless `--runtime sources`). Reports rows/s and the child's peak RSS, read from
  * /proc (VmHWM: the kernel's high-water mark of the whole process, the staging worker thread and DuckDB included),
  * beside the figures before issue 23 and the 256 MiB target. Objects go under `bench/` so the real lake is untouched.
  * Needs the stack (`npx observatory stack up`).
