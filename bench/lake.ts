@@ -2,67 +2,29 @@
  * Compaction at production volume: one arrival hour of one signal at a steady rate, as the Collector's awss3
  * exporter writes it (OTLP JSON, gzip — zstd for traces —, one object per batch: at 1 000 records/s the batcher's
  * 1 s timeout fires first, so one object of 1 000 records a second, 3 600 objects in the hour), uploaded to the
- * local stack's S3 store and compacted in a fresh child process. Reports rows/s and the child's peak RSS, read from
+ * local stack's S3 store and compacted in a fresh child process (bench/lib/lake-child.ts, run as an ETL compaction
+ * sandbox runs it unless `--runtime sources`). Reports rows/s and the child's peak RSS, read from
  * /proc (VmHWM: the kernel's high-water mark of the whole process, the staging worker thread and DuckDB included),
  * beside the figures before issue 23 and the 256 MiB target. Objects go under `bench/` so the real lake is untouched.
  * Needs the stack (`npx observatory stack up`).
  *
- *   npm run bench -- lake [--rate 1000] [--seconds 3600] [--body 1024] [--signals logs,traces]
+ *   npm run bench -- lake [--rate 1000] [--seconds 3600] [--body 1024] [--signals logs,traces] [--runtime sandbox|sources]
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import {
-  compact,
-  lakeConfig,
-  LAKE_SIGNALS,
-  type LakeConfig,
-  type LakeSignal,
-  type LakeSignalStats,
-} from '../lake/index.ts';
+import { lakeConfig, LAKE_SIGNALS, type LakeSignal, type LakeSignalStats } from '../lake/index.ts';
+import { jsBuild } from '../common/js-build.ts';
+import { REPO_ROOT } from '../common/paths.ts';
 import { S3Store } from '../common/s3-store.ts';
+import { etlConfig } from '../etl/config.ts';
+import { benchConfig } from './lib/lake-child.ts';
 import { uuidv7 } from '../tracker/uuidv7.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
-function benchConfig(prefix: string): LakeConfig {
-  const base = lakeConfig();
-  return {
-    ...base,
-    raw: {
-      events: `${prefix}raw/events/`,
-      logs: `${prefix}raw/logs/`,
-      metrics: `${prefix}raw/metrics/`,
-      traces: `${prefix}raw/traces/`,
-    },
-    curatedPrefix: `${prefix}curated/`,
-    manifestPrefix: `${prefix}lake/manifest/`,
-  };
-}
-
-async function child(signal: LakeSignal, prefix: string): Promise<void> {
-  const config = benchConfig(prefix);
-  const store = S3Store.fromSettings(config.s3);
-  const keys = (await store.list(config.raw[signal])).map((o) => o.key);
-  const baseMb = procStatusMb('VmRSS');
-  const start = performance.now();
-  const result = await compact(keys, { store, config });
-  const seconds = (performance.now() - start) / 1000;
-  const stats = result.signals[signal];
-  console.log(JSON.stringify({ seconds, peakMb: procStatusMb('VmHWM'), baseMb, ...stats }));
-}
-
-/** A figure of /proc/self/status in MiB (VmHWM: peak resident set; VmRSS: now). */
-function procStatusMb(field: 'VmHWM' | 'VmRSS'): number {
-  const line = readFileSync('/proc/self/status', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${field}:`));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? NaN) / 1024;
-}
-
-interface Load {
+export interface Load {
   rate: number;
   seconds: number;
   body: number;
@@ -70,37 +32,40 @@ interface Load {
 
 /**
  * Uploads one hour folder of the signal: `rate × seconds` records in objects of one second each (at most the
- * batcher's 4 096); 1 % of the objects are redelivered (the same object under a second key).
+ * batcher's 4 096); one object in `redeliveredEvery` is redelivered (the same object under a second key; 0: none).
+ * Returns the keys written (bench/sandbox.ts compacts them as one ETL chunk).
  */
-async function generate(
+export async function generateRaw(
   signal: LakeSignal,
   prefix: string,
   load: Load,
-): Promise<{ objects: number; bytes: number }> {
+  redeliveredEvery = 100,
+): Promise<{ objects: number; bytes: number; keys: string[] }> {
   const config = benchConfig(prefix);
   const store = S3Store.fromSettings(config.s3);
   const perObject = Math.min(4096, load.rate);
   const rows = load.rate * load.seconds;
   const extension = signal === 'traces' ? 'json.zst' : 'json.gz';
   const compress = signal === 'traces' ? zstdCompressSync : gzipSync;
-  let objects = 0;
+  const keys: string[] = [];
   let bytes = 0;
   const uploads: Promise<void>[] = [];
+  const put = (key: string, body: Buffer) => {
+    uploads.push(store.put(key, body, 'application/json'));
+    keys.push(key);
+    bytes += body.length;
+  };
   for (let offset = 0; offset < rows; offset += perObject) {
     const count = Math.min(perObject, rows - offset);
     const body = compress(JSON.stringify(DOCUMENTS[signal](count, offset, load.body)));
     const key = `${config.raw[signal]}year=2026/month=11/day=01/hour=09/${signal}_${uuidv7()}.${extension}`;
-    uploads.push(store.put(key, body, 'application/json'));
-    objects++;
-    bytes += body.length;
-    if (objects % 100 === 1) {
-      uploads.push(store.put(key.replace(/\.json/, '-again.json'), body, 'application/json'));
-      objects++;
-    }
+    put(key, body);
+    if (redeliveredEvery > 0 && keys.length % redeliveredEvery === 1)
+      put(key.replace(/\.json/, '-again.json'), body);
     if (uploads.length >= 8) await Promise.all(uploads.splice(0));
   }
   await Promise.all(uploads);
-  return { objects, bytes };
+  return { objects: keys.length, bytes, keys };
 }
 
 /** Words to cut bodies and attribute values from: text that compresses about as well as real logs (≈ 3×). */
@@ -273,14 +238,9 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       seconds: { type: 'string', default: '3600' },
       body: { type: 'string', default: '1024' },
       signals: { type: 'string', default: 'logs,traces' },
-      child: { type: 'string' },
-      prefix: { type: 'string' },
+      runtime: { type: 'string', default: 'sandbox' },
     },
   });
-  if (values.child) {
-    await child(values.child as LakeSignal, values.prefix!);
-    return [];
-  }
   const load: Load = {
     rate: Number(values.rate),
     seconds: Number(values.seconds),
@@ -295,23 +255,34 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   for (const signal of values.signals.split(',') as LakeSignal[]) {
     if (!LAKE_SIGNALS.includes(signal))
       throw new Error(`--signals: unknown signal ${JSON.stringify(signal)}`);
-    figures.push(...(await measure(signal, load)));
+    figures.push(...(await measure(signal, load, values.runtime)));
   }
   printFigures(figures);
   return figures;
 }
 
-async function measure(signal: LakeSignal, load: Load): Promise<Figure[]> {
+/**
+ * How the child runs: `sandbox`, as an ETL compaction sandbox runs the compaction — built to JavaScript, the sandbox's
+ * semi-space (etl/config.ts) —, or `sources`: the TypeScript with V8's defaults, as `observatory lake compact` runs it.
+ */
+async function childCommand(runtime: string): Promise<string[]> {
+  const sources = join(REPO_ROOT, 'bench', 'lib', 'lake-child.ts');
+  if (runtime === 'sources') return [sources];
+  if (runtime !== 'sandbox') throw new Error('--runtime: expected sandbox or sources');
+  const built = await jsBuild({
+    entries: { 'lake-child': 'bench/lib/lake-child.ts' },
+    inline: ['@opentelemetry/semantic-conventions'],
+  });
+  return [`--max-semi-space-size=${etlConfig().semiSpaceMb}`, built?.['lake-child'] ?? sources];
+}
+
+async function measure(signal: LakeSignal, load: Load, runtime: string): Promise<Figure[]> {
   const prefix = `bench/${uuidv7()}/`;
-  const generated = await generate(signal, prefix, load);
-  const run = spawnSync(
-    process.execPath,
-    [fileURLToPath(import.meta.url), '--child', signal, '--prefix', prefix],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    },
-  );
+  const generated = await generateRaw(signal, prefix, load);
+  const run = spawnSync(process.execPath, [...(await childCommand(runtime)), signal, prefix], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   if (run.status !== 0) {
     console.log(`  ${signal}: failed: ${run.stderr}`);
     return [failedFigure(`lake.${signal}`, `Compaction of an hour of ${signal}`, run.stderr)];

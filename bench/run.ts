@@ -27,6 +27,7 @@ const BENCHES = [
   'shutdown',
   'tracker',
   'etl',
+  'sandbox',
   'lake',
   'chaos',
   'tiers',

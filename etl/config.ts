@@ -74,8 +74,9 @@ export interface EtlConfig {
    * A local sandbox's V8 semi-space limit in MiB (`--max-semi-space-size`; the young generation is a few of them).
    * V8 sizes it by the machine's memory, not the sandbox's: on a 24 GiB machine a busy sandbox grew it to 128 MiB
    * of its ~300 MiB RSS. A chunk's garbage is short-lived, so a small young generation only collects more often:
-   * 8 MiB measured the same CPU per chunk as V8's default and about 100 MiB less RSS; 2 MiB saves 15 MiB more for
-   * about a fifth more CPU (docs/performance.md). `OBSERVATORY_ETL_SEMI_SPACE_MB`. @default 8
+   * 8 MiB measured the same CPU per chunk as V8's default and about 100 MiB less RSS; 4 MiB ≈ 9 MiB less again, what
+   * keeps a crop-statistics sandbox under the 110 MiB a 128 MB Lambda leaves it, with no CPU difference we could
+   * measure (docs/performance.md, issue 24). `OBSERVATORY_ETL_SEMI_SPACE_MB`. @default 4
    */
   semiSpaceMb: number;
   /**
@@ -114,6 +115,14 @@ export interface EtlConfig {
   dispatch: 'fleet' | 'sqs';
 }
 
+/**
+ * The instrumentations a sandbox creates unless `OTEL_NODE_ENABLED_INSTRUMENTATIONS` names others: what a worker uses
+ * (its S3 and OTLP requests, its runtime's metrics, pino) — the Lambda artifact's set (deploy/aws/etl/build.ts). The
+ * preload's default, every instrumentation whose package is installed, would give a sandbox in this repository the
+ * Express, router and gRPC ones too, ≈ 4 MiB for libraries it never loads.
+ */
+export const SANDBOX_INSTRUMENTATIONS = ['http', 'undici', 'runtime-node', 'pino', 'aws-sdk'] as const;
+
 export function etlConfig(env: Env = process.env): EtlConfig {
   return {
     port: readInteger(env, 'OBSERVATORY_ETL_PORT', 8084, { min: 0, max: 65535 }),
@@ -141,7 +150,7 @@ export function etlConfig(env: Env = process.env): EtlConfig {
     maxAttempts: readInteger(env, 'OBSERVATORY_ETL_MAX_ATTEMPTS', 3, { min: 1, max: 10 }),
     retryBaseMs: readInteger(env, 'OBSERVATORY_ETL_RETRY_BASE_MS', 200, { min: 0 }),
     memoryMb: readInteger(env, 'OBSERVATORY_ETL_MEMORY_MB', 512, { min: 128, max: 10_240 }),
-    semiSpaceMb: readInteger(env, 'OBSERVATORY_ETL_SEMI_SPACE_MB', 8, { min: 1, max: 256 }),
+    semiSpaceMb: readInteger(env, 'OBSERVATORY_ETL_SEMI_SPACE_MB', 4, { min: 1, max: 256 }),
     catalogCacheMs: readInteger(env, 'OBSERVATORY_ETL_CATALOG_CACHE_MS', 60_000, { min: 0 }),
     maxChunks: readInteger(env, 'OBSERVATORY_ETL_MAX_CHUNKS', 1000, { min: 1 }),
     maxWaiting: readInteger(env, 'OBSERVATORY_ETL_MAX_WAITING', 2000, { min: 0 }),

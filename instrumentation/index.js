@@ -6,18 +6,18 @@
 // instrumented under --require as well. On older Node, ESM apps use `--import ./instrumentation/register.mjs`.
 // This file is an ES module loaded through require(esm) (Node >= 22.12); start() never throws.
 import { register as registerEsmHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
-import { ESM_HOOK_EXCLUDE } from './src/lazy.ts';
+import { esmHookTargets } from './src/instrumentations.ts';
 import { start } from './src/sdk.ts';
 
-// Start first, then hook ES modules: the packages start() loads (the exporters, their ES builds, hundreds of modules)
-// are then not wrapped by import-in-the-middle, which cost ≈ 10 MiB of an idle process (the memory bench). The
-// instrumentations' hooks registered during start() take effect once the loader hook is in. The OpenTelemetry
-// packages loaded later (a library's instrumentation, created when the app first loads the library) are left out
-// of the hook for the same reason: nothing instruments them.
+// Start first, then hook ES modules: the packages start() loads (the exporters, the instrumentations, their ES builds,
+// hundreds of modules) are then not wrapped by import-in-the-middle, which cost ≈ 10 MiB of an idle process (the
+// memory bench). The instrumentations' hooks registered during start() take effect once the loader hook is in, and
+// only the modules they patch — or, for a library's instrumentation created when the app first loads the library,
+// will patch — are wrapped (esmHookTargets says why).
 start();
 if (supportsSyncHooks()) {
   try {
-    registerEsmHooks({ exclude: [...ESM_HOOK_EXCLUDE] });
+    registerEsmHooks({ include: esmHookTargets() });
   } catch (error) {
     process.stderr.write(`observatory: ES modules will not be instrumented (${error.message})\n`);
   }

@@ -40,7 +40,7 @@ import { syncPrefix } from './cache.ts';
 import { lakeConfig, signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
 import { isRawObject } from './raw-keys.ts';
 import { publishedDefinitions } from './schemas.ts';
-import { ObjectStagingError, StagingWorker } from './staging.ts';
+import { ObjectStagingError, StagingWorker, stagingWorkerUrl } from './staging.ts';
 import {
   eventColumnsOf,
   isPartitionToken,
@@ -488,7 +488,12 @@ async function stageObjects(context: Context, signal: LakeSignal, keys: string[]
   const { maxObjectMb, maxRecordKb } = context.config;
   // Events are checked against our registry and the schemas teams published beside the data (read once a run).
   if (signal === 'events') context.published ??= await publishedDefinitions(context.store);
-  context.worker ??= new StagingWorker(signal, { maxObjectMb, maxRecordKb }, context.published);
+  context.worker ??= new StagingWorker(
+    await stagingWorkerUrl(),
+    signal,
+    { maxObjectMb, maxRecordKb },
+    context.published,
+  );
   const worker = context.worker;
   const taken: string[] = [];
   let rows = 0;

@@ -7,8 +7,10 @@
  */
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { decompressed } from '../common/compression.ts';
+import { jsBuild } from '../common/js-build.ts';
 import type { LakeSignal } from './config.ts';
 import type { EventDefinition } from '../tracker/schema.ts';
 import type { Flattener, OtlpLogsDocument } from './flatten.ts';
@@ -77,13 +79,20 @@ type Reply =
   | { kind: 'error'; message: string };
 
 /**
- * Where the worker's code is: this very module — except in the Lambda bundle, where this module is inlined into the
- * handler's file and the build ships a copy of it on its own, whose URL it leaves under this symbol
- * (deploy/aws/etl/build.ts).
+ * Where the worker's code is: this very module built to JavaScript (common/js-build.ts) — a thread that strips
+ * TypeScript keeps the stripper's ≈ 18 MiB resident for its life (docs/performance.md, issue 23) —, or, without a
+ * build, this module itself. In the Lambda bundle and a local ETL sandbox, where this module is inlined into a bundle,
+ * the build ships a copy of it on its own and leaves its URL under this symbol (deploy/aws/etl/build.ts,
+ * etl/runtime/sandbox-build.ts).
  */
 const BUNDLED_WORKER = Symbol.for('observatory.lake.stagingWorkerUrl');
-const workerUrl = () =>
-  new URL(((globalThis as Record<symbol, unknown>)[BUNDLED_WORKER] as string | undefined) ?? import.meta.url);
+
+export async function stagingWorkerUrl(): Promise<URL> {
+  const bundled = (globalThis as Record<symbol, unknown>)[BUNDLED_WORKER] as string | undefined;
+  if (bundled) return new URL(bundled);
+  const built = await jsBuild({ entries: { staging: 'lake/staging.ts' } }).catch(() => undefined);
+  return built?.staging ? pathToFileURL(built.staging) : new URL(import.meta.url);
+}
 
 /**
  * The main thread's handle on one staging worker (one signal, one batch), kept for every pass of the batch: a new
@@ -93,9 +102,14 @@ export class StagingWorker {
   private readonly worker: Worker;
   private pending: { resolve: (reply: Reply) => void; reject: (error: Error) => void } | undefined;
 
-  /** `published`: team events published beside the data (lake/schemas.ts), validated like ours. */
-  constructor(signal: LakeSignal, limits: StagingLimits, published: readonly EventDefinition[] = []) {
-    this.worker = new Worker(workerUrl(), {
+  /** `url`: stagingWorkerUrl()'s. `published`: team events published beside the data (lake/schemas.ts), validated like ours. */
+  constructor(
+    url: URL,
+    signal: LakeSignal,
+    limits: StagingLimits,
+    published: readonly EventDefinition[] = [],
+  ) {
+    this.worker = new Worker(url, {
       workerData: { role: WORKER_ROLE, signal, limits, published },
       resourceLimits: workerLimits(limits.maxObjectMb),
       // No preload (`--require ./instrumentation`) in the worker: it only flattens; the thread that owns it traces.

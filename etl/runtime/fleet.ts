@@ -6,11 +6,11 @@
  * fails that invocation; idle sandboxes are reaped.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { REPO_ROOT } from '../../common/paths.ts';
-import type { EtlConfig } from '../config.ts';
+import { SANDBOX_INSTRUMENTATIONS, type EtlConfig } from '../config.ts';
 import type { FunctionName } from '../types.ts';
 import type { ChunkEvent, InvocationResult } from '../types.ts';
+import { sandboxFiles, type SandboxFiles } from './sandbox-build.ts';
 
 interface Sandbox {
   child: ChildProcess;
@@ -40,10 +40,42 @@ export class FleetFull extends SandboxFailure {
   }
 }
 
+/**
+ * Starts one sandbox process of `functionName` as the fleet does (benchmarks start theirs the same way): the worker
+ * under the preload, both built to JavaScript (sandbox-build.ts), with the worker's instrumentations
+ * (SANDBOX_INSTRUMENTATIONS, unless the environment names its own) and a Lambda-sized heap — V8 would size it by this
+ * machine's memory (etl/config.ts says what each limit saves). It says `{type: 'ready'}` over IPC once its handler is
+ * loaded.
+ */
+export function forkSandbox(
+  functionName: FunctionName,
+  config: EtlConfig,
+  env: Record<string, string | undefined>,
+  files: SandboxFiles,
+): ChildProcess {
+  return fork(files.worker, [], {
+    cwd: REPO_ROOT,
+    execArgv: [
+      `--max-semi-space-size=${config.semiSpaceMb}`,
+      `--max-old-space-size=${config.memoryMb}`,
+      '--require',
+      files.preload,
+    ],
+    env: {
+      OTEL_NODE_ENABLED_INSTRUMENTATIONS: SANDBOX_INSTRUMENTATIONS.join(','),
+      ...env,
+      OBSERVATORY_ETL_FUNCTION: functionName,
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+
 export class Fleet {
   private readonly config: EtlConfig;
   private readonly functionName: FunctionName;
   private readonly env: Record<string, string | undefined>;
+  /** What its sandboxes run: built once, as the fleet is made, so that the first cold start does not wait for it. */
+  private readonly files: Promise<SandboxFiles>;
   private readonly sandboxes = new Set<Sandbox>();
   private readonly waiting: (() => void)[] = [];
   private closed = false;
@@ -52,6 +84,7 @@ export class Fleet {
     this.functionName = functionName;
     this.config = config;
     this.env = env;
+    this.files = sandboxFiles();
   }
 
   stats(): FleetStats {
@@ -131,6 +164,7 @@ export class Fleet {
   }
 
   private async acquire(): Promise<Sandbox> {
+    const files = await this.files;
     for (;;) {
       if (this.closed) throw new SandboxFailure('the fleet is shutting down', 0);
       // A killed sandbox (timed out, or reaped while idle) stays in the set until its exit event: never reuse it.
@@ -140,7 +174,7 @@ export class Fleet {
         warm.busy = true;
         return warm;
       }
-      if (this.sandboxes.size < this.config.concurrency) return this.start();
+      if (this.sandboxes.size < this.config.concurrency) return this.start(files);
       if (this.waiting.length >= this.config.maxWaiting) {
         throw new FleetFull(
           `${this.waiting.length} invocations of ${this.functionName} already wait for a sandbox (the limit)`,
@@ -162,19 +196,9 @@ export class Fleet {
     this.waiting.shift()?.();
   }
 
-  private async start(): Promise<Sandbox> {
-    const child = fork(join(REPO_ROOT, 'etl', 'runtime', 'worker.ts'), [], {
-      cwd: REPO_ROOT,
-      // A Lambda-sized heap: V8 would size it by this machine's memory (etl/config.ts says what each limit saves).
-      execArgv: [
-        `--max-semi-space-size=${this.config.semiSpaceMb}`,
-        `--max-old-space-size=${this.config.memoryMb}`,
-        '--require',
-        './instrumentation',
-      ],
-      env: { ...this.env, OBSERVATORY_ETL_FUNCTION: this.functionName },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+  /** Called with the build in hand (acquire waits for it), so that no await comes between the check and the add. */
+  private async start(files: SandboxFiles): Promise<Sandbox> {
+    const child = forkSandbox(this.functionName, this.config, this.env, files);
     const sandbox: Sandbox = { child, busy: true };
     this.sandboxes.add(sandbox);
     child.once('exit', () => {

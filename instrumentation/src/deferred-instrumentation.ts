@@ -14,7 +14,8 @@ type LoggerProvider = Parameters<NonNullable<Instrumentation['setLoggerProvider'
 export class DeferredInstrumentation implements Instrumentation {
   readonly instrumentationName: string;
   readonly instrumentationVersion = 'deferred';
-  private readonly packages: readonly string[];
+  /** The packages whose first load builds it (what the instrumentation patches). */
+  readonly packages: readonly string[];
   private readonly create: (config: InstrumentationConfig) => Instrumentation;
   private config: InstrumentationConfig;
   private tracerProvider: TracerProvider | undefined;

@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { ServerResponse as Response } from 'node:http';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { diag, type Span } from '@opentelemetry/api';
 import type {
@@ -232,6 +232,39 @@ export function instrumentations(
   config: InstrumentationConfig,
   defer: boolean = supportsSyncHooks(),
 ): Instrumentation[] {
+  const created = create(config, defer);
+  for (const instrumentation of created)
+    for (const name of patchedModules(instrumentation)) PATCHED.add(name);
+  return created;
+}
+
+/** The modules the instrumentations of this process patch or will patch (package names and Node's own modules). */
+const PATCHED = new Set<string>();
+
+/** A deferred instrumentation's packages (what its library's first load builds it for); else its module definitions. */
+function patchedModules(instrumentation: Instrumentation): readonly string[] {
+  if (instrumentation instanceof DeferredInstrumentation) return instrumentation.packages;
+  const definitions = (
+    instrumentation as Partial<{ getModuleDefinitions(): { name: string }[] }>
+  ).getModuleDefinitions?.();
+  return (definitions ?? []).map((definition) => definition.name);
+}
+
+/**
+ * What the ES module hook (import-in-the-middle) must wrap: the files of the packages an instrumentation patches,
+ * and Node's own modules it patches, by name. Wrapping every ES module instead costs each one a second, generated
+ * module of its exports: a worker sandbox, whose code, AWS SDK and semantic conventions load as ES modules, held
+ * ≈ 30 MiB more for it (docs/performance.md, issue 24); the OpenTelemetry packages a deferred instrumentation loads
+ * later are left out the same way. An instrumentation created after start (an app's own registerInstrumentations)
+ * patches its modules under require only.
+ */
+export function esmHookTargets(): (string | RegExp)[] {
+  return [...PATCHED].map((name) =>
+    isBuiltin(name) ? name : new RegExp(`/node_modules/${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/`),
+  );
+}
+
+function create(config: InstrumentationConfig, defer: boolean): Instrumentation[] {
   const configs = curatedConfigs(config);
   const created: Instrumentation[] = [];
   for (const name of chosen(config)) {

@@ -56,17 +56,6 @@ export const AUTO_INSTRUMENTATIONS_PACKAGE = '@opentelemetry/auto-instrumentatio
 export const FASTIFY_PACKAGE = '@fastify/otel';
 
 /**
- * What the ES module hook (import-in-the-middle) leaves unwrapped: the OpenTelemetry packages and Fastify's
- * instrumentation, which the preload loads itself — some after the hook is registered (a library's instrumentation,
- * when the app first loads the library) — and which nothing instruments. Wrapping their hundreds of modules cost an
- * idle process ≈ 10 MiB. Matched against each module's resolved URL.
- */
-export const ESM_HOOK_EXCLUDE: readonly RegExp[] = [
-  /\/node_modules\/@opentelemetry\//,
-  /\/node_modules\/@fastify\/otel\//,
-];
-
-/**
  * Every package the preload may load by name, for an installation that can choose any configuration: the OTLP
  * exporters in every flavour, the B3 propagator, auto-instrumentations-node (with the library instrumentations) and
  * Fastify's instrumentation.

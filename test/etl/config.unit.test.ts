@@ -23,7 +23,7 @@ describe('etlConfig', () => {
       maxAttempts: 3,
       retryBaseMs: 200,
       memoryMb: 512,
-      semiSpaceMb: 8,
+      semiSpaceMb: 4,
       catalogCacheMs: 60_000,
       maxChunks: 1000,
       flushTimeoutMs: 2000,

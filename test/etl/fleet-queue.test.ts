@@ -50,9 +50,12 @@ describe('The sandbox fleet', () => {
     try {
       const first = fleet.invoke({ ...hanging(0), fault: { kind: 'throw', attempts: 1 } });
       const second = fleet.invoke({ ...hanging(1), fault: { kind: 'throw', attempts: 1 } });
-      // Kill the first sandbox before it is ready (it is still loading the preload and the handler).
+      // Kill the first sandbox before it is ready (it is still loading the preload and the handler). It is forked
+      // once the fleet's build of the sandbox code is in hand (etl/runtime/sandbox-build.ts).
       const sandboxes = (fleet as unknown as { sandboxes: Set<{ child: ChildProcess }> }).sandboxes;
-      const [starting] = [...sandboxes];
+      const [starting] = await pollUntil('the first sandbox to be forked', async () =>
+        sandboxes.size > 0 ? [...sandboxes] : undefined,
+      );
       starting!.child.kill('SIGKILL');
       await expect(first).rejects.toThrow(/sandbox failed to start/);
       // The waiting one gets a sandbox of its own and runs (its injected fault makes the result a failure).
