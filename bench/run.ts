@@ -31,6 +31,7 @@ const BENCHES = [
   'chaos',
   'tiers',
   'collector',
+  'jaeger',
   'freshness',
   'memory',
   'console',
