@@ -13,11 +13,9 @@
  *   npm run bench -- jaeger [--variants memory-slim,badger-full,memory-full,badger-slim] [--spans 1000000]
  *                           [--rate 10000] [--spans-per-trace 8] [--max-traces 10000] [--probes 40] [--base 27200]
  */
-import { fork } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../common/paths.ts';
@@ -27,6 +25,7 @@ import { isolatedStack } from '../stack/isolated-stack.ts';
 import { promSamples } from './lib/collector-process.ts';
 import { appUrl, startApp, type App } from './lib/fixture-app.ts';
 import { cpuMs, statusMiB } from './lib/proc.ts';
+import { sendBurst } from './lib/span-burst.ts';
 import type { Figure } from './report.ts';
 
 interface Variant {
@@ -112,7 +111,7 @@ async function oneRun(variant: string, options: Options): Promise<JaegerRun> {
     }),
   });
   writeCollectorConfig(join(bench.stateDir, 'collector.yaml'), change.slim);
-  writeJaegerConfig(join(bench.stateDir, 'jaeger.yaml'), change.store);
+  writeJaegerConfig(join(bench.stateDir, 'jaeger.yaml'), change.store, join(bench.stateDir, 'badger'));
   let app: App | undefined;
   try {
     const status = await bench.up();
@@ -135,9 +134,7 @@ async function oneRun(variant: string, options: Options): Promise<JaegerRun> {
     const jaegerCpu = cpuMs(jaegerPid);
     const collectorCpu = cpuMs(collectorPid);
     const url = `http://127.0.0.1:${bench.stack.config.collector.otlpHttp}/v1/traces`;
-    const burstStarted = performance.now();
-    const sent = await generate(url, options);
-    const burstSeconds = (performance.now() - burstStarted) / 1000;
+    const { sent, seconds: burstSeconds } = await sendBurst(url, options);
     const after = await probeWindow(probe, 60_000, 500);
     await jaegerDrained(metricsUrl);
     const run = {
@@ -176,10 +173,10 @@ function writeCollectorConfig(file: string, slim: boolean): void {
 }
 
 /**
- * The stack's Jaeger config, or for `badger` the same with the Badger store it had before (on disk in the stack's
- * state folder, a week's retention).
+ * The stack's Jaeger config, or for `badger` the same with the Badger store it had before (on disk in `badgerDir`, in
+ * the bench stack's state folder, a week's retention).
  */
-function writeJaegerConfig(file: string, store: Variant['store']): void {
+function writeJaegerConfig(file: string, store: Variant['store'], badgerDir: string): void {
   const config = parse(readFileSync(join(REPO_ROOT, 'deploy', 'local', 'jaeger.yaml'), 'utf8')) as {
     extensions: {
       jaeger_query: { storage: { traces: string } };
@@ -188,7 +185,8 @@ function writeJaegerConfig(file: string, store: Variant['store']): void {
     exporters: { jaeger_storage_exporter: { trace_storage: string } };
   };
   if (store === 'badger') {
-    const dir = '${env:OBSERVATORY_JAEGER_DATA_DIR}';
+    const dir = badgerDir;
+    for (const sub of ['keys', 'values']) mkdirSync(join(dir, sub), { recursive: true });
     config.extensions.jaeger_storage.backends = {
       badger_store: {
         badger: {
@@ -232,27 +230,6 @@ async function probeWindow(
     await sleep(everyMs);
   }
   return Promise.all(pending);
-}
-
-/** The span load client (bench/fixtures/span-load.ts) in a child process; resolves to the spans it sent. */
-function generate(url: string, options: Options): Promise<number> {
-  const child = fork(fileURLToPath(new URL('./fixtures/span-load.ts', import.meta.url)), [], {
-    env: {
-      ...process.env,
-      BENCH_URL: url,
-      BENCH_RATE: String(options.rate),
-      // The whole burst, however long a loaded machine takes to make it (its real rate is reported).
-      BENCH_SECONDS: String((options.spans / options.rate) * 10),
-      BENCH_TOTAL: String(options.spans),
-      BENCH_SPANS_PER_TRACE: String(options.spansPerTrace),
-      BENCH_DETECTED_RESOURCE: '1',
-    },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('message', (message: { sent: number }) => resolve(message.sent));
-    child.once('exit', (code) => code !== 0 && reject(new Error(`span load client exited with ${code}`)));
-  });
 }
 
 /** Waits (up to 10 min) until the Collector's queue to Jaeger is empty and its sent-span count stops rising. */

@@ -52,7 +52,6 @@ export function stackEnvironment(config: StackConfig): Record<string, string> {
     OBSERVATORY_JAEGER_OTLP_HTTP_PORT: String(jaeger.otlpHttp),
     OBSERVATORY_JAEGER_HEALTH_PORT: String(jaeger.health),
     OBSERVATORY_JAEGER_METRICS_PORT: String(jaeger.metrics),
-    OBSERVATORY_JAEGER_DATA_DIR: join(config.stateDir, 'data', 'jaeger'),
     OBSERVATORY_JAEGER_MAX_TRACES: String(config.jaegerMaxTraces),
     OBSERVATORY_PROMETHEUS_PORT: String(prometheus.port),
     OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL: prometheus.scrapeInterval,
@@ -163,11 +162,6 @@ function jaegerSpec(config: StackConfig, binaries: Binaries, env: Record<string,
       traces: local(jaeger.query, '/api/traces/{trace_id}'),
       otlpGrpc: `127.0.0.1:${jaeger.otlpGrpc}`,
       otlpHttp: local(jaeger.otlpHttp),
-    },
-    prepare: () => {
-      for (const dir of ['keys', 'values']) {
-        mkdirSync(join(config.stateDir, 'data', 'jaeger', dir), { recursive: true });
-      }
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The text view of a TraceDocument: a waterfall (tree, service, operation, key attributes, start offset, a bar
  * proportional to the duration, duration, status) with each span's logs and events under it, then the logs and
- * events no span claims, then the summary and each process's resource. Colour and Unicode only on a terminal; plain ASCII when piped.
+ * events no span claims, then each process's resource, then the summary. Colour and Unicode only on a terminal; plain ASCII when piped.
  */
 import { ATTRIBUTES, SEMCONV } from '../../common/names.ts';
 import type { EventEntry, LogEntry, ProcessEntry, SpanNode, TraceDocument } from '../../trace/index.ts';
@@ -94,8 +94,8 @@ function canvasFor(doc: TraceDocument, options: RenderOptions): Canvas {
 }
 
 /**
- * Stages: the heading, the waterfall with logs and events under their spans, the unplaced ones, the summary, the
- * processes.
+ * Stages: the heading, the waterfall with logs and events under their spans, the unplaced ones, the processes'
+ * resources, the summary.
  */
 export function renderText(doc: TraceDocument, options: RenderOptions): string {
   const canvas = canvasFor(doc, options);
@@ -103,8 +103,8 @@ export function renderText(doc: TraceDocument, options: RenderOptions): string {
     ...renderHeading(doc, canvas),
     ...renderWaterfall(doc, canvas),
     ...renderUnplaced(doc, canvas),
-    ...renderSummary(doc, canvas),
     ...renderProcesses(doc, canvas),
+    ...renderSummary(doc, canvas),
   ];
   return `${lines.join('\n')}\n`;
 }
