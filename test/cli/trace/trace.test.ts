@@ -142,7 +142,7 @@ describe('observatory trace, for a search through the gateway', () => {
 
   it('round-trips its JSON: parsed and printed again, it is the same document', () => {
     expect(`${JSON.stringify(JSON.parse(json.out), null, 2)}\n`).toBe(json.out);
-    expect(Object.keys(doc)).toEqual(['trace_id', 'spans', 'logs', 'events', 'summary']);
+    expect(Object.keys(doc)).toEqual(['trace_id', 'spans', 'processes', 'logs', 'events', 'summary']);
   });
 
   it('shows exactly the logs and events that carry the trace ID, each under the span that emitted it', async () => {
