@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Store } from '../../common/s3-store.ts';
 import { runLoad } from '../../demo/load-generator.ts';
+import { compactAll, lakeConfig } from '../../lake/index.ts';
 import { parseTraceId, type TraceDocument } from '../../trace/index.ts';
 import { startUi, uiConfig, type UiServer } from '../../console/index.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
@@ -202,7 +204,8 @@ describe('the trace page', () => {
     await pollUntil(
       `trace ${traceId}'s resources in the lake`,
       async () => {
-        await compaction();
+        // Compacted here rather than by the fleet's job: the same compaction, without a sandbox's start-up.
+        await compactAll({ config: lakeConfig(), store: S3Store.fromSettings(lakeConfig().s3) });
         const doc = (await (await fetch(`${ui.url}/api/traces/${traceId}`)).json()) as TraceDocument;
         return doc.processes.some((p) => p.service === 'catalog' && p.source === 'lake') ? true : undefined;
       },
