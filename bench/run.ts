@@ -32,6 +32,7 @@ const BENCHES = [
   'chaos',
   'tiers',
   'collector',
+  'jaeger',
   'freshness',
   'memory',
   'console',

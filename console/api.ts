@@ -154,7 +154,7 @@ export class Api {
     if (!lookup.found) {
       throw new ApiError(
         404,
-        `trace ${traceId} not found — neither Jaeger (it keeps traces for OBSERVATORY_JAEGER_RETENTION) nor the ` +
+        `trace ${traceId} not found — neither Jaeger (it keeps the newest OBSERVATORY_JAEGER_MAX_TRACES traces) nor the ` +
           "lake's curated spans have it; one sent in the last few seconds may not have arrived yet.",
       );
     }

@@ -64,8 +64,7 @@ export function stackEnvironment(config: StackConfig): Record<string, string> {
     OBSERVATORY_JAEGER_OTLP_HTTP_PORT: String(jaeger.otlpHttp),
     OBSERVATORY_JAEGER_HEALTH_PORT: String(jaeger.health),
     OBSERVATORY_JAEGER_METRICS_PORT: String(jaeger.metrics),
-    OBSERVATORY_JAEGER_DATA_DIR: join(config.stateDir, 'data', 'jaeger'),
-    OBSERVATORY_JAEGER_RETENTION: config.jaegerRetention,
+    OBSERVATORY_JAEGER_MAX_TRACES: String(config.jaegerMaxTraces),
     OBSERVATORY_PROMETHEUS_PORT: String(prometheus.port),
     OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL: prometheus.scrapeInterval,
     OBSERVATORY_S3_PORT: String(s3.port),
@@ -152,12 +151,12 @@ function sqsSpec(config: StackConfig, binaries: Binaries): ComponentSpec {
 }
 
 function jaegerSpec(config: StackConfig, binaries: Binaries, env: Record<string, string>): ComponentSpec {
-  const { jaeger, repoRoot } = config;
+  const { jaeger } = config;
   return {
     name: 'jaeger',
-    description: 'Jaeger v2 all-in-one, Badger store on disk (traces survive down/up)',
+    description: `Jaeger v2 all-in-one, the newest ${config.jaegerMaxTraces} traces in memory (older ones: the lake)`,
     binary: binaries.jaeger,
-    args: ['--config', join(repoRoot, 'deploy', 'local', 'jaeger.yaml')],
+    args: ['--config', config.jaegerConfigFile],
     env: {
       ...env,
       GOGC: config.jaegerGc.gogc,
@@ -175,11 +174,6 @@ function jaegerSpec(config: StackConfig, binaries: Binaries, env: Record<string,
       traces: local(jaeger.query, '/api/traces/{trace_id}'),
       otlpGrpc: `127.0.0.1:${jaeger.otlpGrpc}`,
       otlpHttp: local(jaeger.otlpHttp),
-    },
-    prepare: () => {
-      for (const dir of ['keys', 'values']) {
-        mkdirSync(join(config.stateDir, 'data', 'jaeger', dir), { recursive: true });
-      }
     },
   };
 }

@@ -15,7 +15,7 @@ import {
   type LocalStackPorts,
   type S3Settings,
 } from '../common/config.ts';
-import { readBoolean, readList, readString, type Env } from '../common/env.ts';
+import { readBoolean, readInteger, readList, readString, type Env } from '../common/env.ts';
 import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
 import { collectorManifestFile, collectorRoleFiles, type CollectorBuild } from './collector-roles.ts';
 
@@ -78,11 +78,12 @@ export interface StackConfig {
   collectorGc: { gogc: string; memLimit: string };
   jaeger: JaegerPorts;
   /**
-   * Jaeger's Go garbage collector, as for the Collector, but Go's defaults: its cost per span is the Badger store's,
-   * not the collector's (bench/collector.ts at 10 000 spans/s: GOGC 200 with a 512 MiB limit peaks 20 % lower at
-   * +5 % CPU; a 256 MiB limit peaks 35 % lower at 2.4× the CPU). A trade a small machine may want to make.
-   * `OBSERVATORY_JAEGER_GOGC`, `OBSERVATORY_JAEGER_GOMEMLIMIT`.
-   * @default { gogc: '100', memLimit: 'off' }
+   * Jaeger's Go garbage collector: Go's GOGC, and a soft limit of 200 MiB, above what its memory store holds at
+   * `jaegerMaxTraces` (≈ 100 MiB of demo-sized traces), so the heap's growth between collections stays under the
+   * ceiling (bench/jaeger.ts). Raise it with `jaegerMaxTraces`: a limit below what the store holds makes Go collect
+   * constantly (Badger, measured: a 256 MiB limit cost 2.4× the CPU). `OBSERVATORY_JAEGER_GOGC`,
+   * `OBSERVATORY_JAEGER_GOMEMLIMIT`.
+   * @default { gogc: '100', memLimit: '200MiB' }
    */
   jaegerGc: { gogc: string; memLimit: string };
   /** `OBSERVATORY_PROMETHEUS_SCRAPE_INTERVAL`. @default 5s */
@@ -100,10 +101,17 @@ export interface StackConfig {
   /** How often spanmetrics flushes (the Collector's default is 60 s, too slow to look at). @default 5s */
   spanmetricsFlushInterval: string;
   /**
-   * How long Jaeger's Badger store keeps spans (a Go duration); older ones remain in the lake.
-   * `OBSERVATORY_JAEGER_RETENTION`. @default 168h (7 days)
+   * Jaeger's config file. Its memory store keeps the newest `jaegerMaxTraces` traces; older ones are read from the
+   * lake. `OBSERVATORY_JAEGER_CONFIG`. @default deploy/local/jaeger.yaml
    */
-  jaegerRetention: string;
+  jaegerConfigFile: string;
+  /**
+   * How many traces Jaeger's memory store keeps (the newest; older ones are read from the lake). Bounds Jaeger's
+   * memory: ≈ 1.3 KiB a span as Jaeger keeps it, so ≈ 100 MiB for 10 000 traces of 8 spans (docs/stack.md, Jaeger's
+   * store). `OBSERVATORY_JAEGER_MAX_TRACES`.
+   * @default 10000
+   */
+  jaegerMaxTraces: number;
   /** How long `up` waits for one component to become healthy, in milliseconds. */
   startTimeoutMs: number;
 }
@@ -129,7 +137,7 @@ export function stackConfig(env: Env = process.env): StackConfig {
     jaeger: ports.jaeger,
     jaegerGc: {
       gogc: readString(env, 'OBSERVATORY_JAEGER_GOGC') ?? '100',
-      memLimit: readString(env, 'OBSERVATORY_JAEGER_GOMEMLIMIT') ?? 'off',
+      memLimit: readString(env, 'OBSERVATORY_JAEGER_GOMEMLIMIT') ?? '200MiB',
     },
     prometheus: {
       port: ports.prometheus,
@@ -146,7 +154,10 @@ export function stackConfig(env: Env = process.env): StackConfig {
     },
     sqs: { port: ports.sqs, region: LOCAL_REGION },
     spanmetricsFlushInterval: readString(env, 'OBSERVATORY_SPANMETRICS_FLUSH_INTERVAL') ?? '5s',
-    jaegerRetention: readString(env, 'OBSERVATORY_JAEGER_RETENTION') ?? '168h',
+    jaegerConfigFile: resolve(
+      readString(env, 'OBSERVATORY_JAEGER_CONFIG') ?? join(REPO_ROOT, 'deploy', 'local', 'jaeger.yaml'),
+    ),
+    jaegerMaxTraces: readInteger(env, 'OBSERVATORY_JAEGER_MAX_TRACES', 10_000, { min: 1 }),
     startTimeoutMs: 90_000,
   };
 }

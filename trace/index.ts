@@ -26,6 +26,7 @@ export type {
   SpanException,
   LogEntry,
   EventEntry,
+  ProcessEntry,
   TraceSummary,
   CriticalStep,
   EtlJobSummary,

@@ -56,6 +56,37 @@ export async function lakeTrace(traceId: string, config: TraceConfig): Promise<J
   return { traceID: traceId, spans, processes };
 }
 
+/** A process's whole resource as the lake keeps it, one per distinct resource among the trace's spans. */
+export interface LakeResource {
+  service: string;
+  attributes: Record<string, unknown>;
+}
+
+/**
+ * The distinct resources of the trace's spans in the lake (empty when it has not been compacted yet): the whole
+ * resource, where Jaeger keeps all but the repeated process attributes.
+ */
+export async function lakeResources(traceId: string, config: TraceConfig): Promise<LakeResource[]> {
+  const result = await queryLake(
+    `SELECT DISTINCT service_name, CAST(resource AS JSON) AS resource FROM spans WHERE trace_id = '${traceId}'`,
+    { config: config.lake, tables: ['spans'] },
+  );
+  return result.rows.map((row) => ({
+    service: String(row.service_name ?? 'unknown'),
+    attributes: Object.fromEntries(tags(parsed(row.resource)).map((t) => [t.key, t.value])),
+  }));
+}
+
+/** A JSON column may arrive as text. */
+function parsed(value: JsonValue | undefined): JsonValue | undefined {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as JsonValue;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Map values are strings in the lake (non-strings as JSON): numbers and booleans read back as such. */
 function tags(map: JsonValue | undefined): JaegerTag[] {
   if (!map || typeof map !== 'object' || Array.isArray(map)) return [];

@@ -6,7 +6,7 @@
 import { pollUntil, PollTimeoutError } from '../common/poll.ts';
 import { traceConfig, type TraceConfig } from './config.ts';
 import { JaegerClient, type JaegerTrace } from './jaeger-client.ts';
-import { lakeTrace } from './lake-trace.ts';
+import { lakeResources, lakeTrace, type LakeResource } from './lake-trace.ts';
 import { buildDocument } from './model.ts';
 import { SignalReader, StoreUnavailableError } from './signal-reader.ts';
 import { parseTraceId } from './trace-id.ts';
@@ -66,7 +66,7 @@ export async function buildTraceDocument(
   let { trace } = fetched;
   let source: 'jaeger' | 'lake' = 'jaeger';
   if (!trace) {
-    // Jaeger keeps OBSERVATORY_JAEGER_RETENTION; the lake keeps every span that was compacted.
+    // Jaeger keeps its newest OBSERVATORY_JAEGER_MAX_TRACES traces, in memory; the lake every span that was compacted.
     const fromLake = await traceFromLake(id, config);
     if (!fromLake.trace) return { found: false, notes: fromLake.notes };
     trace = fromLake.trace;
@@ -77,15 +77,46 @@ export async function buildTraceDocument(
   }
   const startMs = Math.min(...trace.spans.map((s) => s.startTime)) / 1000;
   const endMs = Math.max(...trace.spans.map((s) => s.startTime + s.duration)) / 1000;
+  // A trace from the lake has the whole resource already; Jaeger's lacks the process attributes (resource/jaeger).
+  const fromLake = source === 'lake' ? resourcesOf(trace) : [];
   if (options.signals === false) {
-    const document = buildDocument(trace, [], [], fetched.notes);
+    const document = buildDocument(trace, [], [], fetched.notes, fromLake);
     return { found: true, document, storeProblem: undefined, startMs, endMs, source };
   }
   const reader = options.reader ?? new SignalReader(config, undefined, { curatedLogs: source === 'lake' });
-  const signals = await readSignals(reader, id, { startMs, endMs }, config, waitSeconds, deadline);
-  const notes = [...fetched.notes, ...signals.notes];
-  const document = buildDocument(trace, signals.logs, signals.events, notes);
+  const [signals, resources] = await Promise.all([
+    readSignals(reader, id, { startMs, endMs }, config, waitSeconds, deadline),
+    source === 'lake' ? { resources: fromLake, notes: [] } : wholeResources(id, config),
+  ]);
+  const notes = [...fetched.notes, ...signals.notes, ...resources.notes];
+  const document = buildDocument(trace, signals.logs, signals.events, notes, resources.resources);
   return { found: true, document, storeProblem: signals.storeProblem, startMs, endMs, source };
+}
+
+/** The processes of a trace read from the lake, as resources. */
+function resourcesOf(trace: JaegerTrace): LakeResource[] {
+  return Object.values(trace.processes).map((p) => ({
+    service: p.serviceName,
+    attributes: Object.fromEntries((p.tags ?? []).map((t) => [t.key, t.value])),
+  }));
+}
+
+/**
+ * Stage 2b: the whole resource of each process from the lake (none before the trace is compacted); a lake that
+ * cannot be read is a note, and the document keeps Jaeger's copy.
+ */
+async function wholeResources(
+  traceId: string,
+  config: TraceConfig,
+): Promise<{ resources: LakeResource[]; notes: string[] }> {
+  try {
+    return { resources: await lakeResources(traceId, config), notes: [] };
+  } catch (error) {
+    return {
+      resources: [],
+      notes: [`the processes' whole resource could not be read from the lake: ${(error as Error).message}`],
+    };
+  }
 }
 
 /** Stage 1b: the trace from the lake's curated spans, or undefined (with a note when the lake could not be read). */

@@ -4,11 +4,13 @@
  */
 import { ATTRIBUTES, SEMCONV } from '../common/names.ts';
 import type { JaegerSpan, JaegerTag, JaegerTrace } from './jaeger-client.ts';
+import type { LakeResource } from './lake-trace.ts';
 import type {
   CriticalStep,
   EtlJobSummary,
   EventEntry,
   LogEntry,
+  ProcessEntry,
   SpanException,
   SpanNode,
   SpanStatus,
@@ -43,13 +45,14 @@ interface Working {
 
 /**
  * Stages: index the spans (Jaeger may repeat one), link them into a tree, mark the critical path, place each log and
- * event under its span, summarize.
+ * event under its span, take each process's resource (the lake's whole one where it has it), summarize.
  */
 export function buildDocument(
   trace: JaegerTrace,
   logs: LogEntry[],
   events: EventEntry[],
   notes: string[] = [],
+  lakeResources: LakeResource[] = [],
 ): TraceDocument {
   const traceStart = Math.min(...trace.spans.map((s) => s.startTime));
   const traceEnd = Math.max(...trace.spans.map((s) => s.startTime + s.duration));
@@ -58,9 +61,11 @@ export function buildDocument(
   const criticalPath = markCriticalPath(roots, byId);
   placeEntries(logs, events, new Set(byId.keys()));
   const nodes = [...byId.values()].map((w) => w.node);
+  const processes = processesOf(trace, lakeResources);
   return {
     trace_id: trace.traceID,
     spans: roots.map((r) => r.node),
+    processes,
     logs,
     events,
     summary: {
@@ -139,6 +144,33 @@ function placeEntries(logs: LogEntry[], events: EventEntry[], spanIds: Set<strin
     entry.placed = entry.span_id !== null && spanIds.has(entry.span_id);
   logs.sort((a, b) => a.time.localeCompare(b.time));
   events.sort((a, b) => a.time.localeCompare(b.time) || a.event_id.localeCompare(b.event_id));
+}
+
+/**
+ * Each of Jaeger's processes with its resource: the lake's whole one when the lake has a resource of the same service
+ * that agrees with every attribute Jaeger kept (Jaeger's copy lacks the process attributes the Collector drops on its
+ * path), else Jaeger's.
+ */
+export function processesOf(trace: JaegerTrace, lakeResources: LakeResource[]): ProcessEntry[] {
+  const seen = new Set<string>();
+  const processes: ProcessEntry[] = [];
+  for (const process of Object.values(trace.processes)) {
+    const kept: Record<string, unknown> = { 'service.name': process.serviceName };
+    for (const tag of process.tags ?? []) kept[tag.key] = tag.value;
+    const whole = lakeResources.find(
+      (r) =>
+        r.service === process.serviceName &&
+        Object.entries(kept).every(([k, v]) => !(k in r.attributes) || String(r.attributes[k]) === String(v)),
+    );
+    const entry: ProcessEntry = whole
+      ? { service: process.serviceName, attributes: { ...kept, ...whole.attributes }, source: 'lake' }
+      : { service: process.serviceName, attributes: kept, source: 'jaeger' };
+    const key = JSON.stringify([entry.service, Object.entries(entry.attributes).sort()]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    processes.push(entry);
+  }
+  return processes.sort((a, b) => a.service.localeCompare(b.service));
 }
 
 function documentNotes(notes: string[], orphans: number, trace: JaegerTrace): string[] {

@@ -2,8 +2,9 @@
  * The stack's own services, kept out of every list of the application's services: the console's services, traces
  * list and service map, and `observatory trace --last`. The stack's components send no traces of their own
  * (deploy/local/jaeger.yaml turns Jaeger's query tracing off), but until they did not, Jaeger traced its own HTTP
- * routes as the service `jaeger`, and its store keeps those traces for OBSERVATORY_JAEGER_RETENTION (7 days): a
- * machine that ran the older stack still lists that service for a while. This is the one place that knows the name.
+ * routes as the service `jaeger`, and a Jaeger configured with a lasting store (Badger, OpenSearch:
+ * OBSERVATORY_JAEGER_CONFIG) keeps those traces for its retention: such a store still lists that service for a while.
+ * This is the one place that knows the name.
  */
 const STACK_SERVICES: ReadonlySet<string> = new Set(['jaeger']);
 

@@ -107,9 +107,23 @@ export interface TraceSummary {
   notes: string[];
 }
 
+/** One process of the trace (a service instance): its resource. */
+export interface ProcessEntry {
+  service: string;
+  /**
+   * Its resource attributes: the whole resource from the lake (curated/spans/), where the Collector keeps it; until
+   * the trace is compacted, what Jaeger keeps (all but the repeated process attributes the Collector drops on the
+   * Jaeger path: collector-config/local.yaml, resource/jaeger).
+   */
+  attributes: Record<string, unknown>;
+  source: 'jaeger' | 'lake';
+}
+
 export interface TraceDocument {
   trace_id: string;
   spans: SpanNode[];
+  /** The processes its spans came from, by service name. */
+  processes: ProcessEntry[];
   /** Time-ordered; each names its span. */
   logs: LogEntry[];
   events: EventEntry[];

@@ -38,13 +38,14 @@ const TRACE_USAGE = `usage: observatory trace <command>
 
   trace <id> [--json] [--wait S]
                                one request's whole flow: its trace as a waterfall, its logs and its business
-                               events under the spans that emitted them, the critical path and a summary;
+                               events under the spans that emitted them, the critical path, a summary and
+                               each process's whole resource (from the lake once compacted);
                                from the lake (curated/spans/, logs, events) when Jaeger no longer has it
   trace --last [--service S] [--errors] [--tag K=V]… [--limit N] [--json]
                                recent traces from Jaeger: ID, start, duration, spans, errors, root operation
 
   <id>        a trace ID (32 hex digits), a traceparent or a traceresponse value (00-<trace ID>-<span ID>-<flags>)
-  --json      one document {trace_id, spans (tree), logs, events, summary} instead of text
+  --json      one document {trace_id, spans (tree), processes, logs, events, summary} instead of text
   --wait S    poll up to S seconds until the trace has arrived and stopped growing (span count unchanged over
               two polls), and its logs and events likewise
   --service S only traces through service S (default: every service Jaeger knows)
@@ -52,8 +53,8 @@ const TRACE_USAGE = `usage: observatory trace <command>
   --tag K=V   only traces with a span attribute K equal to V (e.g. --tag user.id=u-42); repeatable
   --limit N   at most N traces (default 20)
 
-  exit codes  0 shown   1 failed   2 bad usage or malformed ID   3 not found (Jaeger keeps the last
-              OBSERVATORY_JAEGER_RETENTION, then the lake)   4 not arrived yet (within --wait)
+  exit codes  0 shown   1 failed   2 bad usage or malformed ID   3 not found (Jaeger keeps the newest
+              OBSERVATORY_JAEGER_MAX_TRACES traces, then the lake)   4 not arrived yet (within --wait)
               5 Jaeger unreachable   6 trace shown, but no logs/events found for it
               7 trace shown, but the S3 store could not be read for its logs and events
 `;
@@ -200,14 +201,14 @@ function sayNotFound(traceId: string, waitSeconds: number, notes: string[], io: 
   if (waitSeconds > 0) {
     say(
       `trace ${traceId}: not arrived yet (waited ${waitSeconds} s), neither in Jaeger nor in the lake. Spans reach ` +
-        `Jaeger in batches (OTEL_BSP_SCHEDULE_DELAY, 5 s by default), and the lake after compaction ` +
+        `Jaeger in batches (OTEL_BSP_SCHEDULE_DELAY, 200 ms under our preload, 5 s the SDK's default), and the lake after compaction ` +
         `(npx observatory lake compact).`,
     );
     return EXIT_CODES.notArrived;
   }
   say(
-    `trace ${traceId}: not found — neither Jaeger (it keeps traces for OBSERVATORY_JAEGER_RETENTION, 7 days by ` +
-      `default) nor the lake's curated/spans/ has it; spans reach the lake when raw/traces/ is compacted ` +
+    `trace ${traceId}: not found — neither Jaeger (it keeps the newest OBSERVATORY_JAEGER_MAX_TRACES traces, 10 000 ` +
+      `by default, in memory) nor the lake's curated/spans/ has it; spans reach the lake when raw/traces/ is compacted ` +
       `(npx observatory lake compact), and one sent in the last few seconds may not have arrived yet: try --wait 30.` +
       (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
   );

@@ -1,10 +1,10 @@
 /**
  * The text view of a TraceDocument: a waterfall (tree, service, operation, key attributes, start offset, a bar
  * proportional to the duration, duration, status) with each span's logs and events under it, then the logs and
- * events no span claims, then the summary. Colour and Unicode only on a terminal; plain ASCII when piped.
+ * events no span claims, then each process's resource, then the summary. Colour and Unicode only on a terminal; plain ASCII when piped.
  */
 import { ATTRIBUTES, SEMCONV } from '../../common/names.ts';
-import type { EventEntry, LogEntry, SpanNode, TraceDocument } from '../../trace/index.ts';
+import type { EventEntry, LogEntry, ProcessEntry, SpanNode, TraceDocument } from '../../trace/index.ts';
 
 export interface RenderOptions {
   /** ANSI colours and Unicode box drawing. */
@@ -93,13 +93,17 @@ function canvasFor(doc: TraceDocument, options: RenderOptions): Canvas {
   };
 }
 
-/** Stages: the heading, the waterfall with logs and events under their spans, the unplaced ones, the summary. */
+/**
+ * Stages: the heading, the waterfall with logs and events under their spans, the unplaced ones, the processes'
+ * resources, the summary.
+ */
 export function renderText(doc: TraceDocument, options: RenderOptions): string {
   const canvas = canvasFor(doc, options);
   const lines = [
     ...renderHeading(doc, canvas),
     ...renderWaterfall(doc, canvas),
     ...renderUnplaced(doc, canvas),
+    ...renderProcesses(doc, canvas),
     ...renderSummary(doc, canvas),
   ];
   return `${lines.join('\n')}\n`;
@@ -251,6 +255,31 @@ function renderSummary(doc: TraceDocument, { paint, glyph }: Canvas): string[] {
     ...s.etl_jobs.map(etlJobLine),
     ...s.notes.map((note) => `  note           ${note}`),
   ];
+}
+
+/** Each process's resource, `key=value` pairs wrapped to the width, and where it was read. */
+function renderProcesses(doc: TraceDocument, canvas: Canvas): string[] {
+  if (doc.processes.length === 0) return [];
+  return ['', canvas.paint('bold', 'processes'), ...doc.processes.flatMap((p) => processLines(p, canvas))];
+}
+
+function processLines(process: ProcessEntry, { paint, width }: Canvas): string[] {
+  const source =
+    process.source === 'lake'
+      ? 'the whole resource, from the lake'
+      : "Jaeger's copy, without the repeated process attributes (the lake's once compacted)";
+  const lines = [`  ${process.service} ${paint('dim', `(${source})`)}`];
+  let line = '   ';
+  for (const [key, value] of Object.entries(process.attributes).sort(([a], [b]) => a.localeCompare(b))) {
+    const pair = ` ${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`;
+    if (line.length > 3 && line.length + pair.length > width) {
+      lines.push(line);
+      line = '   ';
+    }
+    line += pair;
+  }
+  if (line.length > 3) lines.push(line);
+  return lines;
 }
 
 function etlJobLine(job: TraceDocument['summary']['etl_jobs'][number]): string {

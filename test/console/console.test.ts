@@ -12,8 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Store } from '../../common/s3-store.ts';
 import { runLoad } from '../../demo/load-generator.ts';
-import { parseTraceId } from '../../trace/index.ts';
+import { compactAll, lakeConfig } from '../../lake/index.ts';
+import { parseTraceId, type TraceDocument } from '../../trace/index.ts';
 import { startUi, uiConfig, type UiServer } from '../../console/index.ts';
 import type { JobView } from '../../etl/listener/jobs.ts';
 import { startPlatform, type Platform } from '../../demo/platform.ts';
@@ -183,6 +185,46 @@ describe('the trace page', () => {
     await screenshot(page, 'trace-search-narrow');
     expect(problems).toEqual([]);
   });
+
+  it("shows a span's process resource, whole from the lake once the trace is compacted", async () => {
+    const response = await fetch(
+      `${platform.urls.gateway}/api/scenes?bbox=0,40,5,45&from=2026-06-01&to=2026-06-02&limit=1`,
+    );
+    expect(response.status).toBe(200);
+    const traceId = parseTraceId(response.headers.get('traceresponse')!);
+    await fetchTrace(traceId, 2);
+    // Jaeger's copy lacks the repeated process attributes; the lake's has them once its spans are compacted.
+    const fromJaeger = (await (
+      await fetch(`${ui.url}/api/traces/${traceId}?signals=0`)
+    ).json()) as TraceDocument;
+    expect(fromJaeger.processes.find((p) => p.service === 'catalog')).toEqual(
+      expect.objectContaining({ source: 'jaeger' }),
+    );
+    expect(fromJaeger.processes.flatMap((p) => Object.keys(p.attributes))).not.toContain('process.pid');
+    await pollUntil(
+      `trace ${traceId}'s resources in the lake`,
+      async () => {
+        // Compacted here rather than by the fleet's job: the same compaction, without a sandbox's start-up.
+        await compactAll({ config: lakeConfig(), store: S3Store.fromSettings(lakeConfig().s3) });
+        const doc = (await (await fetch(`${ui.url}/api/traces/${traceId}`)).json()) as TraceDocument;
+        return doc.processes.some((p) => p.service === 'catalog' && p.source === 'lake') ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
+
+    const { page, state, problems } = await open(`/traces/${traceId}`);
+    expect(state).toBe('loaded');
+    await page.click('.row.span[data-service="catalog"]');
+    await page.waitForSelector('#span-details .resource');
+    const resource = await page.$eval('#span-details .resource', (el) => ({
+      source: (el as HTMLElement).dataset.source,
+      text: el.textContent ?? '',
+    }));
+    expect(resource.source).toBe('lake');
+    for (const key of ['service.name', 'process.pid', 'process.runtime.version', 'host.name'])
+      expect(resource.text).toContain(key);
+    expect(problems).toEqual([]);
+  }, 180_000);
 
   it('shows every chunk of an ETL job, a retried chunk as its attempts', async () => {
     const job = await submitJob({ chunks: [0], kind: 'throw', attempts: 1 });

@@ -12,6 +12,47 @@ const node = (doc: TraceDocument, id: string) => all(doc.spans).find((n) => n.sp
 const ids = (nodes: SpanNode[]) => nodes.map((n) => n.span_id);
 
 describe('The trace document', () => {
+  it("takes each process's whole resource from the lake when the lake's agrees with Jaeger's copy, else Jaeger's", () => {
+    const trace = fixtureTrace();
+    trace.processes.p1!.tags = [{ key: 'host.name', value: 'web-1' }];
+    trace.processes.p2!.tags = [{ key: 'host.name', value: 'db-1' }];
+    const doc = buildDocument(
+      trace,
+      [],
+      [],
+      [],
+      [
+        {
+          service: 'gateway',
+          attributes: { 'service.name': 'gateway', 'host.name': 'web-1', 'process.pid': 7 },
+        },
+        // Another instance of catalog than the one in Jaeger's copy: not this process's resource.
+        {
+          service: 'catalog',
+          attributes: { 'service.name': 'catalog', 'host.name': 'db-2', 'process.pid': 8 },
+        },
+      ],
+    );
+    const of = (service: string) => doc.processes.find((p) => p.service === service);
+    expect(of('gateway')).toEqual({
+      service: 'gateway',
+      attributes: { 'service.name': 'gateway', 'host.name': 'web-1', 'process.pid': 7 },
+      source: 'lake',
+    });
+    expect(of('catalog')).toEqual({
+      service: 'catalog',
+      attributes: { 'service.name': 'catalog', 'host.name': 'db-1' },
+      source: 'jaeger',
+    });
+    expect(doc.processes.map((p) => p.service)).toEqual([
+      'catalog',
+      'etl-listener',
+      'etl-worker',
+      'gateway',
+      'users',
+    ]);
+  });
+
   const doc = fixtureDocument();
 
   it('nests every span under its CHILD_OF parent, children in start order, a duplicate span once', () => {

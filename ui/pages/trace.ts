@@ -3,10 +3,12 @@
  * critical path marked, ETL chunk attempts grouped), span details on click, and the request's logs and business
  * events under the spans that emitted them. It renders the `observatory trace --json` document: one model, two
  * renderers (the CLI's is cli/trace/render.ts). Two more views sit in tabs beside the waterfall, as in Jaeger UI: the
- * statistics per service and operation and a flame graph (trace-views.ts); the tab is in the URL's hash.
+ * statistics per service and operation and a flame graph (trace-views.ts); the tab is in the URL's hash. A span's
+ * details show its process's resource: the whole one from the lake (the second request, with the signals), where
+ * Jaeger's copy lacks the repeated process attributes the Collector drops on its path.
  */
 import { allSpans } from '../../trace/analysis.ts';
-import type { EventEntry, LogEntry, SpanNode, TraceDocument } from '../../trace/types.ts';
+import type { EventEntry, LogEntry, ProcessEntry, SpanNode, TraceDocument } from '../../trace/types.ts';
 import { ApiFailure, getJson } from '../lib/api.ts';
 import { h, message, replace } from '../lib/dom.ts';
 import { colorOf, formatMs, formatTime } from '../lib/format.ts';
@@ -75,7 +77,13 @@ function render(root: HTMLElement, doc: TraceDocument, pending: HTMLElement | nu
     { class: 'span-details', id: 'span-details' },
     h('p', { class: 'hint' }, 'Click a span to see its attributes, events and status.'),
   );
-  const open = (span: SpanNode) => showDetails(details, span, signals.get(span.span_id) ?? []);
+  const open = (span: SpanNode) =>
+    showDetails(
+      details,
+      span,
+      signals.get(span.span_id) ?? [],
+      doc.processes.filter((p) => p.service === span.service),
+    );
   const build: Record<View, () => HTMLElement> = {
     waterfall: () => renderWaterfall(doc, signals, open),
     statistics: () => statisticsView(doc),
@@ -391,10 +399,34 @@ function signalRow(signal: LogOrEvent, depth: number, at: number): HTMLElement {
   );
 }
 
-function showDetails(panel: HTMLElement, span: SpanNode, own: LogOrEvent[]): void {
-  const rows = Object.entries(span.attributes)
+function attributeRows(attributes: Record<string, unknown>): HTMLElement[] {
+  return Object.entries(attributes)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, typeof v === 'string' ? v : JSON.stringify(v))));
+}
+
+/** The span's process resource(s): the lake's whole one, or Jaeger's copy until the trace is compacted. */
+function resourceTables(processes: ProcessEntry[]): HTMLElement[] {
+  return processes.map((p) =>
+    h(
+      'div',
+      { class: 'resource', 'data-source': p.source },
+      h('h3', {}, 'Resource'),
+      h(
+        'p',
+        { class: 'muted' },
+        p.source === 'lake'
+          ? 'the whole resource, from the lake'
+          : "Jaeger's copy, without the repeated process attributes (process.*, os.*, telemetry.sdk.*); the " +
+              'whole resource shows once the trace is compacted into the lake',
+      ),
+      h('table', { class: 'attributes' }, h('tbody', {}, attributeRows(p.attributes))),
+    ),
+  );
+}
+
+function showDetails(panel: HTMLElement, span: SpanNode, own: LogOrEvent[], processes: ProcessEntry[]): void {
+  const rows = attributeRows(span.attributes);
   replace(
     panel,
     h('h2', {}, span.name),
@@ -448,6 +480,7 @@ function showDetails(panel: HTMLElement, span: SpanNode, own: LogOrEvent[]): voi
       : null,
     h('h3', {}, 'Attributes'),
     h('table', { class: 'attributes' }, h('tbody', {}, rows)),
+    resourceTables(processes),
     h(
       'p',
       { class: 'muted' },

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatMs, renderText } from '../../../cli/trace/render.ts';
-import { fixtureDocument } from '../../trace/search-trace.ts';
+import { buildDocument } from '../../../trace/model.ts';
+import { fixtureDocument, fixtureTrace } from '../../trace/search-trace.ts';
 
 const doc = fixtureDocument();
 const WIDTH = 160;
@@ -126,6 +127,36 @@ describe('The text view of a trace', () => {
       '  note           Jaeger: clock skew adjusted',
       '',
     ]);
+  });
+
+  it("lists each process's resource before the summary, saying whether it is the lake's whole one or Jaeger's copy", () => {
+    const withResources = buildDocument(
+      fixtureTrace(),
+      [],
+      [],
+      [],
+      [
+        {
+          service: 'catalog',
+          attributes: {
+            'service.name': 'catalog',
+            'process.pid': 4242,
+            'process.runtime.version': '24.21.0',
+          },
+        },
+      ],
+    );
+    const text = renderText(withResources, { color: false, width: 80 }).split('\n');
+    const from = text.indexOf('processes');
+    expect(from).toBeGreaterThan(0);
+    expect(text.slice(from + 1, from + 3)).toEqual([
+      '  catalog (the whole resource, from the lake)',
+      '    process.pid=4242 process.runtime.version=24.21.0 service.name=catalog',
+    ]);
+    expect(text[from + 3]).toMatch(
+      /^ {2}etl-listener \(Jaeger's copy, without the repeated process attributes/,
+    );
+    expect(text.indexOf('summary')).toBeGreaterThan(from);
   });
 
   it('is plain ASCII without escape codes when not on a terminal', () => {

@@ -142,7 +142,7 @@ describe('observatory trace, for a search through the gateway', () => {
 
   it('round-trips its JSON: parsed and printed again, it is the same document', () => {
     expect(`${JSON.stringify(JSON.parse(json.out), null, 2)}\n`).toBe(json.out);
-    expect(Object.keys(doc)).toEqual(['trace_id', 'spans', 'logs', 'events', 'summary']);
+    expect(Object.keys(doc)).toEqual(['trace_id', 'spans', 'processes', 'logs', 'events', 'summary']);
   });
 
   it('shows exactly the logs and events that carry the trace ID, each under the span that emitted it', async () => {
@@ -380,11 +380,11 @@ async function sendLonelySpan(service: string): Promise<string> {
 }
 
 describe('observatory trace, when the trace cannot be shown', () => {
-  it('says "not found" in Jaeger nor in the lake, and how long Jaeger keeps traces, for an unknown ID', async () => {
+  it('says "not found" in Jaeger nor in the lake, and how many traces Jaeger keeps, for an unknown ID', async () => {
     const result = await run([randomBytes(16).toString('hex')]);
     expect(result.code).toBe(EXIT_CODES.notFound);
     expect(result.err).toContain(
-      'not found — neither Jaeger (it keeps traces for OBSERVATORY_JAEGER_RETENTION',
+      'not found — neither Jaeger (it keeps the newest OBSERVATORY_JAEGER_MAX_TRACES traces',
     );
     expect(result.err).toContain("nor the lake's curated/spans/ has it");
   });
