@@ -133,7 +133,8 @@ describe('The local Collector config', () => {
     const provider = new TracerProvider({
       resource: resourceFromAttributes({
         'service.name': serviceName,
-        'process.command_line': 'node app.js --password=hunter3',
+        // Jaeger's copy leaves the process attributes out (resource/jaeger), so a free-text key it keeps.
+        'app.launch': 'node app.js --password=hunter3',
       }),
       spanProcessors: [
         new SimpleSpanProcessor({
@@ -172,7 +173,7 @@ describe('The local Collector config', () => {
     expect(tag(found, 'scene.id')).toBe('S2A_MSIL2A_20260601T103021_N0510');
     expect(text).toContain('user **** not found');
     const process = trace.processes[found.processID]!;
-    expect(process.tags.find((t) => t.key === 'process.command_line')?.value).toBe('node app.js --****');
+    expect(process.tags.find((t) => t.key === 'app.launch')?.value).toBe('node app.js --****');
   });
 
   it('delivers metrics to Prometheus with their values', async () => {
