@@ -99,6 +99,11 @@ export async function listKeys(prefix: string, store: S3Store = sharedStore()): 
  * Reads an object as text, decompressed as its key says; the lake's OTLP protobuf spans (`.binpb…`) as the OTLP JSON
  * of the same spans, so a test finds a trace ID in any raw object the same way.
  */
+/** Writes an object to the shared stack's bucket. */
+export async function putObject(key: string, body: string, store: S3Store = sharedStore()): Promise<void> {
+  await store.put(key, body, 'application/json');
+}
+
 export async function readObject(key: string, store: S3Store = sharedStore()): Promise<string> {
   if (!isProtoObject(key)) return store.getText(key);
   return JSON.stringify(tracesFromProto(decompressed(key, await store.get(key))));
