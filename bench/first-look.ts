@@ -79,7 +79,7 @@ async function oneRound(browser: Browser, portBase: number): Promise<Round> {
       link: link.at,
       page,
       stackUp: firstAt(run.lines, /^stack: up in /),
-      servicesUp: firstAt(run.lines, /^demo: services up/),
+      servicesUp: firstAt(run.lines, /^demo: (warming up|services up)/),
       load: run.loadBefore[0]!,
     };
   } finally {
