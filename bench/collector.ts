@@ -19,7 +19,7 @@ import { sleep } from '../common/poll.ts';
 import { collectorRoleFiles, mergedCollectorConfig } from '../stack/collector-roles.ts';
 import type { Figure } from './report.ts';
 import { isolatedStack } from '../stack/isolated-stack.ts';
-import { promSamples } from './lib/collector-process.ts';
+import { jaegerDrained, promSamples } from './lib/collector-process.ts';
 import { cpuMs, statusMiB } from './lib/proc.ts';
 
 /** The bench stack's first port (`--base`): another one on the machine at the same time needs a base of its own. */
@@ -312,7 +312,7 @@ async function oneRun(variant: string, rate: number, seconds: number, base: numb
     const cpu = cpuMs(pid) / 1000 - cpuBefore;
     const accepted = (await acceptedSpans(metricsUrl)) - acceptedBefore;
     // Jaeger is last in line: wait until the Collector's queue to it is empty before reading its CPU.
-    await jaegerDrained(metricsUrl);
+    await jaegerDrained(metricsUrl, 30_000);
     return {
       variant,
       rate,
@@ -348,22 +348,6 @@ function generate(url: string, rate: number, seconds: number): Promise<number> {
     child.once('message', (message: { sent: number }) => resolve(message.sent));
     child.once('exit', (code) => code !== 0 && reject(new Error(`span load client exited with ${code}`)));
   });
-}
-
-/** Waits (up to 30 s) until the Collector's queue to Jaeger is empty and its sent-span count stops rising. */
-async function jaegerDrained(url: string): Promise<void> {
-  let last = -1;
-  for (let i = 0; i < 60; i++) {
-    const text = await (await fetch(url)).text();
-    const ofJaeger = (metric: string) =>
-      promSamples(text, metric)
-        .filter((s) => s.labels.exporter === 'otlp_grpc/jaeger')
-        .reduce((sum, s) => sum + s.value, 0);
-    const sent = ofJaeger('otelcol_exporter_sent_spans');
-    if (ofJaeger('otelcol_exporter_queue_size') === 0 && sent === last) return;
-    last = sent;
-    await sleep(500);
-  }
 }
 
 async function acceptedSpans(url: string): Promise<number> {

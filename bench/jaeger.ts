@@ -22,7 +22,7 @@ import { REPO_ROOT } from '../common/paths.ts';
 import { sleep } from '../common/poll.ts';
 import { collectorRoleFiles, mergedCollectorConfig } from '../stack/collector-roles.ts';
 import { isolatedStack } from '../stack/isolated-stack.ts';
-import { promSamples } from './lib/collector-process.ts';
+import { jaegerDrained } from './lib/collector-process.ts';
 import { appUrl, startApp, type App } from './lib/fixture-app.ts';
 import { cpuMs, statusMiB } from './lib/proc.ts';
 import { sendBurst } from './lib/span-burst.ts';
@@ -136,7 +136,7 @@ async function oneRun(variant: string, options: Options): Promise<JaegerRun> {
     const url = `http://127.0.0.1:${bench.stack.config.collector.otlpHttp}/v1/traces`;
     const { sent, seconds: burstSeconds } = await sendBurst(url, options);
     const after = await probeWindow(probe, 60_000, 500);
-    await jaegerDrained(metricsUrl);
+    await jaegerDrained(metricsUrl, 600_000);
     const run = {
       jaegerCpuSeconds: Math.max(0, cpuMs(jaegerPid) - jaegerCpu - after.length * perProbeMs) / 1000,
       collectorCpuSeconds: (cpuMs(collectorPid) - collectorCpu) / 1000,
@@ -230,22 +230,6 @@ async function probeWindow(
     await sleep(everyMs);
   }
   return Promise.all(pending);
-}
-
-/** Waits (up to 10 min) until the Collector's queue to Jaeger is empty and its sent-span count stops rising. */
-async function jaegerDrained(url: string): Promise<void> {
-  let last = -1;
-  for (let i = 0; i < 1200; i++) {
-    const text = await (await fetch(url)).text();
-    const ofJaeger = (metric: string) =>
-      promSamples(text, metric)
-        .filter((s) => s.labels.exporter === 'otlp_grpc/jaeger')
-        .reduce((sum, s) => sum + s.value, 0);
-    const sent = ofJaeger('otelcol_exporter_sent_spans');
-    if (ofJaeger('otelcol_exporter_queue_size') === 0 && sent === last) return;
-    last = sent;
-    await sleep(500);
-  }
 }
 
 function corePer10k(cpuSeconds: number, sent: number): number {

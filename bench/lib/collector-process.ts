@@ -8,7 +8,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { ensureCollectorFor } from '../../stack/build.ts';
 import { collectorConfigArgs, collectorRoleFiles, type CollectorRole } from '../../stack/collector-roles.ts';
 import { stackConfig } from '../../stack/config.ts';
-import { pollUntil } from '../../common/poll.ts';
+import { pollUntil, sleep } from '../../common/poll.ts';
 import { cpuMs } from './proc.ts';
 
 export interface CollectorOptions {
@@ -104,4 +104,23 @@ export function promSamples(
     samples.push({ labels, value: Number(match[2]) });
   }
   return samples;
+}
+
+/**
+ * Waits (up to `timeoutMs`) until the Collector's queue to Jaeger is empty and its sent-span count stops rising,
+ * reading the Collector's own metrics at `url`.
+ */
+export async function jaegerDrained(url: string, timeoutMs: number): Promise<void> {
+  let last = -1;
+  for (let waited = 0; waited < timeoutMs; waited += 500) {
+    const text = await (await fetch(url)).text();
+    const ofJaeger = (metric: string) =>
+      promSamples(text, metric)
+        .filter((s) => s.labels.exporter === 'otlp_grpc/jaeger')
+        .reduce((sum, s) => sum + s.value, 0);
+    const sent = ofJaeger('otelcol_exporter_sent_spans');
+    if (ofJaeger('otelcol_exporter_queue_size') === 0 && sent === last) return;
+    last = sent;
+    await sleep(500);
+  }
 }
