@@ -2,25 +2,20 @@
  * Compaction at production volume: one arrival hour of one signal at a steady rate, as the Collector's awss3
  * exporter writes it (OTLP JSON, gzip — zstd for traces —, one object per batch: at 1 000 records/s the batcher's
  * 1 s timeout fires first, so one object of 1 000 records a second, 3 600 objects in the hour), uploaded to the
- * local stack's S3 store and compacted in a fresh child process (bench/lib/lake-child.ts, run as an ETL compaction
- * sandbox runs it unless `--runtime sources`). Reports rows/s and the child's peak RSS, read from
+ * local stack's S3 store and compacted in a fresh child process, the one `observatory lake compact` runs
+ * (lake/compact-process.ts: built, as an ETL compaction sandbox runs it, unless `--runtime sources`). Reports rows/s and the child's peak RSS, read from
  * /proc (VmHWM: the kernel's high-water mark of the whole process, the staging worker thread and DuckDB included),
  * beside the figures before issue 23 and the 256 MiB target. Objects go under `bench/` so the real lake is untouched.
  * Needs the stack (`npx observatory stack up`).
  *
  *   npm run bench -- lake [--rate 1000] [--seconds 3600] [--body 1024] [--signals logs,traces] [--runtime sandbox|sources]
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
-import { lakeConfig, LAKE_SIGNALS, type LakeSignal, type LakeSignalStats } from '../lake/index.ts';
-import { jsBuild } from '../common/js-build.ts';
-import { REPO_ROOT } from '../common/paths.ts';
+import { lakeConfig, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from '../lake/index.ts';
 import { S3Store } from '../common/s3-store.ts';
-import { etlConfig } from '../etl/config.ts';
-import { benchConfig } from './lib/lake-child.ts';
+import { compactInChild, type CompactionReport } from '../lake/compact-process.ts';
 import { uuidv7 } from '../tracker/uuidv7.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
@@ -28,6 +23,22 @@ export interface Load {
   rate: number;
   seconds: number;
   body: number;
+}
+
+/** The lake config of a bench run: every zone under `prefix`, so the real lake is untouched. */
+export function benchConfig(prefix: string): LakeConfig {
+  const base = lakeConfig();
+  return {
+    ...base,
+    raw: {
+      events: `${prefix}raw/events/`,
+      logs: `${prefix}raw/logs/`,
+      metrics: `${prefix}raw/metrics/`,
+      traces: `${prefix}raw/traces/`,
+    },
+    curatedPrefix: `${prefix}curated/`,
+    manifestPrefix: `${prefix}lake/manifest/`,
+  };
 }
 
 /**
@@ -261,36 +272,28 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
   return figures;
 }
 
-/**
- * How the child runs: `sandbox`, as an ETL compaction sandbox runs the compaction — built to JavaScript, the sandbox's
- * semi-space (etl/config.ts) —, or `sources`: the TypeScript with V8's defaults, as `observatory lake compact` runs it.
- */
-async function childCommand(runtime: string): Promise<string[]> {
-  const sources = join(REPO_ROOT, 'bench', 'lib', 'lake-child.ts');
-  if (runtime === 'sources') return [sources];
-  if (runtime !== 'sandbox') throw new Error('--runtime: expected sandbox or sources');
-  const built = await jsBuild({
-    entries: { 'lake-child': 'bench/lib/lake-child.ts' },
-    inline: ['@opentelemetry/semantic-conventions'],
-  });
-  return [`--max-semi-space-size=${etlConfig().semiSpaceMb}`, built?.['lake-child'] ?? sources];
-}
-
 async function measure(signal: LakeSignal, load: Load, runtime: string): Promise<Figure[]> {
+  if (runtime !== 'sandbox' && runtime !== 'sources')
+    throw new Error('--runtime: expected sandbox or sources');
   const prefix = `bench/${uuidv7()}/`;
   const generated = await generateRaw(signal, prefix, load);
-  const run = spawnSync(process.execPath, [...(await childCommand(runtime)), signal, prefix], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
-  if (run.status !== 0) {
-    console.log(`  ${signal}: failed: ${run.stderr}`);
-    return [failedFigure(`lake.${signal}`, `Compaction of an hour of ${signal}`, run.stderr)];
+  let report: CompactionReport;
+  try {
+    report = await compactInChild({
+      config: benchConfig(prefix),
+      keys: generated.keys,
+      runtime: runtime === 'sandbox' ? 'built' : 'sources',
+    });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.log(`  ${signal}: failed: ${reason}`);
+    return [failedFigure(`lake.${signal}`, `Compaction of an hour of ${signal}`, reason)];
   }
-  const r = JSON.parse(run.stdout.trim().split('\n').pop()!) as LakeSignalStats & {
-    seconds: number;
-    peakMb: number;
-    baseMb: number;
+  const r = {
+    ...report.result.signals[signal],
+    seconds: report.seconds,
+    peakMb: report.peakMb,
+    baseMb: report.baseMb,
   };
   const n = (x: number) => x.toLocaleString('en-US');
   console.log(

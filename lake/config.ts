@@ -41,6 +41,12 @@ export interface LakeConfig {
    */
   compactionPassMb: number;
   /**
+   * V8's semi-space (young generation) of a compaction process, in MiB, as an ETL sandbox's
+   * (`OBSERVATORY_ETL_SEMI_SPACE_MB`): `observatory lake compact` runs its compaction in a child process with it
+   * (lake/compact-process.ts). `OBSERVATORY_LAKE_COMPACTION_SEMI_SPACE_MB`. @default 4
+   */
+  compactionSemiSpaceMb: number;
+  /**
    * The largest record (log record, event, span, data point) the lake stores, in KiB of JSON: a larger one is filed
    * in `rejected` with reason `too_large` (its start kept as the payload) instead of being flattened whole.
    * `OBSERVATORY_LAKE_MAX_RECORD_KB`. @default 1024
@@ -77,6 +83,10 @@ export function lakeConfig(env: Env = process.env): LakeConfig {
       max: 65_536,
     }),
     compactionPassMb: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_PASS_MB', 8, { min: 1, max: 65_536 }),
+    compactionSemiSpaceMb: readInteger(env, 'OBSERVATORY_LAKE_COMPACTION_SEMI_SPACE_MB', 4, {
+      min: 1,
+      max: 256,
+    }),
     maxRecordKb: readInteger(env, 'OBSERVATORY_LAKE_MAX_RECORD_KB', 1024, { min: 1, max: 65_536 }),
     maxObjectMb: readInteger(env, 'OBSERVATORY_LAKE_MAX_OBJECT_MB', 48, { min: 1, max: 4096 }),
     watermarkGraceHours: 1,

@@ -4,6 +4,7 @@
  * a failed query or compaction prints the error, exit 1.
  */
 import { compactAll, type CompactOptions, type CompactionResult } from '../../lake/compact.ts';
+import { compactInChild } from '../../lake/compact-process.ts';
 import { formatCsv, formatJson, formatTable } from '../../lake/format.ts';
 import { queryLake, TABLE_NAMES } from '../../lake/query.ts';
 import { ReadOnlySqlError } from '../../lake/sql-guard.ts';
@@ -33,7 +34,11 @@ const processIo: Io = {
 
 const FLAGS = ['--json', '--csv'];
 
-/** `compact` is given the options (a store, a config) by tests; the CLI uses the defaults. */
+/**
+ * `compact` is given the options (a store, a config) by tests, and compacts in this process; the CLI compacts in a
+ * child process run as an ETL compaction sandbox is (lake/compact-process.ts), whose memory stays within the lake's
+ * bound.
+ */
 export async function lakeCommand(
   args: string[],
   io: Io = processIo,
@@ -60,7 +65,10 @@ export async function lakeCommand(
         if (unknownFlag || csv) return usage(`compact does not take ${unknownFlag ?? '--csv'}`);
         if (positional.length > 0)
           return usage(`compact takes no arguments, got ${JSON.stringify(positional[0])}`);
-        const result = await compactAll(compactOptions);
+        const result =
+          Object.keys(compactOptions).length > 0
+            ? await compactAll(compactOptions)
+            : (await compactInChild()).result;
         io.out(json ? `${JSON.stringify(result, null, 2)}\n` : compactionSummary(result));
         return 0;
       }

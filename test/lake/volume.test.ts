@@ -22,6 +22,7 @@ import { lakeCommand } from '../../cli/lake/command.ts';
 import { METRICS } from '../../common/names.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { compact, compactAll, queryLake, type LakeConfig } from '../../lake/index.ts';
+import { compactInChild } from '../../lake/compact-process.ts';
 import { uuidv7 } from '../../tracker/index.ts';
 import { listKeys, s3Client, stackEndpoints } from '../support/backends.ts';
 import { lakeUnder, recentRawPrefixes } from '../support/lake.ts';
@@ -87,7 +88,7 @@ async function putRaw(
 const count = async (sql: string) => Number((await queryLake(sql, { store: store(), config })).rows[0]!.n);
 
 describe('Compaction at production volume', () => {
-  it('compacts 30 objects of 4 096 × 1 KiB records and 5 of 4 096 × 4 KiB (17 MB each) in one hour exactly once', async () => {
+  it('compacts 30 objects of 4 096 × 1 KiB records and 5 of 4 096 × 4 KiB (17 MB each) in one hour exactly once, in the child process lake compact runs', async () => {
     const keys: string[] = [];
     for (let i = 0; i < 30; i++) keys.push(await putRaw('logs', logsBatch(4096, 1024)));
     const big = logsBatch(4096, 4096);
@@ -98,7 +99,11 @@ describe('Compaction at production volume', () => {
     keys.push(await putRaw('logs', big));
     const total = 35 * 4096;
 
-    const result = await compactAll({ store: store(), config, signals: ['logs'] });
+    // As `observatory lake compact` runs it: a child process of built JavaScript with the sandbox's semi-space.
+    const report = await compactInChild({ config, signals: ['logs'] });
+    expect(report.module).toMatch(/\.mjs$/);
+    expect(report.execArgv).toContain(`--max-semi-space-size=${config.compactionSemiSpaceMb}`);
+    const result = report.result;
     expect(result.failed).toEqual([]);
     expect(result.signals.logs).toMatchObject({
       objects: 36,
@@ -116,7 +121,7 @@ describe('Compaction at production volume', () => {
       ),
     ).toBe(5 * 4096);
 
-    expect(await compactAll({ store: store(), config, signals: ['logs'] })).toMatchObject({
+    expect((await compactInChild({ config, signals: ['logs'] })).result).toMatchObject({
       objects: 0,
       files: [],
     });
@@ -384,4 +389,12 @@ describe('Finding what to compact', () => {
     expect(next.files.length).toBeGreaterThan(0);
     expect([oldKey, nowKey, behind, current]).toHaveLength(4);
   }, 120_000);
+});
+
+describe('The compaction process of lake compact', () => {
+  it("answers the compaction's error as its own, and does not hang on it", async () => {
+    await expect(compactInChild({ config, keys: ['elsewhere/raw/logs/x.json.gz'] })).rejects.toThrow(
+      /raw object elsewhere\/raw\/logs\/x\.json\.gz is under no raw prefix/,
+    );
+  });
 });
