@@ -11,7 +11,7 @@
  *   idle     Jaeger's RSS once the Collector's queue to it is empty and --idle seconds have passed
  *
  *   npm run bench -- jaeger [--variants memory-slim,badger-full,memory-full,badger-slim] [--spans 1000000]
- *                           [--rate 10000] [--spans-per-trace 8] [--max-traces 10000] [--probes 40] [--base 27200]
+ *                           [--rate 10000] [--spans-per-trace 15] [--max-traces <the stack's>] [--probes 40] [--base 27200]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -21,6 +21,7 @@ import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../common/paths.ts';
 import { sleep } from '../common/poll.ts';
 import { collectorRoleFiles, mergedCollectorConfig } from '../stack/collector-roles.ts';
+import { stackConfig } from '../stack/config.ts';
 import { isolatedStack } from '../stack/isolated-stack.ts';
 import { jaegerDrained } from './lib/collector-process.ts';
 import { appUrl, startApp, type App } from './lib/fixture-app.ts';
@@ -298,8 +299,9 @@ export async function cli(argv: string[] = process.argv.slice(2)): Promise<Figur
       variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
       spans: { type: 'string', default: '1000000' },
       rate: { type: 'string', default: '10000' },
-      'spans-per-trace': { type: 'string', default: '8' },
-      'max-traces': { type: 'string', default: '10000' },
+      // The demo's traces hold ≈ 15 spans on average (the soak: spans into Jaeger ÷ requests and jobs).
+      'spans-per-trace': { type: 'string', default: '15' },
+      'max-traces': { type: 'string', default: String(stackConfig().jaegerMaxTraces) },
       probes: { type: 'string', default: '40' },
       idle: { type: 'string', default: '15' },
       base: { type: 'string', default: '27200' },

@@ -35,6 +35,7 @@ import { lakeConfig, parseOtlpLogs, queryLake, unprocessedKeys, type LakeConfig 
 import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack.ts';
 import { causeOf, errorLinesByTrace, groupCauses } from './lib/service-logs.ts';
 import { cpuMs, machineCpuMs, stackPids, statusMiB } from './lib/proc.ts';
+import { promSamples } from './lib/collector-process.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
 const log = (line: string) => process.stderr.write(`[soak] ${line}\n`);
@@ -125,9 +126,11 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
     const timeline = minuteTimeline(pids, failed, stopping.signal);
     await sleep(warmupMs);
     const warm = rssOf(pids);
+    const backendsWarm = await backendCost(bench, pids);
     log(`after the warm-up (${warmupMs / 1000} s): ${formatRss(warm)}`);
     const warmHeap = await heapView(bench.stack.config.prometheus.port);
     const report = await load;
+    const backends = perTenThousandSpans(backendsWarm, await backendCost(bench, pids));
     await printCauses(failures, report.serverErrors, logDir);
     await minutely;
     printTimeline(await timeline);
@@ -138,7 +141,7 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
     await sleep(5000);
     await runJob(platform.urls.etl, { kind: 'compaction' }, jobs);
     const ids = await eventIds(bench);
-    return soakFigures(report, jobs, ids, warm, end);
+    return [...soakFigures(report, jobs, ids, warm, end), ...backendFigures(backends)];
   } finally {
     await platform.stop();
   }
@@ -169,6 +172,62 @@ async function printCauses(failures: Failure[], total: number, logDir: string): 
   );
 }
 
+/** Jaeger's and the Collector's CPU time and the spans Jaeger accepted, at one moment. */
+interface BackendSample {
+  spans: number;
+  jaegerCpuMs: number;
+  collectorCpuMs: number;
+  seconds: number;
+}
+
+async function backendCost(bench: IsolatedStack, pids: Map<string, number>): Promise<BackendSample> {
+  const text = await (await fetch(`http://127.0.0.1:${bench.stack.config.jaeger.metrics}/metrics`)).text();
+  return {
+    spans: promSamples(text, 'otelcol_receiver_accepted_spans').reduce((sum, s) => sum + s.value, 0),
+    jaegerCpuMs: cpuMs(pids.get('jaeger') ?? 0),
+    collectorCpuMs: cpuMs(pids.get('collector') ?? 0),
+    seconds: performance.now() / 1000,
+  };
+}
+
+/** Cores per 10 000 spans/s between two samples: CPU seconds ÷ spans × 10 000, and the span rate. */
+function perTenThousandSpans(a: BackendSample, b: BackendSample) {
+  const spans = b.spans - a.spans;
+  const per = (ms: number) => (spans > 0 ? (ms / 1000 / spans) * 10_000 : NaN);
+  const result = {
+    rate: spans / (b.seconds - a.seconds),
+    jaeger: per(b.jaegerCpuMs - a.jaegerCpuMs),
+    collector: per(b.collectorCpuMs - a.collectorCpuMs),
+  };
+  log(
+    `after the warm-up: ${result.rate.toFixed(0)} spans/s into Jaeger; core per 10 000 spans/s: Jaeger ` +
+      `${result.jaeger.toFixed(3)}, Collector ${result.collector.toFixed(3)}`,
+  );
+  return result;
+}
+
+/** The demo load's spans, as issue 25's targets count them: cores per 10 000 spans/s (all the Collector's pipelines). */
+function backendFigures(cost: ReturnType<typeof perTenThousandSpans>): Figure[] {
+  const what = `under the demo load (${cost.rate.toFixed(0)} spans/s), core per 10 000 spans/s`;
+  return [
+    {
+      id: 'soak.jaeger.cpu',
+      figure: `Soak: Jaeger CPU ${what}`,
+      ours: cost.jaeger,
+      unit: 'core',
+      target: 0.5,
+      better: 'lower',
+    },
+    {
+      id: 'soak.collector.cpu',
+      figure: `Soak: Collector CPU (traces, metrics, logs) ${what}`,
+      ours: cost.collector,
+      unit: 'core',
+      better: 'lower',
+    },
+  ];
+}
+
 /** One minute of the run: the unexpected server errors in it, beside what the machine did meanwhile. */
 interface Minute {
   minute: number;
@@ -179,6 +238,8 @@ interface Minute {
   machineBusy: number;
   ours: number;
   catalog: number;
+  jaeger: number;
+  collector: number;
 }
 
 /**
@@ -192,20 +253,18 @@ async function minuteTimeline(
 ): Promise<Minute[]> {
   const minutes: Minute[] = [];
   const ourCpu = () => [...pids.values()].reduce((sum, pid) => sum + cpuMs(pid), 0);
-  let before = {
+  const sample = (failedSoFar: number) => ({
     machine: machineCpuMs(),
     ours: ourCpu(),
     catalog: cpuMs(pids.get('catalog') ?? 0),
-    failed: 0,
-  };
+    jaeger: cpuMs(pids.get('jaeger') ?? 0),
+    collector: cpuMs(pids.get('collector') ?? 0),
+    failed: failedSoFar,
+  });
+  let before = sample(0);
   while (!signal.aborted) {
     await sleep(60_000, signal);
-    const now = {
-      machine: machineCpuMs(),
-      ours: ourCpu(),
-      catalog: cpuMs(pids.get('catalog') ?? 0),
-      failed: failed.count,
-    };
+    const now = sample(failed.count);
     const total = now.machine.total - before.machine.total;
     if (total <= 0) break;
     minutes.push({
@@ -215,6 +274,8 @@ async function minuteTimeline(
       machineBusy: (now.machine.busy - before.machine.busy) / total,
       ours: (now.ours - before.ours) / total,
       catalog: (now.catalog - before.catalog) / total,
+      jaeger: (now.jaeger - before.jaeger) / total,
+      collector: (now.collector - before.collector) / total,
     });
     before = now;
   }
@@ -230,11 +291,25 @@ function printTimeline(minutes: Minute[]): void {
     percent(m.machineBusy),
     percent(m.ours),
     percent(m.catalog),
+    percent(m.jaeger),
+    percent(m.collector),
   ]);
   process.stdout.write(
     `\nMinute by minute (CPU as a share of all cores; "ours": the services, the listener and the stack):\n${formatTable(
-      [['minute', 'server errors not asked for', 'load average', 'machine busy', 'ours', 'catalog'], ...rows],
-      { right: [0, 1, 2, 3, 4, 5] },
+      [
+        [
+          'minute',
+          'server errors not asked for',
+          'load average',
+          'machine busy',
+          'ours',
+          'catalog',
+          'jaeger',
+          'collector',
+        ],
+        ...rows,
+      ],
+      { right: [0, 1, 2, 3, 4, 5, 6, 7] },
     ).join('\n')}\n`,
   );
 }

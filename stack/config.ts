@@ -79,7 +79,7 @@ export interface StackConfig {
   jaeger: JaegerPorts;
   /**
    * Jaeger's Go garbage collector: Go's GOGC, and a soft limit of 200 MiB, above what its memory store holds at
-   * `jaegerMaxTraces` (≈ 100 MiB of demo-sized traces), so the heap's growth between collections stays under the
+   * `jaegerMaxTraces` (≈ 100 MiB of the demo's traces), so the heap's growth between collections stays under the
    * ceiling (bench/jaeger.ts). Raise it with `jaegerMaxTraces`: a limit below what the store holds makes Go collect
    * constantly (Badger, measured: a 256 MiB limit cost 2.4× the CPU). `OBSERVATORY_JAEGER_GOGC`,
    * `OBSERVATORY_JAEGER_GOMEMLIMIT`.
@@ -107,9 +107,11 @@ export interface StackConfig {
   jaegerConfigFile: string;
   /**
    * How many traces Jaeger's memory store keeps (the newest; older ones are read from the lake). Bounds Jaeger's
-   * memory: ≈ 1.3 KiB a span as Jaeger keeps it, so ≈ 100 MiB for 10 000 traces of 8 spans (docs/stack.md, Jaeger's
-   * store). `OBSERVATORY_JAEGER_MAX_TRACES`.
-   * @default 10000
+   * memory: ≈ 1.3 KiB a span as Jaeger keeps it, and the demo's traces hold ≈ 15 spans on average (ETL jobs hundreds),
+   * so ≈ 100 MiB for 5 000 of them, half the heap limit (`jaegerGc`). 10 000 filled the limit under the demo's load
+   * and Go then collected without pause: Jaeger used half a core (docs/stack.md, Jaeger's store).
+   * `OBSERVATORY_JAEGER_MAX_TRACES`.
+   * @default 5000
    */
   jaegerMaxTraces: number;
   /** How long `up` waits for one component to become healthy, in milliseconds. */
@@ -157,7 +159,7 @@ export function stackConfig(env: Env = process.env): StackConfig {
     jaegerConfigFile: resolve(
       readString(env, 'OBSERVATORY_JAEGER_CONFIG') ?? join(REPO_ROOT, 'deploy', 'local', 'jaeger.yaml'),
     ),
-    jaegerMaxTraces: readInteger(env, 'OBSERVATORY_JAEGER_MAX_TRACES', 10_000, { min: 1 }),
+    jaegerMaxTraces: readInteger(env, 'OBSERVATORY_JAEGER_MAX_TRACES', 5_000, { min: 1 }),
     startTimeoutMs: 90_000,
   };
 }

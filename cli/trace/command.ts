@@ -207,7 +207,7 @@ function sayNotFound(traceId: string, waitSeconds: number, notes: string[], io: 
     return EXIT_CODES.notArrived;
   }
   say(
-    `trace ${traceId}: not found — neither Jaeger (it keeps the newest OBSERVATORY_JAEGER_MAX_TRACES traces, 10 000 ` +
+    `trace ${traceId}: not found — neither Jaeger (it keeps the newest OBSERVATORY_JAEGER_MAX_TRACES traces, 5 000 ` +
       `by default, in memory) nor the lake's curated/spans/ has it; spans reach the lake when raw/traces/ is compacted ` +
       `(npx observatory lake compact), and one sent in the last few seconds may not have arrived yet: try --wait 30.` +
       (notes.length > 0 ? ` (${notes.join('; ')})` : ''),
