@@ -9,8 +9,11 @@
  * - chunks dead-lettered by the ETL jobs and compactions (goal 0);
  * - every event ID of the raw zone (the objects the last compaction took) in the curated lake exactly once (events
  *   or rejected table): missing and duplicated IDs (goal 0 each);
- * - each long-lived process's RSS after the warm-up (a tenth of the run, at least a minute) and at the end (goal ≤
- *   +10 %): the five platform processes and the stack's components (worker sandboxes come and go, not counted);
+ * - each long-lived process's RSS after the warm-up (a tenth of the run, at least five minutes: Jaeger's ring of traces
+ *   is full by then) and at the end (goal ≤ +10 %): the five platform processes and the stack's components (worker
+ *   sandboxes come and go, not counted), except the stores that grow by design until a bound (Jaeger: ≤ 300 MiB;
+ *   Prometheus's head block: reported);
+ * - Jaeger's and the Collector's CPU per 10 000 spans/s under the demo load, after the warm-up;
  * - then (unless `--skip-stop`) how long `observatory demo` takes to stop on SIGINT while a compaction job runs, its
  *   first chunk made to hang (goal ≤ 5 s; before, it waited out the 120 s compaction timeout).
  *
@@ -106,7 +109,8 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
   const failed = { count: 0 };
   try {
     const pids = await processes(bench, platform);
-    const warmupMs = Math.max(60_000, options.minutes * 6_000);
+    // A tenth of the run, and at least until Jaeger's ring of traces is full (≈ 4 minutes of the load at 5 000).
+    const warmupMs = Math.max(Math.min(300_000, options.minutes * 30_000), options.minutes * 6_000);
     const jobs: JobTally = { submitted: 0, done: 0, failed: [], deadLettered: 0 };
     const stopping = new AbortController();
     log(`load at ${options.rate} req/s for ${options.minutes} min; an ETL job and a compaction every minute`);
@@ -530,6 +534,20 @@ function soakFigures(
   ];
   for (const [name, before] of warm) {
     const after = end.get(name) ?? NaN;
+    const bound = BOUNDED_BY_DESIGN[name];
+    if (bound) {
+      figures.push({
+        id: `soak.rss.${name}`,
+        figure: `Soak: RSS of ${name} at the end (${bound.why})`,
+        ours: after,
+        baseline: before,
+        baselineName: 'after warm-up',
+        unit: 'MiB',
+        target: bound.targetMb,
+        better: 'lower',
+      });
+      continue;
+    }
     figures.push({
       id: `soak.rss.${name}`,
       figure: `Soak: RSS of ${name}, end against after warm-up`,
@@ -544,6 +562,15 @@ function soakFigures(
   }
   return figures;
 }
+
+/**
+ * Stores that grow by design until a bound, judged by the bound rather than by growth: Jaeger's ring of traces (issue
+ * 25: ≤ 300 MiB whatever it holds) and Prometheus's head block, which holds two hours of samples before it is cut.
+ */
+const BOUNDED_BY_DESIGN: Record<string, { why: string; targetMb?: number }> = {
+  jaeger: { why: 'its newest traces, a bounded ring', targetMb: 300 },
+  prometheus: { why: 'its head block grows for two hours, then is cut' },
+};
 
 /**
  * `observatory demo` on the bench stack, its compaction's first chunk hanging: SIGINT once the job runs, and the
