@@ -150,6 +150,44 @@ const VARIANTS: Record<string, Variant> = {
       exporter.sending_queue = queue;
     },
   },
+  /**
+   * Jaeger's copy with the whole resource, straight from the traces pipeline (no `forward/jaeger` → `resource/jaeger`):
+   * what the Collector pays to hand Jaeger a slim copy — the fan-out clones every span for the pipeline that changes it.
+   */
+  'jaeger-whole-resource': {
+    config: (config) => {
+      const pipelines = (
+        config as unknown as { service: { pipelines: Record<string, { exporters?: string[] }> } }
+      ).service.pipelines;
+      pipelines.traces!.exporters = pipelines.traces!.exporters!.map((e) =>
+        e === 'forward/jaeger' ? 'otlp_grpc/jaeger' : e,
+      );
+      delete pipelines['traces/jaeger'];
+      delete (config as unknown as { connectors: Record<string, unknown> }).connectors['forward/jaeger'];
+    },
+  },
+  /** No span metrics (the RED metrics the dashboards read): what the spanmetrics connector costs per span. */
+  'no-spanmetrics': {
+    config: (config) => {
+      const pipelines = (
+        config as unknown as {
+          service: { pipelines: Record<string, { exporters?: string[]; receivers?: string[] }> };
+        }
+      ).service.pipelines;
+      pipelines.traces!.exporters = pipelines.traces!.exporters!.filter((e) => e !== 'spanmetrics');
+      pipelines.metrics!.receivers = pipelines.metrics!.receivers!.filter((r) => r !== 'spanmetrics');
+      delete (config as unknown as { connectors: Record<string, unknown> }).connectors.spanmetrics;
+    },
+  },
+  /** The lake's copy of spans queued in memory instead of on disk (what the disk queue's promise costs). */
+  'lake-memory-queue': {
+    config: (config) => {
+      const exporter = config.exporters['awss3/traces']!;
+      const queue = { ...(exporter.sending_queue as Record<string, unknown>) };
+      delete queue.storage;
+      exporter.sending_queue = queue;
+    },
+  },
   /** The Collector's soft heap ceiling as before issue 25. */
   'go-memlimit-320': { env: { OBSERVATORY_COLLECTOR_GOMEMLIMIT: '320MiB' } },
   /**
