@@ -15,19 +15,33 @@ import type { S3Store } from '../common/s3-store.ts';
 
 /** Mirrors the Parquet objects under `prefix` into the cache; returns the local paths. */
 export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: string): Promise<string[]> {
+  return (await syncSelected(store, config, prefix, () => true)).map(({ path }) => path);
+}
+
+/**
+ * As syncPrefix, but only the objects `select` picks (by key) are fetched and returned, each with its key; the others
+ * are neither fetched nor deleted from the cache (a copy is deleted only when its object is gone from the listing).
+ */
+export async function syncSelected(
+  store: S3Store,
+  config: LakeConfig,
+  prefix: string,
+  select: (key: string) => boolean,
+): Promise<{ key: string; path: string }[]> {
   const listedAt = Date.now();
   const root = cachePath(config.cacheDir, prefix);
   if (root === undefined)
     throw new Error(`refused to mirror ${JSON.stringify(prefix)}: it resolves outside the lake cache`);
   const objects = (await store.list(prefix)).filter((o) => o.key.endsWith('.parquet'));
-  const wanted = new Set<string>();
-  const paths: string[] = [];
+  const listed = new Set<string>();
+  const selected: { key: string; path: string }[] = [];
   for (const object of objects) {
     const path = cachePath(config.cacheDir, object.key);
     // A key that would land outside the cache (a `..` segment, an absolute path) is not ours to copy.
     if (path === undefined || !path.startsWith(root)) continue;
-    wanted.add(path);
-    paths.push(path);
+    listed.add(path);
+    if (!select(object.key)) continue;
+    selected.push({ key: object.key, path });
     if ((await cachedEtag(path)) === object.etag && (await size(path)) === object.size) continue;
     await mkdir(dirname(path), { recursive: true });
     // Written aside and renamed: a concurrent reader never sees half a Parquet file.
@@ -38,12 +52,12 @@ export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: str
   }
   for (const path of await localFiles(root)) {
     // A file newer than our listing was fetched by a concurrent sync that saw a newer object: not stale.
-    if (!wanted.has(path) && ((await stat(path).catch(() => undefined))?.mtimeMs ?? Infinity) < listedAt) {
+    if (!listed.has(path) && ((await stat(path).catch(() => undefined))?.mtimeMs ?? Infinity) < listedAt) {
       await rm(path, { force: true });
       await rm(`${path}.etag`, { force: true });
     }
   }
-  return paths.sort();
+  return selected.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /**

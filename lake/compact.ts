@@ -9,8 +9,9 @@
  *
  * Stages, per signal: select (objects without a manifest marker) → read and deduplicate (each raw object is
  * flattened and appended to NDJSON staging files on disk, then loaded into DuckDB keeping one row per key) → drop
- * existing rows (keys already in the curated partitions the rows land in) → write (Parquet per partition, streamed
- * to the bucket) → mark done (one marker per raw object). Memory stays bounded whatever the input: one raw object
+ * existing rows (keys already in the curated partitions the rows land in, read from the objects whose time range
+ * meets the rows': a duplicate is the same record, with the same time) → write (Parquet per partition, streamed to
+ * the bucket, each object named with its rows' time range) → mark done (one marker per raw object). Memory stays bounded whatever the input: one raw object
  * is in memory at a time (its decompressed size bounded, records over the size limit filed as `too_large` rejected
  * rows), DuckDB works in an on-disk database under a memory limit (lakeConfig `compactionMemoryMb`), spilling beyond
  * it, and Parquet row groups are bounded in bytes, not rows (4 096 rows of 4 KiB are 16 MiB).
@@ -23,9 +24,9 @@
  *
  * Idempotence: each compacted raw object gets a marker object `lake/manifest/<raw key>.json` (one per object rather
  * than one shared manifest, so parallel chunks never overwrite each other's progress), written only after its
- * Parquet is uploaded. A crash between the two re-processes the object; the dedup makes that harmless: a row's key
- * always maps to the same partition (the partition values come from the row itself), so the rows already written
- * are found there and dropped.
+ * Parquet is uploaded. A crash between the two re-processes the object; the dedup makes that harmless: a row always
+ * maps to the same partition and time (both come from the row itself), so the rows already written are found in an
+ * object of that partition whose range holds their time, and dropped.
  * Finding the work: per signal, a watermark (the first arrival hour that may still need work) bounds the listing,
  * so its cost follows the hours not yet compacted, not the lake's history (see unprocessedKeys).
  * Known limit: two compactions running at the same time over the same partition can both write the same row.
@@ -36,7 +37,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { metrics, type Counter, type MeterProvider } from '@opentelemetry/api';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { syncPrefix } from './cache.ts';
+import { syncSelected } from './cache.ts';
 import { lakeConfig, signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
 import { isRawObject } from './raw-keys.ts';
 import { publishedDefinitions } from './schemas.ts';
@@ -131,7 +132,7 @@ interface Context {
   worker?: StagingWorker;
   /** Team events published beside the data (lake/schemas.ts), read at the first events pass. */
   published?: EventDefinition[];
-  /** Curated partitions (key prefixes) whose keys are in the database's `seen` tables. */
+  /** Curated objects whose keys are in the database's `seen` tables (read from the lake, or written by this run). */
   loaded: Set<string>;
   /** Raw bytes fetched since the main thread last collected its garbage. */
   fetchedBytes: number;
@@ -555,29 +556,37 @@ async function loadDeduplicated(context: Context, group: StagedGroup): Promise<n
 
 /**
  * Stage 3, drop existing rows: keys already in the curated partitions the kept rows land in are removed from `keep`.
- * Each partition's keys are read once per run (from the Parquet objects, mirrored into the local cache) into the
- * `seen` table, which every pass then adds the keys it wrote to: a pass never re-reads the files earlier passes
- * wrote (that made the run quadratic), and the hash tables are built on the pass's own keys, never on a
+ * A duplicate is the same record, so it has the same time: only the partition's objects whose time range (in their
+ * names, see writeParquet) meets the staged rows' are read — a day partition written every minute holds a day of
+ * objects, and reading every one at every run made each run's cost grow with the day. Their keys go once per run
+ * (mirrored into the local cache) into the `seen` table, which every pass then adds the keys it wrote to: a pass
+ * never re-reads the files earlier passes wrote, and the hash tables are built on the pass's own keys, never on a
  * partition's history, so memory follows the pass size. Returns how many rows are left.
  */
 async function dropExisting(context: Context, table: TableSpec): Promise<number> {
   const seen = await seenTable(context, table);
   const partitions = await readRows(
     context,
-    `SELECT DISTINCT ${table.partitionBy.map(sqlIdentifier).join(', ')} FROM staged`,
+    `SELECT ${table.partitionBy.map(sqlIdentifier).join(', ')}, ${timeRangeSql(table)} FROM staged
+     GROUP BY ALL`,
   );
-  for (const values of partitions) {
+  for (const row of partitions) {
+    const values = row.slice(0, table.partitionBy.length);
+    const range = timeRange(row.slice(table.partitionBy.length));
     const prefix = `${context.config.curatedPrefix}${table.name}/${partitionPath(table, values)}/`;
-    if (context.loaded.has(prefix)) continue;
-    const files = await syncPrefix(context.store, context.config, prefix);
+    const files = await syncSelected(context.store, context.config, prefix, (key) => {
+      if (context.loaded.has(key)) return false;
+      const theirs = objectTimeRange(key);
+      return !range || !theirs || (theirs.min <= range.max && range.min <= theirs.max);
+    });
     if (files.length > 0) {
-      const list = files.map(sqlString).join(', ');
+      const list = files.map(({ path }) => sqlString(path)).join(', ');
       await run(
         context,
         `INSERT INTO ${seen} SELECT ${keyList(table)} FROM read_parquet([${list}], hive_partitioning = false)`,
       );
     }
-    context.loaded.add(prefix);
+    for (const { key } of files) context.loaded.add(key);
   }
   const on = (left: string, right: string) =>
     table.key.map((c) => `${left}.${sqlIdentifier(c)} = ${right}.${sqlIdentifier(c)}`).join(' AND ');
@@ -610,6 +619,29 @@ async function rememberWritten(context: Context, table: TableSpec): Promise<void
     context,
     `INSERT INTO ${await seenTable(context, table)} SELECT ${keyList(table)} FROM staged WHERE rowid IN (SELECT rid FROM keep)`,
   );
+}
+
+/** The rows' earliest and latest time (µs since the epoch) and how many have none, as three SQL columns. */
+function timeRangeSql(table: TableSpec): string {
+  const time = sqlIdentifier(table.timeColumn);
+  return `epoch_us(min(${time})), epoch_us(max(${time})), count(*) - count(${time})`;
+}
+
+/** A time range from timeRangeSql's three values; undefined when some row has no time (then nothing is skipped). */
+function timeRange([min, max, missing]: unknown[]): { min: bigint; max: bigint } | undefined {
+  if (Number(missing) > 0 || min === null || max === null) return undefined;
+  return { min: BigInt(min as bigint | number), max: BigInt(max as bigint | number) };
+}
+
+/** A curated object's name: its rows' time range when every row has a time, `part-<min µs>-<max µs>-<uuid>`. */
+function objectName(range: { min: bigint; max: bigint } | undefined): string {
+  return range ? `part-${range.min}-${range.max}-${randomUUID()}.parquet` : `part-${randomUUID()}.parquet`;
+}
+
+/** The time range in an object's name; undefined for a name without one (older objects): it is always read. */
+export function objectTimeRange(key: string): { min: bigint; max: bigint } | undefined {
+  const match = /\/part-(-?\d+)-(-?\d+)-[0-9a-f-]{36}\.parquet$/.exec(key);
+  return match ? { min: BigInt(match[1]!), max: BigInt(match[2]!) } : undefined;
 }
 
 function keyList(table: TableSpec): string {
@@ -648,7 +680,8 @@ async function writeParquet(context: Context, options: WriteParquetOptions): Pro
   const partitionList = table.partitionBy.map(sqlIdentifier).join(', ');
   const partitions = await readRows(
     context,
-    `SELECT DISTINCT ${partitionList} FROM staged WHERE rowid IN (SELECT rid FROM keep) ORDER BY ${partitionList}`,
+    `SELECT ${partitionList}, ${timeRangeSql(table)} FROM staged WHERE rowid IN (SELECT rid FROM keep)
+     GROUP BY ALL ORDER BY ${partitionList}`,
   );
   // One partition, one COPY: DuckDB's PARTITION_BY keeps a writer (a row group, a compressor) open per partition,
   // which with dozens of metric names alone outgrew the memory limit.
@@ -659,11 +692,13 @@ async function writeParquet(context: Context, options: WriteParquetOptions): Pro
   // Row groups bounded in bytes: 16 384 rows of 4 KiB bodies were a 64 MiB row group, the whole memory limit.
   const groupBytes = Math.max(1, Math.floor(config.compactionMemoryMb / ROW_GROUP_SHARE));
   const written: string[] = [];
-  for (const values of partitions) {
+  for (const row of partitions) {
+    const values = row.slice(0, table.partitionBy.length);
+    const range = timeRange(row.slice(table.partitionBy.length));
     const where = table.partitionBy
       .map((column, i) => `${sqlIdentifier(column)} = ${sqlString(String(values[i]))}`)
       .join(' AND ');
-    const key = `${config.curatedPrefix}${table.name}/${partitionPath(table, values)}/part-${randomUUID()}.parquet`;
+    const key = `${config.curatedPrefix}${table.name}/${partitionPath(table, values)}/${objectName(range)}`;
     const file = join(work, `${randomUUID()}.parquet`);
     await run(
       context,
@@ -672,6 +707,8 @@ async function writeParquet(context: Context, options: WriteParquetOptions): Pro
     );
     await store.putFile(key, file, 'application/vnd.apache.parquet');
     await rm(file);
+    // Its keys join `seen` after the pass (rememberWritten): never read back by a later pass of this run.
+    context.loaded.add(key);
     written.push(key);
     await options.onUploaded?.(key);
   }

@@ -31,6 +31,12 @@ export interface TableSpec {
   partitionBy: readonly string[];
   /** The columns that identify a row: a row whose key is already in the batch or in its partition is a duplicate. */
   key: readonly string[];
+  /**
+   * The row's time (its `dt` comes from it). A duplicate is the same record, so it has the same time: each Parquet
+   * object's name carries its rows' time range, and a compaction reads the keys of only the objects whose range meets
+   * its rows' (lake/compact.ts, drop existing rows).
+   */
+  timeColumn: string;
   /** One line for the docs and the Athena comment. */
   description: string;
 }
@@ -112,6 +118,7 @@ export function tableSpecs(): TableSpec[] {
       columns: eventColumns(),
       partitionBy: ['event_name', 'dt'],
       key: ['event_id'],
+      timeColumn: 'event_time',
       description: 'accepted business event',
     },
     {
@@ -120,6 +127,7 @@ export function tableSpecs(): TableSpec[] {
       columns: [...COMMON_COLUMNS, ...REJECTED_COLUMNS],
       partitionBy: ['reason', 'dt'],
       key: ['event_id'],
+      timeColumn: 'event_time',
       description: 'business event rejected by its schema, or record over the size limit (reason too_large)',
     },
     {
@@ -128,6 +136,7 @@ export function tableSpecs(): TableSpec[] {
       columns: LOG_COLUMNS,
       partitionBy: ['dt'],
       key: ['log_id'],
+      timeColumn: 'time',
       description: 'app log record',
     },
     {
@@ -136,6 +145,7 @@ export function tableSpecs(): TableSpec[] {
       columns: METRIC_COLUMNS,
       partitionBy: ['metric_name', 'dt'],
       key: ['point_id'],
+      timeColumn: 'time',
       description: 'metric data point',
     },
     {
@@ -144,6 +154,7 @@ export function tableSpecs(): TableSpec[] {
       columns: SPAN_COLUMNS,
       partitionBy: ['dt'],
       key: ['trace_id', 'span_id'],
+      timeColumn: 'start_time',
       description: 'span',
     },
   ];

@@ -6,7 +6,7 @@
  * timings or memory (bench/lake.ts measures those). Everything lives under a prefix and a cache folder of this run.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -23,6 +23,7 @@ import { METRICS } from '../../common/names.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { compact, compactAll, queryLake, type LakeConfig } from '../../lake/index.ts';
 import { compactInChild } from '../../lake/compact-process.ts';
+import { objectTimeRange } from '../../lake/compact.ts';
 import { uuidv7 } from '../../tracker/index.ts';
 import { listKeys, s3Client, stackEndpoints } from '../support/backends.ts';
 import { lakeUnder, recentRawPrefixes } from '../support/lake.ts';
@@ -397,4 +398,62 @@ describe('The compaction process of lake compact', () => {
       /raw object elsewhere\/raw\/logs\/x\.json\.gz is under no raw prefix/,
     );
   });
+});
+
+describe('Dropping rows already in the lake', () => {
+  it("reads the keys of only the objects whose time range meets the new rows', and still drops every duplicate", async () => {
+    const prefix = `${base}ranges/`;
+    const own = (cacheName: string): LakeConfig => ({
+      ...config,
+      raw: { ...config.raw, logs: `${prefix}raw/logs/` },
+      curatedPrefix: `${prefix}curated/`,
+      manifestPrefix: `${prefix}lake/manifest/`,
+      cacheDir: join(work, cacheName),
+    });
+    const at = (iso: string) => {
+      const batch = logsBatch(10, 32);
+      const start = Date.parse(iso);
+      batch.resourceLogs[0]!.scopeLogs[0]!.logRecords.forEach((record, i) => {
+        record.timeUnixNano = nanos(start + i);
+      });
+      return gzipSync(JSON.stringify(batch));
+    };
+    const put = async (body: Buffer) => {
+      const key = `${prefix}raw/logs/${hour}logs_${uuidv7()}.json.gz`;
+      await store().put(key, body, 'application/json');
+      return key;
+    };
+    const early = at('2020-03-01T01:00:00Z');
+    await put(early);
+    const first = await compactAll({ store: store(), config: own('cache-1'), signals: ['logs'] });
+    expect(first.files).toHaveLength(1);
+    const earlyFile = first.files[0]!;
+    const range = objectTimeRange(earlyFile);
+    expect(range).toEqual({
+      min: BigInt(Date.parse('2020-03-01T01:00:00Z')) * 1000n,
+      max: BigInt(Date.parse('2020-03-01T01:00:00Z') + 9) * 1000n,
+    });
+
+    // Rows four hours later, same day partition: the early object's keys cannot match, so it is not even fetched.
+    await put(at('2020-03-01T05:00:00Z'));
+    const later = await compactAll({ store: store(), config: own('cache-2'), signals: ['logs'] });
+    expect(later.signals.logs).toMatchObject({ rowsIn: 10, rowsOut: 10, duplicates: 0 });
+    expect(existsSync(join(work, 'cache-2', earlyFile))).toBe(false);
+
+    // The early batch delivered again: its rows meet the early object's range, which is read, and all are dropped.
+    await put(early);
+    const again = await compactAll({ store: store(), config: own('cache-3'), signals: ['logs'] });
+    expect(again.signals.logs).toMatchObject({ rowsIn: 10, rowsOut: 0, duplicates: 10 });
+    expect(existsSync(join(work, 'cache-3', earlyFile))).toBe(true);
+    expect(
+      Number(
+        (
+          await queryLake(`SELECT count(*) AS n FROM logs WHERE dt = '2020-03-01'`, {
+            store: store(),
+            config: own('cache-4'),
+          })
+        ).rows[0]!.n,
+      ),
+    ).toBe(20);
+  }, 120_000);
 });
