@@ -23,6 +23,11 @@ export interface StoredObject {
   etag: string;
 }
 
+/** A read's options: `signal` aborts it (its caller has gone). */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
 export class S3Store {
   readonly client: S3Client;
   readonly bucket: string;
@@ -56,22 +61,24 @@ export class S3Store {
     return objects;
   }
 
-  /** The object's bytes; throws when there is no such key. */
-  async get(key: string): Promise<Buffer> {
-    const bytes = await this.getBytes(key);
+  /** The object's bytes; throws when there is no such key. `signal` aborts the request. */
+  async get(key: string, options: ReadOptions = {}): Promise<Buffer> {
+    const bytes = await this.getBytes(key, options);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** The object's bytes in an array of their own (not a slice of a pool: transferable to a worker, no copy). */
-  async getBytes(key: string): Promise<Uint8Array> {
-    const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+  async getBytes(key: string, options: ReadOptions = {}): Promise<Uint8Array> {
+    const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+      abortSignal: options.signal,
+    });
     return response.Body!.transformToByteArray();
   }
 
   /** The object's bytes, or undefined when there is no such key. */
-  async find(key: string): Promise<Buffer | undefined> {
+  async find(key: string, options: ReadOptions = {}): Promise<Buffer | undefined> {
     try {
-      return await this.get(key);
+      return await this.get(key, options);
     } catch (error) {
       if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
       throw error;
@@ -84,8 +91,8 @@ export class S3Store {
   }
 
   /** The object parsed as JSON, or undefined when there is no such key. */
-  async getJson<T>(key: string): Promise<T | undefined> {
-    const bytes = await this.find(key);
+  async getJson<T>(key: string, options: ReadOptions = {}): Promise<T | undefined> {
+    const bytes = await this.find(key, options);
     return bytes === undefined ? undefined : (JSON.parse(bytes.toString('utf8')) as T);
   }
 

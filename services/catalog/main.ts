@@ -13,6 +13,7 @@ import { track } from '../../tracker/track.ts';
 import { bbox, dayKey, intersects, type Scene, sceneDay, seed } from '../../imagery/scenes.ts';
 import { S3Store } from '../../common/s3-store.ts';
 import { dateRange, numberIn, oneOf } from '../../common/http/validate.ts';
+import { callerGone, callerGoneError } from '../lib/client.ts';
 
 const config = demoConfig();
 const store = S3Store.fromSettings(config.s3);
@@ -27,11 +28,19 @@ app.get(
     const maxCloud = numberIn(req.query.max_cloud, 'max_cloud', 0, 100, 100);
     const detail = oneOf(req.query.detail, 'detail', ['ids', 'full'] as const, 'full');
     const userId = typeof req.query.user_id === 'string' ? req.query.user_id : 'anonymous';
+    // Work for nobody is not done: a caller that gave up (the gateway's 5 s timeout) aborts the reads still to make.
+    // Behind a stall, the catalog otherwise served the calls of callers long gone and never caught up.
+    const signal = callerGone(res);
     // The search itself is business meaning the HTTP spans cannot show: how many days it read, what it found.
     const found = await tracer.startActiveSpan('catalog.search', async (span) => {
       try {
         span.setAttributes({ 'catalog.days': range.days.length, 'catalog.max_cloud': maxCloud });
-        const days = await Promise.all(range.days.map((day) => store.getJson<Scene[]>(dayKey(day))));
+        const days = await Promise.all(
+          range.days.map((day) => store.getJson<Scene[]>(dayKey(day), { signal })),
+        ).catch((error: unknown) => {
+          if (signal.aborted) throw callerGoneError();
+          throw error;
+        });
         const matches = days
           .flatMap((scenes) => scenes ?? [])
           .filter((scene) => scene.cloud_cover <= maxCloud && intersects(scene.bbox, area));
@@ -61,7 +70,12 @@ app.get(
     const id = String(req.params.id);
     const day = sceneDay(id);
     if (!day) throw invalid('id', 'expected a scene ID like S2A_20260601_T07');
-    const scene = (await store.getJson<Scene[]>(dayKey(day)))?.find((s) => s.id === id);
+    const signal = callerGone(res);
+    const scenes = await store.getJson<Scene[]>(dayKey(day), { signal }).catch((error: unknown) => {
+      if (signal.aborted) throw callerGoneError();
+      throw error;
+    });
+    const scene = scenes?.find((s) => s.id === id);
     if (!scene) throw notFound(`scene ${id}`);
     res.json(scene);
   }),

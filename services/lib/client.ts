@@ -37,6 +37,12 @@ export function callerGone(res: ServerResponse<IncomingMessage>): AbortSignal {
   return controller.signal;
 }
 
+/** What a service answers (to nobody) when its caller has gone: 499, not a server error. */
+export function callerGoneError(service?: string): HttpError {
+  const before = service ? `${service} answered` : 'the answer was ready';
+  return new HttpError(499, 'caller_gone', `the caller closed the connection before ${before}`);
+}
+
 export async function call(service: string, url: string, options: CallOptions): Promise<Response> {
   const headers: Record<string, string> = {};
   if (options.body !== undefined) headers['content-type'] = 'application/json';
@@ -55,7 +61,7 @@ export async function call(service: string, url: string, options: CallOptions): 
   } catch (error) {
     if (options.signal?.aborted) {
       // Nobody will read the answer; 499 (as nginx names it) keeps it out of the server errors.
-      throw new HttpError(499, 'caller_gone', `the caller closed the connection before ${service} answered`);
+      throw callerGoneError(service);
     }
     if ((error as Error).name === 'TimeoutError') {
       throw new HttpError(

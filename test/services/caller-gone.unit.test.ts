@@ -6,7 +6,9 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { S3Client } from '@aws-sdk/client-s3';
 import { HttpError } from '../../common/http/errors.ts';
+import { S3Store } from '../../common/s3-store.ts';
 import { call, callerGone } from '../../services/lib/client.ts';
 import { pollUntil } from '../support/poll.ts';
 
@@ -66,5 +68,28 @@ describe('A call made for an incoming request', () => {
     });
     expect(await (await fetch(`${service}/`)).json()).toEqual({ ok: true });
     expect(signal?.aborted).toBe(false);
+  });
+});
+
+describe("A read from the store made for a caller that has gone (the catalog's search)", () => {
+  it('is aborted: the store sees its request closed and the read rejects at once', async () => {
+    const storeRequests: IncomingMessage[] = [];
+    const hanging = await serve((req) => storeRequests.push(req));
+    const store = new S3Store(
+      new S3Client({
+        endpoint: hanging,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        maxAttempts: 1,
+      }),
+      'observatory',
+    );
+    const caller = new AbortController();
+    const read = store.getJson('catalog/2026-06-01.json', { signal: caller.signal }).catch((e: unknown) => e);
+    await pollUntil('the read to reach the store', async () => storeRequests.length === 1 || undefined);
+    caller.abort(new Error('the caller closed the connection'));
+    expect(await read).toBeInstanceOf(Error);
+    await pollUntil('the store request to be closed', async () => storeRequests[0]!.destroyed || undefined);
   });
 });
