@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { LakeConfig } from './config.ts';
-import type { S3Store } from '../common/s3-store.ts';
+import type { S3Store, StoredObject } from '../common/s3-store.ts';
 
 /** Mirrors the Parquet objects under `prefix` into the cache; returns the local paths. */
 export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: string): Promise<string[]> {
@@ -21,18 +21,20 @@ export async function syncPrefix(store: S3Store, config: LakeConfig, prefix: str
 /**
  * As syncPrefix, but only the objects `select` picks (by key) are fetched and returned, each with its key; the others
  * are neither fetched nor deleted from the cache (a copy is deleted only when its object is gone from the listing).
+ * Given `listing` (the prefix listed earlier by the caller), it lists nothing and deletes nothing: it only fetches.
  */
 export async function syncSelected(
   store: S3Store,
   config: LakeConfig,
   prefix: string,
   select: (key: string) => boolean,
+  listing?: readonly StoredObject[],
 ): Promise<{ key: string; path: string }[]> {
   const listedAt = Date.now();
   const root = cachePath(config.cacheDir, prefix);
   if (root === undefined)
     throw new Error(`refused to mirror ${JSON.stringify(prefix)}: it resolves outside the lake cache`);
-  const objects = (await store.list(prefix)).filter((o) => o.key.endsWith('.parquet'));
+  const objects = (listing ?? (await store.list(prefix))).filter((o) => o.key.endsWith('.parquet'));
   const listed = new Set<string>();
   const selected: { key: string; path: string }[] = [];
   for (const object of objects) {
@@ -50,6 +52,7 @@ export async function syncSelected(
     await rename(partial, path);
     await writeFile(`${path}.etag`, object.etag);
   }
+  if (listing) return sorted(selected);
   for (const path of await localFiles(root)) {
     // A file newer than our listing was fetched by a concurrent sync that saw a newer object: not stale.
     if (!listed.has(path) && ((await stat(path).catch(() => undefined))?.mtimeMs ?? Infinity) < listedAt) {
@@ -57,8 +60,11 @@ export async function syncSelected(
       await rm(`${path}.etag`, { force: true });
     }
   }
-  return selected.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return sorted(selected);
 }
+
+const sorted = (files: { key: string; path: string }[]) =>
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
 /**
  * Where the object's copy lives: the key joined onto the cache folder, or undefined when that resolves outside it.

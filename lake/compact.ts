@@ -52,7 +52,7 @@ import {
 } from './tables.ts';
 import { collectGarbage } from '../common/gc.ts';
 import { METRICS } from '../common/names.ts';
-import { S3Store } from '../common/s3-store.ts';
+import { S3Store, type StoredObject } from '../common/s3-store.ts';
 import type { EventDefinition } from '../tracker/schema.ts';
 
 export interface CompactOptions {
@@ -134,6 +134,8 @@ interface Context {
   published?: EventDefinition[];
   /** Curated objects whose keys are in the database's `seen` tables (read from the lake, or written by this run). */
   loaded: Set<string>;
+  /** Each curated partition's objects, listed once per run (the run's own objects are in `loaded`). */
+  listings: Map<string, StoredObject[]>;
   /** Raw bytes fetched since the main thread last collected its garbage. */
   fetchedBytes: number;
 }
@@ -574,11 +576,19 @@ async function dropExisting(context: Context, table: TableSpec): Promise<number>
     const values = row.slice(0, table.partitionBy.length);
     const range = timeRange(row.slice(table.partitionBy.length));
     const prefix = `${context.config.curatedPrefix}${table.name}/${partitionPath(table, values)}/`;
-    const files = await syncSelected(context.store, context.config, prefix, (key) => {
-      if (context.loaded.has(key)) return false;
-      const theirs = objectTimeRange(key);
-      return !range || !theirs || (theirs.min <= range.max && range.min <= theirs.max);
-    });
+    let listing = context.listings.get(prefix);
+    if (!listing) context.listings.set(prefix, (listing = await context.store.list(prefix)));
+    const files = await syncSelected(
+      context.store,
+      context.config,
+      prefix,
+      (key) => {
+        if (context.loaded.has(key)) return false;
+        const theirs = objectTimeRange(key);
+        return !range || !theirs || (theirs.min <= range.max && range.min <= theirs.max);
+      },
+      listing,
+    );
     if (files.length > 0) {
       const list = files.map(({ path }) => sqlString(path)).join(', ');
       await run(
@@ -738,6 +748,7 @@ async function openContext(store: S3Store, config: LakeConfig, options: CompactO
     work,
     serial: 0,
     loaded: new Set(),
+    listings: new Map(),
     fetchedBytes: 0,
     onProgress: options.onProgress ?? (() => {}),
     failures,
@@ -769,6 +780,7 @@ async function resetDatabase(context: Context): Promise<void> {
   context.connection.closeSync();
   context.instance.closeSync();
   context.loaded.clear();
+  context.listings.clear();
   Object.assign(context, await openDatabase(context));
 }
 

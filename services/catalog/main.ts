@@ -35,12 +35,10 @@ app.get(
     const found = await tracer.startActiveSpan('catalog.search', async (span) => {
       try {
         span.setAttributes({ 'catalog.days': range.days.length, 'catalog.max_cloud': maxCloud });
-        const days = await Promise.all(
-          range.days.map((day) => store.getJson<Scene[]>(dayKey(day), { signal })),
-        ).catch((error: unknown) => {
-          if (signal.aborted) throw callerGoneError();
-          throw error;
-        });
+        const days = await forCaller(
+          signal,
+          Promise.all(range.days.map((day) => store.getJson<Scene[]>(dayKey(day), { signal }))),
+        );
         const matches = days
           .flatMap((scenes) => scenes ?? [])
           .filter((scene) => scene.cloud_cover <= maxCloud && intersects(scene.bbox, area));
@@ -71,15 +69,22 @@ app.get(
     const day = sceneDay(id);
     if (!day) throw invalid('id', 'expected a scene ID like S2A_20260601_T07');
     const signal = callerGone(res);
-    const scenes = await store.getJson<Scene[]>(dayKey(day), { signal }).catch((error: unknown) => {
-      if (signal.aborted) throw callerGoneError();
-      throw error;
-    });
+    const scenes = await forCaller(signal, store.getJson<Scene[]>(dayKey(day), { signal }));
     const scene = scenes?.find((s) => s.id === id);
     if (!scene) throw notFound(`scene ${id}`);
     res.json(scene);
   }),
 );
+
+/** A read made for a caller: aborted because the caller has gone, it fails as a 499, not a server error. */
+async function forCaller<T>(signal: AbortSignal, read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (signal.aborted) throw callerGoneError();
+    throw error;
+  }
+}
 
 finishApp(app);
 // The catalog seeds the store itself (idempotent: a marker object records the version), wherever it runs.
