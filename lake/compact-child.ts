@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     peakMb: statusMb('VmHWM'),
     module: process.argv[1] ?? '',
     execArgv: process.execArgv,
+    mallocArenaMax: process.env.MALLOC_ARENA_MAX,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

@@ -309,7 +309,9 @@ export async function compact(keys: string[], options: CompactOptions = {}): Pro
         `raw object ${key} is under no raw prefix of the lake (${Object.values(config.raw).join(', ')})`,
       );
     }
-    bySignal.set(signal, [...(bySignal.get(signal) ?? []), key]);
+    const list = bySignal.get(signal) ?? [];
+    list.push(key);
+    bySignal.set(signal, list);
   }
   for (const [signal, signalKeys] of bySignal) {
     const todo = options.force ? signalKeys : await selectKeys(store, config, signalKeys);
@@ -350,6 +352,8 @@ async function compactKeys(
     if (staged.keys.length === 0) continue;
     try {
       await writePass(context, signal, staged, result, stats);
+      // A database holds compactionSeenKeys keys at most: DuckDB's memory grows with it (lake/config.ts).
+      if ((await seenKeys(context)) > context.config.compactionSeenKeys) await resetDatabase(context);
     } catch (error) {
       if (!(error instanceof PassDataError)) throw error;
       await resetDatabase(context);
@@ -623,6 +627,14 @@ async function seenTable(context: Context, table: TableSpec): Promise<string> {
   return name;
 }
 
+/** How many keys the database's `seen` tables hold. */
+async function seenKeys(context: Context): Promise<number> {
+  return count(
+    context,
+    "SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() WHERE table_name LIKE 'seen\\_%' ESCAPE '\\'",
+  );
+}
+
 /** After a pass is written: its keys join the seen ones, for the passes after it. */
 async function rememberWritten(context: Context, table: TableSpec): Promise<void> {
   await run(
@@ -775,7 +787,10 @@ async function openDatabase(
   return { instance, connection: await instance.connect() };
 }
 
-/** After a failed pass: a new database, so no half-done state (or a database DuckDB invalidated) is carried on. */
+/**
+ * A new database: after a failed pass, so no half-done state (or a database DuckDB invalidated) is carried on; and
+ * when the `seen` tables are full (compactionSeenKeys), to hand DuckDB's memory back.
+ */
 async function resetDatabase(context: Context): Promise<void> {
   context.connection.closeSync();
   context.instance.closeSync();

@@ -104,6 +104,7 @@ describe('Compaction at production volume', () => {
     const report = await compactInChild({ config, signals: ['logs'] });
     expect(report.module).toMatch(/\.mjs$/);
     expect(report.execArgv).toContain(`--max-semi-space-size=${config.compactionSemiSpaceMb}`);
+    expect(report.mallocArenaMax).toBe(process.env.MALLOC_ARENA_MAX ?? String(config.compactionMallocArenas));
     const result = report.result;
     expect(result.failed).toEqual([]);
     expect(result.signals.logs).toMatchObject({
@@ -456,4 +457,51 @@ describe('Dropping rows already in the lake', () => {
       ),
     ).toBe(20);
   }, 120_000);
+});
+
+describe('A compaction run longer than one database holds', () => {
+  it('goes on in a fresh database past compactionSeenKeys keys, reading back what it wrote, and drops every duplicate', async () => {
+    const outcome = async (name: string, seenKeys: number) => {
+      const prefix = `${base}${name}/`;
+      const own: LakeConfig = {
+        ...config,
+        raw: { ...config.raw, logs: `${prefix}raw/logs/` },
+        curatedPrefix: `${prefix}curated/`,
+        manifestPrefix: `${prefix}lake/manifest/`,
+        cacheDir: join(work, `${name}-cache`),
+        // Each object (1 100 records of 1 KiB) is a pass of its own.
+        compactionPassMb: 1,
+        compactionSeenKeys: seenKeys,
+      };
+      const put = async (body: Buffer) => {
+        const key = `${prefix}raw/logs/${hour}logs_${uuidv7()}.json.gz`;
+        await store().put(key, body, 'application/json');
+      };
+      const first = gzipSync(JSON.stringify(logsBatch(1_100, 1024)));
+      await put(first);
+      for (let i = 0; i < 3; i++) await put(gzipSync(JSON.stringify(logsBatch(1_100, 1024))));
+      // The first batch delivered again, after three more passes.
+      await put(first);
+      const result = await compactAll({ store: store(), config: own, signals: ['logs'] });
+      const firstFile = result.files[0]!;
+      return {
+        stats: result.signals.logs,
+        files: result.files.length,
+        readBack: existsSync(join(own.cacheDir, firstFile)),
+      };
+    };
+
+    // One database for the run: the first pass's keys are still in `seen`, nothing is read back.
+    const one = await outcome('one-database', 100_000);
+    expect(one.stats).toMatchObject({ rowsIn: 5_500, rowsOut: 4_400, duplicates: 1_100 });
+    expect(one.files).toBe(4);
+    expect(one.readBack).toBe(false);
+
+    // A fresh database after every pass: the first pass's object is read back (its range meets the redelivered
+    // rows') and every redelivered row is still dropped.
+    const many = await outcome('fresh-databases', 1_000);
+    expect(many.stats).toMatchObject({ rowsIn: 5_500, rowsOut: 4_400, duplicates: 1_100 });
+    expect(many.files).toBe(4);
+    expect(many.readBack).toBe(true);
+  }, 180_000);
 });
