@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { lakeConfig, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from '../lake/index.ts';
+import { DeleteObjectsCommand } from '@aws-sdk/client-s3';
 import { S3Store } from '../common/s3-store.ts';
 import { compactInChild, type CompactionReport } from '../lake/compact-process.ts';
 import { uuidv7 } from '../tracker/uuidv7.ts';
@@ -276,9 +277,10 @@ async function measure(signal: LakeSignal, load: Load, runtime: string): Promise
   if (runtime !== 'sandbox' && runtime !== 'sources')
     throw new Error('--runtime: expected sandbox or sources');
   const prefix = `bench/${uuidv7()}/`;
-  const generated = await generateRaw(signal, prefix, load);
+  let generated: Awaited<ReturnType<typeof generateRaw>>;
   let report: CompactionReport;
   try {
+    generated = await generateRaw(signal, prefix, load);
     report = await compactInChild({
       config: benchConfig(prefix),
       keys: generated.keys,
@@ -288,6 +290,9 @@ async function measure(signal: LakeSignal, load: Load, runtime: string): Promise
     const reason = error instanceof Error ? error.message : String(error);
     console.log(`  ${signal}: failed: ${reason}`);
     return [failedFigure(`lake.${signal}`, `Compaction of an hour of ${signal}`, reason)];
+  } finally {
+    // An hour is gigabytes and thousands of objects: left behind, every later listing of the bucket pays for them.
+    await removeUnder(S3Store.fromSettings(benchConfig(prefix).s3), prefix);
   }
   const r = {
     ...report.result.signals[signal],
@@ -325,6 +330,20 @@ async function measure(signal: LakeSignal, load: Load, runtime: string): Promise
       better: 'lower',
     },
   ];
+}
+
+/** Deletes every object under the prefix, a thousand a request. */
+export async function removeUnder(store: S3Store, prefix: string): Promise<number> {
+  const keys = (await store.list(prefix)).map(({ key }) => key);
+  for (let i = 0; i < keys.length; i += 1000) {
+    await store.client.send(
+      new DeleteObjectsCommand({
+        Bucket: store.bucket,
+        Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+  }
+  return keys.length;
 }
 
 if (import.meta.main) await cli();
