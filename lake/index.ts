@@ -1,4 +1,5 @@
-export { compact, compactAll, planCompaction, unprocessedKeys } from './compact.ts';
+export { compact, compactAll } from './compact.ts';
+export { planCompaction, unprocessedKeys } from './plan.ts';
 export { queryLake, TABLE_NAMES } from './query.ts';
 export { LakeEngine } from './engine.ts';
 export { ReadOnlySqlError } from './sql-guard.ts';
@@ -10,12 +11,12 @@ export { flattenLogs, flattenMetrics, flattenSpans } from './flatten-telemetry.t
 export { tableSpecs, typedColumns } from './tables.ts';
 export type {
   CompactOptions,
-  CompactionChunk,
   CompactionProgress,
   CompactionResult,
   FailedObject,
   LakeSignalStats,
 } from './compact.ts';
+export type { CompactionChunk } from './plan.ts';
 export type { QueryOptions, QueryResult, JsonValue } from './query.ts';
 export type { LakeEngineOptions, LakeEngineStatus, StreamedResult, StreamOptions } from './engine.ts';
 export type { AthenaOptions } from './athena.ts';

@@ -71,8 +71,8 @@ app.post(
     if (kind === 'compaction') {
       const batch = numberIn(body.batch_size, 'batch_size', 1, 1000, 25);
       const signals = parseSignals(body.signals);
-      // The lake's compaction module brings DuckDB (tens of MiB): loaded with the first compaction job, not at start.
-      const { planCompaction } = await import('../../lake/index.ts');
+      // Planning alone: lake/plan.ts lists and reads markers, never loading DuckDB (tens of MiB resident) here.
+      const { planCompaction } = await import('../../lake/plan.ts');
       const plan = await planCompaction(store, lake, batch, signals);
       const chunks: ChunkPlan<CompactionPayload>[] = plan.map((payload) => ({ payload }));
       res.status(202).json(submit('compaction', chunks, parent));

@@ -13,6 +13,7 @@ import { etlConfig } from '../../etl/config.ts';
 import { Fleet } from '../../etl/runtime/fleet.ts';
 import type { ChunkEvent, FunctionName } from '../../etl/types.ts';
 import { days, seed, tiles } from '../../imagery/scenes.ts';
+import { startListener, type TestListener } from '../support/etl.ts';
 
 const fleets: Fleet[] = [];
 
@@ -32,13 +33,21 @@ function chunk(kind: FunctionName, payload: unknown): ChunkEvent {
 function modulesOf(fleet: Fleet): string[] {
   const [pid] = fleet.pids();
   expect(pid).toBeDefined();
+  return modulesOfProcess(pid!);
+}
+
+function modulesOfProcess(pid: number): string[] {
   return readFileSync(join(STATE_ROOT, 'test', `modules-${pid}.txt`), 'utf8')
     .split('\n')
     .filter(Boolean);
 }
 
+let listener: TestListener | undefined;
+
 afterEach(async () => {
   await Promise.all(fleets.splice(0).map((fleet) => fleet.close()));
+  await listener?.stop();
+  listener = undefined;
 });
 
 describe('A worker sandbox', () => {
@@ -61,4 +70,21 @@ describe('A worker sandbox', () => {
     expect(result.error).toBeUndefined();
     expect(modulesOf(fleet).some((url) => url.includes('/@duckdb/'))).toBe(true);
   });
+});
+
+describe('The ETL listener', () => {
+  it('plans and runs a compaction job without loading DuckDB (its sandboxes compact)', async () => {
+    listener = await startListener({
+      NODE_OPTIONS: '--require ./test/support/module-log.cjs',
+      OBSERVATORY_ETL_DISPATCH: 'fleet',
+    });
+    const job = await listener.runJob({ kind: 'compaction', batch_size: 50, signals: ['events'] });
+    expect(job.status).toBe('done');
+    const modules = modulesOfProcess(listener.pid);
+    // The log is a real one: the planning module came in with the job.
+    expect(modules.some((url) => url.endsWith('/lake/plan.ts'))).toBe(true);
+    expect(modules.filter((url) => url.includes('/@duckdb/') || url.endsWith('/lake/compact.ts'))).toEqual(
+      [],
+    );
+  }, 120_000);
 });

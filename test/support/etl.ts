@@ -14,6 +14,8 @@ import { find, type Node } from './trace-tree.ts';
 
 export interface TestListener {
   url: string;
+  /** The listener process's ID. */
+  pid: number;
   /** Every job run through it, in order. */
   ran: JobView[];
   runJob(spec: Record<string, unknown>): Promise<JobView>;
@@ -39,6 +41,7 @@ export async function startListener(env: Record<string, string>): Promise<TestLi
   const ran: JobView[] = [];
   return {
     url,
+    pid: app.child.pid!,
     ran,
     async runJob(spec) {
       const response = await fetch(`${url}/jobs`, {
