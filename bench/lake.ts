@@ -333,7 +333,7 @@ async function measure(signal: LakeSignal, load: Load, runtime: string): Promise
 }
 
 /** Deletes every object under the prefix, a thousand a request. */
-export async function removeUnder(store: S3Store, prefix: string): Promise<number> {
+async function removeUnder(store: S3Store, prefix: string): Promise<void> {
   const keys = (await store.list(prefix)).map(({ key }) => key);
   for (let i = 0; i < keys.length; i += 1000) {
     await store.client.send(
@@ -343,7 +343,6 @@ export async function removeUnder(store: S3Store, prefix: string): Promise<numbe
       }),
     );
   }
-  return keys.length;
 }
 
 if (import.meta.main) await cli();

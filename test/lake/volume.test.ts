@@ -75,12 +75,14 @@ function logsBatch(records: number, bodyBytes: number, body?: (i: number) => str
   };
 }
 
+/** Puts a raw object (a document, gzipped here, or gzipped bytes) into the current hour of `lake`'s raw zone. */
 async function putRaw(
   signal: 'events' | 'logs',
   document: object | Buffer,
   name = uuidv7(),
+  lake: LakeConfig = config,
 ): Promise<string> {
-  const key = `${config.raw[signal]}${hour}${signal}_${name}.json.gz`;
+  const key = `${lake.raw[signal]}${hour}${signal}_${name}.json.gz`;
   const body = Buffer.isBuffer(document) ? document : gzipSync(JSON.stringify(document));
   await store().put(key, body, 'application/json');
   return key;
@@ -404,13 +406,7 @@ describe('The compaction process of lake compact', () => {
 describe('Dropping rows already in the lake', () => {
   it("reads the keys of only the objects whose time range meets the new rows', and still drops every duplicate", async () => {
     const prefix = `${base}ranges/`;
-    const own = (cacheName: string): LakeConfig => ({
-      ...config,
-      raw: { ...config.raw, logs: `${prefix}raw/logs/` },
-      curatedPrefix: `${prefix}curated/`,
-      manifestPrefix: `${prefix}lake/manifest/`,
-      cacheDir: join(work, cacheName),
-    });
+    const own = (cacheName: string) => lakeUnder(prefix, join(work, cacheName));
     const at = (iso: string) => {
       const batch = logsBatch(10, 32);
       const start = Date.parse(iso);
@@ -419,11 +415,7 @@ describe('Dropping rows already in the lake', () => {
       });
       return gzipSync(JSON.stringify(batch));
     };
-    const put = async (body: Buffer) => {
-      const key = `${prefix}raw/logs/${hour}logs_${uuidv7()}.json.gz`;
-      await store().put(key, body, 'application/json');
-      return key;
-    };
+    const put = (body: Buffer) => putRaw('logs', body, uuidv7(), own('cache-1'));
     const early = at('2020-03-01T01:00:00Z');
     await put(early);
     const first = await compactAll({ store: store(), config: own('cache-1'), signals: ['logs'] });
@@ -462,26 +454,17 @@ describe('Dropping rows already in the lake', () => {
 describe('A compaction run longer than one database holds', () => {
   it('goes on in a fresh database past compactionSeenKeys keys, reading back what it wrote, and drops every duplicate', async () => {
     const outcome = async (name: string, seenKeys: number) => {
-      const prefix = `${base}${name}/`;
       const own: LakeConfig = {
-        ...config,
-        raw: { ...config.raw, logs: `${prefix}raw/logs/` },
-        curatedPrefix: `${prefix}curated/`,
-        manifestPrefix: `${prefix}lake/manifest/`,
-        cacheDir: join(work, `${name}-cache`),
+        ...lakeUnder(`${base}${name}/`, join(work, `${name}-cache`)),
         // Each object (1 100 records of 1 KiB) is a pass of its own.
         compactionPassMb: 1,
         compactionSeenKeys: seenKeys,
       };
-      const put = async (body: Buffer) => {
-        const key = `${prefix}raw/logs/${hour}logs_${uuidv7()}.json.gz`;
-        await store().put(key, body, 'application/json');
-      };
       const first = gzipSync(JSON.stringify(logsBatch(1_100, 1024)));
-      await put(first);
-      for (let i = 0; i < 3; i++) await put(gzipSync(JSON.stringify(logsBatch(1_100, 1024))));
+      await putRaw('logs', first, uuidv7(), own);
+      for (let i = 0; i < 3; i++) await putRaw('logs', logsBatch(1_100, 1024), uuidv7(), own);
       // The first batch delivered again, after three more passes.
-      await put(first);
+      await putRaw('logs', first, uuidv7(), own);
       const result = await compactAll({ store: store(), config: own, signals: ['logs'] });
       const firstFile = result.files[0]!;
       return {
