@@ -62,6 +62,8 @@ app.post(
   route(async (req, res) => {
     const body = objectBody(req.body);
     const kind = oneOf(body.kind, 'kind', ['crop_stats', 'compaction'] as const, 'crop_stats');
+    // Faults (for tests and the demo's stop test) are checked before any planning: a bad one changes nothing.
+    const faults = parseFault(body.fault);
     // The job continues the caller's trace: from the payload when it carries one, else from the HTTP headers.
     const carrier = (typeof body.trace === 'object' && body.trace !== null ? body.trace : {}) as Record<
       string,
@@ -75,6 +77,7 @@ app.post(
       const { planCompaction } = await import('../../lake/plan.ts');
       const plan = await planCompaction(store, lake, batch, signals);
       const chunks: ChunkPlan<CompactionPayload>[] = plan.map((payload) => ({ payload }));
+      withFaults(chunks, faults);
       res.status(202).json(submit('compaction', chunks, parent));
       return;
     }
@@ -90,12 +93,10 @@ app.post(
         `the job would have ${count} chunks (tiles × days); at most ${config.maxChunks} are allowed: shrink the area or the date range`,
       );
     }
-    const faults = parseFault(body.fault);
     const chunks: ChunkPlan<CropStatsPayload>[] = covered.flatMap((tile) =>
       range.days.map((date) => ({ payload: { tile, date } })),
     );
-    for (const { chunks: indexes, fault } of faults)
-      for (const index of indexes) if (chunks[index]) chunks[index]!.fault = fault;
+    withFaults(chunks, faults);
     res.status(202).json(submit('crop_stats', chunks, parent));
   }),
 );
@@ -133,6 +134,12 @@ function submit(...args: Parameters<JobRunner['submit']>): JobView {
     if (error instanceof FleetBusyError) throw tooBusy(error.message, error.retryAfterSeconds);
     throw error;
   }
+}
+
+/** Gives the chunks the faults the job's `fault` field named (chunk indexes past the job's last are ignored). */
+function withFaults(chunks: ChunkPlan<unknown>[], faults: { chunks: number[]; fault: Fault }[]): void {
+  for (const { chunks: indexes, fault } of faults)
+    for (const index of indexes) if (chunks[index]) chunks[index]!.fault = fault;
 }
 
 /** `fault`: one spec or a list of them (different faults on different chunks of one job). */

@@ -99,21 +99,31 @@ describe.each<Mode>(['fleet', 'sqs', 'lambda'])('The ETL contract, chunks dispat
     }
   });
 
-  it('ends a compaction job done, one trace holding every chunk and its invocation', async () => {
+  it('ends a compaction job done, its first chunk retried after a fault, one trace holding every chunk and its invocations', async () => {
     // Events of a job of its own in the raw zone first, so that there is something to compact.
     const crop = await runJob({ bbox: [10, 50, 15, 55], from: '2026-07-03', to: '2026-07-03' });
     expect(crop.status).toBe('done');
     await findObjectContaining('raw/events/', crop.id, 30_000);
-    const job = await runJob({ kind: 'compaction', batch_size: 50, signals: ['events'] });
+    const job = await runJob({
+      kind: 'compaction',
+      batch_size: 50,
+      signals: ['events'],
+      fault: { chunks: [0], kind: 'throw', attempts: 1 },
+    });
     expect(job.status, harness.mapping?.output()).toBe('done');
     expect(job.chunks.total).toBeGreaterThan(0);
-    expect(job.chunks).toMatchObject({ done: job.chunks.total, failed: 0 });
+    expect(job.chunks).toMatchObject({ done: job.chunks.total, failed: 0, retried: 1 });
     const chunks = chunkNodes(job, await jobTrace(job));
     expect(chunks).toHaveLength(job.chunks.total);
     for (const chunk of chunks) {
-      const [invocation] = invocationsOf(chunk, 'compaction');
-      expect(invocation, `chunk ${String(tag(chunk.span, 'etl.chunk.index'))}`).toBeDefined();
-      expect(tag(invocation!.span, 'lake.objects')).toBeGreaterThan(0);
+      const index = tag(chunk.span, 'etl.chunk.index');
+      const attempts = invocationsOf(chunk, 'compaction');
+      // The first chunk's first attempt failed (the fault comes before the handler); its second compacted.
+      expect(
+        attempts.map((i) => tag(i.span, 'etl.attempt')),
+        `chunk ${String(index)}`,
+      ).toEqual(index === 0 ? [1, 2] : [1]);
+      expect(tag(attempts.at(-1)!.span, 'lake.objects')).toBeGreaterThan(0);
     }
   }, 120_000);
 

@@ -4,6 +4,8 @@
  * the preload), held busy by the `hang` fault until the invocation timeout kills them. A sandbox that never becomes
  * ready is killed after the start-up timeout and its slot goes to the next invocation.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +14,6 @@ import { pollUntil } from '../support/poll.ts';
 import { etlConfig } from '../../etl/config.ts';
 import { Fleet, FleetFull } from '../../etl/runtime/fleet.ts';
 import type { ChunkEvent } from '../../etl/types.ts';
-import type { ChildProcess } from 'node:child_process';
 
 const hanging = (index: number): ChunkEvent => ({
   job_id: 'job-fleet-queue',
@@ -46,25 +47,40 @@ describe('The sandbox fleet', () => {
 
   it('lets a waiting invocation start a new sandbox when the one it waited for dies while starting', async () => {
     const config = { ...etlConfig(), concurrency: 1, maxWaiting: 5, timeoutMs: 20_000 };
-    const fleet = new Fleet('crop_stats', config, { ...process.env, OTEL_SERVICE_NAME: 'etl-worker' });
+    // The first sandbox never becomes ready (it hangs loading a module), so it is still starting when it is killed
+    // however fast this machine is; the next one starts normally.
+    const dir = await mkdtemp(join(tmpdir(), 'fleet-queue-'));
+    const firstNeverReady = pathToFileURL(
+      join(REPO_ROOT, 'test', 'etl', 'fixtures', 'first-never-ready.mjs'),
+    ).href;
+    const fleet = new Fleet('crop_stats', config, {
+      ...process.env,
+      OTEL_SERVICE_NAME: 'etl-worker',
+      NODE_OPTIONS: `--import ${firstNeverReady}`,
+      OBSERVATORY_TEST_FIRST_SANDBOX: join(dir, 'first'),
+    });
     try {
       const first = fleet.invoke({ ...hanging(0), fault: { kind: 'throw', attempts: 1 } });
       const second = fleet.invoke({ ...hanging(1), fault: { kind: 'throw', attempts: 1 } });
-      // Kill the first sandbox before it is ready (it is still loading the preload and the handler). It is forked
-      // once the fleet's build of the sandbox code is in hand (etl/runtime/sandbox-build.ts).
-      const sandboxes = (fleet as unknown as { sandboxes: Set<{ child: ChildProcess }> }).sandboxes;
+      // Both are in hand before the kill, so that neither can be left unhandled when an expectation fails.
+      const outcomes = Promise.allSettled([first, second]);
       const [starting] = await pollUntil('the first sandbox to be forked', async () =>
-        sandboxes.size > 0 ? [...sandboxes] : undefined,
+        fleet.pids().length > 0 ? fleet.pids() : undefined,
       );
-      starting!.child.kill('SIGKILL');
-      await expect(first).rejects.toThrow(/sandbox failed to start/);
+      process.kill(starting!, 'SIGKILL');
+      const [firstOutcome, secondOutcome] = await outcomes;
+      expect(firstOutcome).toMatchObject({
+        status: 'rejected',
+        reason: { message: 'sandbox failed to start (exit SIGKILL)' },
+      });
       // The waiting one gets a sandbox of its own and runs (its injected fault makes the result a failure).
-      expect(await second).toMatchObject({
-        ok: false,
-        error: { message: 'injected fault: chunk 1 attempt 1' },
+      expect(secondOutcome).toMatchObject({
+        status: 'fulfilled',
+        value: { ok: false, error: { message: 'injected fault: chunk 1 attempt 1' } },
       });
     } finally {
       await fleet.close();
+      await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
 
