@@ -37,7 +37,7 @@ import { DEFAULT_MIX, runLoad, type Failure, type LoadReport } from '../demo/loa
 import { lakeConfig, parseOtlpLogs, queryLake, unprocessedKeys, type LakeConfig } from '../lake/index.ts';
 import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack.ts';
 import { causeOf, errorLinesByTrace, groupCauses } from './lib/service-logs.ts';
-import { cpuMs, machineCpuMs, stackPids, statusMiB } from './lib/proc.ts';
+import { cpuMs, machineCpuMs, residentParts, stackPids, statusMiB, type ResidentParts } from './lib/proc.ts';
 import { promSamples } from './lib/collector-process.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
@@ -130,6 +130,7 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
     const timeline = minuteTimeline(pids, failed, stopping.signal);
     await sleep(warmupMs);
     const warm = rssOf(pids);
+    const warmParts = partsOf(pids);
     const backendsWarm = await backendCost(bench, pids);
     log(`after the warm-up (${warmupMs / 1000} s): ${formatRss(warm)}`);
     const warmHeap = await heapView(bench.stack.config.prometheus.port);
@@ -141,6 +142,7 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
     const end = rssOf(pids);
     log(`at the end: ${formatRss(end)}`);
     printMemory(warm, end, warmHeap, await heapView(bench.stack.config.prometheus.port));
+    printResidentParts(warmParts, partsOf(pids));
     // Events reach the raw zone through the Collector's queue (flushed every second): a last compaction takes all.
     await sleep(5000);
     await runJob(platform.urls.etl, { kind: 'compaction' }, jobs);
@@ -251,7 +253,12 @@ interface Minute {
   catalog: number;
   jaeger: number;
   collector: number;
+  /** The services' and the listener's RSS at the minute's end, MiB: when it grew, beside the load and errors. */
+  rss: Map<string, number>;
 }
+
+/** The platform's processes, whose RSS the minute table follows. */
+const PLATFORM = ['etl-listener', 'catalog', 'downloads', 'users', 'gateway'];
 
 /**
  * Each minute's unexpected server errors beside the machine's load: whether they come with the machine saturated by
@@ -287,6 +294,7 @@ async function minuteTimeline(
       catalog: (now.catalog - before.catalog) / total,
       jaeger: (now.jaeger - before.jaeger) / total,
       collector: (now.collector - before.collector) / total,
+      rss: new Map(PLATFORM.map((name) => [name, statusMiB(pids.get(name) ?? 0, 'VmRSS') ?? NaN])),
     });
     before = now;
   }
@@ -304,6 +312,7 @@ function printTimeline(minutes: Minute[]): void {
     percent(m.catalog),
     percent(m.jaeger),
     percent(m.collector),
+    ...PLATFORM.map((name) => (m.rss.get(name) ?? NaN).toFixed(0)),
   ]);
   process.stdout.write(
     `\nMinute by minute (CPU as a share of all cores; "ours": the services, the listener and the stack):\n${formatTable(
@@ -317,10 +326,11 @@ function printTimeline(minutes: Minute[]): void {
           'catalog',
           'jaeger',
           'collector',
+          ...PLATFORM.map((name) => `${name} RSS MiB`),
         ],
         ...rows,
       ],
-      { right: [0, 1, 2, 3, 4, 5, 6, 7] },
+      { right: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
     ).join('\n')}\n`,
   );
 }
@@ -391,14 +401,43 @@ function printMemory(
 
 /** The long-lived processes measured: the platform's and the stack's, by name. */
 async function processes(bench: IsolatedStack, platform: Platform): Promise<Map<string, number>> {
-  const names = ['etl-listener', 'catalog', 'downloads', 'users', 'gateway'];
-  const measured = new Map<string, number>(platform.pids.map((pid, i) => [names[i] ?? `service-${i}`, pid]));
+  const measured = new Map<string, number>(
+    platform.pids.map((pid, i) => [PLATFORM[i] ?? `service-${i}`, pid]),
+  );
   for (const [name, pid] of Object.entries(await stackPids(bench.stack))) measured.set(name, pid);
   return measured;
 }
 
 function rssOf(pids: Map<string, number>): Map<string, number> {
   return new Map([...pids].map(([name, pid]) => [name, statusMiB(pid, 'VmRSS') ?? NaN]));
+}
+
+function partsOf(pids: Map<string, number>): Map<string, ResidentParts | undefined> {
+  return new Map([...pids].map(([name, pid]) => [name, residentParts(pid)]));
+}
+
+/**
+ * Where each process's RSS grew (bench/lib/proc.ts residentParts): glibc's main heap and other arenas — native
+ * allocations: sockets, buffers, zlib, the HTTP parser — against the other anonymous mappings, where V8's heap is, and
+ * mapped files.
+ */
+function printResidentParts(
+  warm: Map<string, ResidentParts | undefined>,
+  end: Map<string, ResidentParts | undefined>,
+): void {
+  const keys = ['brk', 'arenas', 'anon', 'file'] as const;
+  const rows = [...warm.keys()].map((name) => [
+    name,
+    ...keys.map((key) => {
+      const [a, b] = [warm.get(name)?.[key], end.get(name)?.[key]];
+      return a === undefined || b === undefined ? '—' : `${a.toFixed(0)} → ${b.toFixed(0)}`;
+    }),
+  ]);
+  process.stdout.write(
+    `\nResident memory by mapping after the warm-up → at the end, MiB (brk: glibc's main heap; arenas: its other arenas; anon: other anonymous mappings, V8's heap among them; file: mapped files):\n${formatTable(
+      [['process', ...keys], ...rows],
+    ).join('\n')}\n`,
+  );
 }
 
 const formatRss = (rss: Map<string, number>) =>

@@ -43,6 +43,70 @@ export function pssMiB(pid: number): number | undefined {
   }
 }
 
+/**
+ * Where a process's resident memory is, in MiB, from /proc/<pid>/smaps: `brk`, glibc's main heap; `arenas`, glibc's
+ * other arenas (anonymous 64 MiB heaps on a 64 MiB boundary, which is how glibc maps them); `anon`, every other
+ * anonymous mapping (V8's heap and code, large mmapped allocations, thread stacks); `file`, mapped files (the binary,
+ * libraries). Undefined when the process is gone.
+ */
+export interface ResidentParts {
+  brk: number;
+  arenas: number;
+  anon: number;
+  file: number;
+}
+
+const ARENA_BYTES = 64 * 2 ** 20;
+
+export function residentParts(pid: number): ResidentParts | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const maps: { start: number; end: number; path: string; rssKb: number }[] = [];
+  for (const line of text.split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (header) {
+      maps.push({
+        start: parseInt(header[1]!, 16),
+        end: parseInt(header[2]!, 16),
+        path: header[3]!,
+        rssKb: 0,
+      });
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && maps.length > 0) maps.at(-1)!.rssKb = Number(rss[1]);
+  }
+  const anonymous = (path: string) => path === '' || path.startsWith('[anon');
+  // An arena's heap: anonymous mappings laid end to end from a 64 MiB boundary covering exactly 64 MiB.
+  const inArena = new Set<number>();
+  for (let i = 0; i < maps.length; i++) {
+    const first = maps[i]!;
+    if (!anonymous(first.path) || first.start % ARENA_BYTES !== 0) continue;
+    let j = i;
+    while (
+      j + 1 < maps.length &&
+      maps[j]!.end < first.start + ARENA_BYTES &&
+      maps[j + 1]!.start === maps[j]!.end &&
+      anonymous(maps[j + 1]!.path)
+    )
+      j++;
+    if (maps[j]!.end === first.start + ARENA_BYTES) for (let k = i; k <= j; k++) inArena.add(k);
+  }
+  const parts: ResidentParts = { brk: 0, arenas: 0, anon: 0, file: 0 };
+  maps.forEach((map, i) => {
+    const mib = map.rssKb / 1024;
+    if (map.path === '[heap]') parts.brk += mib;
+    else if (inArena.has(i)) parts.arenas += mib;
+    else if (anonymous(map.path) || map.path === '[stack]') parts.anon += mib;
+    else if (map.path.startsWith('/')) parts.file += mib;
+  });
+  return parts;
+}
+
 /** Busy and total CPU milliseconds of the whole machine (all cores) so far, from /proc/stat. */
 export function machineCpuMs(): { busy: number; total: number } {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
