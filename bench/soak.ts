@@ -419,14 +419,14 @@ function partsOf(pids: Map<string, number>): Map<string, ResidentParts | undefin
 
 /**
  * Where each process's RSS grew (bench/lib/proc.ts residentParts): glibc's main heap and other arenas — native
- * allocations: sockets, buffers, zlib, the HTTP parser — against the other anonymous mappings, where V8's heap is, and
- * mapped files.
+ * allocations: sockets, buffers, the HTTP parser — against V8's heap pages (beside the V8 heap it reports, the
+ * difference is its page pool), the other anonymous mappings and mapped files.
  */
 function printResidentParts(
   warm: Map<string, ResidentParts | undefined>,
   end: Map<string, ResidentParts | undefined>,
 ): void {
-  const keys = ['brk', 'arenas', 'anon', 'file'] as const;
+  const keys = ['brk', 'arenas', 'v8Pages', 'anon', 'file'] as const;
   const rows = [...warm.keys()].map((name) => [
     name,
     ...keys.map((key) => {
@@ -435,7 +435,7 @@ function printResidentParts(
     }),
   ]);
   process.stdout.write(
-    `\nResident memory by mapping after the warm-up → at the end, MiB (brk: glibc's main heap; arenas: its other arenas; anon: other anonymous mappings, V8's heap among them; file: mapped files):\n${formatTable(
+    `\nResident memory by mapping after the warm-up → at the end, MiB (brk: glibc's main heap; arenas: its other arenas; v8Pages: V8's 256 KiB heap pages, in use or pooled; anon: other anonymous mappings; file: mapped files):\n${formatTable(
       [['process', ...keys], ...rows],
     ).join('\n')}\n`,
   );

@@ -45,16 +45,22 @@ export function pssMiB(pid: number): number | undefined {
 
 /**
  * Where a process's resident memory is, in MiB, from /proc/<pid>/smaps: `brk`, glibc's main heap; `arenas`, glibc's
- * other arenas (anonymous 64 MiB heaps on a 64 MiB boundary, which is how glibc maps them); `anon`, every other
- * anonymous mapping (V8's heap and code, large mmapped allocations, thread stacks); `file`, mapped files (the binary,
- * libraries). Undefined when the process is gone.
+ * other arenas (anonymous 64 MiB heaps on a 64 MiB boundary, which is how glibc maps them); `v8Pages`, anonymous
+ * mappings of exactly 256 KiB — V8's regular heap pages, in use or kept in its page pool after a collection emptied
+ * them (V8's own heap statistics count only the former); `anon`, every other anonymous mapping (V8's large objects
+ * and code, large mmapped allocations, thread stacks); `file`, mapped files (the binary, libraries). Undefined when
+ * the process is gone.
  */
 export interface ResidentParts {
   brk: number;
   arenas: number;
+  v8Pages: number;
   anon: number;
   file: number;
 }
+
+/** The size of V8's regular heap pages (its `kPageSize`), each mapped on its own. */
+const V8_PAGE_BYTES = 256 * 1024;
 
 const ARENA_BYTES = 64 * 2 ** 20;
 
@@ -96,11 +102,12 @@ export function residentParts(pid: number): ResidentParts | undefined {
       j++;
     if (maps[j]!.end === first.start + ARENA_BYTES) for (let k = i; k <= j; k++) inArena.add(k);
   }
-  const parts: ResidentParts = { brk: 0, arenas: 0, anon: 0, file: 0 };
+  const parts: ResidentParts = { brk: 0, arenas: 0, v8Pages: 0, anon: 0, file: 0 };
   maps.forEach((map, i) => {
     const mib = map.rssKb / 1024;
     if (map.path === '[heap]') parts.brk += mib;
     else if (inArena.has(i)) parts.arenas += mib;
+    else if (anonymous(map.path) && map.end - map.start === V8_PAGE_BYTES) parts.v8Pages += mib;
     else if (anonymous(map.path) || map.path === '[stack]') parts.anon += mib;
     else if (map.path.startsWith('/')) parts.file += mib;
   });

@@ -1,16 +1,18 @@
 /**
  * The soak's split of a process's resident memory (bench/lib/proc.ts residentParts), read from this process's own
- * /proc/<pid>/smaps: the parts add up to its RSS, and memory a thread of glibc allocates lands where it is said to.
+ * /proc/<pid>/smaps: the parts add up to its RSS, what a thread mallocs lands in glibc's arenas, and V8's heap pages
+ * stay counted after a collection has emptied them (V8 keeps them in its page pool until a memory-reducing
+ * collection), which is how the soak tells V8's pooled pages from a leak.
  */
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { residentParts, statusMiB } from '../../bench/lib/proc.ts';
 
 describe('residentParts', () => {
-  it('splits the RSS into glibc heaps, other anonymous memory and mapped files that add up to it', () => {
+  it('splits the RSS into glibc heaps, V8 pages, other anonymous memory and mapped files that add up to it', () => {
     const parts = residentParts(process.pid)!;
     const rss = statusMiB(process.pid, 'VmRSS')!;
-    const sum = parts.brk + parts.arenas + parts.anon + parts.file;
+    const sum = parts.brk + parts.arenas + parts.v8Pages + parts.anon + parts.file;
     // What is left out: the kernel's few special mappings ([vdso], [vvar]), and pages touched between the two reads.
     expect(Math.abs(sum - rss)).toBeLessThan(4);
     expect(parts.file).toBeGreaterThan(10); // node itself and its libraries
@@ -34,6 +36,43 @@ describe('residentParts', () => {
       expect(process.env.MALLOC_ARENA_MAX).not.toBe('1');
       expect(after.arenas - before.arenas).toBeGreaterThan(25);
       expect(after.file - before.file).toBeLessThan(8);
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('counts V8 heap pages that a collection has emptied, which V8 keeps in its pool and no longer reports', async () => {
+    const before = residentParts(process.pid)!;
+    // In a thread of its own, so that the measured isolate is a fresh one: ≈ 100 MiB of short-lived objects.
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const v8 = require('node:v8');
+       const v8Heap = () => v8.getHeapSpaceStatistics().reduce((sum, s) => sum + s.physical_space_size, 0) / 2 ** 20;
+       let burst = Array.from({ length: 100 }, (_, i) => Array.from({ length: 20000 }, (_, j) => ({ i, j })));
+       const during = v8Heap();
+       burst = null;
+       // Full collections, as V8 runs them on its own (not memory-reducing ones, which would empty the pool), until
+       // its sweeper has given the emptied pages back (it runs concurrently, so this may take a few).
+       v8.setFlagsFromString('--expose-gc');
+       const gc = require('node:vm').runInNewContext('gc');
+       (async () => {
+         for (let i = 0; i < 20 && v8Heap() > during / 2; i++) {
+           gc({ type: 'major', execution: 'sync' });
+           await new Promise((resolve) => setTimeout(resolve, 50));
+         }
+         parentPort.postMessage({ during, after: v8Heap() });
+       })();
+       setInterval(() => {}, 1000);`,
+      { eval: true },
+    );
+    try {
+      const { during, after } = await new Promise<{ during: number; after: number }>((resolve) =>
+        worker.once('message', resolve),
+      );
+      const now = residentParts(process.pid)!;
+      expect(during - after).toBeGreaterThan(50);
+      // V8 reports the heap shrunk by more than 50 MiB; the pages stay resident, in 256 KiB mappings.
+      expect(now.v8Pages - before.v8Pages).toBeGreaterThan(50);
     } finally {
       await worker.terminate();
     }
