@@ -155,6 +155,21 @@ export function shutdownTimeoutMs(env: Env = process.env, warn?: (message: strin
   return readInteger(env, 'OBSERVATORY_SHUTDOWN_TIMEOUT_MS', 5000, { min: 0, max: 60_000 }, warn);
 }
 
+/**
+ * When a long-lived process of ours (the services, the ETL listener) gives V8's pooled heap pages back to the system
+ * (common/heap-pages.ts): when the pool holds more than `OBSERVATORY_HEAP_RELEASE_MIB` MiB (0: never; default 32),
+ * checked at start and every `OBSERVATORY_HEAP_RELEASE_INTERVAL_MS` (default 5 minutes).
+ */
+export function heapReleaseSettings(
+  env: Env = process.env,
+  warn?: (message: string) => void,
+): { thresholdMiB: number; intervalMs: number } {
+  return {
+    thresholdMiB: readInteger(env, 'OBSERVATORY_HEAP_RELEASE_MIB', 32, { min: 0, max: 65_536 }, warn),
+    intervalMs: readInteger(env, 'OBSERVATORY_HEAP_RELEASE_INTERVAL_MS', 300_000, { min: 1000 }, warn),
+  };
+}
+
 /** Which SQS endpoint the ETL's queue path uses: the local queue server, or AWS's regional endpoint. */
 export interface SqsSettings {
   /** `OBSERVATORY_SQS_ENDPOINT` (`aws` for the SDK's regional endpoint). @default the local queue server; none on AWS */

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Stack } from '../../stack/stack.ts';
+import { isAnonymous, isV8Page, mappings } from '../../common/heap-pages.ts';
 
 /** Linux's USER_HZ: /proc times are in these ticks (100 on every mainstream kernel build). */
 const CLOCK_TICKS = 100;
@@ -59,45 +60,23 @@ export interface ResidentParts {
   file: number;
 }
 
-/** The size of V8's regular heap pages (its `kPageSize`), each mapped on its own. */
-const V8_PAGE_BYTES = 256 * 1024;
-
+/** glibc maps each heap of an arena other than the main one as 64 MiB, on a 64 MiB boundary. */
 const ARENA_BYTES = 64 * 2 ** 20;
 
 export function residentParts(pid: number): ResidentParts | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const maps: { start: number; end: number; path: string; rssKb: number }[] = [];
-  for (const line of text.split('\n')) {
-    const header = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
-    if (header) {
-      maps.push({
-        start: parseInt(header[1]!, 16),
-        end: parseInt(header[2]!, 16),
-        path: header[3]!,
-        rssKb: 0,
-      });
-      continue;
-    }
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss && maps.length > 0) maps.at(-1)!.rssKb = Number(rss[1]);
-  }
-  const anonymous = (path: string) => path === '' || path.startsWith('[anon');
+  const maps = mappings(pid);
+  if (!maps) return undefined;
   // An arena's heap: anonymous mappings laid end to end from a 64 MiB boundary covering exactly 64 MiB.
   const inArena = new Set<number>();
   for (let i = 0; i < maps.length; i++) {
     const first = maps[i]!;
-    if (!anonymous(first.path) || first.start % ARENA_BYTES !== 0) continue;
+    if (!isAnonymous(first) || first.start % ARENA_BYTES !== 0) continue;
     let j = i;
     while (
       j + 1 < maps.length &&
       maps[j]!.end < first.start + ARENA_BYTES &&
       maps[j + 1]!.start === maps[j]!.end &&
-      anonymous(maps[j + 1]!.path)
+      isAnonymous(maps[j + 1]!)
     )
       j++;
     if (maps[j]!.end === first.start + ARENA_BYTES) for (let k = i; k <= j; k++) inArena.add(k);
@@ -107,8 +86,8 @@ export function residentParts(pid: number): ResidentParts | undefined {
     const mib = map.rssKb / 1024;
     if (map.path === '[heap]') parts.brk += mib;
     else if (inArena.has(i)) parts.arenas += mib;
-    else if (anonymous(map.path) && map.end - map.start === V8_PAGE_BYTES) parts.v8Pages += mib;
-    else if (anonymous(map.path) || map.path === '[stack]') parts.anon += mib;
+    else if (isV8Page(map)) parts.v8Pages += mib;
+    else if (isAnonymous(map) || map.path === '[stack]') parts.anon += mib;
     else if (map.path.startsWith('/')) parts.file += mib;
   });
   return parts;

@@ -1,0 +1,62 @@
+/**
+ * Giving V8's pooled heap pages back (common/heap-pages.ts), in a child process of its own so that nothing else
+ * allocates in it: after a burst of short-lived objects and ordinary full collections, V8's heap statistics have
+ * shrunk but the emptied pages stay resident in its page pool; keepHeapPagesReleased finds the pool over the threshold
+ * and gives it back, and leaves it alone when it is under the threshold or the threshold is 0.
+ */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+/** Runs a burst then `release` in a fresh process; returns the pool and the RSS before and after, in MiB. */
+function burstThen(release: string): {
+  pooledBefore: number;
+  pooledAfter: number;
+  rssBefore: number;
+  rssAfter: number;
+} {
+  const script = `
+    import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+    import { runInNewContext } from 'node:vm';
+    import { keepHeapPagesReleased, pooledHeapMiB } from './common/heap-pages.ts';
+    const v8Heap = () => getHeapSpaceStatistics().reduce((sum, s) => sum + s.physical_space_size, 0) / 2 ** 20;
+    let burst = Array.from({ length: 100 }, (_, i) => Array.from({ length: 20000 }, (_, j) => ({ i, j })));
+    const during = v8Heap();
+    burst = null;
+    // Ordinary full collections, as V8 runs them on its own, until its sweeper has given the emptied pages back.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc');
+    setFlagsFromString('--no-expose-gc');
+    for (let i = 0; i < 20 && v8Heap() > during / 2; i++) {
+      gc({ type: 'major', execution: 'sync' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const rss = () => process.memoryUsage().rss / 2 ** 20;
+    const [pooledBefore, rssBefore] = [pooledHeapMiB(), rss()];
+    ${release}
+    process.stdout.write(JSON.stringify({ pooledBefore, rssBefore, pooledAfter: pooledHeapMiB(), rssAfter: rss() }));
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  return JSON.parse(out) as ReturnType<typeof burstThen>;
+}
+
+describe('keepHeapPagesReleased', () => {
+  it('gives back the pages a burst left in V8’s pool when the pool is over the threshold', () => {
+    const r = burstThen(
+      'const stop = keepHeapPagesReleased({ thresholdMiB: 32, intervalMs: 60_000 }); stop();',
+    );
+    expect(r.pooledBefore).toBeGreaterThan(50);
+    expect(r.pooledAfter).toBeLessThan(8);
+    expect(r.rssBefore - r.rssAfter).toBeGreaterThan(40);
+  });
+
+  it('leaves the pool alone under the threshold, and when the threshold is 0', () => {
+    for (const settings of [
+      '{ thresholdMiB: 4096, intervalMs: 60_000 }',
+      '{ thresholdMiB: 0, intervalMs: 60_000 }',
+    ]) {
+      const r = burstThen(`keepHeapPagesReleased(${settings})();`);
+      expect(r.pooledBefore, settings).toBeGreaterThan(50);
+      expect(r.pooledAfter, settings).toBeGreaterThan(50);
+    }
+  });
+});
