@@ -89,6 +89,13 @@ export function releaseHeapPages(): void {
   gcFunction({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
+/** What one release did: the pool before and after, and how long the collection held the event loop. */
+export interface HeapRelease {
+  pooledMiB: number;
+  pauseMs: number;
+  leftMiB: number;
+}
+
 export interface HeapReleaseSettings {
   /** Release when the pool holds more than this many MiB; 0 never releases. */
   thresholdMiB: number;
@@ -98,15 +105,21 @@ export interface HeapReleaseSettings {
 
 /**
  * Releases the page pool now if it is over the threshold, and then checks every interval (an unref'd timer: it never
- * keeps the process alive). Returns a function that stops the checks. Errors never reach the application: a check that
+ * keeps the process alive); `onRelease` hears of each release. Returns a function that stops the checks. Errors never reach the application: a check that
  * cannot measure does nothing.
  */
-export function keepHeapPagesReleased(settings: HeapReleaseSettings): () => void {
+export function keepHeapPagesReleased(
+  settings: HeapReleaseSettings,
+  onRelease: (release: HeapRelease) => void = () => {},
+): () => void {
   if (settings.thresholdMiB <= 0) return () => {};
   const check = () => {
     try {
       const pooled = pooledHeapMiB();
-      if (pooled !== undefined && pooled > settings.thresholdMiB) releaseHeapPages();
+      if (pooled === undefined || pooled <= settings.thresholdMiB) return;
+      const started = performance.now();
+      releaseHeapPages();
+      onRelease({ pooledMiB: pooled, pauseMs: performance.now() - started, leftMiB: pooledHeapMiB() ?? 0 });
     } catch {
       // Measuring is best effort; the process goes on either way.
     }

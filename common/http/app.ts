@@ -70,7 +70,16 @@ export const KEEP_ALIVE_TIMEOUT_BUFFER_MS = 10_000;
  */
 export function listen(app: Express, port: number, host: string): Promise<Server> {
   const { name, logger } = kit(app);
-  const stopReleasing = keepHeapPagesReleased(heapReleaseSettings());
+  const stopReleasing = keepHeapPagesReleased(heapReleaseSettings(), (release) =>
+    logger.info(
+      {
+        pooled_mib: Math.round(release.pooledMiB),
+        left_mib: Math.round(release.leftMiB),
+        pause_ms: Math.round(release.pauseMs),
+      },
+      'gave pooled V8 heap pages back',
+    ),
+  );
   return new Promise((resolve) => {
     const server = app.listen(port, host, () => {
       const address = server.address();

@@ -13,6 +13,7 @@ function burstThen(release: string): {
   pooledAfter: number;
   rssBefore: number;
   rssAfter: number;
+  releases: { pooledMiB: number; pauseMs: number; leftMiB: number }[];
 } {
   const script = `
     import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
@@ -32,8 +33,11 @@ function burstThen(release: string): {
     }
     const rss = () => process.memoryUsage().rss / 2 ** 20;
     const [pooledBefore, rssBefore] = [pooledHeapMiB(), rss()];
+    const releases = [];
     ${release}
-    process.stdout.write(JSON.stringify({ pooledBefore, rssBefore, pooledAfter: pooledHeapMiB(), rssAfter: rss() }));
+    process.stdout.write(
+      JSON.stringify({ pooledBefore, rssBefore, pooledAfter: pooledHeapMiB(), rssAfter: rss(), releases }),
+    );
   `;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   return JSON.parse(out) as ReturnType<typeof burstThen>;
@@ -42,11 +46,16 @@ function burstThen(release: string): {
 describe('keepHeapPagesReleased', () => {
   it('gives back the pages a burst left in V8’s pool when the pool is over the threshold', () => {
     const r = burstThen(
-      'const stop = keepHeapPagesReleased({ thresholdMiB: 32, intervalMs: 60_000 }); stop();',
+      'const stop = keepHeapPagesReleased({ thresholdMiB: 32, intervalMs: 60_000 }, (r) => releases.push(r)); stop();',
     );
     expect(r.pooledBefore).toBeGreaterThan(50);
     expect(r.pooledAfter).toBeLessThan(8);
     expect(r.rssBefore - r.rssAfter).toBeGreaterThan(40);
+    // One release, reported with the pool it found and what it left.
+    expect(r.releases).toHaveLength(1);
+    expect(r.releases[0]!.pooledMiB).toBeGreaterThan(50);
+    expect(r.releases[0]!.leftMiB).toBeLessThan(8);
+    expect(r.releases[0]!.pauseMs).toBeGreaterThan(0);
   });
 
   it('leaves the pool alone under the threshold, and when the threshold is 0', () => {
@@ -54,7 +63,8 @@ describe('keepHeapPagesReleased', () => {
       '{ thresholdMiB: 4096, intervalMs: 60_000 }',
       '{ thresholdMiB: 0, intervalMs: 60_000 }',
     ]) {
-      const r = burstThen(`keepHeapPagesReleased(${settings})();`);
+      const r = burstThen(`keepHeapPagesReleased(${settings}, (r) => releases.push(r))();`);
+      expect(r.releases, settings).toEqual([]);
       expect(r.pooledBefore, settings).toBeGreaterThan(50);
       expect(r.pooledAfter, settings).toBeGreaterThan(50);
     }
