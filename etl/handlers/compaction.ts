@@ -24,6 +24,8 @@ export const handler: Handler<
   const span = trace.getActiveSpan();
   span?.setAttributes({
     'lake.objects': result.objects,
+    // Objects a marker says were compacted already (by another run, or an earlier attempt of this chunk).
+    'lake.skipped': result.skipped,
     'lake.records': result.records,
     'lake.events': result.events,
     'lake.rejected': result.rejected,

@@ -123,7 +123,13 @@ describe.each<Mode>(['fleet', 'sqs', 'lambda'])('The ETL contract, chunks dispat
         attempts.map((i) => tag(i.span, 'etl.attempt')),
         `chunk ${String(index)}`,
       ).toEqual(index === 0 ? [1, 2] : [1]);
-      expect(tag(attempts.at(-1)!.span, 'lake.objects')).toBeGreaterThan(0);
+      // The attempt that succeeded went through its objects: compacted them, or found them compacted already — by
+      // another compaction on the shared stack while a retry waited out the queue's visibility timeout.
+      const last = attempts.at(-1)!.span;
+      expect(
+        Number(tag(last, 'lake.objects')) + Number(tag(last, 'lake.skipped')),
+        `chunk ${String(index)}`,
+      ).toBeGreaterThan(0);
     }
   }, 120_000);
 
