@@ -315,23 +315,22 @@ function printTimeline(minutes: Minute[]): void {
     percent(m.collector),
     ...PLATFORM.map((name) => (m.rss.get(name) ?? NaN).toFixed(0)),
   ]);
+  const header = [
+    'minute',
+    'server errors not asked for',
+    'load average',
+    'machine busy',
+    'ours',
+    'catalog',
+    'jaeger',
+    'collector',
+    ...PLATFORM.map((name) => `${name} RSS MiB`),
+  ];
+  // Every column is a number: all right-aligned.
   process.stdout.write(
     `\nMinute by minute (CPU as a share of all cores; "ours": the services, the listener and the stack):\n${formatTable(
-      [
-        [
-          'minute',
-          'server errors not asked for',
-          'load average',
-          'machine busy',
-          'ours',
-          'catalog',
-          'jaeger',
-          'collector',
-          ...PLATFORM.map((name) => `${name} RSS MiB`),
-        ],
-        ...rows,
-      ],
-      { right: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
+      [header, ...rows],
+      { right: header.map((_, i) => i) },
     ).join('\n')}\n`,
   );
 }

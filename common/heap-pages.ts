@@ -5,14 +5,14 @@
  * water mark in the RSS for good, beside a flat heap (docs/performance.md, the soak). This module measures the pool
  * from Linux's /proc/self/smaps (V8's regular pages are anonymous mappings of 256 KiB each; its heap statistics count
  * only those in use) and, when the pool holds more than a threshold, runs one memory-reducing collection — a pause
- * of tens of milliseconds for a heap of tens of MiB, at most once per interval (common/config.ts heapRelease).
+ * of tens of milliseconds for a heap of tens of MiB, at most once per interval (common/config.ts heapReleaseSettings).
  */
 import { readFileSync } from 'node:fs';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** The size of V8's regular heap pages (its `kPageSize`), each mapped on its own. */
-export const V8_PAGE_BYTES = 256 * 1024;
+const V8_PAGE_BYTES = 256 * 1024;
 
 /** One mapping of /proc/<pid>/smaps: its address range, its path (empty for anonymous memory) and resident KiB. */
 export interface Mapping {

@@ -64,9 +64,10 @@ export function finishApp(app: Express): void {
 export const KEEP_ALIVE_TIMEOUT_BUFFER_MS = 10_000;
 
 /**
- * Listens and prints `LISTENING <port>` on stdout, which the process supervisors (demo, tests) wait for. First gives
- * back the heap pages the start-up left in V8's pool (the catalog's seeding: ≈ 70 MiB), and keeps doing so while the
- * service runs (common/heap-pages.ts).
+ * Listens and prints `LISTENING <port>` on stdout, which the process supervisors (demo, tests) wait for. While the
+ * service runs it gives back the heap pages a burst left in V8's pool — the catalog's seeding of a fresh store, once V8
+ * has collected it (≈ 50 MiB, in the soak at its first check after start) — checked now and every interval
+ * (common/heap-pages.ts).
  */
 export function listen(app: Express, port: number, host: string): Promise<Server> {
   const { name, logger } = kit(app);

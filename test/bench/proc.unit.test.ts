@@ -6,7 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../../common/paths.ts';
 import { residentParts, statusMiB } from '../../bench/lib/proc.ts';
+
+/** test/support/fixtures/v8-burst.mjs: a burst of short-lived objects, collected as V8 collects on its own. */
+const BURST = pathToFileURL(join(REPO_ROOT, 'test', 'support', 'fixtures', 'v8-burst.mjs')).href;
 
 describe('residentParts', () => {
   it('splits the RSS into glibc heaps, V8 pages, other anonymous memory and mapped files that add up to it', () => {
@@ -46,22 +52,7 @@ describe('residentParts', () => {
     // In a thread of its own, so that the measured isolate is a fresh one: ≈ 100 MiB of short-lived objects.
     const worker = new Worker(
       `const { parentPort } = require('node:worker_threads');
-       const v8 = require('node:v8');
-       const v8Heap = () => v8.getHeapSpaceStatistics().reduce((sum, s) => sum + s.physical_space_size, 0) / 2 ** 20;
-       let burst = Array.from({ length: 100 }, (_, i) => Array.from({ length: 20000 }, (_, j) => ({ i, j })));
-       const during = v8Heap();
-       burst = null;
-       // Full collections, as V8 runs them on its own (not memory-reducing ones, which would empty the pool), until
-       // its sweeper has given the emptied pages back (it runs concurrently, so this may take a few).
-       v8.setFlagsFromString('--expose-gc');
-       const gc = require('node:vm').runInNewContext('gc');
-       (async () => {
-         for (let i = 0; i < 20 && v8Heap() > during / 2; i++) {
-           gc({ type: 'major', execution: 'sync' });
-           await new Promise((resolve) => setTimeout(resolve, 50));
-         }
-         parentPort.postMessage({ during, after: v8Heap() });
-       })();
+       import(${JSON.stringify(BURST)}).then(async ({ burstAndCollect }) => parentPort.postMessage(await burstAndCollect()));
        setInterval(() => {}, 1000);`,
       { eval: true },
     );

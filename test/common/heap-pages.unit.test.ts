@@ -16,21 +16,9 @@ function burstThen(release: string): {
   releases: { pooledMiB: number; pauseMs: number; leftMiB: number }[];
 } {
   const script = `
-    import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
-    import { runInNewContext } from 'node:vm';
     import { keepHeapPagesReleased, pooledHeapMiB } from './common/heap-pages.ts';
-    const v8Heap = () => getHeapSpaceStatistics().reduce((sum, s) => sum + s.physical_space_size, 0) / 2 ** 20;
-    let burst = Array.from({ length: 100 }, (_, i) => Array.from({ length: 20000 }, (_, j) => ({ i, j })));
-    const during = v8Heap();
-    burst = null;
-    // Ordinary full collections, as V8 runs them on its own, until its sweeper has given the emptied pages back.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc');
-    setFlagsFromString('--no-expose-gc');
-    for (let i = 0; i < 20 && v8Heap() > during / 2; i++) {
-      gc({ type: 'major', execution: 'sync' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    import { burstAndCollect } from './test/support/fixtures/v8-burst.mjs';
+    await burstAndCollect();
     const rss = () => process.memoryUsage().rss / 2 ** 20;
     const [pooledBefore, rssBefore] = [pooledHeapMiB(), rss()];
     const releases = [];
