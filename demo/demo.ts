@@ -37,8 +37,9 @@ const MAX_5XX_PERCENT = 20;
 
 /**
  * The stack's components the services need before they start: the store (the catalog seeds it), and the Collector
- * with Jaeger behind it (their telemetry); the queue server (the JVM, slowest to start) and Prometheus come up beside
- * them. With SQS dispatch the listener makes its queues at start, so it needs the queue server too.
+ * with Jaeger behind it (their telemetry); Prometheus comes up beside them. With SQS dispatch the listener makes its
+ * queues at start, so it needs the queue server too; with the local fleet (the default) nothing of the demo uses
+ * the queue server, and the demo does not start it (a JVM: ≈ 135 MiB and the slowest start; issue 24).
  */
 const SERVICES_NEED: ComponentName[] = [
   's3',
@@ -47,6 +48,11 @@ const SERVICES_NEED: ComponentName[] = [
   ...(etlConfig().dispatch === 'sqs' ? (['sqs'] as const) : []),
 ];
 
+/** Every component the demo runs, in start order: the queue server only for SQS dispatch. */
+export function demoComponents(dispatch = etlConfig().dispatch): ComponentName[] {
+  return COMPONENT_ORDER.filter((name) => name !== 'sqs' || dispatch === 'sqs');
+}
+
 export async function demo(options: DemoOptions): Promise<number> {
   const stack = new Stack();
   const wasRunning = (await stack.status()).components.some((c) => c.running);
@@ -54,7 +60,7 @@ export async function demo(options: DemoOptions): Promise<number> {
   await stack.up(SERVICES_NEED);
   say('demo: seeding the catalog and starting gateway, catalog, downloads, users and the ETL listener');
   const [status, platform] = await Promise.all([
-    stack.up(COMPONENT_ORDER.filter((name) => !SERVICES_NEED.includes(name))),
+    stack.up(demoComponents().filter((name) => !SERVICES_NEED.includes(name))),
     startPlatform().catch(async (error: unknown) => {
       if (!wasRunning) await stack.down();
       throw error;

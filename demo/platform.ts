@@ -3,11 +3,15 @@
  * the preload (`node --require ./instrumentation services/<name>/main.ts`): all at once on the configured ports (the
  * demo), downstream first on free ports (port 0, the tests), so that the gateway knows their addresses. The catalog
  * seeds the store; the listener starts its worker sandboxes itself. Each process gets the demo's memory settings
- * (`DemoRuntime`: V8's young generation, glibc's arenas, how many worker sandboxes and how long they stay warm).
+ * (`DemoRuntime`: V8's young generation, glibc's arenas, how many worker sandboxes and how long they stay warm), and
+ * runs its code and the preload built to JavaScript (common/js-build.ts), as a team's services run theirs: Node's
+ * type stripping would keep ≈ 18 MiB resident in each (issue 24). Without a build (esbuild not installed, or the
+ * build failed: said once on stderr), or with `OBSERVATORY_DEMO_JS_BUILD=false`, they run the TypeScript sources.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { jsBuild } from '../common/js-build.ts';
 import { REPO_ROOT } from '../stack/config.ts';
 import { demoConfig, type DemoRuntime, type ServiceName } from '../services/config.ts';
 import { etlConfig } from '../etl/config.ts';
@@ -52,6 +56,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
   mkdirSync(logDir, { recursive: true });
   const children: ChildProcess[] = [];
   const urls = {} as Record<ServiceName | 'etl', string>;
+  const files = runtime.jsBuild ? await platformFiles() : SOURCES;
   const stop = async () => {
     await Promise.all(children.map((child) => stopChild(child)));
   };
@@ -79,7 +84,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
             ...Object.fromEntries(DOWNSTREAM.map((name) => [name, local(portOf(name))])),
             etl: config.externalEtl ? config.urls.etl : local(etlPort),
           }),
-          { logDir, children, runtime },
+          { logDir, children, runtime, files },
         )
       : undefined;
     // Awaited below, after the others: a failure meanwhile must not count as unhandled.
@@ -91,20 +96,20 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         : startService(
             'etl',
             { ...sandboxEnvironment(runtime, env), OBSERVATORY_ETL_PORT: etlPort },
-            { logDir, children, runtime },
+            { logDir, children, runtime, files },
           ),
       ...DOWNSTREAM.map((name) =>
         startService(
           name,
           { ...env, [`OBSERVATORY_${name.toUpperCase()}_PORT`]: portOf(name) },
-          { logDir, children, runtime },
+          { logDir, children, runtime, files },
         ),
       ),
     ]);
     urls.etl = config.externalEtl ? config.urls.etl : local(etl);
     DOWNSTREAM.forEach((name, i) => (urls[name] = local(started[i]!)));
     urls.gateway = local(
-      await (early ?? startService('gateway', gatewayEnv(urls), { logDir, children, runtime })),
+      await (early ?? startService('gateway', gatewayEnv(urls), { logDir, children, runtime, files })),
     );
   } catch (error) {
     await stop();
@@ -120,6 +125,53 @@ const ENTRY: Record<ServiceName | 'etl', { script: string; serviceName: string }
   users: { script: 'services/users/main.ts', serviceName: 'users' },
   etl: { script: 'etl/listener/main.ts', serviceName: 'etl-listener' },
 };
+
+/** What a process runs: the preload for `--require` and each entry's main module. */
+export interface PlatformFiles {
+  preload: string;
+  scripts: Record<ServiceName | 'etl', string>;
+}
+
+const SOURCES: PlatformFiles = {
+  preload: './instrumentation',
+  scripts: Object.fromEntries(
+    Object.entries(ENTRY).map(([name, { script }]) => [name, script]),
+  ) as PlatformFiles['scripts'],
+};
+
+let warned = false;
+
+/**
+ * The services, the listener and the preload built together (one copy of each shared module, the preload's SDK
+ * among them: a service's `logger` and `track` reach the SDK the preload started), each built entry named after its
+ * service (`<build>/catalog.mjs`, `<build>/etl-listener.mjs`). The sources when there is no build. Never rejects.
+ */
+export async function platformFiles(): Promise<PlatformFiles> {
+  try {
+    const built = await jsBuild({
+      entries: {
+        preload: 'instrumentation/index.js',
+        ...Object.fromEntries(Object.values(ENTRY).map(({ script, serviceName }) => [serviceName, script])),
+      },
+      // Constants only; the incubating entry alone is ≈ 7 MiB loaded whole.
+      inline: ['@opentelemetry/semantic-conventions'],
+    });
+    if (built) {
+      const scripts = Object.fromEntries(
+        Object.entries(ENTRY).map(([name, { serviceName }]) => [name, built[serviceName]!]),
+      ) as PlatformFiles['scripts'];
+      return { preload: built.preload!, scripts };
+    }
+  } catch (error) {
+    if (!warned) {
+      warned = true;
+      process.stderr.write(
+        `observatory: the demo's services run the TypeScript sources: their build failed (${error instanceof Error ? error.message : String(error)})\n`,
+      );
+    }
+  }
+  return SOURCES;
+}
 
 /**
  * The listener's environment: the demo's number of worker sandboxes and their idle lifetime, unless the ETL's own
@@ -150,10 +202,15 @@ const withoutEmpty = (env: Record<string, string | undefined>) =>
 async function startService(
   name: ServiceName | 'etl',
   env: Record<string, string | undefined>,
-  { logDir, children, runtime }: { logDir: string; children: ChildProcess[]; runtime: DemoRuntime },
+  {
+    logDir,
+    children,
+    runtime,
+    files,
+  }: { logDir: string; children: ChildProcess[]; runtime: DemoRuntime; files: PlatformFiles },
 ): Promise<number> {
   const { flags, env: runtimeEnv } = runtimeOf(runtime);
-  const child = spawn(process.execPath, [...flags, '--require', './instrumentation', ENTRY[name].script], {
+  const child = spawn(process.execPath, [...flags, '--require', files.preload, files.scripts[name]], {
     cwd: REPO_ROOT,
     env: {
       OTEL_SERVICE_NAME: ENTRY[name].serviceName,

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { portEnvironment, stackConfig } from './config.ts';
+import type { ComponentName } from './components.ts';
 import { Stack, type StackStatus } from './stack.ts';
 
 export interface IsolatedStackOptions {
@@ -33,8 +34,11 @@ export interface IsolatedStack {
    */
   env: Record<string, string | undefined>;
   stateDir: string;
-  /** Starts it; when it is not healthy, stops it (keeping the state folder for its logs) and throws. */
-  up(): Promise<StackStatus>;
+  /**
+   * Starts it (only the components named, when given); when one of them is not healthy, stops it (keeping the state
+   * folder for its logs) and throws.
+   */
+  up(only?: ComponentName[]): Promise<StackStatus>;
   /** Stops the stack; the state folder is removed unless `keep` (its logs explain a failure). */
   down(keep?: boolean): Promise<void>;
 }
@@ -69,10 +73,12 @@ export function isolatedStack(name: string, base: number, options: IsolatedStack
     overrides,
     env: { ...inherited, ...overrides },
     stateDir,
-    up: async () => {
+    up: async (only?: ComponentName[]) => {
       try {
-        const status = await stack.up();
-        if (!status.healthy) throw new Error(`the isolated stack in ${stateDir} is not healthy`);
+        const status = await stack.up(only);
+        const started = status.components.filter((c) => !only || only.includes(c.name));
+        if (!started.every((c) => c.healthy))
+          throw new Error(`the isolated stack in ${stateDir} is not healthy`);
         return status;
       } catch (error) {
         await down(true);
@@ -87,9 +93,9 @@ export function isolatedStack(name: string, base: number, options: IsolatedStack
 export async function startIsolatedStack(
   name: string,
   base: number,
-  options?: IsolatedStackOptions,
+  options?: IsolatedStackOptions & { only?: ComponentName[] },
 ): Promise<IsolatedStack> {
   const isolated = isolatedStack(name, base, options);
-  await isolated.up();
+  await isolated.up(options?.only);
   return isolated;
 }

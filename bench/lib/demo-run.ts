@@ -98,8 +98,15 @@ async function submitJob(gateway: string): Promise<void> {
   if (job.status !== 202) throw new Error(`submitting a job answered ${job.status}: ${await job.text()}`);
 }
 
-/** Which part of the demo a process of ours is, from its command line. */
-function componentOf(cmdline: string): string | undefined {
+/**
+ * Which part of the demo a process of ours is, from its command line: a built entry (`<build>/catalog.mjs`, the
+ * sandbox's `<build>/worker.mjs`: demo/platform.ts, etl/runtime/sandbox-build.ts) or a TypeScript source.
+ */
+export function componentOf(cmdline: string): string | undefined {
+  const built = cmdline.match(
+    /js-build\/\w+\/(gateway|catalog|downloads|users|etl-listener|worker)\.mjs/,
+  )?.[1];
+  if (built) return built === 'worker' ? 'worker sandbox' : built;
   if (cmdline.includes('etl/runtime/worker.ts')) return 'worker sandbox';
   const service = cmdline.match(/services\/(\w+)\/main\.ts/)?.[1];
   if (service) return service;

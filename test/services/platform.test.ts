@@ -4,6 +4,7 @@
  * that names the problem — never a 5xx.
  */
 import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform } from '../../demo/platform.ts';
 import { raster, scenesOf, days } from '../../imagery/scenes.ts';
@@ -334,20 +335,30 @@ describe("The platform's processes", () => {
       cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'),
       environ: readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0'),
     }));
-    expect(processes.map((p) => p.cmdline.find((arg) => arg.endsWith('main.ts'))).sort()).toEqual([
-      'etl/listener/main.ts',
-      'services/catalog/main.ts',
-      'services/downloads/main.ts',
-      'services/gateway/main.ts',
-      'services/users/main.ts',
-    ]);
     for (const { cmdline, environ } of processes) {
       expect(cmdline).toContain(`--max-semi-space-size=${config.runtime.semiSpaceMb}`);
       expect(environ).toContain(`MALLOC_ARENA_MAX=${config.runtime.mallocArenas}`);
     }
-    const listener = processes.find((p) => p.cmdline.includes('etl/listener/main.ts'))!;
+    const listener = processes.find((p) => p.cmdline.some((arg) => arg.endsWith('/etl-listener.mjs')))!;
     expect(listener.environ).toContain(`OBSERVATORY_ETL_CONCURRENCY=${config.runtime.workerSandboxes}`);
     expect(listener.environ).toContain(`OBSERVATORY_ETL_IDLE_MS=${config.runtime.workerIdleMs}`);
+  });
+
+  it('run their code and the preload built to JavaScript, one build for all, not the TypeScript sources', () => {
+    const processes = platform.pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+    const entries = processes.map((cmdline) => cmdline.filter(Boolean).at(-1)!);
+    expect(entries.map((entry) => basename(entry)).sort()).toEqual([
+      'catalog.mjs',
+      'downloads.mjs',
+      'etl-listener.mjs',
+      'gateway.mjs',
+      'users.mjs',
+    ]);
+    expect(new Set(entries.map((entry) => dirname(entry))).size).toBe(1);
+    const build = dirname(entries[0]!);
+    expect(build).toContain(join('.observatory', 'js-build'));
+    for (const cmdline of processes)
+      expect(cmdline[cmdline.indexOf('--require') + 1]).toBe(join(build, 'preload.mjs'));
   });
 });
 
