@@ -81,14 +81,20 @@ async function makeBuild({ entries, inline = [] }: JsBuildOptions): Promise<JsBu
             return inlined ? undefined : { path: args.path, external: true };
           });
           // A module keeps its own URL: paths resolved from it (common/paths.ts's REPO_ROOT) stay those of the sources.
-          build.onLoad({ filter: /\.(ts|js|mjs)$/ }, (args) => {
+          // The expression is replaced, not the text: a module may write `import.meta.url` inside a string, as
+          // sandbox-build.ts does in the entry it generates, which must keep meaning the built entry's own URL.
+          build.onLoad({ filter: /\.(ts|js|mjs)$/ }, async (args) => {
             if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
             const text = readFileSync(args.path, 'utf8');
             if (!text.includes('import.meta.url')) return undefined;
-            return {
-              contents: text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
+            const { code } = await esbuild.transform(text, {
               loader: args.path.endsWith('.ts') ? 'ts' : 'js',
-            };
+              format: 'esm',
+              sourcefile: args.path,
+              define: { 'import.meta.url': JSON.stringify(pathToFileURL(args.path).href) },
+              tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
+            });
+            return { contents: code, loader: 'js' };
           });
           build.onLoad({ filter: /.*/, namespace: virtual }, (args) => {
             const source = entries[args.path.slice(virtual.length + 1)] as { contents: string };

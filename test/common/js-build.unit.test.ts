@@ -1,0 +1,37 @@
+/**
+ * common/js-build.ts: a built module keeps its source's URL (what it resolves paths from), and the expression is what
+ * is replaced, never the same words inside a string — a generated entry's `import.meta.url` must stay the built
+ * entry's own (the ETL sandbox finds its staging thread beside it).
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { jsBuild } from '../../common/js-build.ts';
+import { REPO_ROOT } from '../../common/paths.ts';
+
+describe('A JavaScript build of our modules', () => {
+  it("gives each module its source's URL, leaves the expression in strings alone, and the entry its own URL", async () => {
+    const built = await jsBuild({
+      entries: {
+        'url-check': {
+          contents: [
+            `import { own, generated } from './test/support/fixtures/js-build-url.ts';`,
+            `console.log(JSON.stringify({ own, generated, entry: import.meta.url }));`,
+          ].join('\n'),
+        },
+      },
+    });
+    expect(built).toBeDefined();
+    const entry = built!['url-check']!;
+    const printed = JSON.parse(execFileSync(process.execPath, [entry], { encoding: 'utf8' })) as Record<
+      string,
+      string
+    >;
+    expect(printed.own).toBe(
+      pathToFileURL(join(REPO_ROOT, 'test', 'support', 'fixtures', 'js-build-url.ts')).href,
+    );
+    expect(printed.generated).toBe(`new URL('./staging.mjs', import.meta.url)`);
+    expect(printed.entry).toBe(pathToFileURL(entry).href);
+  });
+});
