@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { usingEsbuild } from './esbuild.ts';
 import { REPO_ROOT, STATE_ROOT } from './paths.ts';
 
 export interface JsBuildOptions {
@@ -46,12 +47,19 @@ export function jsBuild(options: JsBuildOptions): Promise<JsBuild> {
 }
 
 async function makeBuild({ entries, inline = [] }: JsBuildOptions): Promise<JsBuild> {
-  let esbuild: typeof import('esbuild');
   try {
-    esbuild = await import('esbuild');
+    await import('esbuild');
   } catch {
     return undefined;
   }
+  return usingEsbuild((esbuild) => bundle(esbuild, { entries, inline }));
+}
+
+/** Bundles the entries and writes them once; the path of each built entry. */
+async function bundle(
+  esbuild: typeof import('esbuild'),
+  { entries, inline = [] }: JsBuildOptions,
+): Promise<Record<string, string>> {
   const virtual = 'observatory-entry';
   const entryPoints = Object.fromEntries(
     Object.entries(entries).map(([name, source]) => [

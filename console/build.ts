@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { usingEsbuild } from '../common/esbuild.ts';
 import { REPO_ROOT } from '../common/paths.ts';
 
 const ENTRY = 'main.ts';
@@ -44,19 +45,20 @@ export async function buildUi(
 ): Promise<boolean> {
   if (!force && !uiBuildIsStale(sourceDir, assetsDir)) return false;
   // Loaded only when a build is due: the CLI's other commands never pay for it.
-  const { build } = await import('esbuild');
-  await build({
-    entryPoints: [join(sourceDir, ENTRY)],
-    outdir: assetsDir,
-    bundle: true,
-    format: 'esm',
-    target: ['chrome120', 'firefox120', 'safari17'],
-    minify: true,
-    sourcemap: 'linked',
-    logLevel: 'warning',
-    // Everything is bundled: no CDN, no remote fonts; the console works offline.
-    external: [],
-  });
+  await usingEsbuild(({ build }) =>
+    build({
+      entryPoints: [join(sourceDir, ENTRY)],
+      outdir: assetsDir,
+      bundle: true,
+      format: 'esm',
+      target: ['chrome120', 'firefox120', 'safari17'],
+      minify: true,
+      sourcemap: 'linked',
+      logLevel: 'warning',
+      // Everything is bundled: no CDN, no remote fonts; the console works offline.
+      external: [],
+    }),
+  );
   return true;
 }
 
