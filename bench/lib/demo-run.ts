@@ -8,12 +8,14 @@
  * A design is the demo's settings (its `OBSERVATORY_DEMO_*` variables) and whether it warms up before the load, so
  * that the previous design runs beside the current one in the same bench.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startPlatform } from '../../demo/platform.ts';
 import { DEFAULT_MIX, runLoad, type LoadReport } from '../../demo/load-generator.ts';
 import { warmUp } from '../../demo/warm-up.ts';
+import { REPO_ROOT } from '../../common/paths.ts';
 import type { IsolatedStack } from '../../stack/isolated-stack.ts';
 import { cpuMs, pssMiB, statusMiB } from './proc.ts';
 
@@ -231,4 +233,88 @@ function descendants(root: number): { pid: number; cmdline: string }[] {
   };
   walk(root);
   return found;
+}
+
+/** The whole `observatory demo` at its peak: every process, its own CLI included, and each one's share then. */
+export interface DemoCliRun {
+  /** Summed over every process at the sample whose summed PSS was highest. */
+  peak: { rss: number; pss: number };
+  /** At that sample, per component: RSS and PSS. */
+  atPeak: Map<string, { rss: number; pss: number }>;
+  /** The highest summed RSS of any sample (it may be another sample's than the PSS peak). */
+  peakRss: number;
+  seconds: number;
+}
+
+/**
+ * `observatory demo --duration <seconds>` as a user runs it (`npm run demo`), on the bench stack (already up, so the
+ * demo leaves it running), its services on ports of their own: the CLI itself (the load generator, the console, the
+ * lake query it prints), its services and sandboxes, anything they start (a build's esbuild), and the stack, summed
+ * every second. What the in-process run above leaves out is the CLI's own process.
+ */
+export async function measureDemoCli(
+  bench: IsolatedStack,
+  options: { base: number; seconds: number; rate: number },
+): Promise<DemoCliRun> {
+  const stackPids = new Map(
+    (await bench.stack.status()).components.filter((c) => c.pid).map((c) => [c.pid!, `stack: ${c.name}`]),
+  );
+  const names = ['gateway', 'catalog', 'downloads', 'users', 'etl'];
+  const began = performance.now();
+  const demo = spawn(
+    process.execPath,
+    ['cli/bin.js', 'demo', '--duration', String(options.seconds), '--rate', String(options.rate)],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        ...bench.env,
+        OBSERVATORY_UI_PORT: String(options.base + 25),
+        ...Object.fromEntries(
+          names.map((name, i) => [`OBSERVATORY_${name.toUpperCase()}_PORT`, String(options.base + 20 + i)]),
+        ),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  demo.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
+  const seen: { best?: { rss: number; pss: number; atPeak: DemoCliRun['atPeak'] }; peakRss: number } = {
+    peakRss: 0,
+  };
+  const sample = () => {
+    const processes = [
+      ...[...stackPids].map(([pid, name]) => ({ pid, name })),
+      { pid: demo.pid!, name: 'demo CLI (load, console, lake query)' },
+      ...descendants(demo.pid!).map((p) => ({
+        pid: p.pid,
+        name: componentOf(p.cmdline) ?? (p.cmdline.split(' ')[0]!.split('/').at(-1) || 'other'),
+      })),
+    ];
+    const atPeak = new Map<string, { rss: number; pss: number }>();
+    let rss = 0;
+    let pss = 0;
+    for (const { pid, name } of processes) {
+      const value = statusMiB(pid, 'VmRSS');
+      if (value === undefined) continue;
+      const proportional = pssMiB(pid) ?? value;
+      rss += value;
+      pss += proportional;
+      const seen = atPeak.get(name) ?? { rss: 0, pss: 0 };
+      atPeak.set(name, { rss: seen.rss + value, pss: seen.pss + proportional });
+    }
+    seen.peakRss = Math.max(seen.peakRss, rss);
+    if (!seen.best || pss > seen.best.pss) seen.best = { rss, pss, atPeak };
+  };
+  const timer = setInterval(sample, 1000);
+  const code = await exited.finally(() => clearInterval(timer));
+  if (code !== 0) throw new Error(`observatory demo exited ${code}: …${stderr}`);
+  const { best, peakRss } = seen;
+  if (!best) throw new Error('observatory demo ended before the first sample');
+  return {
+    peak: { rss: best.rss, pss: best.pss },
+    atPeak: best.atPeak,
+    peakRss,
+    seconds: (performance.now() - began) / 1000,
+  };
 }
