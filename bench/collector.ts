@@ -190,6 +190,8 @@ const VARIANTS: Record<string, Variant> = {
   },
   /** The Collector's soft heap ceiling as before issue 25. */
   'go-memlimit-320': { env: { OBSERVATORY_COLLECTOR_GOMEMLIMIT: '320MiB' } },
+  // One core for the Collector's goroutines: on a lightly loaded Go process, idle Ps spin looking for work.
+  'gomaxprocs-1': { env: { OBSERVATORY_COLLECTOR_GOMAXPROCS: '1' } },
   /**
    * Every kept change of issue 25 undone at once: one redaction pass with its summary, the lake's spans as JSON,
    * Jaeger's queue on disk, the 320 MiB heap ceiling.

@@ -37,8 +37,8 @@ export interface Platform {
 }
 
 /**
- * How long a service may take to listen. Generous on purpose: each loads the SDK, the AWS SDK and (the listener)
- * DuckDB, which takes seconds of wall time on a busy 2-core machine.
+ * How long a service may take to listen. Generous on purpose: each loads the SDK and the AWS SDK, which takes seconds
+ * of wall time on a busy 2-core machine.
  */
 const LISTEN_TIMEOUT_MS = 90_000;
 

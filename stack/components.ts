@@ -225,6 +225,7 @@ function collectorSpec(config: StackConfig, binaries: Binaries, env: Record<stri
       AWS_RESPONSE_CHECKSUM_VALIDATION: 'when_required',
       GOGC: config.collectorGc.gogc,
       GOMEMLIMIT: config.collectorGc.memLimit,
+      ...(config.collectorGc.maxProcs ? { GOMAXPROCS: config.collectorGc.maxProcs } : {}),
     },
     port: collector.otlpHttp,
     ports: [
