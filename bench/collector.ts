@@ -192,6 +192,48 @@ const VARIANTS: Record<string, Variant> = {
   'go-memlimit-320': { env: { OBSERVATORY_COLLECTOR_GOMEMLIMIT: '320MiB' } },
   // One core for the Collector's goroutines: on a lightly loaded Go process, idle Ps spin looking for work.
   'gomaxprocs-1': { env: { OBSERVATORY_COLLECTOR_GOMAXPROCS: '1' } },
+  /** The Collector's own metrics at level `basic` (the defaults' `normal` adds per-processor item counts). */
+  'telemetry-basic': {
+    config: (config) => {
+      const service = (config as unknown as { service: { telemetry?: { metrics?: Record<string, unknown> } } })
+        .service;
+      service.telemetry = { ...service.telemetry, metrics: { ...service.telemetry?.metrics, level: 'basic' } };
+    },
+  },
+  /** Both of the above: one core and the basic level of the Collector's own metrics. */
+  'gomaxprocs-1-telemetry-basic': {
+    env: { OBSERVATORY_COLLECTOR_GOMAXPROCS: '1' },
+    config: (config) => VARIANTS['telemetry-basic']!.config!(config),
+  },
+  /**
+   * One redaction processor with both pre-checks in one (a value skips every pattern when it lacks what any of them
+   * needs), the patterns in the same order: one pass over each span's values instead of two.
+   */
+  'redaction-merged': {
+    config: (config) => {
+      const names = redactionsOf(config);
+      const [first, second] = names.map((name) => config.processors[name]!);
+      const merged = {
+        ...first,
+        allowed_values: ['^(?:[^@\\s=Ae]|[Ae]*A[^@\\s=AeKS]|[Ae]*e[^@\\s=Aey])*[Ae]*$'],
+        blocked_values: [...(first!.blocked_values as string[]), ...(second!.blocked_values as string[])],
+      };
+      for (const name of names) delete config.processors[name];
+      config.processors['redaction'] = merged;
+      const traces = config.service.pipelines.traces;
+      const at = traces.processors.indexOf(names[0]!);
+      traces.processors = traces.processors.filter((p) => !names.includes(p));
+      traces.processors.splice(at, 0, 'redaction');
+    },
+  },
+  /** The disk queues' consumers: 2 instead of the exporter's default 10. */
+  'queue-consumers-2': {
+    config: (config) => {
+      for (const exporter of Object.values(config.exporters))
+        if (exporter.sending_queue)
+          exporter.sending_queue = { ...(exporter.sending_queue as Record<string, unknown>), num_consumers: 2 };
+    },
+  },
   /**
    * Every kept change of issue 25 undone at once: one redaction pass with its summary, the lake's spans as JSON,
    * Jaeger's queue on disk, the 320 MiB heap ceiling.
