@@ -101,11 +101,17 @@ export interface HeapReleaseSettings {
   thresholdMiB: number;
   /** How often the pool is measured, in milliseconds. */
   intervalMs: number;
+  /**
+   * One more check this long after the first (when shorter than the interval): a process's start-up work — the
+   * catalog seeds its store, the first requests load and compile — leaves its pool then, given back within a minute
+   * instead of at the first interval. @default 60000
+   */
+  settleMs?: number;
 }
 
 /**
- * Releases the page pool now if it is over the threshold, and then checks every interval (an unref'd timer: it never
- * keeps the process alive); `onRelease` hears of each release. Returns a function that stops the checks. Errors never reach the application: a check that
+ * Releases the page pool now if it is over the threshold, once more after `settleMs`, and then checks every interval
+ * (unref'd timers: they never keep the process alive); `onRelease` hears of each release. Returns a function that stops the checks. Errors never reach the application: a check that
  * cannot measure does nothing.
  */
 export function keepHeapPagesReleased(
@@ -125,7 +131,13 @@ export function keepHeapPagesReleased(
     }
   };
   check();
+  const settleMs = settings.settleMs ?? 60_000;
+  const settled = settleMs < settings.intervalMs ? setTimeout(check, settleMs) : undefined;
+  settled?.unref();
   const timer = setInterval(check, settings.intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearTimeout(settled);
+    clearInterval(timer);
+  };
 }

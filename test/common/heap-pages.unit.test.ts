@@ -46,6 +46,24 @@ describe('keepHeapPagesReleased', () => {
     expect(r.releases[0]!.pauseMs).toBeGreaterThan(0);
   });
 
+  it('checks once more a while after start: a pool that a start-up burst fills is given back then, not at the interval', () => {
+    // The first check (at start) gives back the preamble's burst; the second burst comes after it, and the interval is
+    // an hour away: only the check after settleMs can give that one back.
+    const r = burstThen(`
+      const started = Date.now();
+      const stop = keepHeapPagesReleased({ thresholdMiB: 32, intervalMs: 3_600_000, settleMs: 5000 }, (r) => releases.push(r));
+      await burstAndCollect();
+      const burstDone = Date.now() - started;
+      await new Promise((resolve) => setTimeout(resolve, 6500 - burstDone));
+      stop();
+      // The check after settleMs must come after the burst (a slow machine): say so instead of a wrong failure.
+      if (burstDone >= 5000) throw new Error('the burst took ' + burstDone + ' ms, past settleMs');
+    `);
+    expect(r.releases).toHaveLength(2);
+    expect(r.releases[1]!.pooledMiB).toBeGreaterThan(50);
+    expect(r.pooledAfter).toBeLessThan(8);
+  });
+
   it('leaves the pool alone under the threshold, and when the threshold is 0', () => {
     for (const settings of [
       '{ thresholdMiB: 4096, intervalMs: 60_000 }',
