@@ -132,3 +132,23 @@ function writeOnce(dir: string, files: { path: string; contents: Uint8Array }[])
     if (!existsSync(dir)) throw error;
   }
 }
+
+const warned = new Set<string>();
+
+/**
+ * The build of `options`, or undefined when there is none (esbuild not installed) or it failed — said once per `who`
+ * on stderr (`observatory: <who> run the TypeScript sources: …`), so the caller runs the sources. Never rejects.
+ */
+export async function jsBuildOrSources(options: JsBuildOptions, who: string): Promise<JsBuild> {
+  try {
+    return await jsBuild(options);
+  } catch (error) {
+    if (!warned.has(who)) {
+      warned.add(who);
+      process.stderr.write(
+        `observatory: ${who} run the TypeScript sources: their build failed (${error instanceof Error ? error.message : String(error)})\n`,
+      );
+    }
+    return undefined;
+  }
+}

@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { jsBuild } from '../common/js-build.ts';
+import { jsBuildOrSources } from '../common/js-build.ts';
 import { REPO_ROOT } from '../stack/config.ts';
 import { demoConfig, type DemoRuntime, type ServiceName } from '../services/config.ts';
 import { etlConfig } from '../etl/config.ts';
@@ -139,38 +139,28 @@ const SOURCES: PlatformFiles = {
   ) as PlatformFiles['scripts'],
 };
 
-let warned = false;
-
 /**
  * The services, the listener and the preload built together (one copy of each shared module, the preload's SDK
  * among them: a service's `logger` and `track` reach the SDK the preload started), each built entry named after its
  * service (`<build>/catalog.mjs`, `<build>/etl-listener.mjs`). The sources when there is no build. Never rejects.
  */
 export async function platformFiles(): Promise<PlatformFiles> {
-  try {
-    const built = await jsBuild({
+  const built = await jsBuildOrSources(
+    {
       entries: {
         preload: 'instrumentation/index.js',
         ...Object.fromEntries(Object.values(ENTRY).map(({ script, serviceName }) => [serviceName, script])),
       },
       // Constants only; the incubating entry alone is ≈ 7 MiB loaded whole.
       inline: ['@opentelemetry/semantic-conventions'],
-    });
-    if (built) {
-      const scripts = Object.fromEntries(
-        Object.entries(ENTRY).map(([name, { serviceName }]) => [name, built[serviceName]!]),
-      ) as PlatformFiles['scripts'];
-      return { preload: built.preload!, scripts };
-    }
-  } catch (error) {
-    if (!warned) {
-      warned = true;
-      process.stderr.write(
-        `observatory: the demo's services run the TypeScript sources: their build failed (${error instanceof Error ? error.message : String(error)})\n`,
-      );
-    }
-  }
-  return SOURCES;
+    },
+    "the demo's services",
+  );
+  if (!built) return SOURCES;
+  const scripts = Object.fromEntries(
+    Object.entries(ENTRY).map(([name, { serviceName }]) => [name, built[serviceName]!]),
+  ) as PlatformFiles['scripts'];
+  return { preload: built.preload!, scripts };
 }
 
 /**

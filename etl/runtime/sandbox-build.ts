@@ -5,7 +5,7 @@
  * no build (esbuild not installed, or the build failed: said once on stderr) a sandbox runs the sources.
  */
 import { join } from 'node:path';
-import { jsBuild } from '../../common/js-build.ts';
+import { jsBuildOrSources } from '../../common/js-build.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 
 export interface SandboxFiles {
@@ -20,12 +20,10 @@ const SOURCES: SandboxFiles = {
   preload: './instrumentation',
 };
 
-let warned = false;
-
 /** The built sandbox, or the sources when there is no build. Never rejects. */
 export async function sandboxFiles(): Promise<SandboxFiles> {
-  try {
-    const built = await jsBuild({
+  const built = await jsBuildOrSources(
+    {
       entries: {
         preload: 'instrumentation/index.js',
         // The staging thread's code is a module of its own in the build; lake/staging.ts finds it under this symbol.
@@ -39,15 +37,8 @@ export async function sandboxFiles(): Promise<SandboxFiles> {
       },
       // Constants only; the incubating entry alone is ≈ 7 MiB loaded whole, and common/names.ts takes eleven names.
       inline: ['@opentelemetry/semantic-conventions'],
-    });
-    if (built) return { worker: built.worker!, preload: built.preload! };
-  } catch (error) {
-    if (!warned) {
-      warned = true;
-      process.stderr.write(
-        `observatory: ETL sandboxes run the TypeScript sources: their build failed (${error instanceof Error ? error.message : String(error)})\n`,
-      );
-    }
-  }
-  return SOURCES;
+    },
+    'ETL sandboxes',
+  );
+  return built ? { worker: built.worker!, preload: built.preload! } : SOURCES;
 }
