@@ -195,9 +195,13 @@ const VARIANTS: Record<string, Variant> = {
   /** The Collector's own metrics at level `basic` (the defaults' `normal` adds per-processor item counts). */
   'telemetry-basic': {
     config: (config) => {
-      const service = (config as unknown as { service: { telemetry?: { metrics?: Record<string, unknown> } } })
-        .service;
-      service.telemetry = { ...service.telemetry, metrics: { ...service.telemetry?.metrics, level: 'basic' } };
+      const service = (
+        config as unknown as { service: { telemetry?: { metrics?: Record<string, unknown> } } }
+      ).service;
+      service.telemetry = {
+        ...service.telemetry,
+        metrics: { ...service.telemetry?.metrics, level: 'basic' },
+      };
     },
   },
   /** Both of the above: one core and the basic level of the Collector's own metrics. */
@@ -231,7 +235,10 @@ const VARIANTS: Record<string, Variant> = {
     config: (config) => {
       for (const exporter of Object.values(config.exporters))
         if (exporter.sending_queue)
-          exporter.sending_queue = { ...(exporter.sending_queue as Record<string, unknown>), num_consumers: 2 };
+          exporter.sending_queue = {
+            ...(exporter.sending_queue as Record<string, unknown>),
+            num_consumers: 2,
+          };
     },
   },
   /**

@@ -73,11 +73,11 @@ export interface StackConfig {
    * variant `go-gc-default`); the limit keeps the larger heap bounded: 144 MiB kept the Collector's peak RSS at 191 MiB
    * at 4 000–5 000 spans/s, with Jaeger's queue in memory (issue 25; 320 MiB before, variant `go-memlimit-320`). `OBSERVATORY_COLLECTOR_GOGC`,
    * `OBSERVATORY_COLLECTOR_GOMEMLIMIT`.
-   * `maxProcs`: Go's GOMAXPROCS, the cores the Collector's goroutines run on at once (empty: Go's default, every
+   * `maxProcs`: Go's GOMAXPROCS, the cores the Collector's goroutines run on at once (unset: Go's default, every
    * core). `OBSERVATORY_COLLECTOR_GOMAXPROCS`.
-   * @default { gogc: '400', memLimit: '144MiB', maxProcs: '' }
+   * @default { gogc: '400', memLimit: '144MiB' }
    */
-  collectorGc: { gogc: string; memLimit: string; maxProcs: string };
+  collectorGc: { gogc: string; memLimit: string; maxProcs?: string };
   jaeger: JaegerPorts;
   /**
    * Jaeger's Go garbage collector: Go's GOGC, and a soft limit of 200 MiB, above what its memory store holds at
@@ -137,7 +137,7 @@ export function stackConfig(env: Env = process.env): StackConfig {
     collectorGc: {
       gogc: readString(env, 'OBSERVATORY_COLLECTOR_GOGC') ?? '400',
       memLimit: readString(env, 'OBSERVATORY_COLLECTOR_GOMEMLIMIT') ?? '144MiB',
-      maxProcs: readString(env, 'OBSERVATORY_COLLECTOR_GOMAXPROCS') ?? '',
+      maxProcs: readString(env, 'OBSERVATORY_COLLECTOR_GOMAXPROCS'),
     },
     jaeger: ports.jaeger,
     jaegerGc: {
