@@ -22,7 +22,6 @@
  * Not in the default `npm run bench` set: it takes `--minutes` on purpose. Starts a stack: run it inside a network
  * namespace when other stacks run on the machine.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +38,7 @@ import { startIsolatedStack, type IsolatedStack } from '../stack/isolated-stack.
 import { causeOf, errorLinesByTrace, groupCauses } from './lib/service-logs.ts';
 import { cpuMs, machineCpuMs, residentParts, stackPids, statusMiB, type ResidentParts } from './lib/proc.ts';
 import { promSamples } from './lib/collector-process.ts';
+import { spawnDemoCli } from './lib/demo-run.ts';
 import { failedFigure, printFigures, type Figure } from './report.ts';
 
 const log = (line: string) => process.stderr.write(`[soak] ${line}\n`);
@@ -623,25 +623,9 @@ const BOUNDED_BY_DESIGN: Record<string, { why: string; targetMb?: number }> = {
  * seconds until the demo has exited (it stops its services first).
  */
 async function stopFigure(bench: IsolatedStack, base: number): Promise<Figure> {
-  const ports = {
-    gateway: base + 20,
-    catalog: base + 21,
-    downloads: base + 22,
-    users: base + 23,
-    etl: base + 24,
-  };
-  const demo = spawn(process.execPath, ['cli/bin.js', 'demo', '--duration', '3', '--rate', '5'], {
-    cwd: REPO_ROOT,
-    env: {
-      ...bench.env,
-      OBSERVATORY_DEMO_COMPACTION_FAULT: 'hang',
-      OBSERVATORY_ETL_ALLOW_FAULTS: 'true',
-      OBSERVATORY_UI_PORT: String(base + 25),
-      ...Object.fromEntries(
-        Object.entries(ports).map(([name, port]) => [`OBSERVATORY_${name.toUpperCase()}_PORT`, String(port)]),
-      ),
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const { demo, ports } = spawnDemoCli(bench, base, ['--duration', '3', '--rate', '5'], {
+    OBSERVATORY_DEMO_COMPACTION_FAULT: 'hang',
+    OBSERVATORY_ETL_ALLOW_FAULTS: 'true',
   });
   let stderr = '';
   demo.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

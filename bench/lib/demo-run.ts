@@ -8,16 +8,17 @@
  * A design is the demo's settings (its `OBSERVATORY_DEMO_*` variables) and whether it warms up before the load, so
  * that the previous design runs beside the current one in the same bench.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { startPlatform } from '../../demo/platform.ts';
 import { DEFAULT_MIX, runLoad, type LoadReport } from '../../demo/load-generator.ts';
 import { warmUp } from '../../demo/warm-up.ts';
 import { REPO_ROOT } from '../../common/paths.ts';
 import type { IsolatedStack } from '../../stack/isolated-stack.ts';
-import { cpuMs, pssMiB, statusMiB } from './proc.ts';
+import { cpuMs, pssMiB, stackPids, statusMiB } from './proc.ts';
 
 export interface DemoDesign {
   name: string;
@@ -60,9 +61,7 @@ export async function measureDemo(
   design: DemoDesign,
   load: { rate: number; seconds: number },
 ): Promise<DemoRun> {
-  const stackPids = new Map(
-    (await bench.stack.status()).components.filter((c) => c.pid).map((c) => [c.pid!, `stack: ${c.name}`]),
-  );
+  const stackPids = await stackProcesses(bench);
   const platform = await startPlatform({
     freePorts: true,
     env: { ...bench.overrides, ...design.env },
@@ -135,21 +134,16 @@ class Sampler {
   }
 
   sample(): void {
-    const byComponent = new Map<string, number>();
-    const pssByComponent = new Map<string, number>();
-    let rss = 0;
-    let pss = 0;
-    for (const { pid, name } of this.processes()) {
-      const value = statusMiB(pid, 'VmRSS');
+    const processes = this.processes();
+    const { rss, pss, byName, byPid } = residentOf(processes);
+    for (const { pid, name } of processes) {
+      const value = byPid.get(pid);
       if (value === undefined) continue;
-      const proportional = pssMiB(pid) ?? value;
-      rss += value;
-      pss += proportional;
-      byComponent.set(name, (byComponent.get(name) ?? 0) + value);
-      pssByComponent.set(name, (pssByComponent.get(name) ?? 0) + proportional);
       if (!name.startsWith('stack: ')) this.seeCpu(pid);
       if (name === 'worker sandbox') this.seeSandbox(pid, value);
     }
+    const byComponent = new Map([...byName].map(([name, x]) => [name, x.rss]));
+    const pssByComponent = new Map([...byName].map(([name, x]) => [name, x.pss]));
     this.samples.push({ during: this.during, rss, pss, byComponent, pssByComponent });
   }
 
@@ -256,28 +250,16 @@ export async function measureDemoCli(
   bench: IsolatedStack,
   options: { base: number; seconds: number; rate: number },
 ): Promise<DemoCliRun> {
-  const stackPids = new Map(
-    (await bench.stack.status()).components.filter((c) => c.pid).map((c) => [c.pid!, `stack: ${c.name}`]),
-  );
-  const names = ['gateway', 'catalog', 'downloads', 'users', 'etl'];
+  const stackPids = await stackProcesses(bench);
   const began = performance.now();
-  const demo = spawn(
-    process.execPath,
-    ['cli/bin.js', 'demo', '--duration', String(options.seconds), '--rate', String(options.rate)],
-    {
-      cwd: REPO_ROOT,
-      env: {
-        ...bench.env,
-        OBSERVATORY_UI_PORT: String(options.base + 25),
-        ...Object.fromEntries(
-          names.map((name, i) => [`OBSERVATORY_${name.toUpperCase()}_PORT`, String(options.base + 20 + i)]),
-        ),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const { demo } = spawnDemoCli(bench, options.base, [
+    '--duration',
+    String(options.seconds),
+    '--rate',
+    String(options.rate),
+  ]);
   let stderr = '';
-  demo.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  demo.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => demo.once('exit', (code) => resolve(code)));
   const seen: { best?: { rss: number; pss: number; atPeak: DemoCliRun['atPeak'] }; peakRss: number } = {
     peakRss: 0,
@@ -291,20 +273,9 @@ export async function measureDemoCli(
         name: componentOf(p.cmdline) ?? (p.cmdline.split(' ')[0]!.split('/').at(-1) || 'other'),
       })),
     ];
-    const atPeak = new Map<string, { rss: number; pss: number }>();
-    let rss = 0;
-    let pss = 0;
-    for (const { pid, name } of processes) {
-      const value = statusMiB(pid, 'VmRSS');
-      if (value === undefined) continue;
-      const proportional = pssMiB(pid) ?? value;
-      rss += value;
-      pss += proportional;
-      const seen = atPeak.get(name) ?? { rss: 0, pss: 0 };
-      atPeak.set(name, { rss: seen.rss + value, pss: seen.pss + proportional });
-    }
+    const { rss, pss, byName } = residentOf(processes);
     seen.peakRss = Math.max(seen.peakRss, rss);
-    if (!seen.best || pss > seen.best.pss) seen.best = { rss, pss, atPeak };
+    if (!seen.best || pss > seen.best.pss) seen.best = { rss, pss, atPeak: byName };
   };
   const timer = setInterval(sample, 1000);
   const code = await exited.finally(() => clearInterval(timer));
@@ -317,4 +288,75 @@ export async function measureDemoCli(
     peakRss,
     seconds: (performance.now() - began) / 1000,
   };
+}
+
+/** The stack's processes of the bench stack, named `stack: <component>`. */
+async function stackProcesses(bench: IsolatedStack): Promise<Map<number, string>> {
+  return new Map(Object.entries(await stackPids(bench.stack)).map(([name, pid]) => [pid, `stack: ${name}`]));
+}
+
+/**
+ * Resident memory of `processes` now (those gone meanwhile left out): summed RSS and PSS in MiB, per name, and each
+ * process's RSS.
+ */
+function residentOf(processes: { pid: number; name: string }[]): {
+  rss: number;
+  pss: number;
+  byName: Map<string, { rss: number; pss: number }>;
+  byPid: Map<number, number>;
+} {
+  const byName = new Map<string, { rss: number; pss: number }>();
+  const byPid = new Map<number, number>();
+  let rss = 0;
+  let pss = 0;
+  for (const { pid, name } of processes) {
+    const value = statusMiB(pid, 'VmRSS');
+    if (value === undefined) continue;
+    const proportional = pssMiB(pid) ?? value;
+    rss += value;
+    pss += proportional;
+    byPid.set(pid, value);
+    const seen = byName.get(name) ?? { rss: 0, pss: 0 };
+    byName.set(name, { rss: seen.rss + value, pss: seen.pss + proportional });
+  }
+  return { rss, pss, byName, byPid };
+}
+
+/** The demo's services' ports beside a bench stack at `base` (its own ports are base … base + 19). */
+function demoPorts(
+  base: number,
+): Record<'gateway' | 'catalog' | 'downloads' | 'users' | 'etl' | 'ui', number> {
+  return {
+    gateway: base + 20,
+    catalog: base + 21,
+    downloads: base + 22,
+    users: base + 23,
+    etl: base + 24,
+    ui: base + 25,
+  };
+}
+
+/**
+ * `observatory demo <args>` against the bench stack (already up, so the demo leaves it running), its services and
+ * console on ports of their own beside the stack's (`demoPorts`); stderr piped.
+ */
+export function spawnDemoCli(
+  bench: IsolatedStack,
+  base: number,
+  args: string[],
+  env: Record<string, string> = {},
+): { demo: ChildProcessByStdio<null, null, Readable>; ports: ReturnType<typeof demoPorts> } {
+  const ports = demoPorts(base);
+  const demo = spawn(process.execPath, ['cli/bin.js', 'demo', ...args], {
+    cwd: REPO_ROOT,
+    env: {
+      ...bench.env,
+      ...env,
+      ...Object.fromEntries(
+        Object.entries(ports).map(([name, port]) => [`OBSERVATORY_${name.toUpperCase()}_PORT`, String(port)]),
+      ),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return { demo, ports };
 }
