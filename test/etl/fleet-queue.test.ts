@@ -4,6 +4,7 @@
  * the preload), held busy by the `hang` fault until the invocation timeout kills them. A sandbox that never becomes
  * ready is killed after the start-up timeout and its slot goes to the next invocation.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,11 @@ describe('The sandbox fleet', () => {
       const outcomes = Promise.allSettled([first, second]);
       const [starting] = await pollUntil('the first sandbox to be forked', async () =>
         fleet.pids().length > 0 ? fleet.pids() : undefined,
+      );
+      // Killed only once it has taken the never-ready role: killed before it loads the fixture, it would leave that
+      // role to the next sandbox, which would then never become ready either.
+      await pollUntil('the first sandbox to take the never-ready role', async () =>
+        existsSync(join(dir, 'first')) ? true : undefined,
       );
       process.kill(starting!, 'SIGKILL');
       const [firstOutcome, secondOutcome] = await outcomes;
