@@ -44,11 +44,48 @@ const without =
 const redactionsOf = (config: PipelineConfig): string[] =>
   config.service.pipelines.traces.processors.filter((p) => p.startsWith('redaction'));
 
+/** The traces pipeline's mask processor (collector-config/maskprocessor). */
+const MASK = 'mask/spans';
+
+/**
+ * Before the mask processor (issue 25): the same patterns and ignored keys in two contrib redaction processors, each
+ * with an anchored `allowed_values` check that let a value skip its patterns when it lacked what they need, as
+ * committed until then. They run on the full build (the local one has no redaction processor): variants that start
+ * from this set OBSERVATORY_COLLECTOR_BUILD=full (FULL_BUILD).
+ */
+function contribRedaction(config: PipelineConfig): void {
+  const mask = config.processors[MASK] as { ignored_keys: string[]; patterns: { regex: string }[] };
+  const regexes = mask.patterns.map((p) => p.regex);
+  config.processors['redaction/addresses-and-tokens'] = {
+    allow_all_keys: true,
+    ignored_keys: mask.ignored_keys,
+    allowed_values: ['^(?:[^@\\sAe]|[Ae]*A[^@\\sAeKS]|[Ae]*e[^@\\sAey])*[Ae]*$'],
+    blocked_values: regexes.slice(0, -1),
+    summary: 'silent',
+  };
+  config.processors['redaction/parameters'] = {
+    allow_all_keys: true,
+    ignored_keys: mask.ignored_keys,
+    allowed_values: ['^[^=]*$'],
+    blocked_values: regexes.slice(-1),
+    summary: 'silent',
+  };
+  delete config.processors[MASK];
+  const traces = config.service.pipelines.traces;
+  traces.processors = traces.processors.flatMap((p) =>
+    p === MASK ? ['redaction/addresses-and-tokens', 'redaction/parameters'] : [p],
+  );
+}
+
+/** The environment of a variant that runs the contrib redaction processor: the full build has it. */
+const FULL_BUILD = { OBSERVATORY_COLLECTOR_BUILD: 'full' };
+
 /**
  * Before issue 25: one redaction processor with every pattern, each scanned value through all of them, and a summary
  * attribute (`redaction.ignored.count`, `redaction.masked.count`) on every span. Returns that processor's config.
  */
 function oneRedactionProcessor(config: PipelineConfig, summary = 'info'): Record<string, unknown> {
+  contribRedaction(config);
   const names = redactionsOf(config);
   const first = config.processors[names[0]!]!;
   const redaction = {
@@ -85,23 +122,30 @@ const SECRET_KEYS_BEFORE =
  */
 const VARIANTS: Record<string, Variant> = {
   full: {},
-  'no-redaction': { config: (config) => without(...redactionsOf(config))(config) },
+  /** The masking as it was before the mask processor: two contrib redaction processors (contribRedaction). */
+  'redaction-before': { config: contribRedaction, env: FULL_BUILD },
+  /** The stack as committed, on the full build: what `redaction-before` compares with, binary for binary. */
+  'full-on-full-build': { env: FULL_BUILD },
+  'no-redaction': { config: without(MASK) },
   'no-span-names': { config: without('transform/span-names') },
   'no-processors': {
-    config: (config) =>
-      without('memory_limiter', 'resource', 'transform/span-names', ...redactionsOf(config))(config),
+    config: (config) => without('memory_limiter', 'resource', 'transform/span-names', MASK)(config),
   },
   /**
    * Before issue 25 (one processor, every pattern, a summary attribute on every span): the redaction as it was, one
    * pass; and the same but silent, to tell the summary's cost from the patterns'.
    */
-  'redaction-one-pass': { config: (config) => void oneRedactionProcessor(config) },
-  'redaction-one-pass-silent': { config: (config) => void oneRedactionProcessor(config, 'silent') },
+  'redaction-one-pass': { config: (config) => void oneRedactionProcessor(config), env: FULL_BUILD },
+  'redaction-one-pass-silent': {
+    config: (config) => void oneRedactionProcessor(config, 'silent'),
+    env: FULL_BUILD,
+  },
   /** Before `ignored_keys`: every attribute value scanned with every pattern. */
   'redaction-all-keys': {
     config: (config) => {
       delete oneRedactionProcessor(config).ignored_keys;
     },
+    env: FULL_BUILD,
   },
   /**
    * The redaction patterns as they were before being rewritten for Go's backtracking matcher: the AWS key pattern
@@ -115,6 +159,7 @@ const VARIANTS: Record<string, Variant> = {
         p.startsWith('(?i)\\b(?:t(?:oken)') ? SECRET_KEYS_BEFORE : (PATTERNS_BEFORE[p] ?? p),
       );
     },
+    env: FULL_BUILD,
   },
   /** The redaction's patterns as one alternation: one scan of each value instead of one per pattern. */
   'one-redaction-regex': {
@@ -125,6 +170,7 @@ const VARIANTS: Record<string, Variant> = {
         patterns.map((p) => `(?:${p.replace(/^\(\?i\)(.*)$/, '(?i:$1)')})`).join('|'),
       ];
     },
+    env: FULL_BUILD,
   },
   /** The lake's copy of every span gzipped, as before zstd (issue 17). */
   'raw-traces-gzip': {
@@ -215,6 +261,7 @@ const VARIANTS: Record<string, Variant> = {
    */
   'redaction-merged': {
     config: (config) => {
+      contribRedaction(config);
       const names = redactionsOf(config);
       const [first, second] = names.map((name) => config.processors[name]!);
       const merged = {
@@ -229,6 +276,7 @@ const VARIANTS: Record<string, Variant> = {
       traces.processors = traces.processors.filter((p) => !names.includes(p));
       traces.processors.splice(at, 0, 'redaction');
     },
+    env: FULL_BUILD,
   },
   /** The disk queues' consumers: 2 instead of the exporter's default 10. */
   'queue-consumers-2': {
@@ -250,7 +298,7 @@ const VARIANTS: Record<string, Variant> = {
       oneRedactionProcessor(config);
       for (const name of ['raw-traces-json', 'jaeger-disk-queue']) VARIANTS[name]!.config!(config);
     },
-    env: { OBSERVATORY_COLLECTOR_GOMEMLIMIT: '320MiB' },
+    env: { ...FULL_BUILD, OBSERVATORY_COLLECTOR_GOMEMLIMIT: '320MiB' },
   },
   /** The Jaeger export gzipped (the otlp_grpc exporter's default), as before `compression: none` on loopback. */
   'jaeger-gzip': {
@@ -273,7 +321,7 @@ const VARIANTS: Record<string, Variant> = {
       for (const name of ['redaction-patterns-before', 'raw-traces-gzip', 'jaeger-gzip'])
         VARIANTS[name]!.config!(config);
     },
-    env: { OBSERVATORY_COLLECTOR_GOGC: '100', OBSERVATORY_COLLECTOR_GOMEMLIMIT: 'off' },
+    env: { ...FULL_BUILD, OBSERVATORY_COLLECTOR_GOGC: '100', OBSERVATORY_COLLECTOR_GOMEMLIMIT: 'off' },
   },
   /** Go's default garbage collector settings (GOGC 100, no memory limit) instead of the stack's. */
   'go-gc-default': { env: { OBSERVATORY_COLLECTOR_GOGC: '100', OBSERVATORY_COLLECTOR_GOMEMLIMIT: 'off' } },

@@ -103,3 +103,18 @@ export function readList(env: Env, name: string, fallback: string[]): string[] {
     .map((item) => item.trim())
     .filter((item) => item !== '');
 }
+
+/** One of `choices`; anything else warns with the variable, value and fallback. */
+export function readChoice<T extends string>(
+  env: Env,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+  warn: Warn = defaultWarn,
+): T {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  if ((choices as readonly string[]).includes(raw)) return raw as T;
+  warn(`${name}=${JSON.stringify(raw)} is not one of ${choices.join(', ')}; using ${fallback}`);
+  return fallback;
+}

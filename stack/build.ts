@@ -14,7 +14,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { allSettledOrThrow } from '../common/async.ts';
 import { StackError } from './errors.ts';
@@ -66,8 +66,9 @@ export async function ensureBinaries(config: StackConfig, say: Say): Promise<Bin
       }),
     sqs: () => ensureElasticMq(config, say),
     jaeger: () => ensureJaeger(config, say),
-    // The local role's build only: the full one waits until something starts another role (ensureCollectorBuild).
-    collector: () => ensureCollectorBuild(config, say, ROLE_BUILDS.local),
+    // The local role's build (unless OBSERVATORY_COLLECTOR_BUILD says full): the full one waits until something starts
+    // another role (ensureCollectorBuild).
+    collector: () => ensureCollectorBuild(config, say, config.collectorBuild),
   };
   const [s3, sqs, jaeger, collector] = config.buildsInParallel
     ? await allSettledOrThrow([builds.s3(), builds.sqs(), builds.jaeger(), builds.collector()])
@@ -264,8 +265,17 @@ async function buildCollector(
   });
   const work = join(config.cacheDir, 'build', collectorBuildKey(build, config.repoRoot));
   mkdirSync(work, { recursive: true });
-  const manifest = parseDocument(readFileSync(collectorManifestFile(build, config.repoRoot), 'utf8'));
+  const manifestFile = collectorManifestFile(build, config.repoRoot);
+  const manifest = parseDocument(readFileSync(manifestFile, 'utf8'));
   manifest.setIn(['dist', 'output_path'], join(work, 'src'));
+  // Our own components' `path`, relative to the manifest in the repository, made absolute: ocb resolves it against
+  // its working folder, which is the cache's.
+  for (const kind of ['receivers', 'processors', 'exporters', 'connectors', 'extensions'])
+    (manifest.getIn([kind]) as { items?: unknown[] } | undefined)?.items?.forEach((_, index) => {
+      const path = manifest.getIn([kind, index, 'path']);
+      if (typeof path === 'string')
+        manifest.setIn([kind, index, 'path'], resolve(dirname(manifestFile), path));
+    });
   writeFileSync(join(work, 'manifest.yaml'), manifest.toString());
   await runStep(
     config,

@@ -3,9 +3,9 @@
  * Read lazily from the environment (empty counts as unset; a bad value warns and falls back).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import {
   LOCAL_CREDENTIALS,
@@ -15,7 +15,7 @@ import {
   type LocalStackPorts,
   type S3Settings,
 } from '../common/config.ts';
-import { readBoolean, readInteger, readList, readString, type Env } from '../common/env.ts';
+import { readBoolean, readChoice, readInteger, readList, readString, type Env } from '../common/env.ts';
 import { REPO_ROOT, STATE_ROOT } from '../common/paths.ts';
 import { collectorManifestFile, collectorRoleFiles, type CollectorBuild } from './collector-roles.ts';
 
@@ -65,6 +65,13 @@ export interface StackConfig {
    * @default collector-config/base.yaml, collector-config/local.yaml (COLLECTOR_ROLES.local)
    */
   collectorConfigFiles: string[];
+  /**
+   * Which Collector build the stack runs: `local` (manifest-local.yaml, the components the local role names) or
+   * `full` (manifest.yaml, every role's, and the contrib redaction processor), for config files naming more than the
+   * local build has. `OBSERVATORY_COLLECTOR_BUILD`.
+   * @default local
+   */
+  collectorBuild: CollectorBuild;
   collector: CollectorPorts;
   /**
    * The Collector's Go garbage collector: GOGC (how far the heap may grow past the live heap before a collection)
@@ -133,6 +140,7 @@ export function stackConfig(env: Env = process.env): StackConfig {
     collectorConfigFiles: readList(env, 'OBSERVATORY_COLLECTOR_CONFIG', collectorRoleFiles('local')).map(
       (file) => resolve(file),
     ),
+    collectorBuild: readChoice(env, 'OBSERVATORY_COLLECTOR_BUILD', ['local', 'full'], 'local'),
     collector: ports.collector,
     collectorGc: {
       gogc: readString(env, 'OBSERVATORY_COLLECTOR_GOGC') ?? '400',
@@ -168,13 +176,27 @@ export function stackConfig(env: Env = process.env): StackConfig {
 }
 
 /**
- * A Collector binary's cache key: the builder version and its manifest's data (parsed, so that editing a comment
- * does not cost a rebuild). Each build (local, full) has its own manifest, so its own key.
+ * A Collector binary's cache key: the builder version, its manifest's data (parsed, so that editing a comment
+ * does not cost a rebuild) and the sources of the manifest's local modules (entries with a `path`, our own
+ * components; their tests excluded). Each build (local, full) has its own manifest, so its own key.
  */
 export function collectorBuildKey(build: CollectorBuild, repoRoot: string = REPO_ROOT): string {
-  const manifest = parse(readFileSync(collectorManifestFile(build, repoRoot), 'utf8')) as unknown;
-  const digest = createHash('sha256').update(JSON.stringify(manifest)).digest('hex').slice(0, 12);
-  return `otelcol-${VERSIONS.ocb}-${digest}`;
+  const file = collectorManifestFile(build, repoRoot);
+  const manifest = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const hash = createHash('sha256').update(JSON.stringify(manifest));
+  for (const dir of localModuleDirs(manifest, dirname(file)))
+    for (const source of readdirSync(dir).sort())
+      if (!source.endsWith('_test.go')) hash.update(source).update(readFileSync(join(dir, source)));
+  return `otelcol-${VERSIONS.ocb}-${hash.digest('hex').slice(0, 12)}`;
+}
+
+/** The folders of an ocb manifest's local modules (entries with a `path`), resolved against `manifestDir`. */
+export function localModuleDirs(manifest: Record<string, unknown>, manifestDir: string): string[] {
+  return Object.values(manifest)
+    .filter(Array.isArray)
+    .flatMap((entries: { path?: unknown }[]) =>
+      entries.flatMap((entry) => (typeof entry?.path === 'string' ? [resolve(manifestDir, entry.path)] : [])),
+    );
 }
 
 /** The port variables of every local-stack component, in a fixed order (collector, Jaeger, Prometheus, S3, SQS). */

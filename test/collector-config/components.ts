@@ -19,6 +19,7 @@ export const COMPONENT_MODULES: Record<ComponentKind, Record<string, string>> = 
     transform: `${CONTRIB}/processor/transformprocessor`,
     filter: `${CONTRIB}/processor/filterprocessor`,
     redaction: `${CONTRIB}/processor/redactionprocessor`,
+    mask: 'github.com/observatory/otelcol-observatory/maskprocessor',
     resource_detection: `${CONTRIB}/processor/resourcedetectionprocessor`,
     resourcedetection: `${CONTRIB}/processor/resourcedetectionprocessor`,
     tail_sampling: `${CONTRIB}/processor/tailsamplingprocessor`,

@@ -1,25 +1,34 @@
 /**
- * The traces pipeline's redaction is split into processors whose `allowed_values` check lets a value skip the
- * processor's patterns (collector-config/base.yaml). That is only safe when the check is exact: no value it lets pass
- * may hold a match of one of the processor's patterns. Checked here on the committed config, with JavaScript's regular
- * expressions (the same as Go's for these ASCII patterns; `\s` is narrowed to Go's five white-space characters and
- * the inputs stay ASCII), over every short string of the characters that matter and over random longer ones, and
- * on the values the real masking test sends (test/collector-config/pipelines.test.ts masks them end to end).
+ * The mask processors (collector-config/maskprocessor, configured in collector-config/base.yaml) run a pattern only
+ * on a value that holds one of the literals the pattern `needs`. That is only safe when the literals are exact: no
+ * value without any of them may hold a match of the pattern. Checked here on the committed config, with JavaScript's
+ * regular expressions (the same as Go's for these ASCII patterns; `\s` is narrowed to Go's five white-space
+ * characters and the inputs stay ASCII), over every short string of the characters that matter, over random longer
+ * ones built from the patterns' pieces, and on the values the real masking test sends
+ * (test/collector-config/pipelines.test.ts masks them end to end through the Collector).
  */
 import { describe, expect, it } from 'vitest';
 import { collectorRoleFiles, mergedCollectorConfig } from '../../stack/collector-roles.ts';
 
-interface Redaction {
-  allowed_values?: string[];
-  blocked_values: string[];
+interface Pattern {
+  regex: string;
+  needs?: string[];
+  ignore_case?: boolean;
+}
+
+interface Mask {
   ignored_keys?: string[];
+  patterns: Pattern[];
 }
 
 const config = mergedCollectorConfig(collectorRoleFiles('local')) as {
-  processors: Record<string, Redaction>;
+  processors: Record<string, Mask>;
   service: { pipelines: Record<string, { processors: string[] }> };
 };
-const traceRedactions = config.service.pipelines.traces!.processors.filter((p) => p.startsWith('redaction'));
+const masksOf = (pipeline: string) =>
+  config.service.pipelines[pipeline]!.processors.filter((p) => p.split('/')[0] === 'mask');
+const spans = config.processors['mask/spans']!;
+const logs = config.processors['mask/logs']!;
 
 /** A Go RE2 pattern as a JavaScript RegExp: a leading `(?i)` becomes the flag, `\s` Go's ASCII white space. */
 function goRegExp(pattern: string): RegExp {
@@ -41,6 +50,13 @@ function goRegExp(pattern: string): RegExp {
   return new RegExp(out, insensitive ? 'i' : '');
 }
 
+/** Whether the processor would run the pattern on the value (maskprocessor's mayMatch, without its byte-set step). */
+function holdsANeed(pattern: Pattern, value: string): boolean {
+  if (!pattern.needs?.length) return true;
+  const haystack = pattern.ignore_case ? value.toLowerCase() : value;
+  return pattern.needs.some((need) => haystack.includes(pattern.ignore_case ? need.toLowerCase() : need));
+}
+
 /** A deterministic pseudo-random sequence (mulberry32), so a failure names a value that fails again. */
 function random(seed: number): () => number {
   let state = seed;
@@ -52,25 +68,53 @@ function random(seed: number): () => number {
   };
 }
 
-/** The characters the patterns and the checks turn on, and a few that they do not. */
-const ALPHABET = [...'AKSIeyJ@ \t:=/.&?#-_0aBbEeRrtokn'];
+/** The characters the patterns and their literals turn on, and a few that they do not. */
+const ALPHABET = [...'AKSIeyJ@ \t:=/.&?#-_0aBbEeRrtoknK'];
 
 function* allStrings(length: number): Generator<string> {
   if (length === 0) return yield '';
   for (const prefix of allStrings(length - 1)) for (const c of ALPHABET) yield prefix + c;
 }
 
+/** Random values glued from the patterns' pieces (whole, cut short, in other cases) and single characters. */
 function randomStrings(count: number, next = random(25)): string[] {
   const pieces = [
     'AKIA',
     'ASIA',
+    'AKI',
     'eyJ',
+    'eyj',
     'bearer ',
     'Bearer\t',
+    'BEARER',
+    'beare',
     'token=',
+    'TOKEN=',
+    'token',
+    'api_key=',
+    'apikey=',
+    'Key=',
+    'ke=',
+    'passwd=',
+    'password=',
+    'pwd=',
+    'secret=',
+    'client_secret=',
+    'sig=',
+    'signature=',
+    'session=',
+    'sessionid=',
+    'code=',
+    'auth=',
+    'x-amz-credential=',
+    'x-amz-security-token=',
     'user:pw@',
     '@example.com',
     'ABCDEFGHIJKLMNOP',
+    'abcdefgh.',
+    'eyJabcdefgh.ijklmnop.',
+    'AKIAABCDEFGHIJKLMNOP',
+    'ASIA0123456789ABCDEF',
   ];
   return Array.from({ length: count }, () => {
     let value = '';
@@ -97,17 +141,19 @@ const REAL_VALUES = [
   'observatory-load/1.0',
 ];
 
-describe('The redaction of spans', () => {
-  it('runs every pattern of the logs’ redaction, in the same order, over processors with an exact check each', () => {
-    expect(traceRedactions.length).toBeGreaterThan(1);
-    const patterns = traceRedactions.flatMap((name) => config.processors[name]!.blocked_values);
-    expect(patterns).toEqual(config.processors['redaction/logs']!.blocked_values);
-    for (const name of traceRedactions) expect(config.processors[name]!.allowed_values).toHaveLength(1);
+describe('The masking of spans and logs', () => {
+  it('runs one mask processor in each pipeline, the same patterns in the same order for spans and logs', () => {
+    expect(masksOf('traces')).toEqual(['mask/spans']);
+    expect(masksOf('logs/events')).toEqual(['mask/logs']);
+    expect(masksOf('logs/app')).toEqual(['mask/logs']);
+    expect(spans.patterns.length).toBeGreaterThanOrEqual(6);
+    expect(logs.patterns).toEqual(spans.patterns);
+    expect(logs.ignored_keys ?? []).toEqual([]);
   });
 
-  it('ignores the same structural keys in every processor and scans the free-text ones', () => {
-    const ignored = config.processors[traceRedactions[0]!]!.ignored_keys!;
-    for (const name of traceRedactions) expect(config.processors[name]!.ignored_keys).toEqual(ignored);
+  it('ignores the structural keys of spans and scans the free-text ones', () => {
+    const ignored = spans.ignored_keys!;
+    expect(ignored).toEqual(expect.arrayContaining(['http.route', 'http.request.method', 'service.name']));
     for (const freeText of [
       'url.full',
       'url.query',
@@ -127,29 +173,43 @@ describe('The redaction of spans', () => {
       expect(ignored).not.toContain(freeText);
   });
 
-  for (const name of traceRedactions) {
-    it(`${name}: no value its check lets pass holds a match of its patterns`, { timeout: 120_000 }, () => {
-      const { allowed_values, blocked_values } = config.processors[name]!;
-      const check = goRegExp(allowed_values![0]!);
-      const patterns = blocked_values.map(goRegExp);
-      const values = [
-        ...[0, 1, 2, 3, 4].flatMap((n) => [...allStrings(n)]),
-        ...randomStrings(200_000),
-        ...REAL_VALUES,
-      ];
-      let passed = 0;
-      const leaks: string[] = [];
-      for (const value of values) {
-        if (!check.test(value)) continue;
-        passed++;
-        const matching = patterns.find((pattern) => pattern.test(value));
-        if (matching) leaks.push(`${JSON.stringify(value)} passes the check but matches ${matching}`);
-      }
-      expect(leaks.slice(0, 5)).toEqual([]);
-      // The check is worth having: most clean values pass it.
-      expect(passed).toBeGreaterThan(1000);
-      for (const value of REAL_VALUES)
-        if (patterns.some((pattern) => pattern.test(value))) expect(check.test(value)).toBe(false);
-    });
+  const values = [
+    ...[0, 1, 2, 3, 4].flatMap((n) => [...allStrings(n)]),
+    ...randomStrings(200_000),
+    ...REAL_VALUES,
+  ];
+  for (const [index, pattern] of spans.patterns.entries()) {
+    it(
+      `pattern ${index + 1} (${pattern.regex.slice(0, 24)}…): every value it matches holds one of its literals`,
+      {
+        timeout: 120_000,
+      },
+      () => {
+        expect(pattern.needs?.length).toBeGreaterThan(0);
+        const regex = goRegExp(pattern.regex);
+        let skipped = 0;
+        let matched = 0;
+        const leaks: string[] = [];
+        for (const value of values) {
+          const needed = holdsANeed(pattern, value);
+          if (!needed) skipped++;
+          if (!regex.test(value)) continue;
+          matched++;
+          if (!needed)
+            leaks.push(`${JSON.stringify(value)} matches but holds none of ${pattern.needs!.join(' ')}`);
+        }
+        expect(leaks.slice(0, 5)).toEqual([]);
+        // The test reaches the pattern (values that match), and the literals are worth having (most values skip it).
+        expect(matched).toBeGreaterThan(100);
+        expect(skipped).toBeGreaterThan(values.length / 2);
+      },
+    );
   }
+
+  it('masks every secret of the real values with some pattern', () => {
+    const secret = REAL_VALUES.filter((value) => spans.patterns.some((p) => goRegExp(p.regex).test(value)));
+    for (const value of secret)
+      expect(spans.patterns.some((p) => holdsANeed(p, value) && goRegExp(p.regex).test(value))).toBe(true);
+    expect(secret.length).toBeGreaterThan(3);
+  });
 });

@@ -23,6 +23,7 @@ const READERS = [
   'readNumber',
   'readBoolean',
   'readList',
+  'readChoice',
   'oneOf',
   'subsetOf',
 ];
@@ -91,7 +92,7 @@ function readsOf(file: string): Read[] {
   );
   for (const m of code.matchAll(call)) {
     const [, reader, plain, template, third] = m;
-    let fallback = reader === 'oneOf' || reader === 'subsetOf' ? undefined : literal(third);
+    let fallback = ['oneOf', 'subsetOf', 'readChoice'].includes(reader!) ? undefined : literal(third);
     if (reader === 'readString') {
       const after = code.slice(m.index + code.slice(m.index).indexOf(')') + 1);
       const coalesced = /^\s*(?:\?\.\w+\(\))?\s*\?\?\s*('[^']*'|\x60[^\x60]*\x60|[\d_.]+)/.exec(after);
