@@ -178,7 +178,7 @@ export function stackConfig(env: Env = process.env): StackConfig {
 /**
  * A Collector binary's cache key: the builder version, its manifest's data (parsed, so that editing a comment
  * does not cost a rebuild) and the sources of the manifest's local modules (entries with a `path`, our own
- * components; their tests excluded). Each build (local, full) has its own manifest, so its own key.
+ * components: their Go files but tests, go.mod and go.sum). Each build (local, full) has its own manifest, so its own key.
  */
 export function collectorBuildKey(build: CollectorBuild, repoRoot: string = REPO_ROOT): string {
   const file = collectorManifestFile(build, repoRoot);
@@ -186,9 +186,13 @@ export function collectorBuildKey(build: CollectorBuild, repoRoot: string = REPO
   const hash = createHash('sha256').update(JSON.stringify(manifest));
   for (const dir of localModuleDirs(manifest, dirname(file)))
     for (const source of readdirSync(dir).sort())
-      if (!source.endsWith('_test.go')) hash.update(source).update(readFileSync(join(dir, source)));
+      if (isBuildSource(source)) hash.update(source).update(readFileSync(join(dir, source)));
   return `otelcol-${VERSIONS.ocb}-${hash.digest('hex').slice(0, 12)}`;
 }
+
+/** A file of a local module that goes into the binary: Go sources but tests, go.mod, go.sum (not a test binary). */
+const isBuildSource = (name: string) =>
+  (name.endsWith('.go') && !name.endsWith('_test.go')) || name === 'go.mod' || name === 'go.sum';
 
 /** The folders of an ocb manifest's local modules (entries with a `path`), resolved against `manifestDir`. */
 export function localModuleDirs(manifest: Record<string, unknown>, manifestDir: string): string[] {
