@@ -41,29 +41,16 @@ interface Watermark {
   hour: string;
   /** Closed hours with work left, oldest first. */
   pending: string[];
-  /**
-   * Per open hour folder, a raw key that it and every key before it in the folder are compacted (and old enough:
-   * lakeConfig `cursorLagMs`): the folder's listings start after it until the hour closes.
-   */
-  after: Record<string, string>;
-}
-
-/** What one signal's listing saw: its raw keys per hour folder, in key order, and the keys with a marker. */
-interface Listing {
-  folders: Map<string, string[]>;
-  done: Set<string>;
 }
 
 /**
  * Raw objects of the signals (default: all) that have no manifest marker yet. Per signal, only the hour folders that
  * may hold work are listed — the pending ones and those from the watermark to the next hour, one listing each for
- * objects and markers — so the cost follows the hours not yet compacted, not the lake's history; and an open hour's
- * listings start after its cursor (Watermark.after), so they follow what arrived since, not the whole hour. An hour
- * that closes (lakeConfig `watermarkGraceHours` after its end: the Collector writes by arrival time, so a closed hour
- * gets no new objects) is listed whole once more, which finds an object that arrived behind its cursor; then the
- * watermark moves to the first hour that is not closed, and the closed hours that still have objects without a
- * marker are kept as pending. Without a watermark (a new lake), or with objects outside hour folders, the whole
- * prefix is listed.
+ * objects and markers — so the cost follows the hours not yet compacted, not the lake's history. Then the watermark
+ * moves to the first hour that is not closed yet (lakeConfig `watermarkGraceHours` after its end: the Collector
+ * writes by arrival time, so a closed hour gets no new objects), and the closed hours that still have objects
+ * without a marker are kept as pending. Without a watermark (a new lake), or with objects outside hour folders, the
+ * whole prefix is listed.
  */
 export async function unprocessedKeys(
   store: S3Store,
@@ -72,35 +59,23 @@ export async function unprocessedKeys(
   now: Date = new Date(),
 ): Promise<string[]> {
   const keys: string[] = [];
-  const open = hourFolder(new Date(now.getTime() - config.watermarkGraceHours * 3_600_000));
   for (const signal of signals) {
     const prefix = config.raw[signal];
     const watermark = await readWatermark(store, config, signal);
     const folders = watermark ? [...watermark.pending, ...hoursFrom(watermark.hour, now)] : [''];
-    const listing: Listing = { folders: new Map(), done: new Set() };
+    const rawKeys: string[] = [];
+    const done = new Set<string>();
     for (const folder of folders) {
-      // A closing hour is listed whole; an open one from its cursor on.
-      const after = folder >= open ? watermark?.after[folder] : undefined;
-      const prefixes = (after ? windowPrefixes(after, now) : undefined) ?? [`${prefix}${folder}`];
-      const listed = await Promise.all(
-        prefixes.map((p) =>
-          Promise.all([
-            store.list(p, { startAfter: after }),
-            store.list(`${config.manifestPrefix}${p}`, {
-              startAfter: after && `${config.manifestPrefix}${after}`,
-            }),
-          ]),
-        ),
-      );
-      const raw = listed.flatMap(([objects]) => objects.map((o) => o.key));
-      listing.folders.set(folder, raw.filter((key) => isRawObject(key)).sort());
-      for (const [, markers] of listed)
-        for (const m of markers) listing.done.add(m.key.slice(config.manifestPrefix.length, -'.json'.length));
+      const [raw, markers] = await Promise.all([
+        store.list(`${prefix}${folder}`),
+        store.list(`${config.manifestPrefix}${prefix}${folder}`),
+      ]);
+      rawKeys.push(...raw.map((o) => o.key).filter((key) => isRawObject(key)));
+      for (const m of markers) done.add(m.key.slice(config.manifestPrefix.length, -'.json'.length));
     }
-    const rawKeys = [...listing.folders.values()].flat();
-    const pending = rawKeys.filter((key) => !listing.done.has(key));
+    const pending = rawKeys.filter((key) => !done.has(key));
     keys.push(...pending);
-    await advanceWatermark(store, config, signal, { watermark, rawKeys, pending, listing, open, now });
+    await advanceWatermark(store, config, signal, { watermark, rawKeys, pending, now });
   }
   return keys;
 }
@@ -116,59 +91,6 @@ function hoursFrom(first: string, now: Date): string[] {
   return folders;
 }
 
-/** A uuidv7's first 8 hex digits fix its time to a window of 2^16 ms (≈ 66 seconds). */
-const WINDOW_MS = 2 ** 16;
-/** How far past `now` another host's clock may name an object. */
-const CLOCK_SKEW_MS = 120_000;
-/** More windows than this between a cursor and now (a quiet stretch): the folder is listed whole instead. */
-const MAX_WINDOWS = 16;
-
-/**
- * The key prefixes that hold every object named from the cursor's time window to `now` (plus CLOCK_SKEW_MS): the
- * cursor's name up to its uuidv7's first 8 hex digits, one per window. Listing by these prefixes returns the keys of
- * those windows only, on any store (the local one ignores StartAfter and would return the whole hour). Undefined
- * when the cursor's name has no uuidv7, or the windows are too many.
- */
-function windowPrefixes(cursor: string, now: Date): string[] | undefined {
-  const match = /^(.*_)([0-9a-f]{8})-[0-9a-f]{4}-7[0-9a-f]{3}-/.exec(cursor);
-  if (!match) return undefined;
-  const first = parseInt(match[2]!, 16);
-  const last = Math.floor((now.getTime() + CLOCK_SKEW_MS) / WINDOW_MS);
-  if (last < first || last - first >= MAX_WINDOWS) return undefined;
-  return Array.from(
-    { length: last - first + 1 },
-    (_, i) => `${match[1]}${(first + i).toString(16).padStart(8, '0')}`,
-  );
-}
-
-/** The time a uuidv7 in the object's name was made (the Collector names each upload so), if it has one. */
-const UUIDV7 = /_([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.[^/]*$/i;
-
-export function nameTime(key: string): number | undefined {
-  const match = UUIDV7.exec(key);
-  return match ? parseInt(match[1]! + match[2]!, 16) : undefined;
-}
-
-/**
- * The folder's new cursor: the last of its keys (in key order, after the old cursor) up to which every key is done
- * and named more than `cursorLagMs` before `now`; the old cursor when the first key is not.
- */
-function cursorOf(
-  keys: string[],
-  done: Set<string>,
-  previous: string | undefined,
-  config: LakeConfig,
-  now: Date,
-): string | undefined {
-  let cursor = previous;
-  for (const key of keys) {
-    const named = nameTime(key);
-    if (!done.has(key) || named === undefined || named > now.getTime() - config.cursorLagMs) break;
-    cursor = key;
-  }
-  return cursor;
-}
-
 async function readWatermark(
   store: S3Store,
   config: LakeConfig,
@@ -176,54 +98,24 @@ async function readWatermark(
 ): Promise<Watermark | undefined> {
   const stored = await store.getJson<Partial<Watermark>>(watermarkKey(config, signal));
   if (!stored?.hour || !HOUR_FOLDER.test(stored.hour)) return undefined;
-  const prefix = config.raw[signal];
-  const after = Object.fromEntries(
-    Object.entries(stored.after ?? {}).filter(
-      ([folder, key]) =>
-        HOUR_FOLDER.test(folder) && typeof key === 'string' && key.startsWith(`${prefix}${folder}`),
-    ),
-  );
-  return { hour: stored.hour, pending: (stored.pending ?? []).filter((h) => HOUR_FOLDER.test(h)), after };
+  return { hour: stored.hour, pending: (stored.pending ?? []).filter((h) => HOUR_FOLDER.test(h)) };
 }
 
 async function advanceWatermark(
   store: S3Store,
   config: LakeConfig,
   signal: LakeSignal,
-  seen: {
-    watermark: Watermark | undefined;
-    rawKeys: string[];
-    pending: string[];
-    listing: Listing;
-    open: string;
-    now: Date;
-  },
+  seen: { watermark: Watermark | undefined; rawKeys: string[]; pending: string[]; now: Date },
 ): Promise<void> {
   const prefix = config.raw[signal];
   if (seen.rawKeys.some((key) => hourOf(prefix, key) === undefined)) return;
-  const hour = seen.watermark && seen.watermark.hour > seen.open ? seen.watermark.hour : seen.open;
+  const open = hourFolder(new Date(seen.now.getTime() - config.watermarkGraceHours * 3_600_000));
+  const hour = seen.watermark && seen.watermark.hour > open ? seen.watermark.hour : open;
   const pending = [...new Set(seen.pending.map((key) => hourOf(prefix, key)!))]
     .filter((h) => h < hour)
     .sort();
-  const after: Record<string, string> = {};
-  for (const [folder, keys] of seen.listing.folders) {
-    if (folder < hour) continue;
-    const cursor = cursorOf(keys, seen.listing.done, seen.watermark?.after[folder], config, seen.now);
-    if (cursor) after[folder] = cursor;
-  }
-  const before = seen.watermark;
-  if (
-    before?.hour === hour &&
-    before.pending.join() === pending.join() &&
-    JSON.stringify(before.after) === JSON.stringify(after)
-  )
-    return;
-  await store.putJson(watermarkKey(config, signal), {
-    hour,
-    pending,
-    after,
-    updated_at: seen.now.toISOString(),
-  });
+  if (seen.watermark?.hour === hour && seen.watermark.pending.join() === pending.join()) return;
+  await store.putJson(watermarkKey(config, signal), { hour, pending, updated_at: seen.now.toISOString() });
 }
 
 export interface CompactionChunk {
