@@ -491,9 +491,12 @@ async function eventIds(bench: IsolatedStack): Promise<{ raw: number; missing: n
   });
   const store = S3Store.fromSettings(config.s3);
   const raw = new Set<string>();
-  // Objects that arrived after the last compaction was planned (its own job events among them) are left out.
+  // The raw zone as it is now; then, of it, the objects that arrived after the last compaction was planned (its own
+  // job events among them), which are left out. In this order, an object arriving between the two listings is in
+  // neither (listed the other way round, it was counted as raw and not late: a missing ID that was not).
+  const objects = await store.list(config.raw.events);
   const late = new Set(await unprocessedKeys(store, config, ['events']));
-  for (const object of await store.list(config.raw.events)) {
+  for (const object of objects) {
     if (late.has(object.key)) continue;
     const body = await store.get(object.key);
     const text = (object.key.endsWith('.gz') ? gunzipSync(body) : body).toString('utf8');
