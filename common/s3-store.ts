@@ -42,7 +42,8 @@ export class S3Store {
     return new S3Store(new S3Client(s3ClientConfig(settings)), settings.bucket);
   }
 
-  async list(prefix: string): Promise<StoredObject[]> {
+  /** Every object under the prefix, in key order; with `startAfter`, only those whose key sorts after it. */
+  async list(prefix: string, options: { startAfter?: string } = {}): Promise<StoredObject[]> {
     const objects: StoredObject[] = [];
     let token: string | undefined;
     do {
@@ -51,10 +52,12 @@ export class S3Store {
           Bucket: this.bucket,
           Prefix: prefix,
           ContinuationToken: token,
+          StartAfter: token ? undefined : options.startAfter,
         }),
       );
       for (const item of page.Contents ?? [])
-        if (item.Key)
+        // A store that ignores StartAfter (the local one lists a prefix whole) is held to it here.
+        if (item.Key && !(options.startAfter !== undefined && item.Key <= options.startAfter))
           objects.push({ key: item.Key, size: item.Size ?? 0, etag: (item.ETag ?? '').replaceAll('"', '') });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

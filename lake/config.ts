@@ -78,6 +78,14 @@ export interface LakeConfig {
    * @default 1
    */
   watermarkGraceHours: number;
+  /**
+   * How old a raw object's name (the uuidv7 the Collector gives it when it uploads) must be before the listing of
+   * its open hour may start after it, once it and every object before it are compacted: an object uploaded later
+   * under an older name (a slow upload, another host's clock) is then found when its hour closes, which lists the
+   * hour whole. So planning lists what arrived since, not the whole open hour each time.
+   * @default 300_000 (5 minutes)
+   */
+  cursorLagMs: number;
 }
 
 export function lakeConfig(env: Env = process.env): LakeConfig {
@@ -105,6 +113,7 @@ export function lakeConfig(env: Env = process.env): LakeConfig {
     maxRecordKb: readInteger(env, 'OBSERVATORY_LAKE_MAX_RECORD_KB', 1024, { min: 1, max: 65_536 }),
     maxObjectMb: readInteger(env, 'OBSERVATORY_LAKE_MAX_OBJECT_MB', 48, { min: 1, max: 4096 }),
     watermarkGraceHours: 1,
+    cursorLagMs: 300_000,
   };
 }
 

@@ -41,16 +41,29 @@ interface Watermark {
   hour: string;
   /** Closed hours with work left, oldest first. */
   pending: string[];
+  /**
+   * Per open hour folder, a raw key that it and every key before it in the folder are compacted (and old enough:
+   * lakeConfig `cursorLagMs`): the folder's listings start after it until the hour closes.
+   */
+  after: Record<string, string>;
+}
+
+/** What one signal's listing saw: its raw keys per hour folder, in key order, and the keys with a marker. */
+interface Listing {
+  folders: Map<string, string[]>;
+  done: Set<string>;
 }
 
 /**
  * Raw objects of the signals (default: all) that have no manifest marker yet. Per signal, only the hour folders that
  * may hold work are listed — the pending ones and those from the watermark to the next hour, one listing each for
- * objects and markers — so the cost follows the hours not yet compacted, not the lake's history. Then the watermark
- * moves to the first hour that is not closed yet (lakeConfig `watermarkGraceHours` after its end: the Collector
- * writes by arrival time, so a closed hour gets no new objects), and the closed hours that still have objects
- * without a marker are kept as pending. Without a watermark (a new lake), or with objects outside hour folders, the
- * whole prefix is listed.
+ * objects and markers — so the cost follows the hours not yet compacted, not the lake's history; and an open hour's
+ * listings start after its cursor (Watermark.after), so they follow what arrived since, not the whole hour. An hour
+ * that closes (lakeConfig `watermarkGraceHours` after its end: the Collector writes by arrival time, so a closed hour
+ * gets no new objects) is listed whole once more, which finds an object that arrived behind its cursor; then the
+ * watermark moves to the first hour that is not closed, and the closed hours that still have objects without a
+ * marker are kept as pending. Without a watermark (a new lake), or with objects outside hour folders, the whole
+ * prefix is listed.
  */
 export async function unprocessedKeys(
   store: S3Store,
@@ -59,23 +72,35 @@ export async function unprocessedKeys(
   now: Date = new Date(),
 ): Promise<string[]> {
   const keys: string[] = [];
+  const open = hourFolder(new Date(now.getTime() - config.watermarkGraceHours * 3_600_000));
   for (const signal of signals) {
     const prefix = config.raw[signal];
     const watermark = await readWatermark(store, config, signal);
     const folders = watermark ? [...watermark.pending, ...hoursFrom(watermark.hour, now)] : [''];
-    const rawKeys: string[] = [];
-    const done = new Set<string>();
+    const listing: Listing = { folders: new Map(), done: new Set() };
     for (const folder of folders) {
-      const [raw, markers] = await Promise.all([
-        store.list(`${prefix}${folder}`),
-        store.list(`${config.manifestPrefix}${prefix}${folder}`),
-      ]);
-      rawKeys.push(...raw.map((o) => o.key).filter((key) => isRawObject(key)));
-      for (const m of markers) done.add(m.key.slice(config.manifestPrefix.length, -'.json'.length));
+      // A closing hour is listed whole; an open one from its cursor on.
+      const after = folder >= open ? watermark?.after[folder] : undefined;
+      const prefixes = (after ? windowPrefixes(after, now) : undefined) ?? [`${prefix}${folder}`];
+      const listed = await Promise.all(
+        prefixes.map((p) =>
+          Promise.all([
+            store.list(p, { startAfter: after }),
+            store.list(`${config.manifestPrefix}${p}`, {
+              startAfter: after && `${config.manifestPrefix}${after}`,
+            }),
+          ]),
+        ),
+      );
+      const raw = listed.flatMap(([objects]) => objects.map((o) => o.key));
+      listing.folders.set(folder, raw.filter((key) => isRawObject(key)).sort());
+      for (const [, markers] of listed)
+        for (const m of markers) listing.done.add(m.key.slice(config.manifestPrefix.length, -'.json'.length));
     }
-    const pending = rawKeys.filter((key) => !done.has(key));
+    const rawKeys = [...listing.folders.values()].flat();
+    const pending = rawKeys.filter((key) => !listing.done.has(key));
     keys.push(...pending);
-    await advanceWatermark(store, config, signal, { watermark, rawKeys, pending, now });
+    await advanceWatermark(store, config, signal, { watermark, rawKeys, pending, listing, open, now });
   }
   return keys;
 }
@@ -91,6 +116,66 @@ function hoursFrom(first: string, now: Date): string[] {
   return folders;
 }
 
+/** A uuidv7's first 8 hex digits fix its time to a window of 2^16 ms (≈ 66 seconds); fewer digits, 16× wider each. */
+const WINDOW_MS = 2 ** 16;
+/** How far past `now` another host's clock may name an object. */
+const CLOCK_SKEW_MS = 120_000;
+/** At most this many prefixes per folder: each is a listing of its own (the local store reads the folder for each). */
+const MAX_PREFIXES = 2;
+
+/**
+ * The fewest, narrowest key prefixes (at most MAX_PREFIXES) that hold every object named from the cursor's time to
+ * `now` (plus CLOCK_SKEW_MS): the cursor's name up to the first 8, 7 or 6 hex digits of its uuidv7, one per time
+ * window (≈ 66 s, 17.5 min or 4.7 h). Listing by these returns the keys of those windows only, on any store (the
+ * local one ignores StartAfter and would return the whole hour). Undefined when the cursor's name has no uuidv7 or
+ * no such prefixes exist (the folder is then listed whole).
+ */
+function windowPrefixes(cursor: string, now: Date): string[] | undefined {
+  const match = /^(.*_)([0-9a-f]{8})-[0-9a-f]{4}-7[0-9a-f]{3}-/.exec(cursor);
+  if (!match) return undefined;
+  const first = parseInt(match[2]!, 16);
+  const last = Math.floor((now.getTime() + CLOCK_SKEW_MS) / WINDOW_MS);
+  if (last < first) return undefined;
+  for (let digits = 8; digits >= 6; digits--) {
+    const width = 16 ** (8 - digits);
+    const [from, to] = [Math.floor(first / width), Math.floor(last / width)];
+    if (to - from + 1 <= MAX_PREFIXES)
+      return Array.from(
+        { length: to - from + 1 },
+        (_, i) => `${match[1]}${(from + i).toString(16).padStart(digits, '0')}`,
+      );
+  }
+  return undefined;
+}
+
+/** The time a uuidv7 in the object's name was made (the Collector names each upload so), if it has one. */
+const UUIDV7 = /_([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.[^/]*$/i;
+
+export function nameTime(key: string): number | undefined {
+  const match = UUIDV7.exec(key);
+  return match ? parseInt(match[1]! + match[2]!, 16) : undefined;
+}
+
+/**
+ * The folder's new cursor: the last of its keys (in key order, after the old cursor) up to which every key is done
+ * and named more than `cursorLagMs` before `now`; the old cursor when the first key is not.
+ */
+function cursorOf(
+  keys: string[],
+  done: Set<string>,
+  previous: string | undefined,
+  config: LakeConfig,
+  now: Date,
+): string | undefined {
+  let cursor = previous;
+  for (const key of keys) {
+    const named = nameTime(key);
+    if (!done.has(key) || named === undefined || named > now.getTime() - config.cursorLagMs) break;
+    cursor = key;
+  }
+  return cursor;
+}
+
 async function readWatermark(
   store: S3Store,
   config: LakeConfig,
@@ -98,24 +183,54 @@ async function readWatermark(
 ): Promise<Watermark | undefined> {
   const stored = await store.getJson<Partial<Watermark>>(watermarkKey(config, signal));
   if (!stored?.hour || !HOUR_FOLDER.test(stored.hour)) return undefined;
-  return { hour: stored.hour, pending: (stored.pending ?? []).filter((h) => HOUR_FOLDER.test(h)) };
+  const prefix = config.raw[signal];
+  const after = Object.fromEntries(
+    Object.entries(stored.after ?? {}).filter(
+      ([folder, key]) =>
+        HOUR_FOLDER.test(folder) && typeof key === 'string' && key.startsWith(`${prefix}${folder}`),
+    ),
+  );
+  return { hour: stored.hour, pending: (stored.pending ?? []).filter((h) => HOUR_FOLDER.test(h)), after };
 }
 
 async function advanceWatermark(
   store: S3Store,
   config: LakeConfig,
   signal: LakeSignal,
-  seen: { watermark: Watermark | undefined; rawKeys: string[]; pending: string[]; now: Date },
+  seen: {
+    watermark: Watermark | undefined;
+    rawKeys: string[];
+    pending: string[];
+    listing: Listing;
+    open: string;
+    now: Date;
+  },
 ): Promise<void> {
   const prefix = config.raw[signal];
   if (seen.rawKeys.some((key) => hourOf(prefix, key) === undefined)) return;
-  const open = hourFolder(new Date(seen.now.getTime() - config.watermarkGraceHours * 3_600_000));
-  const hour = seen.watermark && seen.watermark.hour > open ? seen.watermark.hour : open;
+  const hour = seen.watermark && seen.watermark.hour > seen.open ? seen.watermark.hour : seen.open;
   const pending = [...new Set(seen.pending.map((key) => hourOf(prefix, key)!))]
     .filter((h) => h < hour)
     .sort();
-  if (seen.watermark?.hour === hour && seen.watermark.pending.join() === pending.join()) return;
-  await store.putJson(watermarkKey(config, signal), { hour, pending, updated_at: seen.now.toISOString() });
+  const after: Record<string, string> = {};
+  for (const [folder, keys] of seen.listing.folders) {
+    if (folder < hour) continue;
+    const cursor = cursorOf(keys, seen.listing.done, seen.watermark?.after[folder], config, seen.now);
+    if (cursor) after[folder] = cursor;
+  }
+  const before = seen.watermark;
+  if (
+    before?.hour === hour &&
+    before.pending.join() === pending.join() &&
+    JSON.stringify(before.after) === JSON.stringify(after)
+  )
+    return;
+  await store.putJson(watermarkKey(config, signal), {
+    hour,
+    pending,
+    after,
+    updated_at: seen.now.toISOString(),
+  });
 }
 
 export interface CompactionChunk {

@@ -17,11 +17,12 @@ import {
   MeterProvider,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { lakeCommand } from '../../cli/lake/command.ts';
 import { METRICS } from '../../common/names.ts';
 import { S3Store } from '../../common/s3-store.ts';
-import { compact, compactAll, queryLake, type LakeConfig } from '../../lake/index.ts';
+import { compact, compactAll, queryLake, unprocessedKeys, type LakeConfig } from '../../lake/index.ts';
 import { compactInChild } from '../../lake/compact-process.ts';
 import { objectTimeRange } from '../../lake/compact.ts';
 import { uuidv7 } from '../../tracker/index.ts';
@@ -392,6 +393,73 @@ describe('Finding what to compact', () => {
     expect(next.objects).toBe(1);
     expect(next.files.length).toBeGreaterThan(0);
     expect([oldKey, nowKey, behind, current]).toHaveLength(4);
+  }, 120_000);
+
+  it('lists an open hour from its cursor on, and the hour whole when it closes, so a late object behind the cursor is still found', async () => {
+    const prefix = `${base}cursor/`;
+    // No lag: a key is old enough for the cursor as soon as it is compacted.
+    const own: LakeConfig = {
+      ...config,
+      raw: { ...config.raw, logs: `${prefix}raw/logs/` },
+      manifestPrefix: `${prefix}lake/manifest/`,
+      cursorLagMs: 0,
+    };
+    // The keys each listing got back from the store itself (before any filtering of ours).
+    const returned: string[] = [];
+    const client = s3Client();
+    const send = client.send.bind(client) as (command: unknown) => Promise<{ Contents?: { Key?: string }[] }>;
+    (client as unknown as { send: typeof send }).send = async (command) => {
+      const output = await send(command);
+      if (command instanceof ListObjectsV2Command)
+        returned.push(...(output.Contents ?? []).map((c) => c.Key!));
+      return output;
+    };
+    const watched = new S3Store(client, stackEndpoints().s3.bucket);
+    /** A key named at `ms` (a uuidv7 of that time, as the Collector names each upload). */
+    const nameAt = (ms: number) => {
+      const time = ms.toString(16).padStart(12, '0');
+      const rest = randomBytes(8).toString('hex');
+      return `${time.slice(0, 8)}-${time.slice(8)}-7${rest.slice(0, 3)}-8${rest.slice(3, 6)}-${rest.slice(4, 16)}`;
+    };
+    const put = async (name = uuidv7()) => {
+      const key = `${own.raw.logs}${hour}logs_${name}.json.gz`;
+      await store().put(key, gzipSync(JSON.stringify(logsBatch(2, 32))), 'application/json');
+      return key;
+    };
+    const now = Date.now();
+    // Twelve objects named in two time windows of their uuidv7 (an hour and 8 minutes ago), and one named between
+    // them that is uploaded only later (a slow upload).
+    const lateName = nameAt(now - 14 * 60_000);
+    const older = await Promise.all(Array.from({ length: 6 }, () => put(nameAt(now - 60 * 60_000))));
+    const newer = await Promise.all(Array.from({ length: 6 }, () => put(nameAt(now - 8 * 60_000))));
+    await unprocessedKeys(watched, own, ['logs']); // the watermark, with no cursor yet
+    expect((await compact([...older, ...newer], { store: store(), config: own })).failed).toEqual([]);
+    // The planning after the compaction sees them all done and sets the cursor at the last of them.
+    expect(await unprocessedKeys(watched, own, ['logs'])).toEqual([]);
+    const watermark = await store().getJson<{ after: Record<string, string> }>(
+      `${own.manifestPrefix}watermark/${own.raw.logs}hour.json`,
+    );
+    expect(watermark?.after[hour]).toBe(newer.toSorted().at(-1));
+
+    // Now planning asks the store only for the cursor's time window and the ones after it: the older objects and
+    // their markers are not even sent back.
+    const next = await put();
+    returned.length = 0;
+    expect(await unprocessedKeys(watched, own, ['logs'])).toEqual([next]);
+    expect(returned.filter((key) => older.some((o) => key.endsWith(o)))).toEqual([]);
+    expect(returned).toContain(next);
+    // An object uploaded behind the cursor is not seen while its hour is open…
+    const late = await put(lateName);
+    expect(await unprocessedKeys(watched, own, ['logs'])).toEqual([next]);
+    // …and is when the hour closes: it is listed whole once more, and the late object is left as pending work.
+    const closed = new Date(now + (own.watermarkGraceHours + 2) * 3_600_000);
+    expect((await unprocessedKeys(watched, own, ['logs'], closed)).toSorted()).toEqual(
+      [late, next].toSorted(),
+    );
+    const after = await store().getJson<{ pending: string[]; after: Record<string, string> }>(
+      `${own.manifestPrefix}watermark/${own.raw.logs}hour.json`,
+    );
+    expect(after).toMatchObject({ pending: [hour], after: {} });
   }, 120_000);
 });
 
