@@ -3,7 +3,15 @@
  * prices that turn invocations into money. Read from the environment when called; nothing else in etl/ reads it.
  */
 import { onAws, s3Settings, sqsSettings, type S3Settings, type SqsSettings } from '../common/config.ts';
-import { readBoolean, readInteger, readNumber, readString, warnOnce, type Env } from '../common/env.ts';
+import {
+  readBoolean,
+  readChoice,
+  readInteger,
+  readNumber,
+  readString,
+  warnOnce,
+  type Env,
+} from '../common/env.ts';
 import { FUNCTION_NAMES, type FunctionName } from './types.ts';
 
 export interface EtlConfig {
@@ -140,7 +148,7 @@ export function etlConfig(env: Env = process.env): EtlConfig {
       }),
       localConsumer: readBoolean(env, 'OBSERVATORY_ETL_LOCAL_CONSUMER', true),
     },
-    functionName: readFunctionName(env),
+    functionName: readChoice(env, 'OBSERVATORY_ETL_FUNCTION', FUNCTION_NAMES, 'crop_stats'),
     onAws: onAws(env),
     region: onAws(env) ? (readString(env, 'AWS_REGION') ?? 'unknown') : 'local',
     concurrency: readInteger(env, 'OBSERVATORY_ETL_CONCURRENCY', 4, { min: 1, max: 256 }),
@@ -170,14 +178,4 @@ function readDispatch(env: Env): 'fleet' | 'sqs' {
   if (raw === undefined || raw === 'fleet' || raw === 'sqs') return raw ?? 'fleet';
   warnOnce(`OBSERVATORY_ETL_DISPATCH=${JSON.stringify(raw)} is not fleet or sqs; using fleet`);
   return 'fleet';
-}
-
-function readFunctionName(env: Env): FunctionName {
-  const raw = readString(env, 'OBSERVATORY_ETL_FUNCTION');
-  if (raw === undefined) return 'crop_stats';
-  if ((FUNCTION_NAMES as readonly string[]).includes(raw)) return raw as FunctionName;
-  warnOnce(
-    `OBSERVATORY_ETL_FUNCTION=${JSON.stringify(raw)} is not one of ${FUNCTION_NAMES.join(', ')}; using crop_stats`,
-  );
-  return 'crop_stats';
 }

@@ -97,10 +97,9 @@ export async function unprocessedKeys(
       for (const [, markers] of listed)
         for (const m of markers) listing.done.add(m.key.slice(config.manifestPrefix.length, -'.json'.length));
     }
-    const rawKeys = [...listing.folders.values()].flat();
-    const pending = rawKeys.filter((key) => !listing.done.has(key));
+    const pending = [...listing.folders.values()].flat().filter((key) => !listing.done.has(key));
     keys.push(...pending);
-    await advanceWatermark(store, config, signal, { watermark, rawKeys, pending, listing, open, now });
+    await advanceWatermark(store, config, signal, { watermark, pending, listing, open, now });
   }
   return keys;
 }
@@ -131,9 +130,10 @@ const MAX_PREFIXES = 2;
  * no such prefixes exist (the folder is then listed whole).
  */
 function windowPrefixes(cursor: string, now: Date): string[] | undefined {
-  const match = /^(.*_)([0-9a-f]{8})-[0-9a-f]{4}-7[0-9a-f]{3}-/.exec(cursor);
-  if (!match) return undefined;
-  const first = parseInt(match[2]!, 16);
+  const named = nameTime(cursor);
+  if (named === undefined) return undefined;
+  const name = cursor.slice(0, cursor.lastIndexOf('_') + 1);
+  const first = Math.floor(named / WINDOW_MS);
   const last = Math.floor((now.getTime() + CLOCK_SKEW_MS) / WINDOW_MS);
   if (last < first) return undefined;
   for (let digits = 8; digits >= 6; digits--) {
@@ -142,16 +142,19 @@ function windowPrefixes(cursor: string, now: Date): string[] | undefined {
     if (to - from + 1 <= MAX_PREFIXES)
       return Array.from(
         { length: to - from + 1 },
-        (_, i) => `${match[1]}${(from + i).toString(16).padStart(digits, '0')}`,
+        (_, i) => `${name}${(from + i).toString(16).padStart(digits, '0')}`,
       );
   }
   return undefined;
 }
 
-/** The time a uuidv7 in the object's name was made (the Collector names each upload so), if it has one. */
-const UUIDV7 = /_([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.[^/]*$/i;
+/**
+ * The time a uuidv7 in the object's name was made (the Collector names each upload so, in lower-case hex), if it has
+ * one.
+ */
+const UUIDV7 = /_([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.[^/_]*$/;
 
-export function nameTime(key: string): number | undefined {
+function nameTime(key: string): number | undefined {
   const match = UUIDV7.exec(key);
   return match ? parseInt(match[1]! + match[2]!, 16) : undefined;
 }
@@ -199,7 +202,6 @@ async function advanceWatermark(
   signal: LakeSignal,
   seen: {
     watermark: Watermark | undefined;
-    rawKeys: string[];
     pending: string[];
     listing: Listing;
     open: string;
@@ -207,7 +209,8 @@ async function advanceWatermark(
   },
 ): Promise<void> {
   const prefix = config.raw[signal];
-  if (seen.rawKeys.some((key) => hourOf(prefix, key) === undefined)) return;
+  for (const keys of seen.listing.folders.values())
+    if (keys.some((key) => hourOf(prefix, key) === undefined)) return;
   const hour = seen.watermark && seen.watermark.hour > seen.open ? seen.watermark.hour : seen.open;
   const pending = [...new Set(seen.pending.map((key) => hourOf(prefix, key)!))]
     .filter((h) => h < hour)
