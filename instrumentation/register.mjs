@@ -6,7 +6,7 @@
 // hook, Express under ESM has no route spans.
 import { register } from 'node:module';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
-import { supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
+import { supportsSyncHooks } from 'import-in-the-middle/supports-sync-hooks.mjs';
 
 if (supportsSyncHooks()) {
   await import('./index.js');

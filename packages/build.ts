@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { transformSync } from 'esbuild';
 import { dirname, join, relative, resolve } from 'node:path';
 import { REPO_ROOT } from '../common/paths.ts';
 import { lazyPackages } from '../instrumentation/lazy-packages.ts';
@@ -26,6 +27,11 @@ interface PackageSpec {
   peers?: Record<string, string>;
   /** Packages loaded lazily (by a computed name, so the import scan cannot see them). */
   lazy?: string[];
+  /**
+   * Ship the `.js` files as CommonJS (`.mjs` entries stay ES modules): they then load the CommonJS builds of the
+   * OpenTelemetry packages, whose ES builds cost ≈ 5 MiB more of an idle process (docs/performance.md, issue 24).
+   */
+  commonjs?: boolean;
 }
 
 const root = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
@@ -52,6 +58,7 @@ const PACKAGES: PackageSpec[] = [
     // The preload loads these when the configuration chooses them; the library instrumentations come with
     // auto-instrumentations-node.
     lazy: lazyPackages(),
+    commonjs: true,
   },
   {
     name: '@observatory/tracker',
@@ -109,7 +116,11 @@ function assemble(spec: PackageSpec): string {
     const target = join(dir, relative(BUILD, file));
     mkdirSync(dirname(target), { recursive: true });
     cpSync(file, target);
-    writeFileSync(target, rewrite(readFileSync(target, 'utf8'), spec));
+    const text = rewrite(readFileSync(target, 'utf8'), spec);
+    writeFileSync(
+      target,
+      spec.commonjs && file.endsWith('.js') && !file.endsWith('.d.js') ? toCommonJs(text, file) : text,
+    );
   }
   const dependencies: Record<string, string> = {};
   for (const name of [...new Set([...packages, ...(spec.lazy ?? [])])].sort()) {
@@ -124,8 +135,8 @@ function assemble(spec: PackageSpec): string {
     version: root.version,
     description: spec.description,
     license: root.license,
-    type: 'module',
-    // The NodeSDK 0.30x and the auto-instrumentations require 22.15; require(esm) of this package needs 22.12.
+    type: spec.commonjs ? 'commonjs' : 'module',
+    // The NodeSDK 0.30x and the auto-instrumentations require 22.15 (and require(esm), used by the ES module hook, 22.12).
     engines: { node: '>=22.15' },
     main: `./${spec.entries['.']!.file}`,
     types: `./${spec.entries['.']!.types}`,
@@ -155,6 +166,30 @@ function rewrite(text: string, spec: PackageSpec): string {
   for (const [from, to] of Object.entries(spec.rewrites ?? {}))
     out = out.replaceAll(`'${from}'`, `'${to}'`).replaceAll(`"${from}"`, `"${to}"`);
   return out;
+}
+
+/**
+ * One compiled ES module as CommonJS (esbuild, one file at a time: every module stays a file of its own, so the
+ * preload and the API share one instance of each). `import.meta` has no CommonJS form: its `url` becomes the file's
+ * URL and its `resolve` resolves as `require` does, so that what a module loads by name is the package's CommonJS
+ * build too.
+ */
+function toCommonJs(text: string, file: string): string {
+  const usesMeta = text.includes('import.meta');
+  return transformSync(text, {
+    format: 'cjs',
+    platform: 'node',
+    target: 'node22',
+    sourcefile: relative(BUILD, file),
+    ...(usesMeta
+      ? {
+          define: { 'import.meta.url': '__importMetaUrl', 'import.meta.resolve': '__importMetaResolve' },
+          banner:
+            "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;\n" +
+            "const __importMetaResolve = (specifier) => require('node:url').pathToFileURL(require.resolve(specifier)).href;",
+        }
+      : {}),
+  }).code;
 }
 
 function pack(dir: string): string {

@@ -20,7 +20,7 @@ import type {
   InstrumentationConfig as UpstreamConfig,
 } from '@opentelemetry/instrumentation';
 import type { InstrumentationConfig } from './config.ts';
-import { supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs';
+import { supportsSyncHooks } from './esm-hook.ts';
 import { DeferredInstrumentation } from './deferred-instrumentation.ts';
 import { ExpressErrorsInstrumentation } from './express-errors.ts';
 import { LazyFastifyInstrumentation } from './fastify.ts';
