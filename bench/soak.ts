@@ -12,7 +12,9 @@
  * - each long-lived process's RSS after the warm-up (a tenth of the run, at least five minutes: Jaeger's ring of traces
  *   is full by then) and at the end (goal ≤ +10 %): the five platform processes and the stack's components (worker
  *   sandboxes come and go, not counted), except the stores that grow by design until a bound (Jaeger: ≤ 300 MiB;
- *   Prometheus's head block: reported);
+ *   Prometheus's head block: reported). RSS is sampled every 15 s; each of the two is the median of the samples of a
+ *   window (the first minutes after the warm-up, the last minutes of the load; `RSS_WINDOW_MS`), so that a burst or a
+ *   pool released just before one single reading does not decide it; the single readings are printed beside them;
  * - Jaeger's and the Collector's CPU per 10 000 spans/s under the demo load, after the warm-up;
  * - then (unless `--skip-stop`) how long `observatory demo` takes to stop on SIGINT while a compaction job runs, its
  *   first chunk made to hang (goal ≤ 5 s; before, it waited out the 120 s compaction timeout).
@@ -129,6 +131,8 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
     }).finally(() => stopping.abort());
     const minutely = everyMinute(platform.urls.etl, jobs, stopping.signal);
     const timeline = minuteTimeline(pids, failed, stopping.signal);
+    const loadStart = Date.now();
+    const series = rssSeries(pids, stopping.signal);
     await sleep(warmupMs);
     const warm = rssOf(pids);
     const warmParts = partsOf(pids);
@@ -142,13 +146,21 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
     printTimeline(await timeline);
     const end = rssOf(pids);
     log(`at the end: ${formatRss(end)}`);
+    const windows = { ...rssWindows(await series, loadStart, warmupMs, options.minutes * 60_000), last: end };
+    log(
+      `RSS medians, ${windows.minutes} min after the warm-up → the last ${windows.minutes} min of the load: ${[
+        ...windows.warm,
+      ]
+        .map(([name, mib]) => `${name} ${mib.toFixed(0)} → ${(windows.end.get(name) ?? NaN).toFixed(0)}`)
+        .join(', ')}`,
+    );
     printMemory(warm, end, warmHeap, await heapView(bench.stack.config.prometheus.port));
     printResidentParts(warmParts, partsOf(pids));
     // Events reach the raw zone through the Collector's queue (flushed every second): a last compaction takes all.
     await sleep(5000);
     await runJob(platform.urls.etl, { kind: 'compaction' }, jobs);
     const ids = await eventIds(bench);
-    return [...soakFigures(report, jobs, ids, warm, end), ...backendFigures(backends)];
+    return [...soakFigures(report, jobs, ids, windows), ...backendFigures(backends)];
   } finally {
     await platform.stop();
   }
@@ -408,6 +420,55 @@ async function processes(bench: IsolatedStack, platform: Platform): Promise<Map<
   return measured;
 }
 
+/** How long each of the two RSS windows lasts (shorter in a short run: a third of the time after the warm-up). */
+const RSS_WINDOW_MS = 180_000;
+const RSS_SAMPLE_MS = 15_000;
+
+interface RssSample {
+  at: number;
+  rss: Map<string, number>;
+}
+
+/** Every process's RSS every 15 s until `signal` (the load's end). */
+async function rssSeries(pids: Map<string, number>, signal: AbortSignal): Promise<RssSample[]> {
+  const samples: RssSample[] = [];
+  while (!signal.aborted) {
+    samples.push({ at: Date.now(), rss: rssOf(pids) });
+    await sleep(RSS_SAMPLE_MS, signal);
+  }
+  return samples;
+}
+
+interface RssWindows {
+  minutes: number;
+  /** Each process's median RSS over the window that starts at the warm-up's end, MiB. */
+  warm: Map<string, number>;
+  /** The same over the window that ends with the load. */
+  end: Map<string, number>;
+  /** The last single reading (a store bounded by design is held to its bound by it, not by a median). */
+  last?: Map<string, number>;
+}
+
+function rssWindows(samples: RssSample[], loadStart: number, warmupMs: number, loadMs: number): RssWindows {
+  const windowMs = Math.min(RSS_WINDOW_MS, (loadMs - warmupMs) / 3);
+  const within = (from: number, to: number) =>
+    samples.filter((s) => s.at - loadStart >= from && s.at - loadStart <= to);
+  const medianOf = (window: RssSample[]) =>
+    new Map(
+      [...(window[0]?.rss.keys() ?? [])].map((name) => [
+        name,
+        median(window.map((s) => s.rss.get(name) ?? NaN).filter((v) => !Number.isNaN(v))),
+      ]),
+    );
+  return {
+    minutes: Math.round(windowMs / 6_000) / 10,
+    warm: medianOf(within(warmupMs, warmupMs + windowMs)),
+    end: medianOf(within(loadMs - windowMs, loadMs + RSS_SAMPLE_MS)),
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
 function rssOf(pids: Map<string, number>): Map<string, number> {
   return new Map([...pids].map(([name, pid]) => [name, statusMiB(pid, 'VmRSS') ?? NaN]));
 }
@@ -528,9 +589,10 @@ function soakFigures(
   report: LoadReport,
   jobs: JobTally,
   ids: { raw: number; missing: number; duplicated: number },
-  warm: Map<string, number>,
-  end: Map<string, number>,
+  rss: RssWindows,
 ): Figure[] {
+  const { warm, end } = rss;
+  const medians = `medians of ${rss.minutes} min`;
   for (const failure of jobs.failed) log(`job failed: ${failure}`);
   const figures: Figure[] = [
     {
@@ -587,8 +649,8 @@ function soakFigures(
     if (bound) {
       figures.push({
         id: `soak.rss.${name}`,
-        figure: `Soak: RSS of ${name} at the end (${bound.why})`,
-        ours: after,
+        figure: `Soak: RSS of ${name} at the end (${bound.why}; against the median after warm-up)`,
+        ours: rss.last?.get(name) ?? after,
         baseline: before,
         baselineName: 'after warm-up',
         unit: 'MiB',
@@ -599,7 +661,7 @@ function soakFigures(
     }
     figures.push({
       id: `soak.rss.${name}`,
-      figure: `Soak: RSS of ${name}, end against after warm-up`,
+      figure: `Soak: RSS of ${name}, end against after warm-up (${medians})`,
       ours: after,
       baseline: before,
       baselineName: 'after warm-up',
