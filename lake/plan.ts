@@ -119,8 +119,13 @@ function hoursFrom(first: string, now: Date): string[] {
 const WINDOW_MS = 2 ** 16;
 /** How far past `now` another host's clock may name an object. */
 const CLOCK_SKEW_MS = 120_000;
-/** At most this many prefixes per folder: each is a listing of its own (the local store reads the folder for each). */
-const MAX_PREFIXES = 2;
+/**
+ * At most this many prefixes per folder, each a listing of its own: ten 66-second windows cover the cursor's lag
+ * (cursorLagMs, 5 minutes), the minute between two runs and the clock skew, so a run every minute lists ≈ 10 minutes
+ * of objects, not the 17.5-minute windows (or the whole hour) that fewer prefixes would take. On AWS a listing is one
+ * LIST request (StartAfter alone would do there); the local store reads the whole folder for each, which costs it CPU.
+ */
+const MAX_PREFIXES = 10;
 
 /**
  * The fewest, narrowest key prefixes (at most MAX_PREFIXES) that hold every object named from the cursor's time to
