@@ -120,12 +120,13 @@ const WINDOW_MS = 2 ** 16;
 /** How far past `now` another host's clock may name an object. */
 const CLOCK_SKEW_MS = 120_000;
 /**
- * At most this many prefixes per folder, each a listing of its own: ten 66-second windows cover the cursor's lag
- * (cursorLagMs, 5 minutes), the minute between two runs and the clock skew, so a run every minute lists ≈ 10 minutes
- * of objects, not the 17.5-minute windows (or the whole hour) that fewer prefixes would take. On AWS a listing is one
- * LIST request (StartAfter alone would do there); the local store reads the whole folder for each, which costs it CPU.
+ * At most this many prefixes per folder, each a listing of its own. Two fall back to 17.5-minute windows (the cursor's
+ * lag, 5 minutes, the minute since the last run and the clock skew need eight or nine 66-second ones), so a run lists
+ * more than what arrived since; ten would not, but the local store holds one lock over each listing while it reads the
+ * whole folder, and eighty listings a compaction late in an hour held the catalog's reads back for 10 s (the soak's
+ * run 14: three 504s). On AWS a listing is one indexed LIST request (and StartAfter alone would do there).
  */
-const MAX_PREFIXES = 10;
+const MAX_PREFIXES = 2;
 
 /**
  * The fewest, narrowest key prefixes (at most MAX_PREFIXES) that hold every object named from the cursor's time to
