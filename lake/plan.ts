@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import { signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
 import { isRawObject } from './raw-keys.ts';
-import type { S3Store } from '../common/s3-store.ts';
+import type { S3Store, StoredObject } from '../common/s3-store.ts';
 
 /** The marker object of a compacted (or failed) raw object. */
 export function markerKey(config: LakeConfig, rawKey: string): string {
@@ -82,16 +82,16 @@ export async function unprocessedKeys(
       // A closing hour is listed whole; an open one from its cursor on.
       const after = folder >= open ? watermark?.after[folder] : undefined;
       const prefixes = (after ? windowPrefixes(after, now) : undefined) ?? [`${prefix}${folder}`];
-      const listed = await Promise.all(
-        prefixes.map((p) =>
-          Promise.all([
-            store.list(p, { startAfter: after }),
-            store.list(`${config.manifestPrefix}${p}`, {
-              startAfter: after && `${config.manifestPrefix}${after}`,
-            }),
-          ]),
-        ),
-      );
+      // One listing at a time: the local store holds one lock over each while it reads the folder, and reads wait
+      // behind every listing queued before them.
+      const listed: [StoredObject[], StoredObject[]][] = [];
+      for (const p of prefixes) {
+        const objects = await store.list(p, { startAfter: after });
+        const markers = await store.list(`${config.manifestPrefix}${p}`, {
+          startAfter: after && `${config.manifestPrefix}${after}`,
+        });
+        listed.push([objects, markers]);
+      }
       const raw = listed.flatMap(([objects]) => objects.map((o) => o.key));
       listing.folders.set(folder, raw.filter((key) => isRawObject(key)).sort());
       for (const [, markers] of listed)
@@ -120,13 +120,13 @@ const WINDOW_MS = 2 ** 16;
 /** How far past `now` another host's clock may name an object. */
 const CLOCK_SKEW_MS = 120_000;
 /**
- * At most this many prefixes per folder, each a listing of its own. Two fall back to 17.5-minute windows (the cursor's
- * lag, 5 minutes, the minute since the last run and the clock skew need eight or nine 66-second ones), so a run lists
- * more than what arrived since; ten would not, but the local store holds one lock over each listing while it reads the
- * whole folder, and eighty listings a compaction late in an hour held the catalog's reads back for 10 s (the soak's
- * run 14: three 504s). On AWS a listing is one indexed LIST request (and StartAfter alone would do there).
+ * At most this many prefixes per folder, each a listing of its own: ten 66-second windows cover the cursor's lag
+ * (cursorLagMs, 5 minutes), the minute since the last run and the clock skew, so a run lists what arrived since, not
+ * 17.5-minute windows (two prefixes fell back to those and listed most of the hour again). The listings run one at a
+ * time (unprocessedKeys): the local store holds one lock over each while it reads the whole folder, and eighty of them
+ * at once held the catalog's reads back for 10 s (the soak's run 14). On AWS a listing is one indexed LIST request.
  */
-const MAX_PREFIXES = 2;
+const MAX_PREFIXES = 10;
 
 /**
  * The fewest, narrowest key prefixes (at most MAX_PREFIXES) that hold every object named from the cursor's time to
