@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import { signalOf, LAKE_SIGNALS, type LakeConfig, type LakeSignal } from './config.ts';
 import { isRawObject } from './raw-keys.ts';
-import type { S3Store, StoredObject } from '../common/s3-store.ts';
+import type { S3Store } from '../common/s3-store.ts';
 
 /** The marker object of a compacted (or failed) raw object. */
 export function markerKey(config: LakeConfig, rawKey: string): string {
@@ -84,18 +84,15 @@ export async function unprocessedKeys(
       const prefixes = (after ? windowPrefixes(after, now) : undefined) ?? [`${prefix}${folder}`];
       // One listing at a time: the local store holds one lock over each while it reads the folder, and reads wait
       // behind every listing queued before them.
-      const listed: [StoredObject[], StoredObject[]][] = [];
+      const raw: string[] = [];
       for (const p of prefixes) {
-        const objects = await store.list(p, { startAfter: after });
+        for (const o of await store.list(p, { startAfter: after })) if (isRawObject(o.key)) raw.push(o.key);
         const markers = await store.list(`${config.manifestPrefix}${p}`, {
           startAfter: after && `${config.manifestPrefix}${after}`,
         });
-        listed.push([objects, markers]);
-      }
-      const raw = listed.flatMap(([objects]) => objects.map((o) => o.key));
-      listing.folders.set(folder, raw.filter((key) => isRawObject(key)).sort());
-      for (const [, markers] of listed)
         for (const m of markers) listing.done.add(m.key.slice(config.manifestPrefix.length, -'.json'.length));
+      }
+      listing.folders.set(folder, raw.sort());
     }
     const pending = [...listing.folders.values()].flat().filter((key) => !listing.done.has(key));
     keys.push(...pending);
