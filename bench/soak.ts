@@ -693,6 +693,7 @@ async function stopFigure(bench: IsolatedStack, base: number): Promise<Figure> {
     OBSERVATORY_ETL_ALLOW_FAULTS: 'true',
   });
   let stderr = '';
+  // The whole stderr: the submission's line is matched in it, and a failure quotes its end.
   demo.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => demo.once('exit', () => resolve()));
   try {
@@ -723,6 +724,8 @@ async function stopFigure(bench: IsolatedStack, base: number): Promise<Figure> {
     // SIGTERM, not SIGKILL: the demo stops the services it started.
     demo.kill('SIGTERM');
     await Promise.race([exited, sleep(60_000)]);
+    // What the demo said last tells where it was (its warm-up, the first look, the traces' wait, …).
+    log(`the stop figure failed; the demo's last output:\n${stderr.slice(-3000)}`);
     return failedFigure('soak.demo-stop', 'observatory demo: SIGINT during a compaction → exited', error);
   }
 }
