@@ -42,10 +42,7 @@ describe('A JavaScript build of our modules', () => {
     // machine took long enough for one CI run to see it), so this waits for it to be gone rather than reading /proc once.
     await vi.waitFor(
       () => expect(childrenOf(process.pid).filter((cmdline) => cmdline.includes('esbuild'))).toEqual([]),
-      {
-        timeout: 10_000,
-        interval: 50,
-      },
+      { timeout: 10_000, interval: 50 },
     );
   });
 });
