@@ -8,7 +8,9 @@ import type { Readable } from 'node:stream';
 import { decompressedText } from './compression.ts';
 import {
   GetObjectCommand,
+  HeadBucketCommand,
   ListObjectsV2Command,
+  NoSuchBucket,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
@@ -42,8 +44,34 @@ export class S3Store {
     return new S3Store(new S3Client(s3ClientConfig(settings)), settings.bucket);
   }
 
-  /** Every object under the prefix, in key order; with `startAfter`, only those whose key sorts after it. */
+  /**
+   * Every object under the prefix, at any depth, in key order; with `startAfter`, only those whose key sorts after
+   * it. The local store answers it by walking the whole bucket: for the objects of one folder, `listFolder`.
+   */
   async list(prefix: string, options: { startAfter?: string } = {}): Promise<StoredObject[]> {
+    return this.listPages(prefix, options.startAfter);
+  }
+
+  /**
+   * The objects directly in one folder (keys under the prefix with no `/` after it: the prefix is a folder ending in
+   * `/`, or one plus the start of a name), in key order; with `startAfter`, only those whose key sorts after it.
+   * The same objects as `list` for a folder with no folders in it, asked for with the delimiter `/`: S3 answers
+   * either from its index, the local store reads that folder alone instead of walking the bucket — a cost that
+   * follows the folder, not everything the lake has stored. A folder that does not exist is empty (the local store
+   * answers NoSuchBucket for it; a bucket that does not exist still throws).
+   */
+  async listFolder(prefix: string, options: { startAfter?: string } = {}): Promise<StoredObject[]> {
+    try {
+      return await this.listPages(prefix, options.startAfter, '/');
+    } catch (error) {
+      if (!(error instanceof NoSuchBucket || (error as { name?: string }).name === 'NoSuchBucket'))
+        throw error;
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return [];
+    }
+  }
+
+  private async listPages(prefix: string, startAfter?: string, delimiter?: string): Promise<StoredObject[]> {
     const objects: StoredObject[] = [];
     let token: string | undefined;
     do {
@@ -51,13 +79,14 @@ export class S3Store {
         new ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: prefix,
+          Delimiter: delimiter,
           ContinuationToken: token,
-          StartAfter: token ? undefined : options.startAfter,
+          StartAfter: token ? undefined : startAfter,
         }),
       );
       for (const item of page.Contents ?? [])
         // A store that ignores StartAfter (the local one lists a prefix whole) is held to it here.
-        if (item.Key && !(options.startAfter !== undefined && item.Key <= options.startAfter))
+        if (item.Key && !(startAfter !== undefined && item.Key <= startAfter))
           objects.push({ key: item.Key, size: item.Size ?? 0, etag: (item.ETag ?? '').replaceAll('"', '') });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

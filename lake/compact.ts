@@ -341,7 +341,7 @@ export function failureType(reason: string): 'out_of_memory' | 'too_large' | 'un
 async function selectKeys(store: S3Store, config: LakeConfig, keys: string[]): Promise<string[]> {
   const markers = new Set<string>();
   for (const folder of new Set(keys.map((key) => `${dirname(key)}/`))) {
-    for (const marker of await store.list(`${config.manifestPrefix}${folder}`)) markers.add(marker.key);
+    for (const marker of await store.listFolder(`${config.manifestPrefix}${folder}`)) markers.add(marker.key);
   }
   return keys.filter((key) => !markers.has(markerKey(config, key)));
 }
@@ -443,7 +443,7 @@ async function dropExisting(context: Context, table: TableSpec): Promise<number>
     const range = timeRange(row.slice(table.partitionBy.length));
     const prefix = `${context.config.curatedPrefix}${table.name}/${partitionPath(table, values)}/`;
     let listing = context.listings.get(prefix);
-    if (!listing) context.listings.set(prefix, (listing = await context.store.list(prefix)));
+    if (!listing) context.listings.set(prefix, (listing = await context.store.listFolder(prefix)));
     const files = await syncSelected(
       context.store,
       context.config,

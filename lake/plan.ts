@@ -81,13 +81,15 @@ export async function unprocessedKeys(
     for (const folder of folders) {
       // A closing hour is listed whole; an open one from its cursor on.
       const after = folder >= open ? watermark?.after[folder] : undefined;
-      const prefixes = (after ? windowPrefixes(after, now) : undefined) ?? [`${prefix}${folder}`];
-      // One listing at a time: the local store holds one lock over each while it reads the folder, and reads wait
-      // behind every listing queued before them.
+      const prefixes = (after ? windowPrefixes(after, now, folder) : undefined) ?? [`${prefix}${folder}`];
+      // An hour folder holds objects only (listed as a folder: the local store reads that folder alone, not the
+      // bucket); without a watermark the whole prefix is listed, at any depth. One listing at a time: the local
+      // store holds one lock over each while it reads, and reads wait behind every listing queued before them.
+      const list = folder ? store.listFolder.bind(store) : store.list.bind(store);
       const raw: string[] = [];
       for (const p of prefixes) {
-        for (const o of await store.list(p, { startAfter: after })) if (isRawObject(o.key)) raw.push(o.key);
-        const markers = await store.list(`${config.manifestPrefix}${p}`, {
+        for (const o of await list(p, { startAfter: after })) if (isRawObject(o.key)) raw.push(o.key);
+        const markers = await list(`${config.manifestPrefix}${p}`, {
           startAfter: after && `${config.manifestPrefix}${after}`,
         });
         for (const m of markers) listing.done.add(m.key.slice(config.manifestPrefix.length, -'.json'.length));
@@ -101,12 +103,17 @@ export async function unprocessedKeys(
   return keys;
 }
 
+/** When the hour of a folder (`year=…/month=…/day=…/hour=…/`) begins, in ms since the epoch. */
+function hourStart(folder: string): number {
+  const [year, month, day, hour] = folder.match(/\d+/g)!.map(Number) as [number, number, number, number];
+  return Date.UTC(year, month - 1, day, hour);
+}
+
 /** The hour folders from `first` to the hour after `now` (a little clock skew between hosts), oldest first. */
 function hoursFrom(first: string, now: Date): string[] {
-  const [year, month, day, hour] = first.match(/\d+/g)!.map(Number) as [number, number, number, number];
   const folders: string[] = [];
   const last = now.getTime() + 3_600_000;
-  for (let t = Date.UTC(year, month - 1, day, hour); t <= last; t += 3_600_000) {
+  for (let t = hourStart(first); t <= last; t += 3_600_000) {
     folders.push(hourFolder(new Date(t)));
   }
   return folders;
@@ -126,18 +133,20 @@ const CLOCK_SKEW_MS = 120_000;
 const MAX_PREFIXES = 10;
 
 /**
- * The fewest, narrowest key prefixes (at most MAX_PREFIXES) that hold every object named from the cursor's time to
- * `now` (plus CLOCK_SKEW_MS): the cursor's name up to the first 8, 7 or 6 hex digits of its uuidv7, one per time
- * window (≈ 66 s, 17.5 min or 4.7 h). Listing by these returns the keys of those windows only, on any store (the
- * local one ignores StartAfter and would return the whole hour). Undefined when the cursor's name has no uuidv7 or
- * no such prefixes exist (the folder is then listed whole).
+ * The fewest, narrowest key prefixes (at most MAX_PREFIXES) that hold every object of the hour folder named from the
+ * cursor's time to `now` (plus CLOCK_SKEW_MS) or the hour's end, whichever is first — the Collector names an upload
+ * and picks its folder from the same clock, so a folder's names end with its hour: the cursor's name up to the first
+ * 8, 7 or 6 hex digits of its uuidv7, one per time window (≈ 66 s, 17.5 min or 4.7 h). Listing by these returns the
+ * keys of those windows only, on any store (the local one ignores StartAfter and would return the whole hour).
+ * Undefined when the cursor's name has no uuidv7 or no such prefixes exist (the folder is then listed whole).
  */
-function windowPrefixes(cursor: string, now: Date): string[] | undefined {
+function windowPrefixes(cursor: string, now: Date, folder: string): string[] | undefined {
   const named = nameTime(cursor);
   if (named === undefined) return undefined;
   const name = cursor.slice(0, cursor.lastIndexOf('_') + 1);
   const first = Math.floor(named / WINDOW_MS);
-  const last = Math.floor((now.getTime() + CLOCK_SKEW_MS) / WINDOW_MS);
+  const end = Math.min(now.getTime() + CLOCK_SKEW_MS, hourStart(folder) + 3_600_000 - 1);
+  const last = Math.floor(end / WINDOW_MS);
   if (last < first) return undefined;
   for (let digits = 8; digits >= 6; digits--) {
     const width = 16 ** (8 - digits);

@@ -198,7 +198,7 @@ export class SignalReader {
     const keys: string[] = [];
     try {
       for (const hour of hourPrefixes(prefix, from, to)) {
-        for (const object of await this.store.list(hour)) {
+        for (const object of await this.store.listFolder(hour)) {
           const written = uuidv7Millis(object.key);
           if (written === undefined || (written >= from && written <= to)) keys.push(object.key);
         }

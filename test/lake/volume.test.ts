@@ -404,11 +404,13 @@ describe('Finding what to compact', () => {
       manifestPrefix: `${prefix}lake/manifest/`,
       cursorLagMs: 0,
     };
-    // The keys each listing got back from the store itself (before any filtering of ours).
+    // The keys each listing got back from the store itself (before any filtering of ours), and what each asked for.
     const returned: string[] = [];
+    const asked: { Prefix?: string; Delimiter?: string }[] = [];
     const client = s3Client();
     const send = client.send.bind(client) as (command: unknown) => Promise<{ Contents?: { Key?: string }[] }>;
     (client as unknown as { send: typeof send }).send = async (command) => {
+      if (command instanceof ListObjectsV2Command) asked.push(command.input);
       const output = await send(command);
       if (command instanceof ListObjectsV2Command)
         returned.push(...(output.Contents ?? []).map((c) => c.Key!));
@@ -433,7 +435,16 @@ describe('Finding what to compact', () => {
     const older = await Promise.all(Array.from({ length: 6 }, () => put(nameAt(now - 60 * 60_000))));
     const newer = await Promise.all(Array.from({ length: 6 }, () => put(nameAt(now - 8 * 60_000))));
     await unprocessedKeys(watched, own, ['logs']); // the watermark, with no cursor yet
-    expect((await compact([...older, ...newer], { store: store(), config: own })).failed).toEqual([]);
+    // The compaction lists folders too: the markers of the objects' hour, the curated partitions it writes to.
+    asked.length = 0;
+    expect((await compact([...older, ...newer], { store: watched, config: own })).failed).toEqual([]);
+    expect(asked.map((input) => input.Prefix)).toEqual(
+      expect.arrayContaining([
+        `${own.manifestPrefix}${own.raw.logs}${hour}`,
+        expect.stringContaining('curated/logs/'),
+      ]),
+    );
+    expect(asked.filter((input) => input.Delimiter !== '/')).toEqual([]);
     // The planning after the compaction sees them all done and sets the cursor at the last of them.
     expect(await unprocessedKeys(watched, own, ['logs'])).toEqual([]);
     const watermark = await store().getJson<{ after: Record<string, string> }>(
@@ -442,12 +453,16 @@ describe('Finding what to compact', () => {
     expect(watermark?.after[hour]).toBe(newer.toSorted().at(-1));
 
     // Now planning asks the store only for the cursor's time window and the ones after it: the older objects and
-    // their markers are not even sent back.
+    // their markers are not even sent back. Each listing names one hour folder with the delimiter `/`: without it
+    // the local store walks the whole bucket for every listing, a cost that follows all the lake holds.
     const next = await put();
     returned.length = 0;
+    asked.length = 0;
     expect(await unprocessedKeys(watched, own, ['logs'])).toEqual([next]);
     expect(returned.filter((key) => older.some((o) => key.endsWith(o)))).toEqual([]);
     expect(returned).toContain(next);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.filter((input) => input.Delimiter !== '/')).toEqual([]);
     // An object uploaded behind the cursor is not seen while its hour is open…
     const late = await put(lateName);
     expect(await unprocessedKeys(watched, own, ['logs'])).toEqual([next]);

@@ -1,9 +1,10 @@
 /**
  * The trace command's S3 reader against the real store: an object the awss3 exporter wrote as JSON lines (several
- * OTLP JSON documents, one per line, when its queue batched requests) is read line by line, not skipped.
+ * OTLP JSON documents, one per line, when its queue batched requests) is read line by line, not skipped; its hour
+ * folders are listed as folders.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { S3Store } from '../../common/s3-store.ts';
 import { traceConfig } from '../../trace/config.ts';
 import { hourPrefixes, SignalReader } from '../../trace/signal-reader.ts';
@@ -43,10 +44,13 @@ describe('The trace command’s log reader', () => {
       lines.map((d) => JSON.stringify(d)).join('\n'),
       'application/json',
     );
+    // Hour folders are listed as folders: a listing at any depth, the local store answers by walking the bucket.
+    const walked = vi.spyOn(store, 'list');
     const found = await new SignalReader(config, store).logs(traceId, now, now);
     expect(found.map((l) => [l.service, l.body]).sort()).toEqual([
       ['catalog', 'first batch'],
       ['gateway', 'second batch'],
     ]);
+    expect(walked).not.toHaveBeenCalled();
   });
 });
