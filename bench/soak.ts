@@ -266,6 +266,8 @@ interface Minute {
   catalog: number;
   jaeger: number;
   collector: number;
+  /** The local S3 store's share: its listings' cost follows what it is asked to read (runs 16 and 17). */
+  s3: number;
   /** The services' and the listener's RSS at the minute's end, MiB: when it grew, beside the load and errors. */
   rss: Map<string, number>;
 }
@@ -290,6 +292,7 @@ async function minuteTimeline(
     catalog: cpuMs(pids.get('catalog') ?? 0),
     jaeger: cpuMs(pids.get('jaeger') ?? 0),
     collector: cpuMs(pids.get('collector') ?? 0),
+    s3: cpuMs(pids.get('s3') ?? 0),
     failed: failedSoFar,
   });
   let before = sample(0);
@@ -307,6 +310,7 @@ async function minuteTimeline(
       catalog: (now.catalog - before.catalog) / total,
       jaeger: (now.jaeger - before.jaeger) / total,
       collector: (now.collector - before.collector) / total,
+      s3: (now.s3 - before.s3) / total,
       rss: new Map(PLATFORM.map((name) => [name, statusMiB(pids.get(name) ?? 0, 'VmRSS') ?? NaN])),
     });
     before = now;
@@ -325,6 +329,7 @@ function printTimeline(minutes: Minute[]): void {
     percent(m.catalog),
     percent(m.jaeger),
     percent(m.collector),
+    percent(m.s3),
     ...PLATFORM.map((name) => (m.rss.get(name) ?? NaN).toFixed(0)),
   ]);
   const header = [
@@ -336,6 +341,7 @@ function printTimeline(minutes: Minute[]): void {
     'catalog',
     'jaeger',
     'collector',
+    's3 store',
     ...PLATFORM.map((name) => `${name} RSS MiB`),
   ];
   // Every column is a number: all right-aligned.
