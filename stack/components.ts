@@ -107,7 +107,9 @@ function s3Spec(config: StackConfig, binaries: Binaries): ComponentSpec {
     env: {},
     port: s3.port,
     ports: [s3.port],
-    healthUrl: local(s3.port, `/${s3.bucket}?list-type=2&max-keys=1`),
+    // The bucket's top folder, with the delimiter `/`: without one the store walks every object of the bucket and
+    // reads each one's metadata (it ignores max-keys), which an hour of the demo's lake took past the check's time.
+    healthUrl: local(s3.port, `/${s3.bucket}?list-type=2&max-keys=1&delimiter=%2F`),
     endpoints: { s3: local(s3.port) },
     prepare: () => mkdirSync(join(dataDir, 's3'), { recursive: true }),
   };
