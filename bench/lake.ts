@@ -333,7 +333,7 @@ async function measure(signal: LakeSignal, load: Load, runtime: string): Promise
 }
 
 /** Deletes every object under the prefix, a thousand a request. */
-async function removeUnder(store: S3Store, prefix: string): Promise<void> {
+export async function removeUnder(store: S3Store, prefix: string): Promise<void> {
   const keys = (await store.list(prefix)).map(({ key }) => key);
   for (let i = 0; i < keys.length; i += 1000) {
     await store.client.send(

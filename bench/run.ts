@@ -39,6 +39,7 @@ const BENCHES = [
   // Not in PLAN: 30 minutes by default (`npm run bench -- soak [--minutes N]`).
   'soak',
   'trace-views',
+  's3-listing',
   // Not in PLAN: a fresh clone with empty caches builds everything (8–15 minutes, the network).
   'coldstart',
   // Not in PLAN: the demo on a stack of its own, started from stopped.
@@ -77,6 +78,7 @@ const PLAN: { name: string; full: string[]; quick: string[] }[] = [
   },
   { name: 'console', full: [], quick: ['--rows', '3000000'] },
   { name: 'trace-views', full: [], quick: ['--rounds', '1'] },
+  { name: 's3-listing', full: [], quick: ['--steps', '0,5000', '--rounds', '5'] },
 ];
 
 type BenchModule = { cli?: (argv: string[]) => Promise<Figure[]> };
