@@ -9,8 +9,8 @@
  * - chunks dead-lettered by the ETL jobs and compactions (goal 0);
  * - every event ID of the raw zone (the objects the last compaction took) in the curated lake exactly once (events
  *   or rejected table): missing and duplicated IDs (goal 0 each);
- * - each long-lived process's RSS after the warm-up (a tenth of the run, at least five minutes: Jaeger's ring of traces
- *   is full by then) and at the end (goal ≤ +10 %): the five platform processes and the stack's components (worker
+ * - each long-lived process's RSS after the warm-up (a tenth of the run, at least ten minutes: Jaeger's ring of traces
+ *   is full and the services' hot code optimised by then) and at the end (goal ≤ +10 %): the five platform processes and the stack's components (worker
  *   sandboxes come and go, not counted), except the stores that grow by design until a bound (Jaeger: ≤ 300 MiB;
  *   Prometheus's head block: reported). RSS is sampled every 15 s; each of the two is the median of the samples of a
  *   window (the first minutes after the warm-up, the last minutes of the load; `RSS_WINDOW_MS`), so that a burst or a
@@ -112,8 +112,11 @@ async function soak(bench: IsolatedStack, options: Options): Promise<Figure[]> {
   const failed = { count: 0 };
   try {
     const pids = await processes(bench, platform);
-    // A tenth of the run, and at least until Jaeger's ring of traces is full (≈ 4 minutes of the load at 5 000).
-    const warmupMs = Math.max(Math.min(300_000, options.minutes * 30_000), options.minutes * 6_000);
+    // A tenth of the run, and at least ten minutes (a third of a shorter run): Jaeger's ring of traces is full after
+    // ≈ 4 minutes of the load, and a service that gets few requests (users) has its hot code optimised between
+    // minutes 5.5 and 10 of its life — V8's code space and glibc's heap grow together by ≈ 10 MiB, then stay flat
+    // (runs 11, 15, 16 and 18: 111 → 113 MiB over minutes 10–60 of run 18).
+    const warmupMs = Math.max(Math.min(600_000, options.minutes * 20_000), options.minutes * 6_000);
     const jobs: JobTally = { submitted: 0, done: 0, failed: [], deadLettered: 0 };
     const stopping = new AbortController();
     log(`load at ${options.rate} req/s for ${options.minutes} min; an ETL job and a compaction every minute`);
