@@ -10,8 +10,8 @@
  * - every event ID of the raw zone (the objects the last compaction took) in the curated lake exactly once (events
  *   or rejected table): missing and duplicated IDs (goal 0 each);
  * - each long-lived process's RSS after the warm-up (a tenth of the run, at least ten minutes: Jaeger's ring of traces
- *   is full and the services' hot code optimised by then) and at the end (goal ≤ +10 %): the five platform processes and the stack's components (worker
- *   sandboxes come and go, not counted), except the stores that grow by design until a bound (Jaeger: ≤ 300 MiB;
+ *   is full and the services' hot code optimised by then) and at the end (goal ≤ +10 %): the five platform
+ *   processes and the stack's components (worker sandboxes come and go, not counted), except the stores that grow by design until a bound (Jaeger: ≤ 300 MiB;
  *   Prometheus's head block: reported). RSS is sampled every 15 s; each of the two is the median of the samples of a
  *   window (the first minutes after the warm-up, the last minutes of the load; `RSS_WINDOW_MS`), so that a burst or a
  *   pool released just before one single reading does not decide it; the single readings are printed beside them;
